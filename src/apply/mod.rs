@@ -1,0 +1,306 @@
+//! The executor: runs a plan's steps in dependency order on tokio, at most `parallelism` at a
+//! time. Independent branches run side by side; a failure skips only what depends on it.
+
+pub mod events;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use petgraph::Direction;
+use petgraph::graph::NodeIndex;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
+
+use crate::graph::{ExecutionGraph, StepOp};
+use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags};
+use crate::plan::Plan;
+use crate::provider::{CreateRequest, DeleteOutcome, DeletePolicy, Operation, Provider, ProviderError};
+use crate::spec::refs::{self, Reference};
+pub use events::{Event, Reporter};
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    /// Overrides every step's timeout from the spec.
+    pub timeout: Option<Duration>,
+    /// "Now", for expiry tags and final-snapshot names.
+    pub now: time::OffsetDateTime,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: 10, timeout: None, now: time::OffsetDateTime::now_utc() }
+    }
+}
+
+/// What happened to each step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub done: Vec<String>,
+    /// Step and error (with its hint).
+    pub failed: Vec<(String, String)>,
+    /// Step and the failed step it depended on.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Summary {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+/// The tags that make a resource findable and ownable: set at creation, never changed after.
+pub fn ownership_tags(
+    env: &EnvId,
+    address: &Address,
+    protected: bool,
+    expires_at: Option<&str>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    out.insert(tags::ENV.to_string(), env.name.clone());
+    out.insert(tags::ADDRESS.to_string(), address.to_string());
+    let lifecycle = if protected { "protected" } else { "ephemeral" };
+    out.insert(tags::LIFECYCLE.to_string(), lifecycle.to_string());
+    if let Some(at) = expires_at {
+        out.insert(tags::EXPIRES_AT.to_string(), at.to_string());
+    }
+    out
+}
+
+/// A stable token for one step of one plan (EC2 `ClientToken`: at most 64 ASCII characters).
+pub fn idempotency_token(plan_id: &str, address: &Address, op: StepOp) -> String {
+    let digest = Sha256::digest(format!("{plan_id}/{address}/{op:?}"));
+    format!("rh-{}", &hex::encode(digest)[..40])
+}
+
+/// `<identifier>-final-20261122T101500`: unique per run, so a second destroy never clashes.
+pub fn final_snapshot_identifier(id: &str, now: time::OffsetDateTime) -> String {
+    let stamp = format!(
+        "{:04}{:02}{:02}t{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    format!("{id}-final-{stamp}")
+}
+
+/// Everything a step needs, shared by all steps of a run.
+struct Run {
+    plan: Plan,
+    plan_id: String,
+    provider: Arc<dyn Provider>,
+    reporter: Arc<dyn Reporter>,
+    options: ApplyOptions,
+    /// Attributes of every resource as known now: the fresh observation, updated as steps
+    /// finish. References are resolved from here.
+    outputs: Mutex<BTreeMap<Address, Attributes>>,
+    /// The live object behind each address, for updates and replacements.
+    live: Mutex<BTreeMap<Address, LiveResource>>,
+}
+
+/// Carry out `plan`. `live` is a fresh observation of the environment (apply re-observes
+/// before it starts, to refuse a stale plan).
+pub async fn execute(
+    plan: Plan,
+    graph: &ExecutionGraph,
+    live: Vec<LiveResource>,
+    provider: Arc<dyn Provider>,
+    reporter: Arc<dyn Reporter>,
+    options: ApplyOptions,
+) -> Summary {
+    let outputs = live.iter().map(|r| (r.address.clone(), r.attributes.clone())).collect();
+    let live = live.into_iter().map(|r| (r.address.clone(), r)).collect();
+    let run = Arc::new(Run {
+        plan_id: plan.id(),
+        plan,
+        provider,
+        reporter,
+        options,
+        outputs: Mutex::new(outputs),
+        live: Mutex::new(live),
+    });
+    let g = &graph.graph;
+    let parallelism = run.options.parallelism.max(1);
+    let mut waiting_on: BTreeMap<NodeIndex, usize> =
+        g.node_indices().map(|n| (n, g.neighbors_directed(n, Direction::Incoming).count())).collect();
+    let mut ready: Vec<NodeIndex> = waiting_on.iter().filter(|(_, c)| **c == 0).map(|(n, _)| *n).collect();
+    ready.sort_by_key(|n| std::cmp::Reverse(g[*n].label()));
+    let mut skipped: BTreeSet<NodeIndex> = BTreeSet::new();
+    let mut summary = Summary::default();
+    let mut running = JoinSet::new();
+
+    loop {
+        while running.len() < parallelism {
+            let Some(node) = ready.pop() else { break };
+            let step = g[node].clone();
+            let run = run.clone();
+            running.spawn(async move {
+                let label = step.label();
+                run.reporter.event(Event::Started { step: label.clone() });
+                let started = tokio::time::Instant::now();
+                let result = run_step(&run, step.action, step.op).await;
+                (node, label, started.elapsed(), result)
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let (node, label, elapsed, result) = match joined {
+            Ok(outcome) => outcome,
+            Err(panic) => std::panic::resume_unwind(panic.into_panic()),
+        };
+        match result {
+            Ok(()) => {
+                run.reporter.event(Event::Finished { step: label.clone(), elapsed });
+                summary.done.push(label);
+                for next in g.neighbors_directed(node, Direction::Outgoing) {
+                    let count = waiting_on.get_mut(&next).expect("every node is counted");
+                    *count -= 1;
+                    if *count == 0 && !skipped.contains(&next) {
+                        ready.push(next);
+                    }
+                }
+            }
+            Err(error) => {
+                let message = match error.hint() {
+                    Some(h) => format!("{error}\n  hint: {h}"),
+                    None => error.to_string(),
+                };
+                run.reporter.event(Event::Failed { step: label.clone(), error: message.clone() });
+                summary.failed.push((label.clone(), message));
+                // Skip everything downstream, and only that.
+                let mut dfs = petgraph::visit::Dfs::new(g, node);
+                while let Some(n) = dfs.next(g) {
+                    if n != node && skipped.insert(n) {
+                        let step = g[n].label();
+                        run.reporter.event(Event::Skipped { step: step.clone(), because: label.clone() });
+                        summary.skipped.push((step, label.clone()));
+                    }
+                }
+            }
+        }
+    }
+    summary
+}
+
+async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), ProviderError> {
+    let action = &run.plan.actions[action_index];
+    let address = &action.address;
+    let timeout = run.options.timeout.unwrap_or(Duration::from_secs(action.timeout_secs));
+    let operation = Operation {
+        env: run.plan.env.clone(),
+        address: address.clone(),
+        idempotency_token: idempotency_token(&run.plan_id, address, op),
+        timeout,
+        progress: Arc::new(events::StepProgress {
+            step: crate::graph::Step { action: action_index, op, address: address.clone() }.label(),
+            reporter: run.reporter.clone(),
+        }),
+    };
+    match op {
+        StepOp::Create => {
+            let attributes = resolve(run, action.desired.as_ref().expect("creates carry attributes"))?;
+            let expires = run.plan.ttl_secs.map(|ttl| {
+                let at = run.options.now + time::Duration::seconds(ttl as i64);
+                at.format(&time::format_description::well_known::Rfc3339).expect("formats")
+            });
+            let mut request_tags = ownership_tags(&run.plan.env, address, run.plan.protected, expires.as_deref());
+            if attributes.get("keep_after_destroy") == Some(&Value::Bool(true)) {
+                request_tags.insert(tags::KEEP.into(), "true".into());
+            }
+            for (k, v) in attributes.get("tags").and_then(Value::as_object).into_iter().flatten() {
+                request_tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+            }
+            let request = CreateRequest { kind: address.kind, attributes, tags: request_tags };
+            let created = run.provider.create(&operation, &request).await?;
+            let ready = run.provider.wait_ready(&operation, &created).await?;
+            run.outputs.lock().unwrap().insert(address.clone(), ready.attributes.clone());
+            run.live.lock().unwrap().insert(address.clone(), ready);
+        }
+        StepOp::Update => {
+            let desired = resolve(run, action.desired.as_ref().expect("updates carry attributes"))?;
+            let current = run.live.lock().unwrap().get(address).cloned().ok_or_else(|| {
+                ProviderError::NotFound { what: format!("{address} (it disappeared since the plan)") }
+            })?;
+            let changed: Vec<String> = action.changes.iter().map(|c| c.name.clone()).collect();
+            let updated = run.provider.update(&operation, &current, &desired, &changed).await?;
+            run.outputs.lock().unwrap().insert(address.clone(), updated.attributes.clone());
+            run.live.lock().unwrap().insert(address.clone(), updated);
+        }
+        StepOp::Delete => {
+            let target = action.live.as_ref().expect("deletes carry the live object");
+            let policy = delete_policy(target, run.plan.protected, run.options.now);
+            delete_and_wait(run.provider.as_ref(), &operation, target, &policy).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The delete policy for a resource the environment owns.
+pub fn delete_policy(target: &LiveResource, protected: bool, now: time::OffsetDateTime) -> DeletePolicy {
+    let wants_final = target.address.kind == ResourceKind::RdsInstance
+        && target.attributes.get("final_snapshot") == Some(&Value::Bool(true));
+    DeletePolicy {
+        final_snapshot_identifier: wants_final.then(|| final_snapshot_identifier(&target.id, now)),
+        // Only resources carrying this environment's tags reach here; a protected
+        // environment's protection stays on.
+        disable_deletion_protection: !protected,
+    }
+}
+
+/// Delete and wait until gone; a resource that cannot be deleted yet is retried with backoff
+/// until the step's timeout.
+pub async fn delete_and_wait(
+    provider: &dyn Provider,
+    op: &Operation,
+    target: &LiveResource,
+    policy: &DeletePolicy,
+) -> Result<(), ProviderError> {
+    let attempt = || async {
+        match provider.delete(op, target, policy).await? {
+            DeleteOutcome::Accepted => Ok(()),
+            DeleteOutcome::NotYet { reason } => {
+                op.report(&format!("waiting: {reason}"));
+                Err(ProviderError::InvalidState {
+                    what: format!("{} ({})", target.address, target.id),
+                    state: "not deletable yet".into(),
+                    message: reason,
+                })
+            }
+        }
+    };
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_secs(2))
+        .with_max_delay(Duration::from_secs(30))
+        .with_total_delay(Some(op.timeout))
+        .without_max_times();
+    attempt
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|e| matches!(e, ProviderError::InvalidState { state, .. } if state == "not deletable yet"))
+        .await?;
+    provider.wait_deleted(op, target).await
+}
+
+/// Substitute references to other resources from what is known now.
+fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, ProviderError> {
+    let outputs = run.outputs.lock().unwrap();
+    let lookup = |r: &Reference| match r {
+        Reference::Resource { address, attribute } => outputs.get(address)?.get(attribute).cloned(),
+        _ => None,
+    };
+    let value = refs::interpolate(&Value::Object(template.clone()), &lookup);
+    if let Some(missing) = refs::references_in(&value).first() {
+        return Err(ProviderError::NotFound {
+            what: format!("the value of ${{{missing}}} (the resource it names reported no such attribute)"),
+        });
+    }
+    match refs::unescape(&value) {
+        Value::Object(map) => Ok(map),
+        _ => unreachable!("objects interpolate to objects"),
+    }
+}

@@ -1,0 +1,84 @@
+//! `rehearsal apply PLAN|ENV`
+
+use std::path::Path;
+
+use clap::Args;
+
+use super::output::{self, confirm, print_summary};
+use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use crate::apply::{ApplyOptions, execute};
+use crate::graph::ExecutionGraph;
+use crate::plan::render::{self, Style};
+use crate::plan::Plan;
+use crate::spec::{self, Spec, VariableInputs};
+use crate::workflow;
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A saved plan (plans/ENV.plan.json), or an environment name to plan and apply.
+    pub target: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many steps may run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// How long each wait for AWS may take, e.g. 45m (overrides the spec's `timeout`).
+    #[arg(long, value_parser = spec::duration::parse)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+fn is_plan_file(target: &str) -> bool {
+    target.ends_with(".json") || (Path::new(target).is_file() && !target.ends_with(".toml"))
+}
+
+pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, CliError> {
+    let (plan, spec) = if is_plan_file(&args.target) {
+        if !args.vars.vars.is_empty() {
+            return Err(CliError::new(
+                "--var cannot change a saved plan",
+                Some("variables are fixed when the plan is made: pass them to `rehearsal plan`".into()),
+            ));
+        }
+        let plan = Plan::load(Path::new(&args.target))?;
+        // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
+        let inputs = VariableInputs { cli: plan.variables.clone().into_iter().collect(), env: Default::default() };
+        let spec: Option<Spec> = spec::load(&plan.spec_path, &inputs).ok().map(|mut s| {
+            s.env.region = plan.env.region.clone();
+            s
+        });
+        (plan, spec)
+    } else {
+        let spec = load_spec(g, &args.target, &args.vars)?;
+        let provider = provider::connect(&spec.env.region).await?;
+        let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
+        print!("{}", render::human(&plan, style));
+        if plan.has_changes() && !args.auto_approve {
+            confirm(&format!("\nApply these changes to {}?", plan.env.name), "apply")?;
+        }
+        (plan, Some(spec))
+    };
+    if !plan.has_changes() {
+        println!("Nothing to apply.");
+        return Ok(exit::OK);
+    }
+    let provider = provider::connect(&plan.env.region).await?;
+    let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
+    let graph = ExecutionGraph::build(&plan)?;
+    println!("Applying {} changes to {} ({})...", plan.actions.len(), plan.env.name, plan.env.region);
+    let options = ApplyOptions {
+        parallelism: usize::from(args.parallelism),
+        timeout: args.timeout,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let summary = execute(plan, &graph, live, provider, output::reporter(), options).await;
+    print_summary(&summary, style);
+    if summary.succeeded() {
+        Ok(exit::OK)
+    } else {
+        eprintln!("hint: fix the cause and run `rehearsal plan` again: it picks up from what exists now");
+        Err(CliError::reported())
+    }
+}

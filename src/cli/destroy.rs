@@ -1,0 +1,122 @@
+//! `rehearsal destroy ENV`: teardown from tags alone, with proof.
+
+use clap::Args;
+
+use super::output::{self, confirm};
+use super::{CliError, GlobalArgs, exit, provider};
+use crate::destroy::{DestroyError, DestroyOptions, destroy, dry_run};
+use crate::model::{EnvId, tags};
+use crate::plan::render::Style;
+use crate::spec::{self, Spec, VariableInputs};
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Environment name. Its spec is optional: what it owns is found by its tags.
+    pub env: String,
+    /// List what would be deleted and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many deletes may run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// How long each delete may wait for AWS, e.g. 45m.
+    #[arg(long, value_parser = spec::duration::parse)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// The environment to act on: from its spec when readable, else from the name and the region
+/// given by --region, AWS_REGION or AWS_DEFAULT_REGION.
+pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), CliError> {
+    let path = spec::spec_path(&g.environments, name);
+    match spec::load(&path, &VariableInputs::from_process(vec![])) {
+        Ok(mut spec) => {
+            if let Some(region) = &g.region {
+                spec.env.region = region.clone();
+            }
+            Ok((spec.env.clone(), Some(spec)))
+        }
+        Err(e) => {
+            let env_name = path.file_stem().and_then(|s| s.to_str()).unwrap_or(name).to_string();
+            let region = g
+                .region
+                .clone()
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| {
+                    CliError::new(
+                        format!("cannot read the spec of {env_name}, and no region was given: {}", e.render()),
+                        Some("pass --region (or set AWS_REGION): teardown works from tags alone".into()),
+                    )
+                })?;
+            eprintln!("note: cannot use {} ({e}); working from tags alone in {region}", path.display());
+            Ok((EnvId { name: env_name, region }, None))
+        }
+    }
+}
+
+pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, CliError> {
+    let (env, spec) = environment(g, &args.env)?;
+    if spec.as_ref().is_some_and(Spec::is_protected) {
+        return Err(DestroyError::Protected { env: env.name.clone() }.into());
+    }
+    let provider = provider::connect(&env.region).await?;
+    let (doomed, kept) = dry_run(provider.as_ref(), &env).await?;
+    if doomed.is_empty() {
+        println!("Nothing to destroy: {} owns nothing in {}.", env.name, env.region);
+        list_kept(&kept);
+        return Ok(exit::OK);
+    }
+    println!("{} {} resources owned by {} ({}):", if args.dry_run { "Would delete" } else { "Will delete" }, doomed.len(), env.name, env.region);
+    for r in &doomed {
+        println!("  {} {:<34} {:<12} {}", style.paint("-", "31"), r.address.to_string(), r.status, r.id);
+    }
+    list_kept(&kept);
+    if args.dry_run {
+        println!("Dry run: nothing was changed.");
+        return Ok(exit::OK);
+    }
+    if !args.auto_approve {
+        confirm(&format!("\nDestroy everything {} owns?", env.name), "destroy")?;
+    }
+    let mut options = DestroyOptions { parallelism: usize::from(args.parallelism), ..Default::default() };
+    let spec_timeout = spec.iter().flat_map(|s| s.resources.values()).filter_map(|r| r.timeout).max();
+    if let Some(t) = args.timeout.or(spec_timeout) {
+        options.timeout = t;
+    }
+    let report = destroy(provider, &env, output::reporter(), &options).await?;
+    println!("\nDeleted {} resources in {} passes.", report.deleted.len(), report.passes);
+    list_kept(&report.kept);
+    if report.leftovers.is_empty() {
+        println!(
+            "Proof: a final listing finds nothing tagged {}={} in {}.",
+            tags::ENV,
+            env.name,
+            env.region
+        );
+        return Ok(exit::OK);
+    }
+    println!("{} {} resources are left:", style.paint("NOT DESTROYED:", "31"), report.leftovers.len());
+    for l in &report.leftovers {
+        println!(
+            "  {:<34} {:<12} {}  last error: {}",
+            l.resource.address.to_string(),
+            l.resource.status,
+            l.resource.id,
+            l.last_error.as_deref().unwrap_or("none (still going away)")
+        );
+    }
+    Err(CliError::new(
+        format!("{} is not fully destroyed", env.name),
+        Some("run `rehearsal destroy` again: it resumes from what is left".into()),
+    ))
+}
+
+fn list_kept(kept: &[crate::model::LiveResource]) {
+    for r in kept {
+        println!("  kept: {} {} (keep_after_destroy = true)", r.address, r.id);
+    }
+}

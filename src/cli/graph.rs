@@ -1,0 +1,35 @@
+//! `rehearsal graph ENV`
+
+use clap::Args;
+
+use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use crate::graph::ExecutionGraph;
+use crate::workflow;
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Environment name (environments/NAME.toml) or path to a spec.
+    pub env: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Print only the ordered steps, one wave a line, instead of DOT.
+    #[arg(long)]
+    pub steps: bool,
+}
+
+pub async fn run(g: &GlobalArgs, args: GraphArgs) -> Result<u8, CliError> {
+    let spec = load_spec(g, &args.env, &args.vars)?;
+    let provider = provider::connect(&spec.env.region).await?;
+    let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
+    let graph = ExecutionGraph::build(&plan)?;
+    if args.steps {
+        print!("{}", graph.to_text());
+    } else {
+        println!("// Steps in order (each line can run once the lines above are done):");
+        for line in graph.to_text().lines() {
+            println!("//   {line}");
+        }
+        print!("{}", graph.to_dot());
+    }
+    Ok(exit::OK)
+}

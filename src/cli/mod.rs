@@ -1,0 +1,150 @@
+//! The command line: clap types, and one file per command. Commands never see AWS types; they
+//! get a `Provider` from [`provider::connect`].
+
+mod apply;
+mod destroy;
+mod error;
+mod graph;
+mod output;
+mod plan;
+mod provider;
+mod reap;
+mod status;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+pub use error::CliError;
+
+/// Exit codes are a contract (README.md, "Exit codes").
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    /// `plan --detailed-exitcode`: the plan has changes.
+    pub const CHANGES: u8 = 2;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rehearsal",
+    version,
+    about = "Plan, apply and provably destroy release environments on AWS",
+    long_about = "rehearsal clones production into a temporary pre-release environment from a \
+                  declarative spec (environments/NAME.toml), shows a plan against live AWS, \
+                  applies it in dependency order, and tears everything the environment owns down again.",
+    after_help = "Examples:\n  rehearsal validate prerelease\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
+                  rehearsal apply plans/prerelease.plan.json\n  rehearsal destroy prerelease\n\n\
+                  Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL as for every AWS tool; \
+                  REHEARSAL_VAR_<name> sets a spec variable; REHEARSAL_PROVIDER=fake:STATE.json runs \
+                  against an in-memory cloud kept in a file (for trying rehearsal without AWS); NO_COLOR."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Show logs on stderr (-v: info, -vv: debug, -vvv: trace, including AWS SDK calls).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Where environment specs live.
+    #[arg(long, global = true, default_value = "environments", env = "REHEARSAL_ENVIRONMENTS")]
+    pub environments: PathBuf,
+    /// Use this AWS region instead of the spec's.
+    #[arg(long, global = true, env = "REHEARSAL_REGION")]
+    pub region: Option<String>,
+}
+
+/// Spec variables, shared by the commands that read a spec.
+#[derive(Debug, Args, Clone, Default)]
+pub struct VarArgs {
+    /// Set a spec variable: --var server_version=3.2.0 (repeatable; beats REHEARSAL_VAR_<name>).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::spec::parse_var_arg)]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec: syntax, keys, types, references, cycles.
+    #[command(after_help = "Example:\n  rehearsal validate prerelease")]
+    Validate {
+        /// Environment name (environments/NAME.toml) or path to a spec.
+        env: String,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+    /// Diff a spec against live AWS and save the plan.
+    #[command(after_help = "Examples:\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
+                            rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 1 error, 2 changes\n  \
+                            rehearsal plan prerelease --json | jq .summary")]
+    Plan(plan::PlanArgs),
+    /// Render a saved plan.
+    #[command(after_help = "Example:\n  rehearsal show plans/prerelease.plan.json")]
+    Show {
+        /// A plan file written by `rehearsal plan`.
+        plan: PathBuf,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Carry out a saved plan, or plan an environment and apply it after confirmation.
+    #[command(after_help = "Examples:\n  rehearsal apply plans/prerelease.plan.json\n  \
+                            rehearsal apply prerelease                 # plans, shows, asks\n  \
+                            rehearsal apply prerelease --auto-approve  # for CI")]
+    Apply(apply::ApplyArgs),
+    /// Print the plan's dependency graph as DOT, with the ordered steps as comments.
+    #[command(after_help = "Example:\n  rehearsal graph prerelease | dot -Tsvg > plan.svg\n  rehearsal graph prerelease --steps")]
+    Graph(graph::GraphArgs),
+    /// Show what an environment owns right now.
+    #[command(after_help = "Example:\n  rehearsal status prerelease")]
+    Status(status::StatusArgs),
+    /// Delete everything an environment owns (found by its tags) and prove it is gone.
+    #[command(after_help = "Examples:\n  rehearsal destroy prerelease --dry-run\n  \
+                            rehearsal destroy prerelease --auto-approve\n  \
+                            rehearsal destroy prerelease --region eu-west-1   # spec file missing or broken")]
+    Destroy(destroy::DestroyArgs),
+    /// Destroy every expired ephemeral environment in a region (a dry run unless --execute).
+    #[command(after_help = "Example (a scheduled CI job):\n  rehearsal reap --region eu-west-1 --execute --auto-approve")]
+    Reap(reap::ReapArgs),
+    /// Print shell completions.
+    #[command(after_help = "Example:\n  rehearsal completions bash > /etc/bash_completion.d/rehearsal")]
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Run a parsed command line; the exit code on success.
+pub async fn run(cli: Cli) -> Result<u8, CliError> {
+    let style = output::style();
+    let g = &cli.global;
+    match cli.command {
+        Command::Validate { env, vars } => validate::run(g, &env, vars),
+        Command::Plan(args) => plan::run(g, args, style).await,
+        Command::Show { plan, json } => plan::show(&plan, json, style),
+        Command::Apply(args) => apply::run(g, args, style).await,
+        Command::Graph(args) => graph::run(g, args).await,
+        Command::Status(args) => status::run(g, args).await,
+        Command::Destroy(args) => destroy::run(g, args, style).await,
+        Command::Reap(args) => reap::run(g, args, style).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "rehearsal", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+    }
+}
+
+/// Load a spec named on the command line, with variables from flags and the environment.
+fn load_spec(g: &GlobalArgs, env: &str, vars: &VarArgs) -> Result<crate::spec::Spec, CliError> {
+    let path = crate::spec::spec_path(&g.environments, env);
+    let inputs = crate::spec::VariableInputs::from_process(vars.vars.clone());
+    let mut spec = crate::spec::load(&path, &inputs)?;
+    if let Some(region) = &g.region {
+        spec.env.region = region.clone();
+    }
+    Ok(spec)
+}

@@ -1,0 +1,130 @@
+//! What the user sees while commands run: colours, progress, confirmation, summaries.
+
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::CliError;
+use crate::apply::{Event, Reporter, Summary};
+use crate::plan::render::Style;
+
+/// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+pub fn style() -> Style {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Style { color: !no_color && std::io::stdout().is_terminal() }
+}
+
+/// Spinners on a terminal; a line per state change otherwise (CI logs, make).
+pub fn reporter() -> Arc<dyn Reporter> {
+    if std::io::stderr().is_terminal() {
+        Arc::new(LiveReporter::new())
+    } else {
+        Arc::new(LineReporter { started: Instant::now() })
+    }
+}
+
+pub struct LineReporter {
+    started: Instant,
+}
+
+impl Reporter for LineReporter {
+    fn event(&self, event: Event) {
+        let t = self.started.elapsed().as_secs();
+        let stamp = format!("[{:02}:{:02}]", t / 60, t % 60);
+        let line = match event {
+            Event::Started { step } => format!("{step}: started"),
+            Event::Progress { step, message } => format!("{step}: {message}"),
+            Event::Finished { step, elapsed } => format!("{step}: done{}", took(elapsed)),
+            Event::Failed { step, error } => format!("{step}: FAILED: {error}"),
+            Event::Skipped { step, because } => format!("{step}: skipped, because {because} failed"),
+            Event::Pass { number, remaining } => format!("pass {number}: {remaining} left"),
+        };
+        eprintln!("{stamp} {line}");
+    }
+}
+
+fn took(d: Duration) -> String {
+    if d.as_secs() > 0 { format!(" in {}", crate::spec::duration::format(d)) } else { String::new() }
+}
+
+pub struct LiveReporter {
+    bars: MultiProgress,
+    by_step: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl LiveReporter {
+    fn new() -> Self {
+        LiveReporter { bars: MultiProgress::new(), by_step: Mutex::new(HashMap::new()) }
+    }
+
+    fn bar(&self, step: &str) -> ProgressBar {
+        let mut bars = self.by_step.lock().unwrap();
+        bars.entry(step.to_string())
+            .or_insert_with(|| {
+                let bar = self.bars.add(ProgressBar::new_spinner());
+                bar.set_style(ProgressStyle::with_template("{spinner} {prefix} {wide_msg} {elapsed}").expect("valid template"));
+                bar.set_prefix(step.to_string());
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            })
+            .clone()
+    }
+}
+
+impl Reporter for LiveReporter {
+    fn event(&self, event: Event) {
+        match event {
+            Event::Started { step } => self.bar(&step).set_message("started"),
+            Event::Progress { step, message } => self.bar(&step).set_message(message),
+            Event::Finished { step, elapsed } => self.bar(&step).finish_with_message(format!("done{}", took(elapsed))),
+            Event::Failed { step, error } => self.bar(&step).abandon_with_message(format!("FAILED: {error}")),
+            Event::Skipped { step, because } => {
+                self.bar(&step).abandon_with_message(format!("skipped, because {because} failed"))
+            }
+            Event::Pass { number, remaining } => {
+                let _ = self.bars.println(format!("pass {number}: {remaining} left"));
+            }
+        }
+    }
+}
+
+/// Ask "yes" on a terminal. Without one, refuse instead of hanging: CI has nobody to answer.
+pub fn confirm(question: &str, what: &str) -> Result<(), CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::new(
+            format!("refusing to {what} without confirmation: there is no terminal to ask on"),
+            Some("review the plan and pass --auto-approve (CI), or run it from a terminal".into()),
+        ));
+    }
+    eprint!("{question}\n  Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).map_err(|e| CliError::new(e.to_string(), None))?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(CliError::new(format!("{what} cancelled"), None))
+    }
+}
+
+pub fn print_summary(summary: &Summary, style: Style) {
+    println!(
+        "\n{}: {} done, {} failed, {} skipped.",
+        style.bold("Summary"),
+        summary.done.len(),
+        summary.failed.len(),
+        summary.skipped.len()
+    );
+    for step in &summary.done {
+        println!("  done     {step}");
+    }
+    for (step, error) in &summary.failed {
+        println!("  {} {step}: {error}", style.paint("FAILED ", "31"));
+    }
+    for (step, because) in &summary.skipped {
+        println!("  skipped  {step} (because {because} failed)");
+    }
+}

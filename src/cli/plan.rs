@@ -1,0 +1,55 @@
+//! `rehearsal plan ENV` and `rehearsal show PLAN`
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use crate::plan::{Plan, render};
+use crate::plan::render::Style;
+use crate::workflow;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Environment name (environments/NAME.toml) or path to a spec.
+    pub env: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Where to save the plan [default: plans/ENV.plan.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the plan as JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, CliError> {
+    let spec = load_spec(g, &args.env, &args.vars)?;
+    let provider = provider::connect(&spec.env.region).await?;
+    let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
+    let out = args.out.unwrap_or_else(|| Plan::default_path(&spec.env.name));
+    plan.save(&out)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&render::json(&plan)).expect("serializes"));
+    } else {
+        print!("{}", render::human(&plan, style));
+        if plan.has_changes() {
+            println!("\nSaved the plan to {}. Apply exactly this plan with:\n  rehearsal apply {}", out.display(), out.display());
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() { exit::CHANGES } else { exit::OK })
+}
+
+pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
+    let plan = Plan::load(path)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&render::json(&plan)).expect("serializes"));
+    } else {
+        println!("Plan {} for {}, made {} by rehearsal {}.\n", plan.id(), plan.env.name, plan.created_at, plan.tool_version);
+        print!("{}", render::human(&plan, style));
+    }
+    Ok(exit::OK)
+}

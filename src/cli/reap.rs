@@ -1,0 +1,72 @@
+//! `rehearsal reap --region R`: destroy expired ephemeral environments.
+
+use clap::Args;
+
+use super::output::{self, confirm};
+use super::{CliError, GlobalArgs, exit, provider};
+use crate::destroy::{DestroyOptions, destroy};
+use crate::model::EnvId;
+use crate::plan::render::Style;
+
+#[derive(Debug, Args)]
+pub struct ReapArgs {
+    /// Actually destroy; without it, only list what is expired.
+    #[arg(long)]
+    pub execute: bool,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, CliError> {
+    let region = g
+        .region
+        .clone()
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .ok_or_else(|| CliError::new("reap needs a region", Some("pass --region eu-west-1".into())))?;
+    let provider = provider::connect(&region).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let mut expired = vec![];
+    for env in provider.list_environments(&region).await? {
+        let expiry = env.expires_at.as_deref().and_then(|at| {
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+        });
+        match expiry {
+            Some(at) if at <= now => {
+                println!("{} expired at {} ({} resources)", env.name, env.expires_at.as_deref().unwrap_or("?"), env.resources);
+                expired.push(env.name);
+            }
+            Some(_) => println!("{} is not expired yet (until {})", env.name, env.expires_at.as_deref().unwrap_or("?")),
+            None => println!("{} has no expiry: left alone", env.name),
+        }
+    }
+    if expired.is_empty() || !args.execute {
+        if !expired.is_empty() {
+            println!("Dry run: pass --execute to destroy the expired environments.");
+        }
+        return Ok(exit::OK);
+    }
+    if !args.auto_approve {
+        confirm(&format!("\nDestroy {}?", expired.join(", ")), "reap")?;
+    }
+    let mut failed = vec![];
+    for name in expired {
+        let env = EnvId { name: name.clone(), region: region.clone() };
+        match destroy(provider.clone(), &env, output::reporter(), &DestroyOptions::default()).await {
+            Ok(report) if report.leftovers.is_empty() => println!("{} destroyed.", style.bold(&name)),
+            Ok(report) => {
+                println!("{name}: {} resources left", report.leftovers.len());
+                failed.push(name);
+            }
+            Err(e) => {
+                println!("{name}: {e}");
+                failed.push(name);
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(exit::OK)
+    } else {
+        Err(CliError::new(format!("not fully reaped: {}", failed.join(", ")), Some("run reap again".into())))
+    }
+}

@@ -1,0 +1,40 @@
+//! `rehearsal status ENV`: what the environment owns right now, from its tags.
+
+use clap::Args;
+
+use super::{CliError, GlobalArgs, exit, provider};
+use crate::model::{EnvId, tags};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Environment name.
+    pub env: String,
+}
+
+pub async fn run(g: &GlobalArgs, args: StatusArgs) -> Result<u8, CliError> {
+    let env = super::destroy::environment(g, &args.env)?.0;
+    let provider = provider::connect(&env.region).await?;
+    let mut live = provider.observe(&env).await?;
+    live.sort_by(|a, b| a.address.cmp(&b.address));
+    print_owned(&env, &live);
+    Ok(exit::OK)
+}
+
+pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
+    if live.is_empty() {
+        println!("{} ({}) owns nothing.", env.name, env.region);
+        return;
+    }
+    println!("{} ({}) owns {} resources:", env.name, env.region, live.len());
+    for r in live {
+        let mut notes = vec![];
+        if let Some(at) = r.tags.get(tags::EXPIRES_AT) {
+            notes.push(format!("expires {at}"));
+        }
+        if r.keep_after_destroy() {
+            notes.push("kept after destroy".into());
+        }
+        let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
+        println!("  {:<34} {:<12} {}{notes}", r.address.to_string(), r.status, r.id);
+    }
+}

@@ -1,0 +1,239 @@
+//! Teardown from tags alone, in passes, until nothing the environment owns is left.
+//!
+//! Each pass re-lists what carries the environment's tag, deletes what is ready (kinds whose
+//! dependents are gone), waits for what is in progress, and records what failed. Passes repeat
+//! with backoff until nothing is left or several passes make no progress. The final listing is
+//! the proof: the report names every leftover with its id, state and last error.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use thiserror::Error;
+
+use crate::apply::events::{Event, Reporter, StepProgress};
+use crate::apply::{delete_policy, idempotency_token};
+use crate::graph::StepOp;
+use crate::model::{EnvId, LiveResource, ResourceKind, tags};
+use crate::provider::{DeleteOutcome, Operation, Provider, ProviderError};
+
+#[derive(Debug, Clone)]
+pub struct DestroyOptions {
+    pub parallelism: usize,
+    /// How long one delete may wait for AWS.
+    pub timeout: Duration,
+    /// Give up after this many passes in a row that removed nothing.
+    pub stalled_passes: u32,
+    pub max_passes: u32,
+    /// Pause between passes (doubles up to `max_pause`).
+    pub pause: Duration,
+    pub max_pause: Duration,
+    /// Final snapshots of databases whose spec asks for them; `None` leaves it to each
+    /// resource's recorded `final_snapshot` attribute.
+    pub final_snapshot: Option<bool>,
+    pub now: time::OffsetDateTime,
+}
+
+impl Default for DestroyOptions {
+    fn default() -> Self {
+        DestroyOptions {
+            parallelism: 10,
+            timeout: Duration::from_secs(30 * 60),
+            stalled_passes: 3,
+            max_passes: 20,
+            pause: Duration::from_secs(2),
+            max_pause: Duration::from_secs(60),
+            final_snapshot: None,
+            now: time::OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leftover {
+    pub resource: LiveResource,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DestroyReport {
+    /// `address (id)` of everything deleted.
+    pub deleted: Vec<String>,
+    /// Snapshots marked to outlive teardown.
+    pub kept: Vec<LiveResource>,
+    /// What the final listing still found. Empty means proven destroyed.
+    pub leftovers: Vec<Leftover>,
+    pub passes: u32,
+}
+
+#[derive(Debug, Error)]
+pub enum DestroyError {
+    #[error("environment {env} is protected: rehearsal never destroys it")]
+    Protected { env: String },
+    #[error("cannot list what environment {env} owns: {error}")]
+    Observe { env: String, error: ProviderError },
+}
+
+/// What must be gone before a kind can be deleted.
+fn prerequisites(kind: ResourceKind) -> &'static [ResourceKind] {
+    match kind {
+        ResourceKind::EcsCluster | ResourceKind::EcsTaskDefinition => &[ResourceKind::EcsService],
+        ResourceKind::RdsSnapshot => &[ResourceKind::RdsInstance],
+        _ => &[],
+    }
+}
+
+/// Everything the environment owns that teardown should remove, and what it keeps.
+fn owned(env: &EnvId, live: Vec<LiveResource>) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
+    // A resource whose tag does not match exactly is not "probably ours".
+    let live: Vec<LiveResource> =
+        live.into_iter().filter(|r| r.tags.get(tags::ENV) == Some(&env.name)).collect();
+    if live.iter().any(|r| r.tags.get(tags::LIFECYCLE).map(String::as_str) == Some("protected")) {
+        return Err(DestroyError::Protected { env: env.name.clone() });
+    }
+    Ok(live.into_iter().partition(|r| !r.keep_after_destroy()))
+}
+
+/// List what would be deleted, changing nothing.
+pub async fn dry_run(provider: &dyn Provider, env: &EnvId) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
+    let live = provider.observe(env).await.map_err(|error| DestroyError::Observe { env: env.name.clone(), error })?;
+    let (mut doomed, kept) = owned(env, live)?;
+    doomed.sort_by_key(|r| (r.address.kind.teardown_rank(), r.address.clone()));
+    Ok((doomed, kept))
+}
+
+pub async fn destroy(
+    provider: Arc<dyn Provider>,
+    env: &EnvId,
+    reporter: Arc<dyn Reporter>,
+    options: &DestroyOptions,
+) -> Result<DestroyReport, DestroyError> {
+    let mut report = DestroyReport::default();
+    let mut last_error: BTreeMap<String, String> = BTreeMap::new();
+    let mut stalled = 0;
+    let mut pause = options.pause;
+    let mut previous_remaining = usize::MAX;
+
+    let final_listing = loop {
+        let live = observe(provider.as_ref(), env).await?;
+        let (remaining, kept) = owned(env, live)?;
+        report.kept = kept;
+        if remaining.is_empty() || report.passes >= options.max_passes || stalled >= options.stalled_passes {
+            break remaining;
+        }
+        if remaining.len() >= previous_remaining {
+            stalled += 1;
+            if stalled >= options.stalled_passes {
+                break remaining;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(options.max_pause);
+        } else {
+            stalled = 0;
+        }
+        previous_remaining = remaining.len();
+        report.passes += 1;
+        reporter.event(Event::Pass { number: report.passes, remaining: remaining.len() });
+        pass(provider.clone(), env, &remaining, reporter.clone(), options, &mut report, &mut last_error).await;
+    };
+    report.leftovers = final_listing
+        .into_iter()
+        .map(|r| Leftover { last_error: last_error.get(&r.id).cloned(), resource: r })
+        .collect();
+    Ok(report)
+}
+
+async fn observe(provider: &dyn Provider, env: &EnvId) -> Result<Vec<LiveResource>, DestroyError> {
+    provider.observe(env).await.map_err(|error| DestroyError::Observe { env: env.name.clone(), error })
+}
+
+/// One pass: kinds in teardown order; a kind waits for a later pass while anything it
+/// depends on is still there.
+async fn pass(
+    provider: Arc<dyn Provider>,
+    env: &EnvId,
+    remaining: &[LiveResource],
+    reporter: Arc<dyn Reporter>,
+    options: &DestroyOptions,
+    report: &mut DestroyReport,
+    last_error: &mut BTreeMap<String, String>,
+) {
+    let mut still_there: BTreeSet<ResourceKind> = remaining.iter().map(|r| r.address.kind).collect();
+    let mut kinds: Vec<ResourceKind> = still_there.iter().copied().collect();
+    kinds.sort_by_key(|k| k.teardown_rank());
+    for kind in kinds {
+        if let Some(blocker) = prerequisites(kind).iter().find(|p| still_there.contains(p)) {
+            for r in remaining.iter().filter(|r| r.address.kind == kind) {
+                last_error.entry(r.id.clone()).or_insert_with(|| format!("waiting for every {blocker} to go first"));
+            }
+            continue;
+        }
+        let batch: Vec<&LiveResource> = remaining.iter().filter(|r| r.address.kind == kind).collect();
+        let results: Vec<(String, String, Result<(), String>)> = stream::iter(batch)
+            .map(|r| {
+                let provider = provider.clone();
+                let reporter = reporter.clone();
+                async move {
+                    let label = format!("- {} ({})", r.address, r.id);
+                    reporter.event(Event::Started { step: label.clone() });
+                    let result = delete_one(provider.as_ref(), env, r, reporter.clone(), options, &label).await;
+                    (r.id.clone(), label, result)
+                }
+            })
+            .buffer_unordered(options.parallelism.max(1))
+            .collect()
+            .await;
+        let mut all_gone = true;
+        for (id, label, result) in results {
+            match result {
+                Ok(()) => {
+                    reporter.event(Event::Finished { step: label.clone(), elapsed: Duration::ZERO });
+                    last_error.remove(&id);
+                    report.deleted.push(label);
+                }
+                Err(error) => {
+                    all_gone = false;
+                    reporter.event(Event::Failed { step: label, error: error.clone() });
+                    last_error.insert(id, error);
+                }
+            }
+        }
+        if all_gone {
+            still_there.remove(&kind);
+        }
+    }
+}
+
+async fn delete_one(
+    provider: &dyn Provider,
+    env: &EnvId,
+    target: &LiveResource,
+    reporter: Arc<dyn Reporter>,
+    options: &DestroyOptions,
+    label: &str,
+) -> Result<(), String> {
+    let op = Operation {
+        env: env.clone(),
+        address: target.address.clone(),
+        idempotency_token: idempotency_token("destroy", &target.address, StepOp::Delete),
+        timeout: options.timeout,
+        progress: Arc::new(StepProgress { step: label.to_string(), reporter }),
+    };
+    let mut target = target.clone();
+    if let Some(final_snapshot) = options.final_snapshot {
+        target.attributes.insert("final_snapshot".into(), final_snapshot.into());
+    }
+    let policy = delete_policy(&target, false, options.now);
+    let render = |e: ProviderError| match e.hint() {
+        Some(h) => format!("{e} (hint: {h})"),
+        None => e.to_string(),
+    };
+    if !target.is_going_away() {
+        match provider.delete(&op, &target, &policy).await.map_err(render)? {
+            DeleteOutcome::Accepted => {}
+            DeleteOutcome::NotYet { reason } => return Err(reason),
+        }
+    }
+    provider.wait_deleted(&op, &target).await.map_err(render)
+}

@@ -1,0 +1,179 @@
+//! The plan as an ordered DAG of steps (petgraph). A replacement is two steps, a delete and a
+//! create, ordered as its kind requires. Edges mean "before".
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use petgraph::algo::has_path_connecting;
+use petgraph::graph::{DiGraph, NodeIndex};
+use thiserror::Error;
+
+use crate::model::{Address, ReplaceOrder};
+use crate::plan::{ActionKind, Plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StepOp {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Index into `plan.actions`.
+    pub action: usize,
+    pub op: StepOp,
+    pub address: Address,
+}
+
+impl Step {
+    pub fn label(&self) -> String {
+        let symbol = match self.op {
+            StepOp::Create => "+",
+            StepOp::Update => "~",
+            StepOp::Delete => "-",
+        };
+        format!("{symbol} {}", self.address)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum GraphError {
+    #[error("the plan's steps form a cycle: {0}")]
+    Cycle(String),
+}
+
+pub struct ExecutionGraph {
+    pub graph: DiGraph<Step, ()>,
+}
+
+impl ExecutionGraph {
+    pub fn build(plan: &Plan) -> Result<ExecutionGraph, GraphError> {
+        let mut graph = DiGraph::new();
+        // The create or update step of each address, and its delete steps.
+        let mut build_step: BTreeMap<Address, NodeIndex> = BTreeMap::new();
+        let mut delete_steps: Vec<NodeIndex> = vec![];
+        for (i, action) in plan.actions.iter().enumerate() {
+            let step = |op| Step { action: i, op, address: action.address.clone() };
+            match action.action {
+                ActionKind::Create => {
+                    build_step.insert(action.address.clone(), graph.add_node(step(StepOp::Create)));
+                }
+                ActionKind::Update => {
+                    build_step.insert(action.address.clone(), graph.add_node(step(StepOp::Update)));
+                }
+                ActionKind::Delete => delete_steps.push(graph.add_node(step(StepOp::Delete))),
+                ActionKind::Replace => {
+                    let create = graph.add_node(step(StepOp::Create));
+                    let delete = graph.add_node(step(StepOp::Delete));
+                    build_step.insert(action.address.clone(), create);
+                    delete_steps.push(delete);
+                    match action.address.kind.replace_order() {
+                        ReplaceOrder::DeleteThenCreate => graph.add_edge(delete, create, ()),
+                        ReplaceOrder::CreateThenDelete => graph.add_edge(create, delete, ()),
+                    };
+                }
+            }
+        }
+
+        // Creates and updates: dependencies first.
+        for (address, &node) in &build_step {
+            let action = &plan.actions[graph[node].action];
+            for dep in &action.depends_on {
+                if let Some(&dep_node) = build_step.get(dep) {
+                    graph.add_edge(dep_node, node, ());
+                }
+            }
+            // The old object of a create-then-delete replacement goes only after everything
+            // that used it has moved to the new one.
+            for &delete in &delete_steps {
+                let old = &graph[delete].address;
+                if action.depends_on.contains(old)
+                    && address != old
+                    && old.kind.replace_order() == ReplaceOrder::CreateThenDelete
+                {
+                    graph.add_edge(node, delete, ());
+                }
+            }
+        }
+
+        // Deletes: dependents before what they depend on, by the spec where it says, then by
+        // kind (services before clusters, instances before snapshots). An edge that would close
+        // a cycle is skipped: the spec's order wins over the kind's.
+        let mut delete_edges = vec![];
+        for &a in &delete_steps {
+            for &b in &delete_steps {
+                let (sa, sb) = (&graph[a], &graph[b]);
+                if a == b || sa.address == sb.address {
+                    continue;
+                }
+                if plan.actions[sa.action].depends_on.contains(&sb.address) {
+                    delete_edges.push((0, a, b));
+                } else if sa.address.kind.teardown_rank() < sb.address.kind.teardown_rank() {
+                    delete_edges.push((1, a, b));
+                }
+            }
+        }
+        delete_edges.sort();
+        for (_, a, b) in delete_edges {
+            if !has_path_connecting(&graph, b, a, None) {
+                graph.add_edge(a, b, ());
+            }
+        }
+
+        if let Err(cycle) = petgraph::algo::toposort(&graph, None) {
+            return Err(GraphError::Cycle(graph[cycle.node_id()].label()));
+        }
+        Ok(ExecutionGraph { graph })
+    }
+
+    /// Steps in waves: every step of a wave can run once the earlier waves are done.
+    pub fn waves(&self) -> Vec<Vec<NodeIndex>> {
+        let order = petgraph::algo::toposort(&self.graph, None).expect("checked acyclic in build");
+        let mut depth: BTreeMap<NodeIndex, usize> = BTreeMap::new();
+        for &n in &order {
+            let d = self
+                .graph
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .map(|p| depth[&p] + 1)
+                .max()
+                .unwrap_or(0);
+            depth.insert(n, d);
+        }
+        let mut waves: Vec<Vec<NodeIndex>> = vec![];
+        for &n in &order {
+            let d = depth[&n];
+            if waves.len() <= d {
+                waves.resize(d + 1, vec![]);
+            }
+            waves[d].push(n);
+        }
+        for wave in &mut waves {
+            wave.sort_by_key(|n| self.graph[*n].label());
+        }
+        waves
+    }
+
+    pub fn to_dot(&self) -> String {
+        let mut out = String::from("digraph plan {\n  rankdir=LR;\n  node [shape=box];\n");
+        for n in self.graph.node_indices() {
+            let _ = writeln!(out, "  n{} [label=\"{}\"];", n.index(), self.graph[n].label());
+        }
+        for e in self.graph.edge_indices() {
+            let (a, b) = self.graph.edge_endpoints(e).expect("edge exists");
+            let _ = writeln!(out, "  n{} -> n{};", a.index(), b.index());
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// The ordered steps as plain text, one wave a line.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for (i, wave) in self.waves().iter().enumerate() {
+            let labels: Vec<String> = wave.iter().map(|n| self.graph[*n].label()).collect();
+            let _ = writeln!(out, "{}. {}", i + 1, labels.join(", "));
+        }
+        out
+    }
+}

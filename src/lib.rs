@@ -1,0 +1,18 @@
+//! rehearsal: Terraform-style release environments on AWS.
+//!
+//! The data flow, top to bottom: [`spec`] (TOML → validated spec) → [`plan`] (diff against what a
+//! [`provider`] observes) → [`graph`] (ordered DAG) → [`apply`] (executor) → provider. [`destroy`]
+//! tears an environment down from its tags alone. Only [`aws`] talks to AWS.
+
+pub mod model;
+pub mod provider;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod spec;
+pub mod plan;
+pub mod graph;
+pub mod apply;
+pub mod destroy;
+pub mod workflow;
+pub mod cli;

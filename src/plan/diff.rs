@@ -1,0 +1,254 @@
+//! The diff: spec against live state → actions with reasons. Pure: no I/O, no clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{ActionKind, AttributeChange, Observed, PlannedAction};
+use crate::model::{Address, Attributes, LiveResource};
+use crate::spec::refs::{self, Reference};
+use crate::spec::{DEFAULT_TIMEOUT, ResourceSpec, Spec};
+
+/// Attributes compared as whole maps: a key removed from the spec is a change.
+const EXACT_MAPS: [&str; 2] = ["tags", "environment"];
+
+/// Lifecycle words that mean a resource will never become usable.
+const FAILED_STATES: [&str; 5] = ["failed", "incompatible-restore", "incompatible-parameters", "storage-full", "error"];
+
+pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
+    let live = observed.by_address();
+    let mut actions = vec![];
+    // Resources whose attributes will be new after apply (created or replaced): references to
+    // them are unknown until then.
+    let mut renewed: BTreeSet<Address> = BTreeSet::new();
+    // What created or replaced resources will have: their inputs are known from the spec.
+    let mut planned: BTreeMap<Address, Attributes> = BTreeMap::new();
+
+    for address in creation_order(spec) {
+        let resource = &spec.resources[&address];
+        let lookup = |r: &Reference| -> Option<Value> {
+            match r {
+                Reference::Source { source, attribute } => {
+                    observed.sources.get(source)?.attributes.get(attribute).cloned()
+                }
+                Reference::Resource { address, attribute } if !renewed.contains(address) => {
+                    primary(live.get(address)?)?.attributes.get(attribute).cloned()
+                }
+                Reference::Resource { address, attribute } => {
+                    let value = planned.get(address)?.get(attribute)?;
+                    let is_input = address.kind.input_attributes().contains(&attribute.as_str());
+                    (is_input && !refs::has_references(value)).then(|| value.clone())
+                }
+                _ => None,
+            }
+        };
+        let desired = match refs::interpolate(&Value::Object(resource.attributes.clone()), &lookup) {
+            Value::Object(map) => map,
+            _ => unreachable!("objects interpolate to objects"),
+        };
+        let current = live.get(&address).and_then(|objects| primary(objects));
+        let action = match current {
+            None => Some(create(resource, desired, observed, &address)),
+            Some(current) => compare(resource, desired, current),
+        };
+        if let Some(action) = action {
+            if matches!(action.action, ActionKind::Create | ActionKind::Replace) {
+                renewed.insert(address.clone());
+                planned.insert(address.clone(), action.desired.clone().unwrap_or_default());
+            }
+            actions.push(action);
+        }
+    }
+
+    // What is live but not wanted: resources no longer in the spec, and duplicates an
+    // interrupted apply left behind.
+    let spec_file = spec.path.display().to_string();
+    for (address, objects) in &live {
+        let keep = if spec.resources.contains_key(address) { primary(objects).map(|p| p.id.clone()) } else { None };
+        for object in objects.iter().filter(|o| Some(&o.id) != keep.as_ref()) {
+            let reason = match &keep {
+                Some(kept) => format!("because it duplicates {address} ({kept}), left by an interrupted apply"),
+                None => format!("because it is not in {spec_file}"),
+            };
+            actions.push(PlannedAction {
+                address: address.clone(),
+                action: ActionKind::Delete,
+                reason,
+                changes: vec![],
+                desired: None,
+                live: Some((*object).clone()),
+                depends_on: vec![],
+                timeout_secs: DEFAULT_TIMEOUT.as_secs(),
+            });
+        }
+    }
+    actions
+}
+
+/// Spec resources, dependencies first (the spec has no cycles: validation saw to that).
+pub fn creation_order(spec: &Spec) -> Vec<Address> {
+    let mut order = vec![];
+    let mut placed = BTreeSet::new();
+    while placed.len() < spec.resources.len() {
+        let before = placed.len();
+        for (address, r) in &spec.resources {
+            if !placed.contains(address) && r.depends_on.iter().all(|d| placed.contains(d)) {
+                placed.insert(address.clone());
+                order.push(address.clone());
+            }
+        }
+        assert!(placed.len() > before, "validated specs have no dependency cycles");
+    }
+    order
+}
+
+/// The object that stands for an address when several carry its tag: a usable one first,
+/// then the oldest id.
+fn primary<'a>(objects: &[&'a LiveResource]) -> Option<&'a LiveResource> {
+    let usable = |r: &LiveResource| !FAILED_STATES.contains(&r.status.to_ascii_lowercase().as_str());
+    let mut sorted: Vec<&LiveResource> = objects.to_vec();
+    sorted.sort_by(|a, b| usable(b).cmp(&usable(a)).then(a.id.cmp(&b.id)));
+    sorted.first().copied()
+}
+
+fn timeout_secs(resource: &ResourceSpec) -> u64 {
+    resource.timeout.unwrap_or(DEFAULT_TIMEOUT).as_secs()
+}
+
+fn create(resource: &ResourceSpec, desired: Attributes, observed: &Observed, address: &Address) -> PlannedAction {
+    let going = observed.resources.iter().find(|r| &r.address == address && r.is_going_away());
+    let reason = match going {
+        Some(old) => format!("because the previous one ({}) is {}", old.id, old.status),
+        None => "because it does not exist yet".to_string(),
+    };
+    PlannedAction {
+        address: address.clone(),
+        action: ActionKind::Create,
+        reason,
+        changes: desired
+            .iter()
+            .map(|(k, v)| AttributeChange {
+                name: k.clone(),
+                before: None,
+                after: known(v),
+                forces_replacement: false,
+            })
+            .collect(),
+        desired: Some(desired),
+        live: None,
+        depends_on: resource.depends_on.iter().cloned().collect(),
+        timeout_secs: timeout_secs(resource),
+    }
+}
+
+fn known(v: &Value) -> Option<Value> {
+    if refs::has_references(v) { None } else { Some(refs::unescape(v)) }
+}
+
+fn compare(resource: &ResourceSpec, desired: Attributes, current: &LiveResource) -> Option<PlannedAction> {
+    let kind = resource.address.kind;
+    let mut changes = vec![];
+    for (name, want) in &desired {
+        let have = current.attributes.get(name);
+        let unknown = refs::has_references(want);
+        let same = !unknown && have.is_some_and(|h| matches(name, &refs::unescape(want), h));
+        if !same {
+            changes.push(AttributeChange {
+                name: name.clone(),
+                before: have.cloned(),
+                after: known(want),
+                forces_replacement: !kind.in_place_attributes().contains(&name.as_str()),
+            });
+        }
+    }
+    let failed = FAILED_STATES.contains(&current.status.to_ascii_lowercase().as_str());
+    if changes.is_empty() && !failed {
+        return None;
+    }
+    let replace = failed || changes.iter().any(|c| c.forces_replacement);
+    let reason = if failed {
+        format!("because it is in state `{}` and cannot recover", current.status)
+    } else {
+        let lead = changes.iter().find(|c| c.forces_replacement == replace).unwrap_or(&changes[0]);
+        let mut reason = format!("because {}", describe_change(lead, &resource.attributes));
+        if replace {
+            reason.push_str(&format!(", which forces a new {kind}"));
+        }
+        if changes.len() > 1 {
+            reason.push_str(&format!(" (and {} more)", changes.len() - 1));
+        }
+        reason
+    };
+    Some(PlannedAction {
+        address: resource.address.clone(),
+        action: if replace { ActionKind::Replace } else { ActionKind::Update },
+        reason,
+        changes,
+        desired: Some(desired),
+        live: Some(current.clone()),
+        depends_on: resource.depends_on.iter().cloned().collect(),
+        timeout_secs: timeout_secs(resource),
+    })
+}
+
+fn describe_change(change: &AttributeChange, spec_attributes: &Attributes) -> String {
+    match &change.after {
+        Some(after) => format!(
+            "{} changed {} → {}",
+            change.name,
+            change.before.as_ref().map(short).unwrap_or_else(|| "(unset)".into()),
+            short(after)
+        ),
+        None => {
+            let refs = spec_attributes.get(&change.name).map(refs::references_in).unwrap_or_default();
+            let on: Vec<String> = refs
+                .iter()
+                .filter(|r| matches!(r, Reference::Resource { .. }))
+                .map(|r| r.to_string())
+                .collect();
+            format!("{} depends on {}, which is new after apply", change.name, on.join(", "))
+        }
+    }
+}
+
+/// A value short enough for a one-line reason.
+pub fn short(v: &Value) -> String {
+    let text = match v {
+        Value::String(s) if s.lines().count() > 1 => return format!("({} lines)", s.lines().count()),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 { format!("{}…", text.chars().take(59).collect::<String>()) } else { text }
+}
+
+/// Does the live value satisfy the spec's? Objects are compared by the keys the spec gives
+/// (AWS fills in defaults the spec never mentioned), except maps where a removed key matters.
+pub fn matches(name: &str, want: &Value, have: &Value) -> bool {
+    match (want, have) {
+        (Value::Object(w), Value::Object(h)) if EXACT_MAPS.contains(&name) => w == h,
+        (Value::Object(w), Value::Object(h)) => w
+            .iter()
+            .all(|(k, wv)| wv.is_null() || h.get(k).is_some_and(|hv| matches(k, wv, hv))),
+        (Value::Object(w), Value::Null) if EXACT_MAPS.contains(&name) => w.is_empty(),
+        (Value::Array(w), Value::Array(h)) => {
+            w.len() == h.len() && w.iter().zip(h).all(|(wv, hv)| matches(name, wv, hv))
+        }
+        (Value::Number(w), Value::Number(h)) => w.as_f64() == h.as_f64(),
+        _ => want == have,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn defaults_aws_adds_are_not_changes_but_removed_map_keys_are() {
+        let want = json!([{"name": "server", "image": "a:1"}]);
+        let have = json!([{"name": "server", "image": "a:1", "essential": true}]);
+        assert!(matches("containers", &want, &have));
+        assert!(!matches("tags", &json!({"Name": "x"}), &json!({"Name": "x", "Old": "y"})));
+        assert!(matches("port", &json!(5432), &json!(5432.0)));
+    }
+}

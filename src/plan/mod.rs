@@ -1,0 +1,213 @@
+//! Plans are data: what to do, why, and a fingerprint of every live object the plan was made
+//! from, so `apply` can refuse a plan the world has moved away from.
+
+pub mod diff;
+pub mod observe;
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::model::{Address, Attributes, EnvId, LiveResource, SourceQuery};
+use crate::provider::ProviderError;
+use crate::spec::Spec;
+pub use observe::Observed;
+
+/// Bumped when the file format changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl ActionKind {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ActionKind::Create => "+",
+            ActionKind::Update => "~",
+            ActionKind::Replace => "-/+",
+            ActionKind::Delete => "-",
+        }
+    }
+}
+
+/// One attribute that will change. `after: None` means "known after apply".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeChange {
+    pub name: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub forces_replacement: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    pub address: Address,
+    pub action: ActionKind,
+    /// One line, starting with "because".
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<AttributeChange>,
+    /// Create, update, replace: the attributes to reach. References to resources that do not
+    /// exist yet stay as `${kind.name.attr}` and are resolved while applying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Attributes>,
+    /// Update, replace, delete: the live object acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveResource>,
+    /// Resources this one needs first (from the spec).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Address>,
+    pub timeout_secs: u64,
+}
+
+impl PlannedAction {
+    /// `rds_instance.db (prerelease-db)` when there is a live object, else the address.
+    pub fn label(&self) -> String {
+        match &self.live {
+            Some(live) => format!("{} ({})", self.address, live.id),
+            None => self.address.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub tool_version: String,
+    pub created_at: String,
+    pub env: EnvId,
+    pub protected: bool,
+    /// Ephemeral environments: how long created resources live (their expiry tag).
+    pub ttl_secs: Option<u64>,
+    pub spec_path: PathBuf,
+    pub spec_digest: String,
+    /// The variables the spec was planned with, so `apply` can re-plan the same spec.
+    pub variables: BTreeMap<String, String>,
+    /// The source look-ups, so `apply` can check that production did not move.
+    pub sources: BTreeMap<String, SourceQuery>,
+    pub actions: Vec<PlannedAction>,
+    /// `resource <address> <id>` or `source <address>` → digest of what was observed.
+    pub fingerprints: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error("cannot look up {source_address} ({query}, declared at {location}): {error}")]
+    Source { source_address: String, query: String, location: String, error: ProviderError },
+    #[error("cannot observe environment {env}: {error}")]
+    Observe { env: String, error: ProviderError },
+    #[error("cannot read plan {}: {message}", path.display())]
+    Read { path: PathBuf, message: String },
+    #[error("cannot write plan {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+impl PlanError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PlanError::Source { error: ProviderError::NotFound { .. }, .. } => Some(
+                "check the identifier, name or tags in the spec, and that AWS_REGION / the spec's \
+                 region is where production lives"
+                    .into(),
+            ),
+            PlanError::Source { error, .. } | PlanError::Observe { error, .. } => error.hint(),
+            PlanError::Read { .. } => Some("make a new one with `rehearsal plan ENV`".into()),
+            PlanError::Write { .. } => None,
+        }
+    }
+}
+
+impl Plan {
+    /// Diff `spec` against what was observed.
+    pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Plan {
+        Plan {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at,
+            env: spec.env.clone(),
+            protected: spec.is_protected(),
+            ttl_secs: spec.ttl.map(|d| d.as_secs()),
+            spec_path: spec.path.clone(),
+            spec_digest: spec.digest(),
+            variables: spec.variables.clone(),
+            sources: spec.sources.iter().map(|(a, s)| (a.to_string(), s.query.clone())).collect(),
+            actions: diff::diff(spec, observed),
+            fingerprints: observed.fingerprints(),
+        }
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// Stable id of this plan's content; idempotency tokens derive from it.
+    pub fn id(&self) -> String {
+        let canonical = serde_json::to_vec(&(&self.env, &self.spec_digest, &self.actions, &self.fingerprints))
+            .expect("plans serialize");
+        hex::encode(&Sha256::digest(canonical)[..12])
+    }
+
+    pub fn count(&self, kind: ActionKind) -> usize {
+        self.actions.iter().filter(|a| a.action == kind).count()
+    }
+
+    pub fn default_path(env: &str) -> PathBuf {
+        PathBuf::from("plans").join(format!("{env}.plan.json"))
+    }
+
+    /// Write atomically: a temporary file in the same directory, then a rename. A crash never
+    /// leaves half a plan.
+    pub fn save(&self, path: &Path) -> Result<(), PlanError> {
+        let err = |source| PlanError::Write { path: path.to_path_buf(), source };
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(err)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+        serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| err(e.into()))?;
+        use std::io::Write;
+        tmp.write_all(b"\n").map_err(err)?;
+        tmp.as_file().sync_all().map_err(err)?;
+        tmp.persist(path).map_err(|e| err(e.error))?;
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        let read_err = |message: String| PlanError::Read { path: path.to_path_buf(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
+        let probe: Value = serde_json::from_str(&text).map_err(|e| read_err(format!("not a plan file: {e}")))?;
+        let version = probe.get("format_version").and_then(Value::as_u64);
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            return Err(read_err(format!(
+                "plan format {} is not the format this rehearsal reads ({FORMAT_VERSION})",
+                version.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into())
+            )));
+        }
+        serde_json::from_value(probe).map_err(|e| read_err(format!("not a plan file: {e}")))
+    }
+}
+
+/// What changed in the live state since a plan was made.
+pub fn staleness(plan: &Plan, now: &BTreeMap<String, String>) -> Vec<String> {
+    let mut changes = vec![];
+    for (key, digest) in &plan.fingerprints {
+        match now.get(key) {
+            None => changes.push(format!("{key} is gone")),
+            Some(d) if d != digest => changes.push(format!("{key} changed")),
+            _ => {}
+        }
+    }
+    for key in now.keys().filter(|k| !plan.fingerprints.contains_key(*k)) {
+        changes.push(format!("{key} appeared"));
+    }
+    changes
+}

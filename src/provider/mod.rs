@@ -1,0 +1,191 @@
+//! The seam between the engine and a cloud. The engine (plan, graph, executor, teardown) only
+//! ever talks to a [`Provider`]; `aws` implements it with the AWS SDK, [`fake`] in memory.
+
+pub mod fake;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, SourceObject, SourceQuery};
+
+/// Errors a provider reports, classified so the engine can decide what to do next and the user
+/// is told how to fix it. Messages are lowercase fragments that read after "failed to ...: ".
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ProviderError {
+    #[error("{what} was not found")]
+    NotFound { what: String },
+    #[error("access denied for {action}: {message}")]
+    AccessDenied { action: String, message: String },
+    #[error("AWS kept throttling {action} after the SDK's retries: {message}")]
+    Throttled { action: String, message: String },
+    #[error("{what} is still in use: {message}")]
+    DependencyViolation { what: String, message: String },
+    #[error("{what} is {state}: {message}")]
+    InvalidState { what: String, state: String, message: String },
+    #[error("timed out after {}s waiting for {what} to become {target}", after.as_secs())]
+    Timeout { what: String, target: String, after: Duration },
+    #[error("{what} ended up {state} while waiting for it to become {target}")]
+    FailedState { what: String, state: String, target: String },
+    #[error("{action} failed: {code}: {message}")]
+    Api { action: String, code: String, message: String },
+    #[error("could not reach AWS for {action}: {message}")]
+    Connection { action: String, message: String },
+}
+
+impl ProviderError {
+    /// Worth another try later, in a teardown pass or by re-running the command.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::Throttled { .. }
+                | ProviderError::DependencyViolation { .. }
+                | ProviderError::InvalidState { .. }
+                | ProviderError::Connection { .. }
+                | ProviderError::Timeout { .. }
+        )
+    }
+
+    /// What the person at the terminal should do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ProviderError::AccessDenied { action, .. } => Some(format!(
+                "grant `{action}` to the credentials in use (see the IAM policy in README.md), \
+                 or pick other credentials with AWS_PROFILE"
+            )),
+            ProviderError::Throttled { .. } => {
+                Some("wait a minute and run the command again; it resumes where it stopped".into())
+            }
+            ProviderError::Timeout { .. } => Some(
+                "AWS may still finish it: run `rehearsal plan` to see where it stands, or raise `timeout`"
+                    .into(),
+            ),
+            ProviderError::Connection { .. } => Some(
+                "check the network, the region and AWS_ENDPOINT_URL, then run the command again".into(),
+            ),
+            ProviderError::DependencyViolation { .. } => {
+                Some("something outside this environment may still use it".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Progress words a provider reports while it works ("creating", "backing-up", "available").
+pub trait ProgressSink: Send + Sync {
+    fn report(&self, address: &Address, message: &str);
+}
+
+/// A sink that drops everything, for callers that do not show progress.
+pub struct NoProgress;
+
+impl ProgressSink for NoProgress {
+    fn report(&self, _: &Address, _: &str) {}
+}
+
+/// Context for one operation on one resource.
+#[derive(Clone)]
+pub struct Operation {
+    pub env: EnvId,
+    pub address: Address,
+    /// Stable for a given plan and address, so a retried create cannot make a second resource
+    /// where the API honours it (EC2 `ClientToken`). At most 64 ASCII characters.
+    pub idempotency_token: String,
+    /// How long a wait for a state may take.
+    pub timeout: Duration,
+    pub progress: Arc<dyn ProgressSink>,
+}
+
+impl Operation {
+    pub fn report(&self, message: &str) {
+        self.progress.report(&self.address, message);
+    }
+}
+
+/// A resource to create. `attributes` are the spec's, fully resolved (no `${...}` left);
+/// `tags` are every tag to set at creation, rehearsal's ownership tags included.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    pub kind: ResourceKind,
+    pub attributes: Attributes,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// How a delete should treat the resource.
+#[derive(Debug, Clone, Default)]
+pub struct DeletePolicy {
+    /// RDS instances: take a final snapshot with this identifier; `None` skips it.
+    pub final_snapshot_identifier: Option<String>,
+    /// Switch deletion protection off first. Only ever true for resources tagged as the
+    /// environment's own, in an environment that is not protected.
+    pub disable_deletion_protection: bool,
+}
+
+/// What a delete call achieved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeleteOutcome {
+    /// Gone, or AWS accepted the deletion (or was already deleting it): wait for it to vanish.
+    Accepted,
+    /// It cannot be deleted yet (a database still `creating`, or stopped and now starting);
+    /// a later pass should try again.
+    NotYet { reason: String },
+}
+
+/// A rehearsal environment found in a region by its tags, for `reap`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvironmentSummary {
+    pub name: String,
+    /// The earliest `rehearsal:expires-at` among its resources, if any carries one.
+    pub expires_at: Option<String>,
+    pub resources: usize,
+}
+
+/// A cloud, as the engine needs it. Implementations must:
+/// - find owned resources by the `rehearsal:env` / `rehearsal:address` tags in a few batched
+///   calls per kind, never one call per resource where a batch API exists;
+/// - set every tag of [`CreateRequest::tags`] in the create call itself;
+/// - never modify or delete anything through [`Provider::lookup`].
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Find one existing (source) object. Exactly one must match.
+    async fn lookup(&self, region: &str, query: &SourceQuery) -> Result<SourceObject, ProviderError>;
+
+    /// Everything tagged for the environment in its region, including resources AWS is still
+    /// creating or already deleting (but not ones that are gone: terminated instances,
+    /// inactive task definitions).
+    async fn observe(&self, env: &EnvId) -> Result<Vec<LiveResource>, ProviderError>;
+
+    /// Every environment that has rehearsal-tagged resources in a region.
+    async fn list_environments(&self, region: &str) -> Result<Vec<EnvironmentSummary>, ProviderError>;
+
+    /// Start creating a resource. Returns as soon as AWS has accepted it.
+    async fn create(&self, op: &Operation, request: &CreateRequest) -> Result<LiveResource, ProviderError>;
+
+    /// Wait until a resource is usable (`available`, `running`, `ACTIVE`), reporting each state
+    /// change. A failure state is [`ProviderError::FailedState`], not a timeout.
+    async fn wait_ready(&self, op: &Operation, resource: &LiveResource) -> Result<LiveResource, ProviderError>;
+
+    /// Change the in-place attributes named in `changed` to their values in `desired`, and
+    /// return once the resource is usable again.
+    async fn update(
+        &self,
+        op: &Operation,
+        current: &LiveResource,
+        desired: &Attributes,
+        changed: &[String],
+    ) -> Result<LiveResource, ProviderError>;
+
+    /// Start deleting. "Not found" and "already deleting" are [`DeleteOutcome::Accepted`].
+    async fn delete(
+        &self,
+        op: &Operation,
+        resource: &LiveResource,
+        policy: &DeletePolicy,
+    ) -> Result<DeleteOutcome, ProviderError>;
+
+    /// Wait until a deleted resource is gone.
+    async fn wait_deleted(&self, op: &Operation, resource: &LiveResource) -> Result<(), ProviderError>;
+}

@@ -1,0 +1,676 @@
+//! `environments/NAME.toml` → a validated [`Spec`]: typed parse, variables, references checked
+//! against what exists, dependency cycles found. Every error points at `file:line:column`.
+
+pub mod diagnostic;
+pub mod duration;
+pub mod refs;
+pub mod schema;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use petgraph::graph::DiGraph;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use toml::de::{DeTable, DeValue};
+
+pub use diagnostic::Diagnostic;
+use refs::{Piece, Reference};
+use schema::{Lifecycle, RawSpec};
+
+use crate::model::{Address, Attributes, EnvId, ResourceKind, SourceAddress, SourceKind, SourceQuery};
+
+/// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
+pub const VAR_ENV_PREFIX: &str = "REHEARSAL_VAR_";
+
+/// How long a create, update or delete may wait for AWS unless the spec or `--timeout` says.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, Error)]
+pub enum SpecError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(Box<Diagnostic>),
+    #[error("{message}")]
+    Variables { message: String, hint: String },
+}
+
+impl SpecError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SpecError::Read { path, .. } => Some(format!(
+                "environment specs live in environments/NAME.toml; is `{}` the right name?",
+                path.file_stem().and_then(|s| s.to_str()).unwrap_or("?")
+            )),
+            SpecError::Invalid(d) => d.hint.clone(),
+            SpecError::Variables { hint, .. } => Some(hint.clone()),
+        }
+    }
+
+    /// The full report: location, message, the offending line underlined, and the hint.
+    pub fn render(&self) -> String {
+        match self {
+            SpecError::Invalid(d) => d.render(),
+            other => match other.hint() {
+                Some(h) => format!("{other}\nhint: {h}"),
+                None => other.to_string(),
+            },
+        }
+    }
+}
+
+/// A look-up of an existing resource that rehearsal only reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceSpec {
+    pub address: SourceAddress,
+    pub query: SourceQuery,
+    /// Where it is declared, for "not found" errors.
+    pub location: String,
+}
+
+/// A resource the environment owns, as the spec wants it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceSpec {
+    pub address: Address,
+    /// Spec attributes with variables substituted; `${source...}` and `${kind.name.attr}`
+    /// references remain until a plan (or the executor) can resolve them.
+    pub attributes: Attributes,
+    /// Explicit `depends_on` plus every resource referenced.
+    pub depends_on: BTreeSet<Address>,
+    pub sources: BTreeSet<SourceAddress>,
+    pub timeout: Option<Duration>,
+    pub location: String,
+}
+
+/// A validated environment spec with its variables applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spec {
+    pub path: PathBuf,
+    pub env: EnvId,
+    pub lifecycle: Lifecycle,
+    pub ttl: Option<Duration>,
+    pub variables: BTreeMap<String, String>,
+    pub sources: BTreeMap<SourceAddress, SourceSpec>,
+    pub resources: BTreeMap<Address, ResourceSpec>,
+}
+
+impl Spec {
+    /// A digest of everything the spec resolved to, variables included: two plans of the same
+    /// spec and variables have the same digest.
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::to_vec(&(
+            &self.env,
+            &self.lifecycle,
+            &self.variables,
+            &self.sources,
+            &self.resources,
+        ))
+        .expect("a spec serializes to JSON");
+        hex::encode(Sha256::digest(canonical))
+    }
+
+    pub fn is_protected(&self) -> bool {
+        self.lifecycle == Lifecycle::Protected
+    }
+}
+
+/// Where to find `environments/NAME.toml`, or a path given directly.
+pub fn spec_path(environments_dir: &Path, env_or_path: &str) -> PathBuf {
+    if env_or_path.ends_with(".toml") || env_or_path.contains('/') {
+        PathBuf::from(env_or_path)
+    } else {
+        environments_dir.join(format!("{env_or_path}.toml"))
+    }
+}
+
+/// Variable values from outside the spec, highest precedence first.
+#[derive(Debug, Clone, Default)]
+pub struct VariableInputs {
+    /// `--var name=value`, in order.
+    pub cli: Vec<(String, String)>,
+    /// `REHEARSAL_VAR_name=value` from the process environment.
+    pub env: BTreeMap<String, String>,
+}
+
+impl VariableInputs {
+    pub fn from_process(cli: Vec<(String, String)>) -> Self {
+        let env = std::env::vars()
+            .filter_map(|(k, v)| k.strip_prefix(VAR_ENV_PREFIX).map(|n| (n.to_string(), v)))
+            .collect();
+        VariableInputs { cli, env }
+    }
+}
+
+/// Parse `name=value` as given to `--var`.
+pub fn parse_var_arg(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{arg}` is not NAME=VALUE")),
+    }
+}
+
+pub fn load(path: &Path, inputs: &VariableInputs) -> Result<Spec, SpecError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| SpecError::Read { path: path.to_path_buf(), source })?;
+    parse(path, &text, inputs)
+}
+
+/// Parse and validate spec text. `path` is used for messages and the file-name check.
+pub fn parse(path: &Path, text: &str, inputs: &VariableInputs) -> Result<Spec, SpecError> {
+    let file = path.display().to_string();
+    let raw: RawSpec = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let message = e.message().trim().to_string();
+        let hint = diagnostic::hint_for_serde_message(&message);
+        SpecError::Invalid(Box::new(Diagnostic::new(&file, text, span, message, hint)))
+    })?;
+    // The typed parse succeeded, so the spanned parse does too; it gives us positions.
+    let spanned = DeTable::parse(text).map_err(|e| {
+        SpecError::Invalid(Box::new(Diagnostic::new(
+            &file,
+            text,
+            e.span().unwrap_or(0..0),
+            e.message().to_string(),
+            None,
+        )))
+    })?;
+    Validator { file, text, tree: spanned.get_ref() }.build(path, raw, inputs)
+}
+
+struct Validator<'a> {
+    file: String,
+    text: &'a str,
+    tree: &'a DeTable<'a>,
+}
+
+impl<'a> Validator<'a> {
+    fn error(&self, span: std::ops::Range<usize>, message: String, hint: Option<String>) -> SpecError {
+        SpecError::Invalid(Box::new(Diagnostic::new(&self.file, self.text, span, message, hint)))
+    }
+
+    /// The spanned value at a key path like `["resources", "rds_instance", "db"]`.
+    fn node(&self, path: &[&str]) -> Option<&'a toml::Spanned<DeValue<'a>>> {
+        let mut table = self.tree;
+        let mut found = None;
+        for (i, key) in path.iter().enumerate() {
+            let (_, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *key)?;
+            found = Some(value);
+            if i + 1 < path.len() {
+                match value.get_ref() {
+                    DeValue::Table(t) => table = t,
+                    _ => return None,
+                }
+            }
+        }
+        found
+    }
+
+    fn span(&self, path: &[&str]) -> std::ops::Range<usize> {
+        self.node(path).map(|v| v.span()).unwrap_or(0..0)
+    }
+
+    fn location(&self, path: &[&str]) -> String {
+        let (line, column) = diagnostic::line_column(self.text, self.span(path).start);
+        format!("{}:{line}:{column}", self.file)
+    }
+
+    fn build(self, path: &Path, raw: RawSpec, inputs: &VariableInputs) -> Result<Spec, SpecError> {
+        let env = &raw.environment;
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+            if stem != env.name && path.extension().is_some_and(|e| e == "toml") {
+                return Err(self.error(
+                    self.span(&["environment", "name"]),
+                    format!("the environment is named `{}` but the file is {stem}.toml", env.name),
+                    Some(format!(
+                        "name the file environments/{}.toml, or set name = \"{stem}\": the name \
+                         is what rehearsal tags and later destroys",
+                        env.name
+                    )),
+                ));
+            }
+        }
+        if !valid_name(&env.name) {
+            return Err(self.error(
+                self.span(&["environment", "name"]),
+                format!("`{}` is not a valid environment name", env.name),
+                Some("use lowercase letters, digits and hyphens, starting with a letter".into()),
+            ));
+        }
+        let ttl = match (env.lifecycle, &env.ttl) {
+            (Lifecycle::Protected, Some(_)) => {
+                return Err(self.error(
+                    self.span(&["environment", "ttl"]),
+                    "a protected environment cannot have a time to live".into(),
+                    Some("remove `ttl`, or set lifecycle = \"ephemeral\"".into()),
+                ));
+            }
+            (Lifecycle::Protected, None) => None,
+            (Lifecycle::Ephemeral, None) => Some(Duration::from_secs(24 * 3600)),
+            (Lifecycle::Ephemeral, Some(ttl)) => Some(self.duration(ttl, &["environment", "ttl"])?),
+        };
+        let env_id = EnvId { name: env.name.clone(), region: env.region.clone() };
+        let variables = self.variables(&raw, inputs)?;
+
+        let sources = self.sources(&raw, &variables, &env_id)?;
+        let mut resources = self.resources(&raw, &variables, &env_id, &sources)?;
+        self.check_cycles(&resources)?;
+        for r in resources.values_mut() {
+            r.depends_on.remove(&r.address);
+        }
+        Ok(Spec {
+            path: path.to_path_buf(),
+            env: env_id,
+            lifecycle: env.lifecycle,
+            ttl,
+            variables,
+            sources,
+            resources,
+        })
+    }
+
+    fn duration(&self, text: &str, path: &[&str]) -> Result<Duration, SpecError> {
+        duration::parse(text).map_err(|message| {
+            self.error(
+                self.span(path),
+                message,
+                Some("write a duration like \"90m\", \"24h\" or \"7d\"".into()),
+            )
+        })
+    }
+
+    fn variables(
+        &self,
+        raw: &RawSpec,
+        inputs: &VariableInputs,
+    ) -> Result<BTreeMap<String, String>, SpecError> {
+        for (name, _) in &inputs.cli {
+            if !raw.variables.contains_key(name) {
+                let known: Vec<&str> = raw.variables.keys().map(String::as_str).collect();
+                return Err(SpecError::Variables {
+                    message: format!("--var {name}: the spec declares no variable `{name}`"),
+                    hint: diagnostic::did_you_mean(name, &known)
+                        .unwrap_or_else(|| format!("declared variables: {}", list_or_none(&known))),
+                });
+            }
+        }
+        let mut values = BTreeMap::new();
+        for (name, var) in &raw.variables {
+            let from_cli = inputs.cli.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v);
+            let value = from_cli.or(inputs.env.get(name)).or(var.default.as_ref());
+            match value {
+                Some(v) => {
+                    values.insert(name.clone(), v.clone());
+                }
+                None => {
+                    return Err(self.error(
+                        self.span(&["variables", name]),
+                        format!("variable `{name}` has no value"),
+                        Some(format!(
+                            "pass --var {name}=VALUE, set {VAR_ENV_PREFIX}{name}, or give it a default"
+                        )),
+                    ));
+                }
+            }
+        }
+        Ok(values)
+    }
+
+    fn sources(
+        &self,
+        raw: &RawSpec,
+        vars: &BTreeMap<String, String>,
+        env: &EnvId,
+    ) -> Result<BTreeMap<SourceAddress, SourceSpec>, SpecError> {
+        let mut out = BTreeMap::new();
+        let mut add = |kind: SourceKind,
+                       name: &str,
+                       id: Option<&str>,
+                       tags: &BTreeMap<String, String>,
+                       cluster: Option<&str>|
+         -> Result<(), SpecError> {
+            let path = ["sources", kind.as_str(), name];
+            self.check_references(&path, &BTreeSet::new(), &BTreeMap::new(), vars, true)?;
+            let subst = |s: &str| -> String {
+                refs::interpolate(&Value::String(s.into()), &|r| plain_value(r, vars, env))
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let address = SourceAddress { kind, name: name.to_string() };
+            let query = SourceQuery {
+                kind,
+                id: id.map(subst),
+                tags: tags.iter().map(|(k, v)| (k.clone(), subst(v))).collect(),
+                cluster: cluster.map(subst),
+            };
+            out.insert(
+                address.clone(),
+                SourceSpec { address, query, location: self.location(&path) },
+            );
+            Ok(())
+        };
+        let none = BTreeMap::new();
+        for (name, s) in &raw.sources.ec2_instance {
+            if s.id.is_some() == !s.tags.is_empty() {
+                return Err(self.error(
+                    self.span(&["sources", "ec2_instance", name]),
+                    format!("source.ec2_instance.{name} needs exactly one of `id` or `tags`"),
+                    Some("find the server by id = \"i-...\" or by tags = { Name = \"...\" }".into()),
+                ));
+            }
+            add(SourceKind::Ec2Instance, name, s.id.as_deref(), &s.tags, None)?;
+        }
+        for (name, s) in &raw.sources.rds_instance {
+            add(SourceKind::RdsInstance, name, Some(&s.identifier), &none, None)?;
+        }
+        for (name, s) in &raw.sources.ecs_cluster {
+            add(SourceKind::EcsCluster, name, Some(&s.name), &none, None)?;
+        }
+        for (name, s) in &raw.sources.ecs_service {
+            add(SourceKind::EcsService, name, Some(&s.name), &none, Some(&s.cluster))?;
+        }
+        for (name, s) in &raw.sources.ecs_task_definition {
+            add(SourceKind::EcsTaskDefinition, name, Some(&s.family), &none, None)?;
+        }
+        Ok(out)
+    }
+
+    fn resources(
+        &self,
+        raw: &RawSpec,
+        vars: &BTreeMap<String, String>,
+        env: &EnvId,
+        sources: &BTreeMap<SourceAddress, SourceSpec>,
+    ) -> Result<BTreeMap<Address, ResourceSpec>, SpecError> {
+        // Every declared address first, so references can point forwards.
+        let r = &raw.resources;
+        let mut entries: Vec<(Address, Value, &[String], &Option<String>)> = vec![];
+        macro_rules! collect {
+            ($field:ident, $kind:expr) => {
+                for (name, spec) in &r.$field {
+                    let value = serde_json::to_value(spec).expect("spec types serialize");
+                    entries.push((Address::new($kind, name.clone()), value, &spec.depends_on, &spec.timeout));
+                }
+            };
+        }
+        collect!(rds_snapshot, ResourceKind::RdsSnapshot);
+        collect!(rds_instance, ResourceKind::RdsInstance);
+        collect!(ec2_instance, ResourceKind::Ec2Instance);
+        collect!(ecs_cluster, ResourceKind::EcsCluster);
+        collect!(ecs_task_definition, ResourceKind::EcsTaskDefinition);
+        collect!(ecs_service, ResourceKind::EcsService);
+        let declared: BTreeSet<Address> = entries.iter().map(|(a, ..)| a.clone()).collect();
+
+        let mut out = BTreeMap::new();
+        for (address, value, depends_on, timeout) in entries {
+            let kind = address.kind.as_str();
+            let path = ["resources", kind, address.name.as_str()];
+            if !valid_name(&address.name.replace('_', "-")) {
+                return Err(self.error(
+                    self.span(&path),
+                    format!("`{}` is not a valid resource name", address.name),
+                    Some("use lowercase letters, digits and underscores, starting with a letter".into()),
+                ));
+            }
+            let referenced = self.check_references(&path, &declared, sources, vars, false)?;
+            let mut deps = BTreeSet::new();
+            let mut used_sources = BTreeSet::new();
+            for reference in referenced {
+                match reference {
+                    Reference::Resource { address, .. } => {
+                        deps.insert(address);
+                    }
+                    Reference::Source { source, .. } => {
+                        used_sources.insert(source);
+                    }
+                    _ => {}
+                }
+            }
+            for (i, dep) in depends_on.iter().enumerate() {
+                let span = match self.node(&[&path[..], &["depends_on"]].concat()).map(|v| v.get_ref()) {
+                    Some(DeValue::Array(items)) => items.get(i).map(|v| v.span()).unwrap_or(0..0),
+                    _ => 0..0,
+                };
+                let parsed: Address = dep.parse().map_err(|e: String| {
+                    self.error(span.clone(), e, Some("write depends_on = [\"rds_instance.db\"]".into()))
+                })?;
+                if !declared.contains(&parsed) {
+                    return Err(self.unknown_resource(span, &parsed, &declared));
+                }
+                deps.insert(parsed);
+            }
+            let timeout = match timeout {
+                Some(t) => Some(self.duration(t, &[&path[..], &["timeout"]].concat())?),
+                None => None,
+            };
+            let mut attributes = match refs::interpolate(&value, &|r| plain_value(r, vars, env)) {
+                Value::Object(map) => map,
+                _ => unreachable!("resource specs serialize to objects"),
+            };
+            self.kind_rules(&address, &mut attributes, env)?;
+            out.insert(
+                address.clone(),
+                ResourceSpec {
+                    address: address.clone(),
+                    attributes,
+                    depends_on: deps,
+                    sources: used_sources,
+                    timeout,
+                    location: self.location(&path),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Rules one kind has that its types cannot say.
+    fn kind_rules(&self, address: &Address, attrs: &mut Attributes, env: &EnvId) -> Result<(), SpecError> {
+        let path = ["resources", address.kind.as_str(), address.name.as_str()];
+        match address.kind {
+            ResourceKind::RdsInstance | ResourceKind::RdsSnapshot => {
+                attrs
+                    .entry("identifier")
+                    .or_insert_with(|| Value::String(format!("{}-{}", env.name, address.name.replace('_', "-"))));
+            }
+            _ => {}
+        }
+        if address.kind == ResourceKind::RdsInstance
+            && attrs.contains_key("snapshot") == attrs.contains_key("latest_snapshot_of")
+        {
+            return Err(self.error(
+                self.span(&path),
+                format!("{address} needs exactly one of `snapshot` or `latest_snapshot_of`"),
+                Some(
+                    "restore from snapshot = \"${rds_snapshot.NAME.identifier}\", or from \
+                     latest_snapshot_of = \"${source.rds_instance.NAME.identifier}\""
+                        .into(),
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Check every `${...}` under `path`; return the references found.
+    fn check_references(
+        &self,
+        path: &[&str],
+        declared: &BTreeSet<Address>,
+        sources: &BTreeMap<SourceAddress, SourceSpec>,
+        vars: &BTreeMap<String, String>,
+        variables_only: bool,
+    ) -> Result<Vec<Reference>, SpecError> {
+        let Some(node) = self.node(path) else { return Ok(vec![]) };
+        let mut strings = vec![];
+        collect_strings(node, &mut strings);
+        let mut found = vec![];
+        for (text, span) in strings {
+            let content_start = span.start + diagnostic::quote_len(&self.text[span.clone()]);
+            let ps = refs::pieces(&text).map_err(|bad| {
+                self.error(span.clone(), bad.message.clone(), Some(bad.hint.clone()))
+            })?;
+            for piece in ps {
+                let Piece::Reference { expr, parsed, offset } = piece else { continue };
+                let at = (content_start + offset)..(content_start + offset + expr.len() + 3);
+                let at = if at.end <= span.end { at } else { span.clone() };
+                let reference =
+                    parsed.map_err(|bad| self.error(at.clone(), bad.message, Some(bad.hint)))?;
+                self.check_reference(&reference, at, declared, sources, vars, variables_only)?;
+                found.push(reference);
+            }
+        }
+        Ok(found)
+    }
+
+    fn check_reference(
+        &self,
+        reference: &Reference,
+        at: std::ops::Range<usize>,
+        declared: &BTreeSet<Address>,
+        sources: &BTreeMap<SourceAddress, SourceSpec>,
+        vars: &BTreeMap<String, String>,
+        variables_only: bool,
+    ) -> Result<(), SpecError> {
+        match reference {
+            Reference::Variable(name) if !vars.contains_key(name) => {
+                let known: Vec<&str> = vars.keys().map(String::as_str).collect();
+                Err(self.error(
+                    at,
+                    format!("unknown variable `{name}`"),
+                    Some(diagnostic::did_you_mean(name, &known).unwrap_or_else(|| {
+                        format!("declare it under [variables.{name}]; declared: {}", list_or_none(&known))
+                    })),
+                ))
+            }
+            Reference::Variable(_) | Reference::Environment(_) => Ok(()),
+            _ if variables_only => Err(self.error(
+                at,
+                format!("a source can only use variables, not `${{{reference}}}`"),
+                Some("sources are looked up before anything is created".into()),
+            )),
+            Reference::Source { source, attribute } => {
+                if !sources.contains_key(source) {
+                    let known: Vec<String> = sources.keys().map(|s| s.to_string()).collect();
+                    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                    return Err(self.error(
+                        at,
+                        format!("unknown source `{source}`"),
+                        Some(diagnostic::did_you_mean(&source.to_string(), &known).unwrap_or_else(
+                            || format!("declare it under [sources.{}.{}]", source.kind, source.name),
+                        )),
+                    ));
+                }
+                if !source.kind.attributes().contains(&attribute.as_str()) {
+                    return Err(self.error(
+                        at,
+                        format!("source {} has no attribute `{attribute}`", source.kind),
+                        Some(diagnostic::did_you_mean(attribute, source.kind.attributes()).unwrap_or_else(
+                            || format!("its attributes are: {}", source.kind.attributes().join(", ")),
+                        )),
+                    ));
+                }
+                Ok(())
+            }
+            Reference::Resource { address, attribute } => {
+                if !declared.contains(address) {
+                    return Err(self.unknown_resource(at, address, declared));
+                }
+                if !address.kind.has_attribute(attribute) {
+                    let mut all: Vec<&str> = address.kind.input_attributes().to_vec();
+                    all.extend(address.kind.output_attributes());
+                    return Err(self.error(
+                        at,
+                        format!("{} has no attribute `{attribute}`", address.kind),
+                        Some(
+                            diagnostic::did_you_mean(attribute, &all)
+                                .unwrap_or_else(|| format!("its attributes are: {}", all.join(", "))),
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn unknown_resource(
+        &self,
+        at: std::ops::Range<usize>,
+        address: &Address,
+        declared: &BTreeSet<Address>,
+    ) -> SpecError {
+        let known: Vec<String> = declared.iter().map(|a| a.to_string()).collect();
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        self.error(
+            at,
+            format!("unknown resource `{address}`"),
+            Some(diagnostic::did_you_mean(&address.to_string(), &known).unwrap_or_else(|| {
+                format!(
+                    "declare it under [resources.{}.{}]; sources are written ${{source.KIND.NAME.ATTRIBUTE}}",
+                    address.kind, address.name
+                )
+            })),
+        )
+    }
+
+    fn check_cycles(&self, resources: &BTreeMap<Address, ResourceSpec>) -> Result<(), SpecError> {
+        let mut graph = DiGraph::<&Address, ()>::new();
+        let index: BTreeMap<&Address, _> =
+            resources.keys().map(|a| (a, graph.add_node(a))).collect();
+        for r in resources.values() {
+            for dep in &r.depends_on {
+                graph.add_edge(index[dep], index[&r.address], ());
+            }
+        }
+        for scc in petgraph::algo::tarjan_scc(&graph) {
+            let cyclic = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+            if !cyclic {
+                continue;
+            }
+            let mut members: Vec<&Address> = scc.iter().map(|i| graph[*i]).collect();
+            members.sort();
+            let first = members[0];
+            let names: Vec<String> = members.iter().map(|a| a.to_string()).collect();
+            return Err(self.error(
+                self.span(&["resources", first.kind.as_str(), &first.name]),
+                format!("dependency cycle between {}", names.join(" → ")),
+                Some("each of these needs another to exist first; remove one reference or depends_on".into()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn collect_strings(node: &toml::Spanned<DeValue<'_>>, out: &mut Vec<(String, std::ops::Range<usize>)>) {
+    match node.get_ref() {
+        DeValue::String(s) => out.push((s.to_string(), node.span())),
+        DeValue::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        DeValue::Table(t) => t.iter().for_each(|(_, v)| collect_strings(v, out)),
+        _ => {}
+    }
+}
+
+/// Values known as soon as the spec is read: variables and the environment's own name.
+fn plain_value(r: &Reference, vars: &BTreeMap<String, String>, env: &EnvId) -> Option<Value> {
+    match r {
+        Reference::Variable(name) => vars.get(name).map(|v| Value::String(v.clone())),
+        Reference::Environment(attr) if attr == "name" => Some(Value::String(env.name.clone())),
+        Reference::Environment(_) => Some(Value::String(env.region.clone())),
+        _ => None,
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.len() <= 40
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() { "none".into() } else { items.join(", ") }
+}

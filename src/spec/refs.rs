@@ -1,0 +1,307 @@
+//! `${...}` references inside spec strings: parsing them, and substituting what is known.
+//!
+//! A string that is exactly one reference takes the referenced value with its type (a list of
+//! security groups stays a list); a reference inside a longer string is rendered as text. Inside
+//! a list, a reference that yields a list is spliced in. `$${` writes a literal `${`.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::model::{Address, ResourceKind, SourceAddress, SourceKind};
+
+/// What a `${...}` points at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reference {
+    Variable(String),
+    /// `${env.name}` or `${env.region}`.
+    Environment(String),
+    Source { source: SourceAddress, attribute: String },
+    Resource { address: Address, attribute: String },
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reference::Variable(name) => write!(f, "var.{name}"),
+            Reference::Environment(attr) => write!(f, "env.{attr}"),
+            Reference::Source { source, attribute } => write!(f, "{source}.{attribute}"),
+            Reference::Resource { address, attribute } => write!(f, "{address}.{attribute}"),
+        }
+    }
+}
+
+/// Why a `${...}` could not be parsed, without position (the caller adds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadReference {
+    pub text: String,
+    pub message: String,
+    pub hint: String,
+}
+
+impl Reference {
+    pub fn parse(expr: &str) -> Result<Reference, BadReference> {
+        let bad = |message: String, hint: &str| BadReference {
+            text: expr.to_string(),
+            message,
+            hint: hint.to_string(),
+        };
+        let parts: Vec<&str> = expr.trim().split('.').collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(bad(
+                format!("`${{{expr}}}` is not a reference"),
+                "references look like ${var.NAME}, ${source.KIND.NAME.ATTRIBUTE} or ${KIND.NAME.ATTRIBUTE}",
+            ));
+        }
+        match parts.as_slice() {
+            ["var", name] => Ok(Reference::Variable(name.to_string())),
+            ["env", attr @ ("name" | "region")] => Ok(Reference::Environment(attr.to_string())),
+            ["env", other] => Err(bad(
+                format!("the environment has no attribute `{other}`"),
+                "use ${env.name} or ${env.region}",
+            )),
+            ["source", kind, name, attribute] => {
+                let kind: SourceKind = kind.parse().map_err(|e: String| {
+                    bad(e, &format!("source kinds are: {}", list(SourceKind::ALL.map(|k| k.as_str()))))
+                })?;
+                Ok(Reference::Source {
+                    source: SourceAddress { kind, name: name.to_string() },
+                    attribute: attribute.to_string(),
+                })
+            }
+            [kind, name, attribute] => {
+                let kind: ResourceKind = kind.parse().map_err(|e: String| {
+                    bad(
+                        e,
+                        &format!(
+                            "resource kinds are: {}; sources are written ${{source.KIND.NAME.ATTRIBUTE}}",
+                            list(ResourceKind::ALL.map(|k| k.as_str()))
+                        ),
+                    )
+                })?;
+                Ok(Reference::Resource {
+                    address: Address::new(kind, *name),
+                    attribute: attribute.to_string(),
+                })
+            }
+            _ => Err(bad(
+                format!("`${{{expr}}}` is not a reference"),
+                "references look like ${var.NAME}, ${source.KIND.NAME.ATTRIBUTE} or ${KIND.NAME.ATTRIBUTE}",
+            )),
+        }
+    }
+}
+
+fn list<const N: usize>(items: [&str; N]) -> String {
+    items.join(", ")
+}
+
+/// One piece of a string: literal text or a reference.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    Reference { expr: String, parsed: Result<Reference, BadReference>, offset: usize },
+}
+
+/// Split a string into text and `${...}` pieces. `offset` is the byte offset of `${` in `s`.
+pub fn pieces(s: &str) -> Result<Vec<Piece>, BadReference> {
+    let mut out = vec![];
+    let mut text = String::new();
+    let mut rest = s;
+    let mut consumed = 0;
+    while let Some(pos) = rest.find('$') {
+        text.push_str(&rest[..pos]);
+        let after = &rest[pos..];
+        if after.starts_with("$${") {
+            text.push_str("${");
+            rest = &after[3..];
+            consumed += pos + 3;
+        } else if let Some(body) = after.strip_prefix("${") {
+            let Some(end) = body.find('}') else {
+                return Err(BadReference {
+                    text: after.to_string(),
+                    message: "`${` is not closed".into(),
+                    hint: "close the reference with `}`, or write `$${` for a literal `${`".into(),
+                });
+            };
+            if !text.is_empty() {
+                out.push(Piece::Text(std::mem::take(&mut text)));
+            }
+            let expr = &body[..end];
+            out.push(Piece::Reference {
+                expr: expr.to_string(),
+                parsed: Reference::parse(expr),
+                offset: consumed + pos,
+            });
+            rest = &body[end + 1..];
+            consumed += pos + 2 + end + 1;
+        } else {
+            text.push('$');
+            rest = &after[1..];
+            consumed += pos + 1;
+        }
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        out.push(Piece::Text(text));
+    }
+    Ok(out)
+}
+
+/// Every reference in a JSON value (strings inside objects and arrays).
+pub fn references_in(value: &Value) -> Vec<Reference> {
+    let mut found = vec![];
+    walk_strings(value, &mut |s| {
+        if let Ok(ps) = pieces(s) {
+            for p in ps {
+                if let Piece::Reference { parsed: Ok(r), .. } = p {
+                    found.push(r);
+                }
+            }
+        }
+    });
+    found
+}
+
+fn walk_strings(value: &Value, f: &mut dyn FnMut(&str)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|v| walk_strings(v, f)),
+        Value::Object(map) => map.values().for_each(|v| walk_strings(v, f)),
+        _ => {}
+    }
+}
+
+/// True when a value still holds a reference nobody could resolve yet.
+pub fn has_references(value: &Value) -> bool {
+    !references_in(value).is_empty()
+}
+
+/// Substitute every reference `lookup` can answer; leave the others as `${...}` text.
+pub fn interpolate(value: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Value {
+    match value {
+        Value::String(s) => interpolate_str(s, lookup),
+        Value::Array(items) => {
+            let mut out = vec![];
+            for item in items {
+                let whole_reference = matches!(item, Value::String(s) if single_reference(s).is_some());
+                match interpolate(item, lookup) {
+                    // A list spliced into a list: `["${source.rds_instance.db.security_groups}"]`.
+                    Value::Array(inner) if whole_reference => out.extend(inner),
+                    v => out.push(v),
+                }
+            }
+            Value::Array(out)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter().map(|(k, v)| (k.clone(), interpolate(v, lookup))).collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn single_reference(s: &str) -> Option<Reference> {
+    match pieces(s).ok()?.as_slice() {
+        [Piece::Reference { parsed: Ok(r), .. }] => Some(r.clone()),
+        _ => None,
+    }
+}
+
+fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Value {
+    let Ok(ps) = pieces(s) else {
+        return Value::String(s.to_string());
+    };
+    if let [Piece::Reference { parsed: Ok(r), .. }] = ps.as_slice() {
+        if let Some(v) = lookup(r) {
+            return v;
+        }
+    }
+    let mut out = String::new();
+    for p in ps {
+        match p {
+            Piece::Text(t) => out.push_str(&t.replace("${", "$${")),
+            Piece::Reference { expr, parsed, .. } => match parsed.ok().and_then(|r| lookup(&r)) {
+                Some(Value::String(v)) => out.push_str(&v.replace("${", "$${")),
+                Some(Value::Array(items)) => out.push_str(
+                    &items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                Some(other) => out.push_str(&other.to_string()),
+                None => {
+                    out.push_str("${");
+                    out.push_str(&expr);
+                    out.push('}');
+                }
+            },
+        }
+    }
+    Value::String(out)
+}
+
+/// Turn `$${` escapes into `${` once every reference is resolved: the value AWS should get.
+pub fn unescape(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(s.replace("$${", "${")),
+        Value::Array(items) => Value::Array(items.iter().map(unescape).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), unescape(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(r: &Reference) -> Option<Value> {
+        match r {
+            Reference::Variable(n) if n == "version" => Some(json!("1.4.2")),
+            Reference::Source { attribute, .. } if attribute == "security_groups" => {
+                Some(json!(["sg-1", "sg-2"]))
+            }
+            Reference::Resource { attribute, .. } if attribute == "port" => Some(json!(5432)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_reference_inside_text_is_rendered_as_text() {
+        let v = interpolate(&json!("app:${var.version}"), &vars);
+        assert_eq!(v, json!("app:1.4.2"));
+    }
+
+    #[test]
+    fn a_whole_reference_keeps_its_type_and_lists_splice() {
+        assert_eq!(interpolate(&json!("${rds_instance.db.port}"), &vars), json!(5432));
+        let v = interpolate(&json!(["${source.rds_instance.prod.security_groups}", "sg-3"]), &vars);
+        assert_eq!(v, json!(["sg-1", "sg-2", "sg-3"]));
+    }
+
+    #[test]
+    fn unknown_references_stay_for_later() {
+        let v = interpolate(&json!("host=${rds_instance.db.endpoint} v=${var.version}"), &vars);
+        assert_eq!(v, json!("host=${rds_instance.db.endpoint} v=1.4.2"));
+        assert!(has_references(&v));
+    }
+
+    #[test]
+    fn escapes_survive_interpolation_and_unescape_once() {
+        let v = interpolate(&json!("echo $${HOME} ${var.version}"), &vars);
+        assert!(!has_references(&v));
+        assert_eq!(unescape(&v), json!("echo ${HOME} 1.4.2"));
+    }
+
+    #[test]
+    fn parse_errors_say_what_is_wrong() {
+        assert!(pieces("${var.x").is_err());
+        let Piece::Reference { parsed, .. } = &pieces("${bucket.x.y}").unwrap()[0] else {
+            panic!("expected a reference")
+        };
+        assert!(parsed.as_ref().unwrap_err().message.contains("unknown resource kind `bucket`"));
+    }
+}

@@ -1,0 +1,86 @@
+//! The steps every command shares: observe and plan; re-check a saved plan before applying it.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::try_join_all;
+use thiserror::Error;
+
+use crate::model::LiveResource;
+use crate::plan::observe::source_fingerprint;
+use crate::plan::{Observed, Plan, PlanError, staleness};
+use crate::provider::Provider;
+use crate::spec::Spec;
+
+/// Observe the environment and diff it against `spec`.
+pub async fn make_plan(provider: &dyn Provider, spec: &Spec) -> Result<Plan, PlanError> {
+    let observed = Observed::read(provider, spec).await?;
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("formats");
+    Ok(Plan::new(spec, &observed, now))
+}
+
+#[derive(Debug, Error)]
+pub enum RecheckError {
+    #[error("this plan was already applied: {env} already matches it")]
+    AlreadyApplied { env: String },
+    #[error("the plan is stale: live state changed since it was made:\n  {}", changes.join("\n  "))]
+    Stale { changes: Vec<String> },
+    #[error(transparent)]
+    Observe(#[from] PlanError),
+}
+
+impl RecheckError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RecheckError::AlreadyApplied { env } => {
+                Some(format!("nothing to do; `rehearsal plan {env}` shows the current state"))
+            }
+            RecheckError::Stale { .. } => {
+                Some("make a fresh plan with `rehearsal plan ENV`, review it, and apply that".into())
+            }
+            RecheckError::Observe(e) => e.hint(),
+        }
+    }
+}
+
+/// Re-observe what `plan` was made from. Returns the live resources if nothing moved; a plan
+/// whose world moved is stale, or already applied when the spec now plans no changes.
+pub async fn recheck(
+    provider: &dyn Provider,
+    plan: &Plan,
+    spec: Option<&Spec>,
+) -> Result<Vec<LiveResource>, RecheckError> {
+    let lookups = plan.sources.iter().map(|(address, query)| async move {
+        provider
+            .lookup(&plan.env.region, query)
+            .await
+            .map(|found| (address.clone(), found))
+            .map_err(|error| PlanError::Source {
+                source_address: address.clone(),
+                query: query.describe(),
+                location: plan.spec_path.display().to_string(),
+                error,
+            })
+    });
+    let found: BTreeMap<String, _> = try_join_all(lookups).await?.into_iter().collect();
+    let resources = provider
+        .observe(&plan.env)
+        .await
+        .map_err(|error| PlanError::Observe { env: plan.env.name.clone(), error })?;
+    let observed = Observed { sources: BTreeMap::new(), resources };
+    let mut fingerprints = observed.fingerprints();
+    for (address, object) in &found {
+        fingerprints.insert(format!("source {address}"), source_fingerprint(object));
+    }
+    let changes = staleness(plan, &fingerprints);
+    if changes.is_empty() {
+        return Ok(observed.resources);
+    }
+    if let Some(spec) = spec.filter(|s| s.digest() == plan.spec_digest) {
+        if !make_plan(provider, spec).await?.has_changes() {
+            return Err(RecheckError::AlreadyApplied { env: plan.env.name.clone() });
+        }
+    }
+    Err(RecheckError::Stale { changes })
+}
