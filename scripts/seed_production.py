@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""Create a fake production in the AWS emulator (moto), matching environments/production.toml.
+
+    python3 scripts/seed_production.py --endpoint http://127.0.0.1:PORT [--region eu-west-1]
+
+What rehearsal reads from production, and what environments/prerelease.toml copies, is made here:
+
+- VPC 10.0.0.0/16 (Name=production-vpc) with subnets 10.0.1.0/24 (production-subnet) and
+  10.0.2.0/24 (production-subnet-b, in a second availability zone, because a DB subnet group
+  must span two zones);
+- security groups ``production-server`` and ``production-db``;
+- EC2 instance tagged Name=production-server, Environment=production (t3.medium, moto's
+  built-in AMI ami-04681a1dbd79675a5) in production-subnet and production-server;
+- DB subnet group ``production-db-subnets`` and PostgreSQL RDS instance ``production-db``
+  (db.t3.medium, deletion protection on, in production-db, tagged Environment=production);
+- ECS cluster ``production``, task definition family ``server`` (container ``server``,
+  example/openchs-server:3.0.0, 1024 MiB, 512 CPU units, port 8080) and service ``server``
+  (desired count 1, launch type EC2).
+
+Idempotent: everything is looked up first and only what is missing is created, so running it
+twice leaves one of each. Prints one JSON object on stdout with the ids, and which were created
+by this run. Only talks to a loopback endpoint: it never touches a real AWS account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import sys
+import urllib.parse
+
+PREFERRED_AMI = "ami-04681a1dbd79675a5"
+ENV_TAGS = [{"Key": "Environment", "Value": "production"}]
+
+VPC_CIDR = "10.0.0.0/16"
+SUBNETS = [
+    # (cidr, Name tag, availability zone suffix)
+    ("10.0.1.0/24", "production-subnet", "a"),
+    ("10.0.2.0/24", "production-subnet-b", "b"),
+]
+SERVER_SG = "production-server"
+DB_SG = "production-db"
+INSTANCE_NAME = "production-server"
+INSTANCE_TYPE = "t3.medium"
+DB_SUBNET_GROUP = "production-db-subnets"
+DB_IDENTIFIER = "production-db"
+DB_CLASS = "db.t3.medium"
+CLUSTER = "production"
+FAMILY = "server"
+CONTAINER = "server"
+IMAGE = "example/openchs-server:3.0.0"
+SERVICE = "server"
+
+LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
+
+
+class SeedError(Exception):
+    pass
+
+
+def log(msg: str) -> None:
+    print(f"seed: {msg}", file=sys.stderr)
+
+
+def name_tags(name: str) -> list[dict]:
+    return [{"Key": "Name", "Value": name}] + ENV_TAGS
+
+
+def check_loopback(endpoint: str) -> None:
+    parsed = urllib.parse.urlparse(endpoint)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise SeedError(f"--endpoint must be an http(s) URL, got {endpoint!r}")
+    host = parsed.hostname
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise SeedError(
+        f"refusing endpoint {endpoint!r}: this script only seeds a local emulator on a loopback "
+        "address (127.0.0.1, localhost, ::1), never a real AWS account"
+    )
+
+
+class Seeder:
+    def __init__(self, endpoint: str, region: str):
+        import boto3
+        from botocore.config import Config
+
+        # Retries so that seeding also works through scripts/fault_proxy.py.
+        config = Config(retries={"max_attempts": 10, "mode": "standard"})
+        kw = dict(endpoint_url=endpoint, region_name=region, config=config)
+        self.region = region
+        self.ec2 = boto3.client("ec2", **kw)
+        self.rds = boto3.client("rds", **kw)
+        self.ecs = boto3.client("ecs", **kw)
+        self.created: list[str] = []
+        self.notes: list[str] = []
+
+    def _created(self, what: str) -> None:
+        self.created.append(what)
+        log(f"created {what}")
+
+    # --- EC2 network --------------------------------------------------------------------------
+
+    def vpc(self) -> str:
+        vpcs = self.ec2.describe_vpcs(
+            Filters=[{"Name": "tag:Name", "Values": ["production-vpc"]}]
+        )["Vpcs"]
+        if vpcs:
+            if len(vpcs) > 1:
+                raise SeedError(f"{len(vpcs)} VPCs are tagged Name=production-vpc; expected one")
+            return vpcs[0]["VpcId"]
+        vpc_id = self.ec2.create_vpc(
+            CidrBlock=VPC_CIDR,
+            TagSpecifications=[{"ResourceType": "vpc", "Tags": name_tags("production-vpc")}],
+        )["Vpc"]["VpcId"]
+        self._created(f"vpc {vpc_id}")
+        return vpc_id
+
+    def subnet(self, vpc_id: str, cidr: str, name: str, az_suffix: str) -> str:
+        found = self.ec2.describe_subnets(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc_id]},
+                {"Name": "cidr-block", "Values": [cidr]},
+            ]
+        )["Subnets"]
+        if found:
+            return found[0]["SubnetId"]
+        subnet_id = self.ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock=cidr,
+            AvailabilityZone=f"{self.region}{az_suffix}",
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": name_tags(name)}],
+        )["Subnet"]["SubnetId"]
+        self._created(f"subnet {subnet_id} ({name}, {cidr})")
+        return subnet_id
+
+    def security_group(self, vpc_id: str, name: str, description: str) -> str:
+        found = self.ec2.describe_security_groups(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc_id]},
+                {"Name": "group-name", "Values": [name]},
+            ]
+        )["SecurityGroups"]
+        if found:
+            return found[0]["GroupId"]
+        group_id = self.ec2.create_security_group(
+            GroupName=name,
+            Description=description,
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": name_tags(name)}],
+        )["GroupId"]
+        self._created(f"security group {group_id} ({name})")
+        return group_id
+
+    def allow_server_to_db(self, server_sg: str, db_sg: str) -> None:
+        """production-db accepts PostgreSQL from production-server (once)."""
+        group = self.ec2.describe_security_groups(GroupIds=[db_sg])["SecurityGroups"][0]
+        for perm in group.get("IpPermissions", []):
+            if perm.get("FromPort") == 5432 and any(
+                pair.get("GroupId") == server_sg for pair in perm.get("UserIdGroupPairs", [])
+            ):
+                return
+        self.ec2.authorize_security_group_ingress(
+            GroupId=db_sg,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 5432,
+                    "ToPort": 5432,
+                    "UserIdGroupPairs": [{"GroupId": server_sg}],
+                }
+            ],
+        )
+        self._created(f"ingress rule {db_sg} <- {server_sg} tcp/5432")
+
+    # --- EC2 instance -------------------------------------------------------------------------
+
+    def ami(self) -> str:
+        try:
+            images = self.ec2.describe_images(ImageIds=[PREFERRED_AMI])["Images"]
+        except self.ec2.exceptions.ClientError as exc:
+            if "InvalidAMIID" not in exc.response.get("Error", {}).get("Code", ""):
+                raise
+            images = []
+        if images:
+            return PREFERRED_AMI
+        images = self.ec2.describe_images(Owners=["amazon"])["Images"]
+        if not images:
+            raise SeedError(
+                f"the emulator has neither {PREFERRED_AMI} nor any built-in Amazon AMI in {self.region}"
+            )
+        chosen = sorted(images, key=lambda i: i["ImageId"])[0]["ImageId"]
+        note = f"{PREFERRED_AMI} does not exist in {self.region}; using built-in AMI {chosen} instead"
+        log(note)
+        self.notes.append(note)
+        return chosen
+
+    def instance(self, subnet_id: str, sg_id: str, ami_id: str) -> str:
+        reservations = self.ec2.describe_instances(
+            Filters=[
+                {"Name": "tag:Name", "Values": [INSTANCE_NAME]},
+                {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES},
+            ]
+        )["Reservations"]
+        instances = [i for r in reservations for i in r["Instances"]]
+        if instances:
+            if len(instances) > 1:
+                ids = ", ".join(i["InstanceId"] for i in instances)
+                raise SeedError(f"several live instances are tagged Name={INSTANCE_NAME}: {ids}")
+            return instances[0]["InstanceId"]
+        instance_id = self.ec2.run_instances(
+            ImageId=ami_id,
+            InstanceType=INSTANCE_TYPE,
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnet_id,
+            SecurityGroupIds=[sg_id],
+            TagSpecifications=[
+                {"ResourceType": "instance", "Tags": name_tags(INSTANCE_NAME)},
+                {"ResourceType": "volume", "Tags": name_tags(INSTANCE_NAME)},
+            ],
+        )["Instances"][0]["InstanceId"]
+        self._created(f"instance {instance_id} ({INSTANCE_NAME})")
+        return instance_id
+
+    # --- RDS ----------------------------------------------------------------------------------
+
+    def db_subnet_group(self, subnet_ids: list[str]) -> str:
+        try:
+            self.rds.describe_db_subnet_groups(DBSubnetGroupName=DB_SUBNET_GROUP)
+            return DB_SUBNET_GROUP
+        except self.rds.exceptions.DBSubnetGroupNotFoundFault:
+            pass
+        self.rds.create_db_subnet_group(
+            DBSubnetGroupName=DB_SUBNET_GROUP,
+            DBSubnetGroupDescription="production database subnets",
+            SubnetIds=subnet_ids,
+            Tags=name_tags(DB_SUBNET_GROUP),
+        )
+        self._created(f"db subnet group {DB_SUBNET_GROUP}")
+        return DB_SUBNET_GROUP
+
+    def db_instance(self, subnet_group: str, sg_id: str) -> dict:
+        try:
+            return self.rds.describe_db_instances(DBInstanceIdentifier=DB_IDENTIFIER)[
+                "DBInstances"
+            ][0]
+        except self.rds.exceptions.DBInstanceNotFoundFault:
+            pass
+        db = self.rds.create_db_instance(
+            DBInstanceIdentifier=DB_IDENTIFIER,
+            DBInstanceClass=DB_CLASS,
+            Engine="postgres",
+            DBName="openchs",
+            MasterUsername="openchs",
+            MasterUserPassword="not-a-real-password",
+            AllocatedStorage=20,
+            DBSubnetGroupName=subnet_group,
+            VpcSecurityGroupIds=[sg_id],
+            BackupRetentionPeriod=7,
+            MultiAZ=False,
+            PubliclyAccessible=False,
+            DeletionProtection=True,
+            Tags=name_tags(DB_IDENTIFIER),
+        )["DBInstance"]
+        self._created(f"db instance {DB_IDENTIFIER}")
+        return db
+
+    # --- ECS ----------------------------------------------------------------------------------
+
+    def cluster(self) -> str:
+        clusters = self.ecs.describe_clusters(clusters=[CLUSTER])["clusters"]
+        for c in clusters:
+            if c.get("status") == "ACTIVE":
+                return c["clusterArn"]
+        arn = self.ecs.create_cluster(
+            clusterName=CLUSTER, tags=[{"key": "Environment", "value": "production"}]
+        )["cluster"]["clusterArn"]
+        self._created(f"ecs cluster {arn}")
+        return arn
+
+    def task_definition(self) -> str:
+        try:
+            td = self.ecs.describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+            if td.get("status") == "ACTIVE":
+                return td["taskDefinitionArn"]
+        except self.ecs.exceptions.ClientException:
+            pass  # no such family yet
+        arn = self.ecs.register_task_definition(
+            family=FAMILY,
+            requiresCompatibilities=["EC2"],
+            memory="1024",
+            cpu="512",
+            containerDefinitions=[
+                {
+                    "name": CONTAINER,
+                    "image": IMAGE,
+                    "memory": 1024,
+                    "cpu": 512,
+                    "essential": True,
+                    "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                }
+            ],
+            tags=[{"key": "Environment", "value": "production"}],
+        )["taskDefinition"]["taskDefinitionArn"]
+        self._created(f"task definition {arn}")
+        return arn
+
+    def service(self, cluster_arn: str, task_definition_arn: str) -> str:
+        services = self.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
+        for s in services:
+            if s.get("status") == "ACTIVE":
+                return s["serviceArn"]
+        arn = self.ecs.create_service(
+            cluster=CLUSTER,
+            serviceName=SERVICE,
+            taskDefinition=task_definition_arn,
+            desiredCount=1,
+            launchType="EC2",
+            tags=[{"key": "Environment", "value": "production"}],
+        )["service"]["serviceArn"]
+        self._created(f"ecs service {arn}")
+        return arn
+
+    # --- all ----------------------------------------------------------------------------------
+
+    def run(self) -> dict:
+        vpc_id = self.vpc()
+        subnet_ids = [self.subnet(vpc_id, cidr, name, az) for cidr, name, az in SUBNETS]
+        server_sg = self.security_group(vpc_id, SERVER_SG, "production server")
+        db_sg = self.security_group(vpc_id, DB_SG, "production database")
+        self.allow_server_to_db(server_sg, db_sg)
+        ami_id = self.ami()
+        instance_id = self.instance(subnet_ids[0], server_sg, ami_id)
+        subnet_group = self.db_subnet_group(subnet_ids)
+        db = self.db_instance(subnet_group, db_sg)
+        cluster_arn = self.cluster()
+        td_arn = self.task_definition()
+        service_arn = self.service(cluster_arn, td_arn)
+        return {
+            "region": self.region,
+            "vpc_id": vpc_id,
+            "subnet_id": subnet_ids[0],
+            "subnet_ids": subnet_ids,
+            "security_groups": {"server": server_sg, "db": db_sg},
+            "ami_id": ami_id,
+            "instance_id": instance_id,
+            "db_identifier": db["DBInstanceIdentifier"],
+            "db_arn": db.get("DBInstanceArn"),
+            "db_subnet_group": subnet_group,
+            "cluster_arn": cluster_arn,
+            "task_definition_arn": td_arn,
+            "service_arn": service_arn,
+            "created": self.created,
+            "notes": self.notes,
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Create a fake production (matching environments/production.toml) in a local AWS emulator."
+    )
+    parser.add_argument("--endpoint", required=True, help="emulator URL, e.g. http://127.0.0.1:5000")
+    parser.add_argument("--region", default="eu-west-1", help="AWS region (default: eu-west-1)")
+    args = parser.parse_args(argv)
+
+    try:
+        check_loopback(args.endpoint)
+    except SeedError as exc:
+        print(f"seed: error: {exc}", file=sys.stderr)
+        return 2
+
+    # Dummy credentials: moto accepts any, botocore insists on some.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    # Never pick up a profile or IMDS that would point somewhere real.
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+    try:
+        import boto3  # noqa: F401
+    except ImportError:
+        print(
+            "seed: error: boto3 is not installed; run 'scripts/emulator.sh install' "
+            "(installs requirements-emulator.txt)",
+            file=sys.stderr,
+        )
+        return 2
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        result = Seeder(args.endpoint, args.region).run()
+    except SeedError as exc:
+        print(f"seed: error: {exc}", file=sys.stderr)
+        return 1
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        print(
+            f"seed: error: {exc.operation_name} failed: {err.get('Code')}: {err.get('Message')}",
+            file=sys.stderr,
+        )
+        return 1
+    except BotoCoreError as exc:
+        print(f"seed: error: cannot talk to {args.endpoint}: {exc}", file=sys.stderr)
+        return 1
+
+    if not result["created"]:
+        log("production already seeded; nothing created")
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
