@@ -22,20 +22,32 @@ use rehearsal::spec::{self, Spec, VariableInputs};
 use rehearsal::workflow;
 
 fn clusters_spec(n: usize) -> Spec {
-    let mut text = String::from("[environment]\nname = \"bench\"\nregion = \"eu-west-1\"\nlifecycle = \"ephemeral\"\n");
+    let mut text = String::from(
+        "[environment]\nname = \"bench\"\nregion = \"eu-west-1\"\nlifecycle = \"ephemeral\"\n",
+    );
     for i in 0..n {
-        text.push_str(&format!("[resources.ecs_cluster.c{i}]\nname = \"bench-{i}\"\n"));
+        text.push_str(&format!(
+            "[resources.ecs_cluster.c{i}]\nname = \"bench-{i}\"\n"
+        ));
     }
-    spec::parse(Path::new("bench.toml"), &text, &VariableInputs::default()).expect("the bench spec is valid")
+    spec::parse(Path::new("bench.toml"), &text, &VariableInputs::default())
+        .expect("the bench spec is valid")
 }
 
 async fn apply_with(parallelism: usize, spec: &Spec) -> Duration {
     let mut latency = Latency::default();
-    latency.create.insert(ResourceKind::EcsCluster, Duration::from_millis(20));
+    latency
+        .create
+        .insert(ResourceKind::EcsCluster, Duration::from_millis(20));
     let provider = Arc::new(FakeProvider::new().with_latency(latency));
-    let plan = workflow::make_plan(provider.as_ref(), spec).await.expect("plans");
+    let plan = workflow::make_plan(provider.as_ref(), spec)
+        .await
+        .expect("plans");
     let graph = ExecutionGraph::build(&plan).expect("acyclic");
-    let options = ApplyOptions { parallelism, ..Default::default() };
+    let options = ApplyOptions {
+        parallelism,
+        ..Default::default()
+    };
     let started = Instant::now();
     let summary = execute(plan, &graph, vec![], provider, Arc::new(Silent), options).await;
     assert_eq!(summary.done.len(), spec.resources.len(), "every create ran");
@@ -61,12 +73,18 @@ fn main() {
     println!("executor: 40 independent creates of 20 ms");
     println!("  --parallelism 1:  {serial:?}");
     println!("  --parallelism 10: {parallel:?}");
-    println!("  speed-up: {:.1}x (ideal 10x)", serial.as_secs_f64() / parallel.as_secs_f64());
+    println!(
+        "  speed-up: {:.1}x (ideal 10x)",
+        serial.as_secs_f64() / parallel.as_secs_f64()
+    );
 
     let small = diff_time_per_resource(50, 200);
     let large = diff_time_per_resource(500, 20);
     println!("planning: diff time per resource");
     println!("  50 resources:  {small:?} per resource");
     println!("  500 resources: {large:?} per resource");
-    println!("  ratio 500/50: {:.2} (1.0 = linear)", large.as_secs_f64() / small.as_secs_f64());
+    println!(
+        "  ratio 500/50: {:.2} (1.0 = linear)",
+        large.as_secs_f64() / small.as_secs_f64()
+    );
 }

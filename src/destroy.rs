@@ -85,19 +85,38 @@ fn prerequisites(kind: ResourceKind) -> &'static [ResourceKind] {
 }
 
 /// Everything the environment owns that teardown should remove, and what it keeps.
-fn owned(env: &EnvId, live: Vec<LiveResource>) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
+fn owned(
+    env: &EnvId,
+    live: Vec<LiveResource>,
+) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
     // A resource whose tag does not match exactly is not "probably ours".
-    let live: Vec<LiveResource> =
-        live.into_iter().filter(|r| r.tags.get(tags::ENV) == Some(&env.name)).collect();
-    if live.iter().any(|r| r.tags.get(tags::LIFECYCLE).map(String::as_str) == Some("protected")) {
-        return Err(DestroyError::Protected { env: env.name.clone() });
+    let live: Vec<LiveResource> = live
+        .into_iter()
+        .filter(|r| r.tags.get(tags::ENV) == Some(&env.name))
+        .collect();
+    if live
+        .iter()
+        .any(|r| r.tags.get(tags::LIFECYCLE).map(String::as_str) == Some("protected"))
+    {
+        return Err(DestroyError::Protected {
+            env: env.name.clone(),
+        });
     }
     Ok(live.into_iter().partition(|r| !r.keep_after_destroy()))
 }
 
 /// List what would be deleted, changing nothing.
-pub async fn dry_run(provider: &dyn Provider, env: &EnvId) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
-    let live = provider.observe(env).await.map_err(|error| DestroyError::Observe { env: env.name.clone(), error })?;
+pub async fn dry_run(
+    provider: &dyn Provider,
+    env: &EnvId,
+) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
+    let live = provider
+        .observe(env)
+        .await
+        .map_err(|error| DestroyError::Observe {
+            env: env.name.clone(),
+            error,
+        })?;
     let (mut doomed, kept) = owned(env, live)?;
     doomed.sort_by_key(|r| (r.address.kind.teardown_rank(), r.address.clone()));
     Ok((doomed, kept))
@@ -119,7 +138,10 @@ pub async fn destroy(
         let live = observe(provider.as_ref(), env).await?;
         let (remaining, kept) = owned(env, live)?;
         report.kept = kept;
-        if remaining.is_empty() || report.passes >= options.max_passes || stalled >= options.stalled_passes {
+        if remaining.is_empty()
+            || report.passes >= options.max_passes
+            || stalled >= options.stalled_passes
+        {
             break remaining;
         }
         if remaining.len() >= previous_remaining {
@@ -134,18 +156,39 @@ pub async fn destroy(
         }
         previous_remaining = remaining.len();
         report.passes += 1;
-        reporter.event(Event::Pass { number: report.passes, remaining: remaining.len() });
-        pass(provider.clone(), env, &remaining, reporter.clone(), options, &mut report, &mut last_error).await;
+        reporter.event(Event::Pass {
+            number: report.passes,
+            remaining: remaining.len(),
+        });
+        pass(
+            provider.clone(),
+            env,
+            &remaining,
+            reporter.clone(),
+            options,
+            &mut report,
+            &mut last_error,
+        )
+        .await;
     };
     report.leftovers = final_listing
         .into_iter()
-        .map(|r| Leftover { last_error: last_error.get(&r.id).cloned(), resource: r })
+        .map(|r| Leftover {
+            last_error: last_error.get(&r.id).cloned(),
+            resource: r,
+        })
         .collect();
     Ok(report)
 }
 
 async fn observe(provider: &dyn Provider, env: &EnvId) -> Result<Vec<LiveResource>, DestroyError> {
-    provider.observe(env).await.map_err(|error| DestroyError::Observe { env: env.name.clone(), error })
+    provider
+        .observe(env)
+        .await
+        .map_err(|error| DestroyError::Observe {
+            env: env.name.clone(),
+            error,
+        })
 }
 
 /// One pass: kinds in teardown order; a kind waits for a later pass while anything it
@@ -159,25 +202,35 @@ async fn pass(
     report: &mut DestroyReport,
     last_error: &mut BTreeMap<String, String>,
 ) {
-    let mut still_there: BTreeSet<ResourceKind> = remaining.iter().map(|r| r.address.kind).collect();
+    let mut still_there: BTreeSet<ResourceKind> =
+        remaining.iter().map(|r| r.address.kind).collect();
     let mut kinds: Vec<ResourceKind> = still_there.iter().copied().collect();
     kinds.sort_by_key(|k| k.teardown_rank());
     for kind in kinds {
         if let Some(blocker) = prerequisites(kind).iter().find(|p| still_there.contains(p)) {
             for r in remaining.iter().filter(|r| r.address.kind == kind) {
-                last_error.entry(r.id.clone()).or_insert_with(|| format!("waiting for every {blocker} to go first"));
+                last_error
+                    .entry(r.id.clone())
+                    .or_insert_with(|| format!("waiting for every {blocker} to go first"));
             }
             continue;
         }
-        let batch: Vec<&LiveResource> = remaining.iter().filter(|r| r.address.kind == kind).collect();
+        let batch: Vec<&LiveResource> = remaining
+            .iter()
+            .filter(|r| r.address.kind == kind)
+            .collect();
         let results: Vec<(String, String, Result<(), String>)> = stream::iter(batch)
             .map(|r| {
                 let provider = provider.clone();
                 let reporter = reporter.clone();
                 async move {
                     let label = format!("- {} ({})", r.address, r.id);
-                    reporter.event(Event::Started { step: label.clone() });
-                    let result = delete_one(provider.as_ref(), env, r, reporter.clone(), options, &label).await;
+                    reporter.event(Event::Started {
+                        step: label.clone(),
+                    });
+                    let result =
+                        delete_one(provider.as_ref(), env, r, reporter.clone(), options, &label)
+                            .await;
                     (r.id.clone(), label, result)
                 }
             })
@@ -188,13 +241,19 @@ async fn pass(
         for (id, label, result) in results {
             match result {
                 Ok(()) => {
-                    reporter.event(Event::Finished { step: label.clone(), elapsed: Duration::ZERO });
+                    reporter.event(Event::Finished {
+                        step: label.clone(),
+                        elapsed: Duration::ZERO,
+                    });
                     last_error.remove(&id);
                     report.deleted.push(label);
                 }
                 Err(error) => {
                     all_gone = false;
-                    reporter.event(Event::Failed { step: label, error: error.clone() });
+                    reporter.event(Event::Failed {
+                        step: label,
+                        error: error.clone(),
+                    });
                     last_error.insert(id, error);
                 }
             }
@@ -218,11 +277,16 @@ async fn delete_one(
         address: target.address.clone(),
         idempotency_token: idempotency_token("destroy", &target.address, StepOp::Delete),
         timeout: options.timeout,
-        progress: Arc::new(StepProgress { step: label.to_string(), reporter }),
+        progress: Arc::new(StepProgress {
+            step: label.to_string(),
+            reporter,
+        }),
     };
     let mut target = target.clone();
     if let Some(final_snapshot) = options.final_snapshot {
-        target.attributes.insert("final_snapshot".into(), final_snapshot.into());
+        target
+            .attributes
+            .insert("final_snapshot".into(), final_snapshot.into());
     }
     let policy = delete_policy(&target, false, options.now);
     let render = |e: ProviderError| match e.hint() {
@@ -230,7 +294,11 @@ async fn delete_one(
         None => e.to_string(),
     };
     if !target.is_going_away() {
-        match provider.delete(&op, &target, &policy).await.map_err(render)? {
+        match provider
+            .delete(&op, &target, &policy)
+            .await
+            .map_err(render)?
+        {
             DeleteOutcome::Accepted => {}
             DeleteOutcome::NotYet { reason } => return Err(reason),
         }

@@ -54,7 +54,11 @@ impl ExecutionGraph {
         let mut build_step: BTreeMap<Address, NodeIndex> = BTreeMap::new();
         let mut delete_steps: Vec<NodeIndex> = vec![];
         for (i, action) in plan.actions.iter().enumerate() {
-            let step = |op| Step { action: i, op, address: action.address.clone() };
+            let step = |op| Step {
+                action: i,
+                op,
+                address: action.address.clone(),
+            };
             match action.action {
                 ActionKind::Create => {
                     build_step.insert(action.address.clone(), graph.add_node(step(StepOp::Create)));
@@ -157,7 +161,12 @@ impl ExecutionGraph {
     pub fn to_dot(&self) -> String {
         let mut out = String::from("digraph plan {\n  rankdir=LR;\n  node [shape=box];\n");
         for n in self.graph.node_indices() {
-            let _ = writeln!(out, "  n{} [label=\"{}\"];", n.index(), self.graph[n].label());
+            let _ = writeln!(
+                out,
+                "  n{} [label=\"{}\"];",
+                n.index(),
+                self.graph[n].label()
+            );
         }
         for e in self.graph.edge_indices() {
             let (a, b) = self.graph.edge_endpoints(e).expect("edge exists");

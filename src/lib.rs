@@ -7,12 +7,12 @@
 pub mod model;
 pub mod provider;
 
+pub mod apply;
 #[cfg(feature = "aws")]
 pub mod aws;
-pub mod spec;
-pub mod plan;
-pub mod graph;
-pub mod apply;
-pub mod destroy;
-pub mod workflow;
 pub mod cli;
+pub mod destroy;
+pub mod graph;
+pub mod plan;
+pub mod spec;
+pub mod workflow;

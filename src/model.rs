@@ -29,9 +29,7 @@ pub mod tags {
 
 /// What rehearsal can own. The order of the variants is the order of creation between kinds;
 /// teardown goes the other way (see [`ResourceKind::teardown_rank`]).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     RdsSnapshot,
@@ -163,7 +161,8 @@ impl ResourceKind {
     }
 
     pub fn has_attribute(self, attribute: &str) -> bool {
-        self.input_attributes().contains(&attribute) || self.output_attributes().contains(&attribute)
+        self.input_attributes().contains(&attribute)
+            || self.output_attributes().contains(&attribute)
     }
 
     pub fn replace_order(self) -> ReplaceOrder {
@@ -206,9 +205,7 @@ impl FromStr for ResourceKind {
 }
 
 /// Existing resources rehearsal only reads.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     Ec2Instance,
@@ -265,7 +262,9 @@ impl SourceKind {
                 "status",
             ],
             SourceKind::EcsCluster => &["name", "arn", "status"],
-            SourceKind::EcsService => &["name", "arn", "cluster", "task_definition", "desired_count"],
+            SourceKind::EcsService => {
+                &["name", "arn", "cluster", "task_definition", "desired_count"]
+            }
             SourceKind::EcsTaskDefinition => &["family", "arn", "revision", "image"],
         }
     }
@@ -296,7 +295,10 @@ pub struct Address {
 
 impl Address {
     pub fn new(kind: ResourceKind, name: impl Into<String>) -> Self {
-        Address { kind, name: name.into() }
+        Address {
+            kind,
+            name: name.into(),
+        }
     }
 }
 

@@ -33,12 +33,12 @@ pub enum RecheckError {
 impl RecheckError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            RecheckError::AlreadyApplied { env } => {
-                Some(format!("nothing to do; `rehearsal plan {env}` shows the current state"))
-            }
-            RecheckError::Stale { .. } => {
-                Some("make a fresh plan with `rehearsal plan ENV`, review it, and apply that".into())
-            }
+            RecheckError::AlreadyApplied { env } => Some(format!(
+                "nothing to do; `rehearsal plan {env}` shows the current state"
+            )),
+            RecheckError::Stale { .. } => Some(
+                "make a fresh plan with `rehearsal plan ENV`, review it, and apply that".into(),
+            ),
             RecheckError::Observe(e) => e.hint(),
         }
     }
@@ -67,8 +67,14 @@ pub async fn recheck(
     let resources = provider
         .observe(&plan.env)
         .await
-        .map_err(|error| PlanError::Observe { env: plan.env.name.clone(), error })?;
-    let observed = Observed { sources: BTreeMap::new(), resources };
+        .map_err(|error| PlanError::Observe {
+            env: plan.env.name.clone(),
+            error,
+        })?;
+    let observed = Observed {
+        sources: BTreeMap::new(),
+        resources,
+    };
     let mut fingerprints = observed.fingerprints();
     for (address, object) in &found {
         fingerprints.insert(format!("source {address}"), source_fingerprint(object));
@@ -77,10 +83,12 @@ pub async fn recheck(
     if changes.is_empty() {
         return Ok(observed.resources);
     }
-    if let Some(spec) = spec.filter(|s| s.digest() == plan.spec_digest) {
-        if !make_plan(provider, spec).await?.has_changes() {
-            return Err(RecheckError::AlreadyApplied { env: plan.env.name.clone() });
-        }
+    if let Some(spec) = spec.filter(|s| s.digest() == plan.spec_digest)
+        && !make_plan(provider, spec).await?.has_changes()
+    {
+        return Err(RecheckError::AlreadyApplied {
+            env: plan.env.name.clone(),
+        });
     }
     Err(RecheckError::Stale { changes })
 }

@@ -9,14 +9,31 @@ use crate::provider::ProgressSink;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    Started { step: String },
+    Started {
+        step: String,
+    },
     /// A state word from AWS, e.g. `creating`, `backing-up`, `available`.
-    Progress { step: String, message: String },
-    Finished { step: String, elapsed: Duration },
-    Failed { step: String, error: String },
-    Skipped { step: String, because: String },
+    Progress {
+        step: String,
+        message: String,
+    },
+    Finished {
+        step: String,
+        elapsed: Duration,
+    },
+    Failed {
+        step: String,
+        error: String,
+    },
+    Skipped {
+        step: String,
+        because: String,
+    },
     /// Teardown: a pass begins.
-    Pass { number: u32, remaining: usize },
+    Pass {
+        number: u32,
+        remaining: usize,
+    },
 }
 
 pub trait Reporter: Send + Sync {
@@ -48,6 +65,9 @@ pub struct StepProgress {
 
 impl ProgressSink for StepProgress {
     fn report(&self, _: &Address, message: &str) {
-        self.reporter.event(Event::Progress { step: self.step.clone(), message: message.to_string() });
+        self.reporter.event(Event::Progress {
+            step: self.step.clone(),
+            message: message.to_string(),
+        });
     }
 }

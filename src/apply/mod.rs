@@ -16,8 +16,10 @@ use tokio::task::JoinSet;
 
 use crate::graph::{ExecutionGraph, StepOp};
 use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags};
-use crate::plan::Plan;
-use crate::provider::{CreateRequest, DeleteOutcome, DeletePolicy, Operation, Provider, ProviderError};
+use crate::plan::{ActionKind, Plan};
+use crate::provider::{
+    CreateRequest, DeleteOutcome, DeletePolicy, Operation, Provider, ProviderError,
+};
 use crate::spec::refs::{self, Reference};
 pub use events::{Event, Reporter};
 
@@ -32,7 +34,11 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: 10, timeout: None, now: time::OffsetDateTime::now_utc() }
+        ApplyOptions {
+            parallelism: 10,
+            timeout: None,
+            now: time::OffsetDateTime::now_utc(),
+        }
     }
 }
 
@@ -114,7 +120,23 @@ pub async fn execute(
     reporter: Arc<dyn Reporter>,
     options: ApplyOptions,
 ) -> Summary {
-    let outputs = live.iter().map(|r| (r.address.clone(), r.attributes.clone())).collect();
+    // One object per address: the one the plan keeps. Duplicates and leftovers the plan
+    // deletes, and objects AWS is already removing, must not stand in for it (an update would
+    // go to a duplicate about to be deleted, a reference would resolve to it).
+    let doomed: BTreeSet<&str> = plan
+        .actions
+        .iter()
+        .filter(|a| a.action == ActionKind::Delete)
+        .filter_map(|a| a.live.as_ref().map(|l| l.id.as_str()))
+        .collect();
+    let live: Vec<LiveResource> = live
+        .into_iter()
+        .filter(|r| !r.is_going_away() && !doomed.contains(r.id.as_str()))
+        .collect();
+    let outputs = live
+        .iter()
+        .map(|r| (r.address.clone(), r.attributes.clone()))
+        .collect();
     let live = live.into_iter().map(|r| (r.address.clone(), r)).collect();
     let run = Arc::new(Run {
         plan_id: plan.id(),
@@ -127,9 +149,15 @@ pub async fn execute(
     });
     let g = &graph.graph;
     let parallelism = run.options.parallelism.max(1);
-    let mut waiting_on: BTreeMap<NodeIndex, usize> =
-        g.node_indices().map(|n| (n, g.neighbors_directed(n, Direction::Incoming).count())).collect();
-    let mut ready: Vec<NodeIndex> = waiting_on.iter().filter(|(_, c)| **c == 0).map(|(n, _)| *n).collect();
+    let mut waiting_on: BTreeMap<NodeIndex, usize> = g
+        .node_indices()
+        .map(|n| (n, g.neighbors_directed(n, Direction::Incoming).count()))
+        .collect();
+    let mut ready: Vec<NodeIndex> = waiting_on
+        .iter()
+        .filter(|(_, c)| **c == 0)
+        .map(|(n, _)| *n)
+        .collect();
     ready.sort_by_key(|n| std::cmp::Reverse(g[*n].label()));
     let mut skipped: BTreeSet<NodeIndex> = BTreeSet::new();
     let mut summary = Summary::default();
@@ -142,20 +170,27 @@ pub async fn execute(
             let run = run.clone();
             running.spawn(async move {
                 let label = step.label();
-                run.reporter.event(Event::Started { step: label.clone() });
+                run.reporter.event(Event::Started {
+                    step: label.clone(),
+                });
                 let started = tokio::time::Instant::now();
                 let result = run_step(&run, step.action, step.op).await;
                 (node, label, started.elapsed(), result)
             });
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         let (node, label, elapsed, result) = match joined {
             Ok(outcome) => outcome,
             Err(panic) => std::panic::resume_unwind(panic.into_panic()),
         };
         match result {
             Ok(()) => {
-                run.reporter.event(Event::Finished { step: label.clone(), elapsed });
+                run.reporter.event(Event::Finished {
+                    step: label.clone(),
+                    elapsed,
+                });
                 summary.done.push(label);
                 for next in g.neighbors_directed(node, Direction::Outgoing) {
                     let count = waiting_on.get_mut(&next).expect("every node is counted");
@@ -170,14 +205,20 @@ pub async fn execute(
                     Some(h) => format!("{error}\n  hint: {h}"),
                     None => error.to_string(),
                 };
-                run.reporter.event(Event::Failed { step: label.clone(), error: message.clone() });
+                run.reporter.event(Event::Failed {
+                    step: label.clone(),
+                    error: message.clone(),
+                });
                 summary.failed.push((label.clone(), message));
                 // Skip everything downstream, and only that.
                 let mut dfs = petgraph::visit::Dfs::new(g, node);
                 while let Some(n) = dfs.next(g) {
                     if n != node && skipped.insert(n) {
                         let step = g[n].label();
-                        run.reporter.event(Event::Skipped { step: step.clone(), because: label.clone() });
+                        run.reporter.event(Event::Skipped {
+                            step: step.clone(),
+                            because: label.clone(),
+                        });
                         summary.skipped.push((step, label.clone()));
                     }
                 }
@@ -190,45 +231,89 @@ pub async fn execute(
 async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), ProviderError> {
     let action = &run.plan.actions[action_index];
     let address = &action.address;
-    let timeout = run.options.timeout.unwrap_or(Duration::from_secs(action.timeout_secs));
+    let timeout = run
+        .options
+        .timeout
+        .unwrap_or(Duration::from_secs(action.timeout_secs));
     let operation = Operation {
         env: run.plan.env.clone(),
         address: address.clone(),
         idempotency_token: idempotency_token(&run.plan_id, address, op),
         timeout,
         progress: Arc::new(events::StepProgress {
-            step: crate::graph::Step { action: action_index, op, address: address.clone() }.label(),
+            step: crate::graph::Step {
+                action: action_index,
+                op,
+                address: address.clone(),
+            }
+            .label(),
             reporter: run.reporter.clone(),
         }),
     };
     match op {
         StepOp::Create => {
-            let attributes = resolve(run, action.desired.as_ref().expect("creates carry attributes"))?;
+            let attributes = resolve(
+                run,
+                action.desired.as_ref().expect("creates carry attributes"),
+            )?;
             let expires = run.plan.ttl_secs.map(|ttl| {
                 let at = run.options.now + time::Duration::seconds(ttl as i64);
-                at.format(&time::format_description::well_known::Rfc3339).expect("formats")
+                at.format(&time::format_description::well_known::Rfc3339)
+                    .expect("formats")
             });
-            let mut request_tags = ownership_tags(&run.plan.env, address, run.plan.protected, expires.as_deref());
+            let mut request_tags = ownership_tags(
+                &run.plan.env,
+                address,
+                run.plan.protected,
+                expires.as_deref(),
+            );
             if attributes.get("keep_after_destroy") == Some(&Value::Bool(true)) {
                 request_tags.insert(tags::KEEP.into(), "true".into());
             }
-            for (k, v) in attributes.get("tags").and_then(Value::as_object).into_iter().flatten() {
+            for (k, v) in attributes
+                .get("tags")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 request_tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
             }
-            let request = CreateRequest { kind: address.kind, attributes, tags: request_tags };
+            let request = CreateRequest {
+                kind: address.kind,
+                attributes,
+                tags: request_tags,
+            };
             let created = run.provider.create(&operation, &request).await?;
             let ready = run.provider.wait_ready(&operation, &created).await?;
-            run.outputs.lock().unwrap().insert(address.clone(), ready.attributes.clone());
+            run.outputs
+                .lock()
+                .unwrap()
+                .insert(address.clone(), ready.attributes.clone());
             run.live.lock().unwrap().insert(address.clone(), ready);
         }
         StepOp::Update => {
-            let desired = resolve(run, action.desired.as_ref().expect("updates carry attributes"))?;
-            let current = run.live.lock().unwrap().get(address).cloned().ok_or_else(|| {
-                ProviderError::NotFound { what: format!("{address} (it disappeared since the plan)") }
-            })?;
+            let desired = resolve(
+                run,
+                action.desired.as_ref().expect("updates carry attributes"),
+            )?;
+            let current = run
+                .live
+                .lock()
+                .unwrap()
+                .get(address)
+                .cloned()
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("{address} (it disappeared since the plan)"),
+                })?;
             let changed: Vec<String> = action.changes.iter().map(|c| c.name.clone()).collect();
-            let updated = run.provider.update(&operation, &current, &desired, &changed).await?;
-            run.outputs.lock().unwrap().insert(address.clone(), updated.attributes.clone());
+            let updated = run
+                .provider
+                .update(&operation, &current, &desired, &changed)
+                .await?;
+            run.outputs
+                .lock()
+                .unwrap()
+                .insert(address.clone(), updated.attributes.clone());
             run.live.lock().unwrap().insert(address.clone(), updated);
         }
         StepOp::Delete => {
@@ -241,7 +326,11 @@ async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), Prov
 }
 
 /// The delete policy for a resource the environment owns.
-pub fn delete_policy(target: &LiveResource, protected: bool, now: time::OffsetDateTime) -> DeletePolicy {
+pub fn delete_policy(
+    target: &LiveResource,
+    protected: bool,
+    now: time::OffsetDateTime,
+) -> DeletePolicy {
     let wants_final = target.address.kind == ResourceKind::RdsInstance
         && target.attributes.get("final_snapshot") == Some(&Value::Bool(true));
     DeletePolicy {
@@ -296,7 +385,9 @@ fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, ProviderError
     let value = refs::interpolate(&Value::Object(template.clone()), &lookup);
     if let Some(missing) = refs::references_in(&value).first() {
         return Err(ProviderError::NotFound {
-            what: format!("the value of ${{{missing}}} (the resource it names reported no such attribute)"),
+            what: format!(
+                "the value of ${{{missing}}} (the resource it names reported no such attribute)"
+            ),
         });
     }
     match refs::unescape(&value) {

@@ -8,8 +8,8 @@ use super::output::{self, confirm, print_summary};
 use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
 use crate::apply::{ApplyOptions, execute};
 use crate::graph::ExecutionGraph;
-use crate::plan::render::{self, Style};
 use crate::plan::Plan;
+use crate::plan::render::{self, Style};
 use crate::spec::{self, Spec, VariableInputs};
 use crate::workflow;
 
@@ -39,12 +39,18 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
         if !args.vars.vars.is_empty() {
             return Err(CliError::new(
                 "--var cannot change a saved plan",
-                Some("variables are fixed when the plan is made: pass them to `rehearsal plan`".into()),
+                Some(
+                    "variables are fixed when the plan is made: pass them to `rehearsal plan`"
+                        .into(),
+                ),
             ));
         }
         let plan = Plan::load(Path::new(&args.target))?;
         // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
-        let inputs = VariableInputs { cli: plan.variables.clone().into_iter().collect(), env: Default::default() };
+        let inputs = VariableInputs {
+            cli: plan.variables.clone().into_iter().collect(),
+            env: Default::default(),
+        };
         let spec: Option<Spec> = spec::load(&plan.spec_path, &inputs).ok().map(|mut s| {
             s.env.region = plan.env.region.clone();
             s
@@ -56,7 +62,10 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
         let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
         print!("{}", render::human(&plan, style));
         if plan.has_changes() && !args.auto_approve {
-            confirm(&format!("\nApply these changes to {}?", plan.env.name), "apply")?;
+            confirm(
+                &format!("\nApply these changes to {}?", plan.env.name),
+                "apply",
+            )?;
         }
         (plan, Some(spec))
     };
@@ -67,7 +76,12 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
     let provider = provider::connect(&plan.env.region).await?;
     let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
     let graph = ExecutionGraph::build(&plan)?;
-    println!("Applying {} changes to {} ({})...", plan.actions.len(), plan.env.name, plan.env.region);
+    println!(
+        "Applying {} changes to {} ({})...",
+        plan.actions.len(),
+        plan.env.name,
+        plan.env.region
+    );
     let options = ApplyOptions {
         parallelism: usize::from(args.parallelism),
         timeout: args.timeout,
@@ -78,7 +92,9 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
     if summary.succeeded() {
         Ok(exit::OK)
     } else {
-        eprintln!("hint: fix the cause and run `rehearsal plan` again: it picks up from what exists now");
+        eprintln!(
+            "hint: fix the cause and run `rehearsal plan` again: it picks up from what exists now"
+        );
         Err(CliError::reported())
     }
 }

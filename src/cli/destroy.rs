@@ -39,7 +39,11 @@ pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), 
             Ok((spec.env.clone(), Some(spec)))
         }
         Err(e) => {
-            let env_name = path.file_stem().and_then(|s| s.to_str()).unwrap_or(name).to_string();
+            let env_name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or(name)
+                .to_string();
             let region = g
                 .region
                 .clone()
@@ -48,12 +52,27 @@ pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), 
                 .filter(|r| !r.is_empty())
                 .ok_or_else(|| {
                     CliError::new(
-                        format!("cannot read the spec of {env_name}, and no region was given: {}", e.render()),
-                        Some("pass --region (or set AWS_REGION): teardown works from tags alone".into()),
+                        format!(
+                            "cannot read the spec of {env_name}, and no region was given: {}",
+                            e.render()
+                        ),
+                        Some(
+                            "pass --region (or set AWS_REGION): teardown works from tags alone"
+                                .into(),
+                        ),
                     )
                 })?;
-            eprintln!("note: cannot use {} ({e}); working from tags alone in {region}", path.display());
-            Ok((EnvId { name: env_name, region }, None))
+            eprintln!(
+                "note: cannot use {} ({e}); working from tags alone in {region}",
+                path.display()
+            );
+            Ok((
+                EnvId {
+                    name: env_name,
+                    region,
+                },
+                None,
+            ))
         }
     }
 }
@@ -61,18 +80,40 @@ pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), 
 pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, CliError> {
     let (env, spec) = environment(g, &args.env)?;
     if spec.as_ref().is_some_and(Spec::is_protected) {
-        return Err(DestroyError::Protected { env: env.name.clone() }.into());
+        return Err(DestroyError::Protected {
+            env: env.name.clone(),
+        }
+        .into());
     }
     let provider = provider::connect(&env.region).await?;
     let (doomed, kept) = dry_run(provider.as_ref(), &env).await?;
     if doomed.is_empty() {
-        println!("Nothing to destroy: {} owns nothing in {}.", env.name, env.region);
+        println!(
+            "Nothing to destroy: {} owns nothing in {}.",
+            env.name, env.region
+        );
         list_kept(&kept);
         return Ok(exit::OK);
     }
-    println!("{} {} resources owned by {} ({}):", if args.dry_run { "Would delete" } else { "Will delete" }, doomed.len(), env.name, env.region);
+    println!(
+        "{} {} resources owned by {} ({}):",
+        if args.dry_run {
+            "Would delete"
+        } else {
+            "Will delete"
+        },
+        doomed.len(),
+        env.name,
+        env.region
+    );
     for r in &doomed {
-        println!("  {} {:<34} {:<12} {}", style.paint("-", "31"), r.address.to_string(), r.status, r.id);
+        println!(
+            "  {} {:<34} {:<12} {}",
+            style.paint("-", "31"),
+            r.address.to_string(),
+            r.status,
+            r.id
+        );
     }
     list_kept(&kept);
     if args.dry_run {
@@ -80,15 +121,29 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
         return Ok(exit::OK);
     }
     if !args.auto_approve {
-        confirm(&format!("\nDestroy everything {} owns?", env.name), "destroy")?;
+        confirm(
+            &format!("\nDestroy everything {} owns?", env.name),
+            "destroy",
+        )?;
     }
-    let mut options = DestroyOptions { parallelism: usize::from(args.parallelism), ..Default::default() };
-    let spec_timeout = spec.iter().flat_map(|s| s.resources.values()).filter_map(|r| r.timeout).max();
+    let mut options = DestroyOptions {
+        parallelism: usize::from(args.parallelism),
+        ..Default::default()
+    };
+    let spec_timeout = spec
+        .iter()
+        .flat_map(|s| s.resources.values())
+        .filter_map(|r| r.timeout)
+        .max();
     if let Some(t) = args.timeout.or(spec_timeout) {
         options.timeout = t;
     }
     let report = destroy(provider, &env, output::reporter(), &options).await?;
-    println!("\nDeleted {} resources in {} passes.", report.deleted.len(), report.passes);
+    println!(
+        "\nDeleted {} resources in {} passes.",
+        report.deleted.len(),
+        report.passes
+    );
     list_kept(&report.kept);
     if report.leftovers.is_empty() {
         println!(
@@ -99,7 +154,11 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
         );
         return Ok(exit::OK);
     }
-    println!("{} {} resources are left:", style.paint("NOT DESTROYED:", "31"), report.leftovers.len());
+    println!(
+        "{} {} resources are left:",
+        style.paint("NOT DESTROYED:", "31"),
+        report.leftovers.len()
+    );
     for l in &report.leftovers {
         println!(
             "  {:<34} {:<12} {}  last error: {}",

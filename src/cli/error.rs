@@ -19,12 +19,20 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(message: impl Into<String>, hint: Option<String>) -> Self {
-        CliError { message: message.into(), hint, code: super::exit::ERROR }
+        CliError {
+            message: message.into(),
+            hint,
+            code: super::exit::ERROR,
+        }
     }
 
     /// An error whose output was already printed (an apply summary): only the exit code.
     pub fn reported() -> Self {
-        CliError { message: String::new(), hint: None, code: super::exit::ERROR }
+        CliError {
+            message: String::new(),
+            hint: None,
+            code: super::exit::ERROR,
+        }
     }
 }
 
@@ -64,16 +72,20 @@ impl From<ProviderError> for CliError {
 
 impl From<GraphError> for CliError {
     fn from(e: GraphError) -> Self {
-        CliError::new(e.to_string(), Some("this is a bug in rehearsal: please report it with the spec".into()))
+        CliError::new(
+            e.to_string(),
+            Some("this is a bug in rehearsal: please report it with the spec".into()),
+        )
     }
 }
 
 impl From<DestroyError> for CliError {
     fn from(e: DestroyError) -> Self {
         let hint = match &e {
-            DestroyError::Protected { .. } => {
-                Some("protected environments (production, staging) are never torn down by rehearsal".into())
-            }
+            DestroyError::Protected { .. } => Some(
+                "protected environments (production, staging) are never torn down by rehearsal"
+                    .into(),
+            ),
             DestroyError::Observe { error, .. } => error.hint(),
         };
         CliError::new(e.to_string(), hint)

@@ -53,7 +53,12 @@ pub struct GlobalArgs {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Where environment specs live.
-    #[arg(long, global = true, default_value = "environments", env = "REHEARSAL_ENVIRONMENTS")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "environments",
+        env = "REHEARSAL_ENVIRONMENTS"
+    )]
     pub environments: PathBuf,
     /// Use this AWS region instead of the spec's.
     #[arg(long, global = true, env = "REHEARSAL_REGION")]
@@ -79,9 +84,11 @@ pub enum Command {
         vars: VarArgs,
     },
     /// Diff a spec against live AWS and save the plan.
-    #[command(after_help = "Examples:\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
+    #[command(
+        after_help = "Examples:\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
                             rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 1 error, 2 changes\n  \
-                            rehearsal plan prerelease --json | jq .summary")]
+                            rehearsal plan prerelease --json | jq .summary"
+    )]
     Plan(plan::PlanArgs),
     /// Render a saved plan.
     #[command(after_help = "Example:\n  rehearsal show plans/prerelease.plan.json")]
@@ -93,12 +100,16 @@ pub enum Command {
         json: bool,
     },
     /// Carry out a saved plan, or plan an environment and apply it after confirmation.
-    #[command(after_help = "Examples:\n  rehearsal apply plans/prerelease.plan.json\n  \
+    #[command(
+        after_help = "Examples:\n  rehearsal apply plans/prerelease.plan.json\n  \
                             rehearsal apply prerelease                 # plans, shows, asks\n  \
-                            rehearsal apply prerelease --auto-approve  # for CI")]
+                            rehearsal apply prerelease --auto-approve  # for CI"
+    )]
     Apply(apply::ApplyArgs),
     /// Print the plan's dependency graph as DOT, with the ordered steps as comments.
-    #[command(after_help = "Example:\n  rehearsal graph prerelease | dot -Tsvg > plan.svg\n  rehearsal graph prerelease --steps")]
+    #[command(
+        after_help = "Example:\n  rehearsal graph prerelease | dot -Tsvg > plan.svg\n  rehearsal graph prerelease --steps"
+    )]
     Graph(graph::GraphArgs),
     /// Show what an environment owns right now.
     #[command(after_help = "Example:\n  rehearsal status prerelease")]
@@ -109,13 +120,15 @@ pub enum Command {
                             rehearsal destroy prerelease --region eu-west-1   # spec file missing or broken")]
     Destroy(destroy::DestroyArgs),
     /// Destroy every expired ephemeral environment in a region (a dry run unless --execute).
-    #[command(after_help = "Example (a scheduled CI job):\n  rehearsal reap --region eu-west-1 --execute --auto-approve")]
+    #[command(
+        after_help = "Example (a scheduled CI job):\n  rehearsal reap --region eu-west-1 --execute --auto-approve"
+    )]
     Reap(reap::ReapArgs),
     /// Print shell completions.
-    #[command(after_help = "Example:\n  rehearsal completions bash > /etc/bash_completion.d/rehearsal")]
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    #[command(
+        after_help = "Example:\n  rehearsal completions bash > /etc/bash_completion.d/rehearsal"
+    )]
+    Completions { shell: clap_complete::Shell },
 }
 
 /// Run a parsed command line; the exit code on success.
@@ -132,7 +145,12 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Destroy(args) => destroy::run(g, args, style).await,
         Command::Reap(args) => reap::run(g, args, style).await,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "rehearsal", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "rehearsal",
+                &mut std::io::stdout(),
+            );
             Ok(exit::OK)
         }
     }

@@ -14,7 +14,9 @@ use crate::plan::render::Style;
 /// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
 pub fn style() -> Style {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Style { color: !no_color && std::io::stdout().is_terminal() }
+    Style {
+        color: !no_color && std::io::stdout().is_terminal(),
+    }
 }
 
 /// Spinners on a terminal; a line per state change otherwise (CI logs, make).
@@ -22,7 +24,9 @@ pub fn reporter() -> Arc<dyn Reporter> {
     if std::io::stderr().is_terminal() {
         Arc::new(LiveReporter::new())
     } else {
-        Arc::new(LineReporter { started: Instant::now() })
+        Arc::new(LineReporter {
+            started: Instant::now(),
+        })
     }
 }
 
@@ -39,7 +43,9 @@ impl Reporter for LineReporter {
             Event::Progress { step, message } => format!("{step}: {message}"),
             Event::Finished { step, elapsed } => format!("{step}: done{}", took(elapsed)),
             Event::Failed { step, error } => format!("{step}: FAILED: {error}"),
-            Event::Skipped { step, because } => format!("{step}: skipped, because {because} failed"),
+            Event::Skipped { step, because } => {
+                format!("{step}: skipped, because {because} failed")
+            }
             Event::Pass { number, remaining } => format!("pass {number}: {remaining} left"),
         };
         eprintln!("{stamp} {line}");
@@ -47,7 +53,11 @@ impl Reporter for LineReporter {
 }
 
 fn took(d: Duration) -> String {
-    if d.as_secs() > 0 { format!(" in {}", crate::spec::duration::format(d)) } else { String::new() }
+    if d.as_secs() > 0 {
+        format!(" in {}", crate::spec::duration::format(d))
+    } else {
+        String::new()
+    }
 }
 
 pub struct LiveReporter {
@@ -57,7 +67,10 @@ pub struct LiveReporter {
 
 impl LiveReporter {
     fn new() -> Self {
-        LiveReporter { bars: MultiProgress::new(), by_step: Mutex::new(HashMap::new()) }
+        LiveReporter {
+            bars: MultiProgress::new(),
+            by_step: Mutex::new(HashMap::new()),
+        }
     }
 
     fn bar(&self, step: &str) -> ProgressBar {
@@ -65,7 +78,10 @@ impl LiveReporter {
         bars.entry(step.to_string())
             .or_insert_with(|| {
                 let bar = self.bars.add(ProgressBar::new_spinner());
-                bar.set_style(ProgressStyle::with_template("{spinner} {prefix} {wide_msg} {elapsed}").expect("valid template"));
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix} {wide_msg} {elapsed}")
+                        .expect("valid template"),
+                );
                 bar.set_prefix(step.to_string());
                 bar.enable_steady_tick(Duration::from_millis(120));
                 bar
@@ -79,13 +95,19 @@ impl Reporter for LiveReporter {
         match event {
             Event::Started { step } => self.bar(&step).set_message("started"),
             Event::Progress { step, message } => self.bar(&step).set_message(message),
-            Event::Finished { step, elapsed } => self.bar(&step).finish_with_message(format!("done{}", took(elapsed))),
-            Event::Failed { step, error } => self.bar(&step).abandon_with_message(format!("FAILED: {error}")),
-            Event::Skipped { step, because } => {
-                self.bar(&step).abandon_with_message(format!("skipped, because {because} failed"))
-            }
+            Event::Finished { step, elapsed } => self
+                .bar(&step)
+                .finish_with_message(format!("done{}", took(elapsed))),
+            Event::Failed { step, error } => self
+                .bar(&step)
+                .abandon_with_message(format!("FAILED: {error}")),
+            Event::Skipped { step, because } => self
+                .bar(&step)
+                .abandon_with_message(format!("skipped, because {because} failed")),
             Event::Pass { number, remaining } => {
-                let _ = self.bars.println(format!("pass {number}: {remaining} left"));
+                let _ = self
+                    .bars
+                    .println(format!("pass {number}: {remaining} left"));
             }
         }
     }
@@ -102,7 +124,10 @@ pub fn confirm(question: &str, what: &str) -> Result<(), CliError> {
     eprint!("{question}\n  Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|e| CliError::new(e.to_string(), None))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::new(e.to_string(), None))?;
     if answer.trim() == "yes" {
         Ok(())
     } else {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
-use crate::plan::{Plan, render};
 use crate::plan::render::Style;
+use crate::plan::{Plan, render};
 use crate::workflow;
 
 #[derive(Debug, Args)]
@@ -30,25 +30,47 @@ pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Cli
     let spec = load_spec(g, &args.env, &args.vars)?;
     let provider = provider::connect(&spec.env.region).await?;
     let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
-    let out = args.out.unwrap_or_else(|| Plan::default_path(&spec.env.name));
+    let out = args
+        .out
+        .unwrap_or_else(|| Plan::default_path(&spec.env.name));
     plan.save(&out)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&plan)).expect("serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(&plan)).expect("serializes")
+        );
     } else {
         print!("{}", render::human(&plan, style));
         if plan.has_changes() {
-            println!("\nSaved the plan to {}. Apply exactly this plan with:\n  rehearsal apply {}", out.display(), out.display());
+            println!(
+                "\nSaved the plan to {}. Apply exactly this plan with:\n  rehearsal apply {}",
+                out.display(),
+                out.display()
+            );
         }
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() { exit::CHANGES } else { exit::OK })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
 }
 
 pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
     let plan = Plan::load(path)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&render::json(&plan)).expect("serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(&plan)).expect("serializes")
+        );
     } else {
-        println!("Plan {} for {}, made {} by rehearsal {}.\n", plan.id(), plan.env.name, plan.created_at, plan.tool_version);
+        println!(
+            "Plan {} for {}, made {} by rehearsal {}.\n",
+            plan.id(),
+            plan.env.name,
+            plan.created_at,
+            plan.tool_version
+        );
         print!("{}", render::human(&plan, style));
     }
     Ok(exit::OK)

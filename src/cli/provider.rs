@@ -13,13 +13,16 @@ pub const ENV_VAR: &str = "REHEARSAL_PROVIDER";
 pub async fn connect(region: &str) -> Result<Arc<dyn Provider>, CliError> {
     let choice = std::env::var(ENV_VAR).unwrap_or_else(|_| "aws".into());
     if let Some(path) = choice.strip_prefix("fake:") {
-        let fake = FakeProvider::open(Path::new(path), region).map_err(|e| CliError::new(e, None))?;
+        let fake =
+            FakeProvider::open(Path::new(path), region).map_err(|e| CliError::new(e, None))?;
         return Ok(Arc::new(fake));
     }
     if choice != "aws" {
         return Err(CliError::new(
             format!("{ENV_VAR}={choice} is not a provider"),
-            Some(format!("use {ENV_VAR}=aws (the default) or {ENV_VAR}=fake:STATE.json")),
+            Some(format!(
+                "use {ENV_VAR}=aws (the default) or {ENV_VAR}=fake:STATE.json"
+            )),
         ));
     }
     aws(region).await
@@ -34,6 +37,8 @@ async fn aws(region: &str) -> Result<Arc<dyn Provider>, CliError> {
 async fn aws(_region: &str) -> Result<Arc<dyn Provider>, CliError> {
     Err(CliError::new(
         "this rehearsal was built without the AWS provider",
-        Some(format!("build with the default `aws` feature, or set {ENV_VAR}=fake:STATE.json")),
+        Some(format!(
+            "build with the default `aws` feature, or set {ENV_VAR}=fake:STATE.json"
+        )),
     ))
 }

@@ -23,7 +23,12 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
         .region
         .clone()
         .or_else(|| std::env::var("AWS_REGION").ok())
-        .ok_or_else(|| CliError::new("reap needs a region", Some("pass --region eu-west-1".into())))?;
+        .ok_or_else(|| {
+            CliError::new(
+                "reap needs a region",
+                Some("pass --region eu-west-1".into()),
+            )
+        })?;
     let provider = provider::connect(&region).await?;
     let now = time::OffsetDateTime::now_utc();
     let mut expired = vec![];
@@ -33,10 +38,19 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
         });
         match expiry {
             Some(at) if at <= now => {
-                println!("{} expired at {} ({} resources)", env.name, env.expires_at.as_deref().unwrap_or("?"), env.resources);
+                println!(
+                    "{} expired at {} ({} resources)",
+                    env.name,
+                    env.expires_at.as_deref().unwrap_or("?"),
+                    env.resources
+                );
                 expired.push(env.name);
             }
-            Some(_) => println!("{} is not expired yet (until {})", env.name, env.expires_at.as_deref().unwrap_or("?")),
+            Some(_) => println!(
+                "{} is not expired yet (until {})",
+                env.name,
+                env.expires_at.as_deref().unwrap_or("?")
+            ),
             None => println!("{} has no expiry: left alone", env.name),
         }
     }
@@ -51,9 +65,21 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
     }
     let mut failed = vec![];
     for name in expired {
-        let env = EnvId { name: name.clone(), region: region.clone() };
-        match destroy(provider.clone(), &env, output::reporter(), &DestroyOptions::default()).await {
-            Ok(report) if report.leftovers.is_empty() => println!("{} destroyed.", style.bold(&name)),
+        let env = EnvId {
+            name: name.clone(),
+            region: region.clone(),
+        };
+        match destroy(
+            provider.clone(),
+            &env,
+            output::reporter(),
+            &DestroyOptions::default(),
+        )
+        .await
+        {
+            Ok(report) if report.leftovers.is_empty() => {
+                println!("{} destroyed.", style.bold(&name))
+            }
             Ok(report) => {
                 println!("{name}: {} resources left", report.leftovers.len());
                 failed.push(name);
@@ -67,6 +93,9 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
     if failed.is_empty() {
         Ok(exit::OK)
     } else {
-        Err(CliError::new(format!("not fully reaped: {}", failed.join(", ")), Some("run reap again".into())))
+        Err(CliError::new(
+            format!("not fully reaped: {}", failed.join(", ")),
+            Some("run reap again".into()),
+        ))
     }
 }

@@ -25,7 +25,12 @@ pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
         println!("{} ({}) owns nothing.", env.name, env.region);
         return;
     }
-    println!("{} ({}) owns {} resources:", env.name, env.region, live.len());
+    println!(
+        "{} ({}) owns {} resources:",
+        env.name,
+        env.region,
+        live.len()
+    );
     for r in live {
         let mut notes = vec![];
         if let Some(at) = r.tags.get(tags::EXPIRES_AT) {
@@ -34,7 +39,16 @@ pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
         if r.keep_after_destroy() {
             notes.push("kept after destroy".into());
         }
-        let notes = if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) };
-        println!("  {:<34} {:<12} {}{notes}", r.address.to_string(), r.status, r.id);
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join(", "))
+        };
+        println!(
+            "  {:<34} {:<12} {}{notes}",
+            r.address.to_string(),
+            r.status,
+            r.id
+        );
     }
 }

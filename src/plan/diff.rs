@@ -13,7 +13,13 @@ use crate::spec::{DEFAULT_TIMEOUT, ResourceSpec, Spec};
 const EXACT_MAPS: [&str; 2] = ["tags", "environment"];
 
 /// Lifecycle words that mean a resource will never become usable.
-const FAILED_STATES: [&str; 5] = ["failed", "incompatible-restore", "incompatible-parameters", "storage-full", "error"];
+const FAILED_STATES: [&str; 5] = [
+    "failed",
+    "incompatible-restore",
+    "incompatible-parameters",
+    "storage-full",
+    "error",
+];
 
 pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
     let live = observed.by_address();
@@ -28,21 +34,31 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
         let resource = &spec.resources[&address];
         let lookup = |r: &Reference| -> Option<Value> {
             match r {
-                Reference::Source { source, attribute } => {
-                    observed.sources.get(source)?.attributes.get(attribute).cloned()
-                }
+                Reference::Source { source, attribute } => observed
+                    .sources
+                    .get(source)?
+                    .attributes
+                    .get(attribute)
+                    .cloned(),
                 Reference::Resource { address, attribute } if !renewed.contains(address) => {
-                    primary(live.get(address)?)?.attributes.get(attribute).cloned()
+                    primary(live.get(address)?)?
+                        .attributes
+                        .get(attribute)
+                        .cloned()
                 }
                 Reference::Resource { address, attribute } => {
                     let value = planned.get(address)?.get(attribute)?;
-                    let is_input = address.kind.input_attributes().contains(&attribute.as_str());
+                    let is_input = address
+                        .kind
+                        .input_attributes()
+                        .contains(&attribute.as_str());
                     (is_input && !refs::has_references(value)).then(|| value.clone())
                 }
                 _ => None,
             }
         };
-        let desired = match refs::interpolate(&Value::Object(resource.attributes.clone()), &lookup) {
+        let desired = match refs::interpolate(&Value::Object(resource.attributes.clone()), &lookup)
+        {
             Value::Object(map) => map,
             _ => unreachable!("objects interpolate to objects"),
         };
@@ -64,10 +80,16 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
     // interrupted apply left behind.
     let spec_file = spec.path.display().to_string();
     for (address, objects) in &live {
-        let keep = if spec.resources.contains_key(address) { primary(objects).map(|p| p.id.clone()) } else { None };
+        let keep = if spec.resources.contains_key(address) {
+            primary(objects).map(|p| p.id.clone())
+        } else {
+            None
+        };
         for object in objects.iter().filter(|o| Some(&o.id) != keep.as_ref()) {
             let reason = match &keep {
-                Some(kept) => format!("because it duplicates {address} ({kept}), left by an interrupted apply"),
+                Some(kept) => format!(
+                    "because it duplicates {address} ({kept}), left by an interrupted apply"
+                ),
                 None => format!("because it is not in {spec_file}"),
             };
             actions.push(PlannedAction {
@@ -97,7 +119,10 @@ pub fn creation_order(spec: &Spec) -> Vec<Address> {
                 order.push(address.clone());
             }
         }
-        assert!(placed.len() > before, "validated specs have no dependency cycles");
+        assert!(
+            placed.len() > before,
+            "validated specs have no dependency cycles"
+        );
     }
     order
 }
@@ -105,7 +130,8 @@ pub fn creation_order(spec: &Spec) -> Vec<Address> {
 /// The object that stands for an address when several carry its tag: a usable one first,
 /// then the oldest id.
 fn primary<'a>(objects: &[&'a LiveResource]) -> Option<&'a LiveResource> {
-    let usable = |r: &LiveResource| !FAILED_STATES.contains(&r.status.to_ascii_lowercase().as_str());
+    let usable =
+        |r: &LiveResource| !FAILED_STATES.contains(&r.status.to_ascii_lowercase().as_str());
     let mut sorted: Vec<&LiveResource> = objects.to_vec();
     sorted.sort_by(|a, b| usable(b).cmp(&usable(a)).then(a.id.cmp(&b.id)));
     sorted.first().copied()
@@ -115,8 +141,16 @@ fn timeout_secs(resource: &ResourceSpec) -> u64 {
     resource.timeout.unwrap_or(DEFAULT_TIMEOUT).as_secs()
 }
 
-fn create(resource: &ResourceSpec, desired: Attributes, observed: &Observed, address: &Address) -> PlannedAction {
-    let going = observed.resources.iter().find(|r| &r.address == address && r.is_going_away());
+fn create(
+    resource: &ResourceSpec,
+    desired: Attributes,
+    observed: &Observed,
+    address: &Address,
+) -> PlannedAction {
+    let going = observed
+        .resources
+        .iter()
+        .find(|r| &r.address == address && r.is_going_away());
     let reason = match going {
         Some(old) => format!("because the previous one ({}) is {}", old.id, old.status),
         None => "because it does not exist yet".to_string(),
@@ -142,10 +176,18 @@ fn create(resource: &ResourceSpec, desired: Attributes, observed: &Observed, add
 }
 
 fn known(v: &Value) -> Option<Value> {
-    if refs::has_references(v) { None } else { Some(refs::unescape(v)) }
+    if refs::has_references(v) {
+        None
+    } else {
+        Some(refs::unescape(v))
+    }
 }
 
-fn compare(resource: &ResourceSpec, desired: Attributes, current: &LiveResource) -> Option<PlannedAction> {
+fn compare(
+    resource: &ResourceSpec,
+    desired: Attributes,
+    current: &LiveResource,
+) -> Option<PlannedAction> {
     let kind = resource.address.kind;
     let mut changes = vec![];
     for (name, want) in &desired {
@@ -167,9 +209,15 @@ fn compare(resource: &ResourceSpec, desired: Attributes, current: &LiveResource)
     }
     let replace = failed || changes.iter().any(|c| c.forces_replacement);
     let reason = if failed {
-        format!("because it is in state `{}` and cannot recover", current.status)
+        format!(
+            "because it is in state `{}` and cannot recover",
+            current.status
+        )
     } else {
-        let lead = changes.iter().find(|c| c.forces_replacement == replace).unwrap_or(&changes[0]);
+        let lead = changes
+            .iter()
+            .find(|c| c.forces_replacement == replace)
+            .unwrap_or(&changes[0]);
         let mut reason = format!("because {}", describe_change(lead, &resource.attributes));
         if replace {
             reason.push_str(&format!(", which forces a new {kind}"));
@@ -181,7 +229,11 @@ fn compare(resource: &ResourceSpec, desired: Attributes, current: &LiveResource)
     };
     Some(PlannedAction {
         address: resource.address.clone(),
-        action: if replace { ActionKind::Replace } else { ActionKind::Update },
+        action: if replace {
+            ActionKind::Replace
+        } else {
+            ActionKind::Update
+        },
         reason,
         changes,
         desired: Some(desired),
@@ -196,17 +248,28 @@ fn describe_change(change: &AttributeChange, spec_attributes: &Attributes) -> St
         Some(after) => format!(
             "{} changed {} → {}",
             change.name,
-            change.before.as_ref().map(short).unwrap_or_else(|| "(unset)".into()),
+            change
+                .before
+                .as_ref()
+                .map(short)
+                .unwrap_or_else(|| "(unset)".into()),
             short(after)
         ),
         None => {
-            let refs = spec_attributes.get(&change.name).map(refs::references_in).unwrap_or_default();
+            let refs = spec_attributes
+                .get(&change.name)
+                .map(refs::references_in)
+                .unwrap_or_default();
             let on: Vec<String> = refs
                 .iter()
                 .filter(|r| matches!(r, Reference::Resource { .. }))
                 .map(|r| r.to_string())
                 .collect();
-            format!("{} depends on {}, which is new after apply", change.name, on.join(", "))
+            format!(
+                "{} depends on {}, which is new after apply",
+                change.name,
+                on.join(", ")
+            )
         }
     }
 }
@@ -214,11 +277,17 @@ fn describe_change(change: &AttributeChange, spec_attributes: &Attributes) -> St
 /// A value short enough for a one-line reason.
 pub fn short(v: &Value) -> String {
     let text = match v {
-        Value::String(s) if s.lines().count() > 1 => return format!("({} lines)", s.lines().count()),
+        Value::String(s) if s.lines().count() > 1 => {
+            return format!("({} lines)", s.lines().count());
+        }
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    if text.chars().count() > 60 { format!("{}…", text.chars().take(59).collect::<String>()) } else { text }
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(59).collect::<String>())
+    } else {
+        text
+    }
 }
 
 /// Does the live value satisfy the spec's? Objects are compared by the keys the spec gives
@@ -248,7 +317,11 @@ mod tests {
         let want = json!([{"name": "server", "image": "a:1"}]);
         let have = json!([{"name": "server", "image": "a:1", "essential": true}]);
         assert!(matches("containers", &want, &have));
-        assert!(!matches("tags", &json!({"Name": "x"}), &json!({"Name": "x", "Old": "y"})));
+        assert!(!matches(
+            "tags",
+            &json!({"Name": "x"}),
+            &json!({"Name": "x", "Old": "y"})
+        ));
         assert!(matches("port", &json!(5432), &json!(5432.0)));
     }
 }

@@ -104,19 +104,30 @@ pub struct Plan {
 #[derive(Debug, Error)]
 pub enum PlanError {
     #[error("cannot look up {source_address} ({query}, declared at {location}): {error}")]
-    Source { source_address: String, query: String, location: String, error: ProviderError },
+    Source {
+        source_address: String,
+        query: String,
+        location: String,
+        error: ProviderError,
+    },
     #[error("cannot observe environment {env}: {error}")]
     Observe { env: String, error: ProviderError },
     #[error("cannot read plan {}: {message}", path.display())]
     Read { path: PathBuf, message: String },
     #[error("cannot write plan {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl PlanError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            PlanError::Source { error: ProviderError::NotFound { .. }, .. } => Some(
+            PlanError::Source {
+                error: ProviderError::NotFound { .. },
+                ..
+            } => Some(
                 "check the identifier, name or tags in the spec, and that AWS_REGION / the spec's \
                  region is where production lives"
                     .into(),
@@ -141,7 +152,11 @@ impl Plan {
             spec_path: spec.path.clone(),
             spec_digest: spec.digest(),
             variables: spec.variables.clone(),
-            sources: spec.sources.iter().map(|(a, s)| (a.to_string(), s.query.clone())).collect(),
+            sources: spec
+                .sources
+                .iter()
+                .map(|(a, s)| (a.to_string(), s.query.clone()))
+                .collect(),
             actions: diff::diff(spec, observed),
             fingerprints: observed.fingerprints(),
         }
@@ -153,8 +168,13 @@ impl Plan {
 
     /// Stable id of this plan's content; idempotency tokens derive from it.
     pub fn id(&self) -> String {
-        let canonical = serde_json::to_vec(&(&self.env, &self.spec_digest, &self.actions, &self.fingerprints))
-            .expect("plans serialize");
+        let canonical = serde_json::to_vec(&(
+            &self.env,
+            &self.spec_digest,
+            &self.actions,
+            &self.fingerprints,
+        ))
+        .expect("plans serialize");
         hex::encode(&Sha256::digest(canonical)[..12])
     }
 
@@ -168,9 +188,17 @@ impl Plan {
 
     /// Write atomically: a temporary file in the same directory, then a rename. A crash never
     /// leaves half a plan.
+    // PlanError carries the provider's error for the user; it is built once per command.
+    #[allow(clippy::result_large_err)]
     pub fn save(&self, path: &Path) -> Result<(), PlanError> {
-        let err = |source| PlanError::Write { path: path.to_path_buf(), source };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let err = |source| PlanError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(err)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
         serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| err(e.into()))?;
@@ -181,15 +209,22 @@ impl Plan {
         Ok(())
     }
 
+    #[allow(clippy::result_large_err)]
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
-        let read_err = |message: String| PlanError::Read { path: path.to_path_buf(), message };
+        let read_err = |message: String| PlanError::Read {
+            path: path.to_path_buf(),
+            message,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
-        let probe: Value = serde_json::from_str(&text).map_err(|e| read_err(format!("not a plan file: {e}")))?;
+        let probe: Value =
+            serde_json::from_str(&text).map_err(|e| read_err(format!("not a plan file: {e}")))?;
         let version = probe.get("format_version").and_then(Value::as_u64);
         if version != Some(u64::from(FORMAT_VERSION)) {
             return Err(read_err(format!(
                 "plan format {} is not the format this rehearsal reads ({FORMAT_VERSION})",
-                version.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into())
+                version
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "unknown".into())
             )));
         }
         serde_json::from_value(probe).map_err(|e| read_err(format!("not a plan file: {e}")))

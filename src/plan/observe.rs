@@ -37,7 +37,10 @@ impl Observed {
         let resources = provider
             .observe(&spec.env)
             .await
-            .map_err(|error| PlanError::Observe { env: spec.env.name.clone(), error })?;
+            .map_err(|error| PlanError::Observe {
+                env: spec.env.name.clone(),
+                error,
+            })?;
         Ok(Observed { sources, resources })
     }
 
@@ -71,10 +74,17 @@ pub fn source_fingerprint(source: &SourceObject) -> String {
 }
 
 fn strip_lifecycle(attrs: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
-    attrs.iter().filter(|(k, _)| !matches!(k.as_str(), "status" | "state")).map(|(k, v)| (k.clone(), v.clone())).collect()
+    attrs
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "status" | "state"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
-fn digest(attrs: &serde_json::Map<String, Value>, tags: Option<&BTreeMap<String, String>>) -> String {
+fn digest(
+    attrs: &serde_json::Map<String, Value>,
+    tags: Option<&BTreeMap<String, String>>,
+) -> String {
     // serde_json's Map is ordered (BTreeMap), so this serialization is canonical.
     let bytes = serde_json::to_vec(&(attrs, tags)).expect("attributes serialize");
     hex::encode(&Sha256::digest(bytes)[..16])

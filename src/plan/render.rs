@@ -15,7 +15,11 @@ pub struct Style {
 
 impl Style {
     pub fn paint(&self, text: &str, code: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 
     pub fn action(&self, kind: ActionKind, text: &str) -> String {
@@ -37,19 +41,36 @@ pub fn human(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     let env = format!("{} ({})", plan.env.name, plan.env.region);
     if !plan.has_changes() {
-        let _ = writeln!(out, "No changes. {env} matches {}.", plan.spec_path.display());
+        let _ = writeln!(
+            out,
+            "No changes. {env} matches {}.",
+            plan.spec_path.display()
+        );
         return out;
     }
-    let _ = writeln!(out, "rehearsal will make these changes to {}:\n", style.bold(&env));
+    let _ = writeln!(
+        out,
+        "rehearsal will make these changes to {}:\n",
+        style.bold(&env)
+    );
     for action in &plan.actions {
         let symbol = format!("{:>3}", action.action.symbol());
-        let _ = writeln!(out, "{} {}", style.action(action.action, &symbol), style.bold(&action.label()));
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.action(action.action, &symbol),
+            style.bold(&action.label())
+        );
         let _ = writeln!(out, "      {}", action.reason);
         if action.action == ActionKind::Delete {
             continue;
         }
         for change in &action.changes {
-            let after = change.after.as_ref().map(short).unwrap_or_else(|| "(known after apply)".into());
+            let after = change
+                .after
+                .as_ref()
+                .map(short)
+                .unwrap_or_else(|| "(known after apply)".into());
             let line = match (&action.action, &change.before) {
                 (ActionKind::Create, _) => format!("{} = {after}", change.name),
                 (_, Some(before)) => format!("{}: {} → {after}", change.name, short(before)),

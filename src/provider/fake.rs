@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{
-    CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider, ProviderError,
+    CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
+    ProviderError,
 };
 use crate::model::{
-    Address, Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery, tags,
+    Address, Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery,
+    tags,
 };
 
 /// Which provider call a fault or latency applies to.
@@ -45,9 +47,17 @@ pub struct Latency {
 #[derive(Debug, Clone)]
 enum Fault {
     /// The nth call (1-based) of an operation fails.
-    NthCall { op: FakeOp, n: u64, error: ProviderError },
+    NthCall {
+        op: FakeOp,
+        n: u64,
+        error: ProviderError,
+    },
     /// Every call of an operation on one address fails.
-    Address { op: FakeOp, address: Address, error: ProviderError },
+    Address {
+        op: FakeOp,
+        address: Address,
+        error: ProviderError,
+    },
     /// The first n calls of any mutating operation are throttled.
     Throttle { remaining: u64 },
 }
@@ -133,17 +143,26 @@ impl FakeProvider {
 
     /// The `n`th call (1-based) of `op` fails with `error`.
     pub fn fail_nth_call(&self, op: FakeOp, n: u64, error: ProviderError) {
-        self.faults.lock().unwrap().push(Fault::NthCall { op, n, error });
+        self.faults
+            .lock()
+            .unwrap()
+            .push(Fault::NthCall { op, n, error });
     }
 
     /// Every `op` on `address` fails with `error`.
     pub fn fail_address(&self, op: FakeOp, address: Address, error: ProviderError) {
-        self.faults.lock().unwrap().push(Fault::Address { op, address, error });
+        self.faults
+            .lock()
+            .unwrap()
+            .push(Fault::Address { op, address, error });
     }
 
     /// The next `n` mutating calls are throttled.
     pub fn throttle_next(&self, n: u64) {
-        self.faults.lock().unwrap().push(Fault::Throttle { remaining: n });
+        self.faults
+            .lock()
+            .unwrap()
+            .push(Fault::Throttle { remaining: n });
     }
 
     /// How many times `op` was called.
@@ -158,14 +177,22 @@ impl FakeProvider {
 
     /// Put a resource in the cloud directly, as if made outside rehearsal (or by a crashed run).
     pub fn insert_resource(&self, resource: FakeResource) {
-        self.cloud.lock().unwrap().resources.insert(resource.id.clone(), resource);
+        self.cloud
+            .lock()
+            .unwrap()
+            .resources
+            .insert(resource.id.clone(), resource);
         self.save();
     }
 
     fn save(&self) {
         let Some(path) = &self.state_file else { return };
-        let text = serde_json::to_string_pretty(&*self.cloud.lock().unwrap()).expect("state serializes");
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let text =
+            serde_json::to_string_pretty(&*self.cloud.lock().unwrap()).expect("state serializes");
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         // Write-then-rename, so a killed process never leaves half a state file.
         if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) {
             use std::io::Write;
@@ -187,10 +214,18 @@ impl FakeProvider {
         let mut faults = self.faults.lock().unwrap();
         for fault in faults.iter_mut() {
             match fault {
-                Fault::NthCall { op: o, n: nth, error } if *o == op && *nth == n => {
+                Fault::NthCall {
+                    op: o,
+                    n: nth,
+                    error,
+                } if *o == op && *nth == n => {
                     return Err(error.clone());
                 }
-                Fault::Address { op: o, address: a, error } if *o == op && Some(&*a) == address => {
+                Fault::Address {
+                    op: o,
+                    address: a,
+                    error,
+                } if *o == op && Some(&*a) == address => {
                     return Err(error.clone());
                 }
                 Fault::Throttle { remaining } if mutating && *remaining > 0 => {
@@ -238,7 +273,9 @@ fn ready_status(kind: ResourceKind) -> &'static str {
     match kind {
         ResourceKind::Ec2Instance => "running",
         ResourceKind::RdsInstance | ResourceKind::RdsSnapshot => "available",
-        ResourceKind::EcsCluster | ResourceKind::EcsTaskDefinition | ResourceKind::EcsService => "ACTIVE",
+        ResourceKind::EcsCluster | ResourceKind::EcsTaskDefinition | ResourceKind::EcsService => {
+            "ACTIVE"
+        }
     }
 }
 
@@ -259,13 +296,18 @@ impl FakeCloud {
     /// The fake production the example specs copy from.
     pub fn production(region: &str) -> FakeCloud {
         let obj = |v: Value| v.as_object().cloned().unwrap_or_default();
-        let source = |kind, key: &str, cluster: Option<&str>, tags: &[(&str, &str)], attributes| FakeSource {
-            region: region.to_string(),
-            kind,
-            key: key.to_string(),
-            cluster: cluster.map(str::to_string),
-            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            attributes,
+        let source = |kind, key: &str, cluster: Option<&str>, tags: &[(&str, &str)], attributes| {
+            FakeSource {
+                region: region.to_string(),
+                kind,
+                key: key.to_string(),
+                cluster: cluster.map(str::to_string),
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                attributes,
+            }
         };
         FakeCloud {
             sources: vec![
@@ -308,17 +350,21 @@ impl FakeCloud {
                     "server",
                     Some("production"),
                     &[],
-                    obj(json!({"name": "server", "cluster": "production", "desired_count": 1,
+                    obj(
+                        json!({"name": "server", "cluster": "production", "desired_count": 1,
                         "arn": format!("arn:aws:ecs:{region}:000000000000:service/production/server"),
-                        "task_definition": format!("arn:aws:ecs:{region}:000000000000:task-definition/server:1")})),
+                        "task_definition": format!("arn:aws:ecs:{region}:000000000000:task-definition/server:1")}),
+                    ),
                 ),
                 source(
                     SourceKind::EcsTaskDefinition,
                     "server",
                     None,
                     &[],
-                    obj(json!({"family": "server", "revision": 1, "image": "example/openchs-server:3.0.0",
-                        "arn": format!("arn:aws:ecs:{region}:000000000000:task-definition/server:1")})),
+                    obj(
+                        json!({"family": "server", "revision": 1, "image": "example/openchs-server:3.0.0",
+                        "arn": format!("arn:aws:ecs:{region}:000000000000:task-definition/server:1")}),
+                    ),
                 ),
             ],
             resources: BTreeMap::new(),
@@ -332,12 +378,19 @@ impl FakeCloud {
             .iter()
             .filter(|s| s.region == region && s.kind == query.kind)
             .filter(|s| query.id.as_ref().is_none_or(|id| &s.key == id))
-            .filter(|s| query.cluster.as_ref().is_none_or(|c| s.cluster.as_ref() == Some(c)))
+            .filter(|s| {
+                query
+                    .cluster
+                    .as_ref()
+                    .is_none_or(|c| s.cluster.as_ref() == Some(c))
+            })
             .filter(|s| query.tags.iter().all(|(k, v)| s.tags.get(k) == Some(v)))
             .collect();
         match matches.as_slice() {
             [one] => Ok(one),
-            [] => Err(ProviderError::NotFound { what: query.describe() }),
+            [] => Err(ProviderError::NotFound {
+                what: query.describe(),
+            }),
             many => Err(ProviderError::Api {
                 action: "lookup".into(),
                 code: "Ambiguous".into(),
@@ -345,7 +398,10 @@ impl FakeCloud {
                     "{} matches {} objects ({}); narrow the look-up",
                     query.describe(),
                     many.len(),
-                    many.iter().map(|s| s.key.as_str()).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|s| s.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }),
         }
@@ -367,16 +423,24 @@ impl FakeCloud {
 }
 
 fn not_found(kind: ResourceKind, id: &str) -> ProviderError {
-    ProviderError::NotFound { what: format!("{kind} {id}") }
+    ProviderError::NotFound {
+        what: format!("{kind} {id}"),
+    }
 }
 
 #[async_trait]
 impl Provider for FakeProvider {
-    async fn lookup(&self, region: &str, query: &SourceQuery) -> Result<SourceObject, ProviderError> {
+    async fn lookup(
+        &self,
+        region: &str,
+        query: &SourceQuery,
+    ) -> Result<SourceObject, ProviderError> {
         self.enter(FakeOp::Lookup, None)?;
         let cloud = self.cloud.lock().unwrap();
         let source = cloud.find_source(region, query)?;
-        Ok(SourceObject { attributes: source.attributes.clone() })
+        Ok(SourceObject {
+            attributes: source.attributes.clone(),
+        })
     }
 
     async fn observe(&self, env: &EnvId) -> Result<Vec<LiveResource>, ProviderError> {
@@ -390,28 +454,37 @@ impl Provider for FakeProvider {
             .collect())
     }
 
-    async fn list_environments(&self, region: &str) -> Result<Vec<EnvironmentSummary>, ProviderError> {
+    async fn list_environments(
+        &self,
+        region: &str,
+    ) -> Result<Vec<EnvironmentSummary>, ProviderError> {
         self.enter(FakeOp::Observe, None)?;
         let cloud = self.cloud.lock().unwrap();
         let mut envs: BTreeMap<String, EnvironmentSummary> = BTreeMap::new();
         for r in cloud.resources.values().filter(|r| r.region == region) {
             let Some(name) = r.env() else { continue };
-            let entry = envs.entry(name.to_string()).or_insert_with(|| EnvironmentSummary {
-                name: name.to_string(),
-                expires_at: None,
-                resources: 0,
-            });
+            let entry = envs
+                .entry(name.to_string())
+                .or_insert_with(|| EnvironmentSummary {
+                    name: name.to_string(),
+                    expires_at: None,
+                    resources: 0,
+                });
             entry.resources += 1;
-            if let Some(at) = r.tags.get(tags::EXPIRES_AT) {
-                if entry.expires_at.as_ref().is_none_or(|e| at < e) {
-                    entry.expires_at = Some(at.clone());
-                }
+            if let Some(at) = r.tags.get(tags::EXPIRES_AT)
+                && entry.expires_at.as_ref().is_none_or(|e| at < e)
+            {
+                entry.expires_at = Some(at.clone());
             }
         }
         Ok(envs.into_values().collect())
     }
 
-    async fn create(&self, op: &Operation, request: &CreateRequest) -> Result<LiveResource, ProviderError> {
+    async fn create(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, ProviderError> {
         self.enter(FakeOp::Create, Some(&op.address))?;
         let region = op.env.region.clone();
         let resource = {
@@ -431,7 +504,10 @@ impl Provider for FakeProvider {
                     let source = cloud.find_source(&region, &query)?.attributes.clone();
                     for key in ["image", "subnet", "security_groups", "key_name"] {
                         if !attributes.contains_key(key) {
-                            attributes.insert(key.into(), source.get(key).cloned().unwrap_or(Value::Null));
+                            attributes.insert(
+                                key.into(),
+                                source.get(key).cloned().unwrap_or(Value::Null),
+                            );
                         }
                     }
                     cloud.fresh_id("i-")
@@ -439,7 +515,9 @@ impl Provider for FakeProvider {
                 ResourceKind::RdsSnapshot => {
                     let source_db = str_attr(&attributes, "source_db");
                     if !cloud.rds_exists(&region, source_db) {
-                        return Err(ProviderError::NotFound { what: format!("rds_instance {source_db}") });
+                        return Err(ProviderError::NotFound {
+                            what: format!("rds_instance {source_db}"),
+                        });
                     }
                     str_attr(&attributes, "identifier").to_string()
                 }
@@ -454,16 +532,23 @@ impl Provider for FakeProvider {
                     }
                     if let Some(snapshot) = attributes.get("snapshot").and_then(Value::as_str) {
                         let found = cloud.resources.values().any(|r| {
-                            r.kind == ResourceKind::RdsSnapshot && r.id == snapshot && r.status == "available"
+                            r.kind == ResourceKind::RdsSnapshot
+                                && r.id == snapshot
+                                && r.status == "available"
                         });
                         if !found {
-                            return Err(ProviderError::NotFound { what: format!("rds_snapshot {snapshot}") });
+                            return Err(ProviderError::NotFound {
+                                what: format!("rds_snapshot {snapshot}"),
+                            });
                         }
                     }
                     identifier
                 }
                 ResourceKind::EcsCluster => {
-                    format!("arn:aws:ecs:{region}:000000000000:cluster/{}", str_attr(&attributes, "name"))
+                    format!(
+                        "arn:aws:ecs:{region}:000000000000:cluster/{}",
+                        str_attr(&attributes, "name")
+                    )
                 }
                 ResourceKind::EcsTaskDefinition => {
                     let family = str_attr(&attributes, "family").to_string();
@@ -482,7 +567,10 @@ impl Provider for FakeProvider {
                     str_attr(&attributes, "name")
                 ),
             };
-            let clash = cloud.resources.get(&id).is_some_and(|r| !r.status.eq_ignore_ascii_case("deleted"));
+            let clash = cloud
+                .resources
+                .get(&id)
+                .is_some_and(|r| !r.status.eq_ignore_ascii_case("deleted"));
             if clash {
                 return Err(ProviderError::Api {
                     action: format!("create {kind}"),
@@ -491,7 +579,14 @@ impl Provider for FakeProvider {
                 });
             }
             attributes.insert("id".into(), json!(id));
-            if matches!(kind, ResourceKind::EcsCluster | ResourceKind::EcsTaskDefinition | ResourceKind::EcsService | ResourceKind::RdsSnapshot | ResourceKind::RdsInstance) {
+            if matches!(
+                kind,
+                ResourceKind::EcsCluster
+                    | ResourceKind::EcsTaskDefinition
+                    | ResourceKind::EcsService
+                    | ResourceKind::RdsSnapshot
+                    | ResourceKind::RdsInstance
+            ) {
                 attributes.insert("arn".into(), json!(format!("arn:fake:{kind}:{id}")));
                 if kind.as_str().starts_with("ecs") {
                     attributes.insert("arn".into(), json!(id));
@@ -510,10 +605,16 @@ impl Provider for FakeProvider {
         };
         self.save();
         op.report("creating");
-        Ok(resource.live().expect("created resources carry their address tag"))
+        Ok(resource
+            .live()
+            .expect("created resources carry their address tag"))
     }
 
-    async fn wait_ready(&self, op: &Operation, resource: &LiveResource) -> Result<LiveResource, ProviderError> {
+    async fn wait_ready(
+        &self,
+        op: &Operation,
+        resource: &LiveResource,
+    ) -> Result<LiveResource, ProviderError> {
         self.enter(FakeOp::WaitReady, Some(&op.address))?;
         let kind = resource.address.kind;
         let latency = self.latency(&self.latency.create, kind);
@@ -529,7 +630,10 @@ impl Provider for FakeProvider {
         let live = {
             let mut cloud = self.cloud.lock().unwrap();
             let host = 20 + cloud.next_id % 200;
-            let r = cloud.resources.get_mut(&resource.id).ok_or_else(|| not_found(kind, &resource.id))?;
+            let r = cloud
+                .resources
+                .get_mut(&resource.id)
+                .ok_or_else(|| not_found(kind, &resource.id))?;
             r.status = ready_status(kind).into();
             let attrs = &mut r.attributes;
             match kind {
@@ -540,7 +644,10 @@ impl Provider for FakeProvider {
                 ResourceKind::RdsInstance => {
                     let identifier = r.id.clone();
                     let attrs = &mut r.attributes;
-                    attrs.insert("endpoint".into(), json!(format!("{identifier}.fake.{}.rds.amazonaws.com", r.region)));
+                    attrs.insert(
+                        "endpoint".into(),
+                        json!(format!("{identifier}.fake.{}.rds.amazonaws.com", r.region)),
+                    );
                     attrs.insert("port".into(), json!(5432));
                     attrs.insert("engine".into(), json!("postgres"));
                     attrs.insert("status".into(), json!("available"));
@@ -569,17 +676,22 @@ impl Provider for FakeProvider {
         tokio::time::sleep(self.latency(&self.latency.update, kind)).await;
         let live = {
             let mut cloud = self.cloud.lock().unwrap();
-            let r = cloud.resources.get_mut(&current.id).ok_or_else(|| not_found(kind, &current.id))?;
+            let r = cloud
+                .resources
+                .get_mut(&current.id)
+                .ok_or_else(|| not_found(kind, &current.id))?;
             for key in changed {
                 if let Some(v) = desired.get(key) {
                     if key == "tags" {
                         r.tags.retain(|k, _| k.starts_with("rehearsal:"));
                         for (k, v) in v.as_object().into_iter().flatten() {
-                            r.tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+                            r.tags
+                                .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
                         }
                     }
                     if key == "keep_after_destroy" {
-                        r.tags.insert(tags::KEEP.into(), v.as_bool().unwrap_or(false).to_string());
+                        r.tags
+                            .insert(tags::KEEP.into(), v.as_bool().unwrap_or(false).to_string());
                     }
                     r.attributes.insert(key.clone(), v.clone());
                 }
@@ -605,7 +717,9 @@ impl Provider for FakeProvider {
                 return Ok(DeleteOutcome::Accepted);
             };
             if r.status == "creating" {
-                return Ok(DeleteOutcome::NotYet { reason: format!("{kind} {} is still creating", r.id) });
+                return Ok(DeleteOutcome::NotYet {
+                    reason: format!("{kind} {} is still creating", r.id),
+                });
             }
             if r.attributes.get("deletion_protection") == Some(&json!(true)) {
                 if !policy.disable_deletion_protection {
@@ -615,24 +729,32 @@ impl Provider for FakeProvider {
                         message: "Cannot delete protected DB Instance, please disable deletion protection and try again.".into(),
                     });
                 }
-                cloud.resources.get_mut(&resource.id).unwrap().attributes.insert("deletion_protection".into(), json!(false));
+                cloud
+                    .resources
+                    .get_mut(&resource.id)
+                    .unwrap()
+                    .attributes
+                    .insert("deletion_protection".into(), json!(false));
             }
-            if kind == ResourceKind::RdsInstance {
-                if let Some(final_id) = &policy.final_snapshot_identifier {
-                    let mut snapshot_tags = BTreeMap::new();
-                    snapshot_tags.insert("rehearsal:final-snapshot-of".into(), r.id.clone());
-                    cloud.resources.insert(
-                        final_id.clone(),
-                        FakeResource {
-                            region: r.region.clone(),
-                            kind: ResourceKind::RdsSnapshot,
-                            id: final_id.clone(),
-                            status: "available".into(),
-                            attributes: json!({"identifier": final_id, "source_db": r.id}).as_object().cloned().unwrap_or_default(),
-                            tags: snapshot_tags,
-                        },
-                    );
-                }
+            if kind == ResourceKind::RdsInstance
+                && let Some(final_id) = &policy.final_snapshot_identifier
+            {
+                let mut snapshot_tags = BTreeMap::new();
+                snapshot_tags.insert("rehearsal:final-snapshot-of".into(), r.id.clone());
+                cloud.resources.insert(
+                    final_id.clone(),
+                    FakeResource {
+                        region: r.region.clone(),
+                        kind: ResourceKind::RdsSnapshot,
+                        id: final_id.clone(),
+                        status: "available".into(),
+                        attributes: json!({"identifier": final_id, "source_db": r.id})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                        tags: snapshot_tags,
+                    },
+                );
             }
             cloud.resources.get_mut(&resource.id).unwrap().status = "deleting".into();
         }
@@ -641,7 +763,11 @@ impl Provider for FakeProvider {
         Ok(DeleteOutcome::Accepted)
     }
 
-    async fn wait_deleted(&self, op: &Operation, resource: &LiveResource) -> Result<(), ProviderError> {
+    async fn wait_deleted(
+        &self,
+        op: &Operation,
+        resource: &LiveResource,
+    ) -> Result<(), ProviderError> {
         self.enter(FakeOp::WaitDeleted, Some(&op.address))?;
         tokio::time::sleep(self.latency(&self.latency.delete, resource.address.kind)).await;
         self.cloud.lock().unwrap().resources.remove(&resource.id);

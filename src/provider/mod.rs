@@ -10,7 +10,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, SourceObject, SourceQuery};
+use crate::model::{
+    Address, Attributes, EnvId, LiveResource, ResourceKind, SourceObject, SourceQuery,
+};
 
 /// Errors a provider reports, classified so the engine can decide what to do next and the user
 /// is told how to fix it. Messages are lowercase fragments that read after "failed to ...: ".
@@ -25,13 +27,29 @@ pub enum ProviderError {
     #[error("{what} is still in use: {message}")]
     DependencyViolation { what: String, message: String },
     #[error("{what} is {state}: {message}")]
-    InvalidState { what: String, state: String, message: String },
+    InvalidState {
+        what: String,
+        state: String,
+        message: String,
+    },
     #[error("timed out after {}s waiting for {what} to become {target}", after.as_secs())]
-    Timeout { what: String, target: String, after: Duration },
+    Timeout {
+        what: String,
+        target: String,
+        after: Duration,
+    },
     #[error("{what} ended up {state} while waiting for it to become {target}")]
-    FailedState { what: String, state: String, target: String },
+    FailedState {
+        what: String,
+        state: String,
+        target: String,
+    },
     #[error("{action} failed: {code}: {message}")]
-    Api { action: String, code: String, message: String },
+    Api {
+        action: String,
+        code: String,
+        message: String,
+    },
     #[error("could not reach AWS for {action}: {message}")]
     Connection { action: String, message: String },
 }
@@ -151,7 +169,11 @@ pub struct EnvironmentSummary {
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// Find one existing (source) object. Exactly one must match.
-    async fn lookup(&self, region: &str, query: &SourceQuery) -> Result<SourceObject, ProviderError>;
+    async fn lookup(
+        &self,
+        region: &str,
+        query: &SourceQuery,
+    ) -> Result<SourceObject, ProviderError>;
 
     /// Everything tagged for the environment in its region, including resources AWS is still
     /// creating or already deleting (but not ones that are gone: terminated instances,
@@ -159,14 +181,25 @@ pub trait Provider: Send + Sync {
     async fn observe(&self, env: &EnvId) -> Result<Vec<LiveResource>, ProviderError>;
 
     /// Every environment that has rehearsal-tagged resources in a region.
-    async fn list_environments(&self, region: &str) -> Result<Vec<EnvironmentSummary>, ProviderError>;
+    async fn list_environments(
+        &self,
+        region: &str,
+    ) -> Result<Vec<EnvironmentSummary>, ProviderError>;
 
     /// Start creating a resource. Returns as soon as AWS has accepted it.
-    async fn create(&self, op: &Operation, request: &CreateRequest) -> Result<LiveResource, ProviderError>;
+    async fn create(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, ProviderError>;
 
     /// Wait until a resource is usable (`available`, `running`, `ACTIVE`), reporting each state
     /// change. A failure state is [`ProviderError::FailedState`], not a timeout.
-    async fn wait_ready(&self, op: &Operation, resource: &LiveResource) -> Result<LiveResource, ProviderError>;
+    async fn wait_ready(
+        &self,
+        op: &Operation,
+        resource: &LiveResource,
+    ) -> Result<LiveResource, ProviderError>;
 
     /// Change the in-place attributes named in `changed` to their values in `desired`, and
     /// return once the resource is usable again.
@@ -187,5 +220,9 @@ pub trait Provider: Send + Sync {
     ) -> Result<DeleteOutcome, ProviderError>;
 
     /// Wait until a deleted resource is gone.
-    async fn wait_deleted(&self, op: &Operation, resource: &LiveResource) -> Result<(), ProviderError>;
+    async fn wait_deleted(
+        &self,
+        op: &Operation,
+        resource: &LiveResource,
+    ) -> Result<(), ProviderError>;
 }

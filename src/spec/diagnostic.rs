@@ -16,11 +16,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(file: &str, text: &str, span: Range<usize>, message: String, hint: Option<String>) -> Self {
+    pub fn new(
+        file: &str,
+        text: &str,
+        span: Range<usize>,
+        message: String,
+        hint: Option<String>,
+    ) -> Self {
         let start = floor_char_boundary(text, span.start.min(text.len()));
         let (line, column) = line_column(text, start);
         let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let line_end = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
+        let line_end = text[start..]
+            .find('\n')
+            .map(|i| start + i)
+            .unwrap_or(text.len());
         let source_line = &text[line_start..line_end];
         let end = floor_char_boundary(text, span.end.clamp(start, line_end));
         let width = text[start..end].chars().count().max(1);
@@ -32,7 +41,14 @@ impl Diagnostic {
             " ".repeat(column - 1),
             "^".repeat(width),
         );
-        Diagnostic { file: file.to_string(), line, column, message, hint, snippet }
+        Diagnostic {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+            hint,
+            snippet,
+        }
     }
 
     pub fn render(&self) -> String {
@@ -46,7 +62,11 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -70,7 +90,12 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 pub fn quote_len(token: &str) -> usize {
     for q in ["\"\"\"", "'''"] {
         if let Some(rest) = token.strip_prefix(q) {
-            return q.len() + if rest.starts_with("\r\n") { 2 } else { usize::from(rest.starts_with('\n')) };
+            return q.len()
+                + if rest.starts_with("\r\n") {
+                    2
+                } else {
+                    usize::from(rest.starts_with('\n'))
+                };
         }
     }
     usize::from(token.starts_with('"') || token.starts_with('\''))
@@ -104,7 +129,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// A hint for serde's messages: "unknown field `x`, expected one of `a`, `b`" gets a
 /// "did you mean"; a wrong type gets an example of the right one.
 pub fn hint_for_serde_message(message: &str) -> Option<String> {
-    if let Some(rest) = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `")) {
+    if let Some(rest) = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))
+    {
         let written = rest.split('`').next().unwrap_or("");
         let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
         return Some(did_you_mean(written, &expected).unwrap_or_else(|| {
@@ -119,7 +147,9 @@ pub fn hint_for_serde_message(message: &str) -> Option<String> {
         return Some("add it: see the spec reference in README.md".into());
     }
     if message.starts_with("invalid type") {
-        return Some("check the value's type: strings are quoted, numbers and booleans are not".into());
+        return Some(
+            "check the value's type: strings are quoted, numbers and booleans are not".into(),
+        );
     }
     if message.contains("expected") || message.contains("invalid") {
         return Some("this is not valid TOML here; see https://toml.io for the syntax".into());
@@ -136,12 +166,18 @@ mod tests {
         let text = "a = 1\nbad = \"x\"\n";
         let d = Diagnostic::new("f.toml", text, 6..9, "nope".into(), Some("fix".into()));
         assert_eq!((d.line, d.column), (2, 1));
-        assert_eq!(d.render(), "f.toml:2:1: nope\n  |\n2 | bad = \"x\"\n  | ^^^\nhint: fix");
+        assert_eq!(
+            d.render(),
+            "f.toml:2:1: nope\n  |\n2 | bad = \"x\"\n  | ^^^\nhint: fix"
+        );
     }
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("instnce_type", &["instance_type", "image"]).unwrap(), "did you mean `instance_type`?");
+        assert_eq!(
+            did_you_mean("instnce_type", &["instance_type", "image"]).unwrap(),
+            "did you mean `instance_type`?"
+        );
         assert_eq!(did_you_mean("zzz", &["instance_type"]), None);
     }
 }

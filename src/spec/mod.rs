@@ -21,7 +21,9 @@ pub use diagnostic::Diagnostic;
 use refs::{Piece, Reference};
 use schema::{Lifecycle, RawSpec};
 
-use crate::model::{Address, Attributes, EnvId, ResourceKind, SourceAddress, SourceKind, SourceQuery};
+use crate::model::{
+    Address, Attributes, EnvId, ResourceKind, SourceAddress, SourceKind, SourceQuery,
+};
 
 /// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
 pub const VAR_ENV_PREFIX: &str = "REHEARSAL_VAR_";
@@ -32,7 +34,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 #[derive(Debug, Error)]
 pub enum SpecError {
     #[error("cannot read {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Invalid(Box<Diagnostic>),
     #[error("{message}")]
@@ -156,8 +161,10 @@ pub fn parse_var_arg(arg: &str) -> Result<(String, String), String> {
 }
 
 pub fn load(path: &Path, inputs: &VariableInputs) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| SpecError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse(path, &text, inputs)
 }
 
@@ -180,7 +187,12 @@ pub fn parse(path: &Path, text: &str, inputs: &VariableInputs) -> Result<Spec, S
             None,
         )))
     })?;
-    Validator { file, text, tree: spanned.get_ref() }.build(path, raw, inputs)
+    Validator {
+        file,
+        text,
+        tree: spanned.get_ref(),
+    }
+    .build(path, raw, inputs)
 }
 
 struct Validator<'a> {
@@ -190,8 +202,15 @@ struct Validator<'a> {
 }
 
 impl<'a> Validator<'a> {
-    fn error(&self, span: std::ops::Range<usize>, message: String, hint: Option<String>) -> SpecError {
-        SpecError::Invalid(Box::new(Diagnostic::new(&self.file, self.text, span, message, hint)))
+    fn error(
+        &self,
+        span: std::ops::Range<usize>,
+        message: String,
+        hint: Option<String>,
+    ) -> SpecError {
+        SpecError::Invalid(Box::new(Diagnostic::new(
+            &self.file, self.text, span, message, hint,
+        )))
     }
 
     /// The spanned value at a key path like `["resources", "rds_instance", "db"]`.
@@ -222,18 +241,22 @@ impl<'a> Validator<'a> {
 
     fn build(self, path: &Path, raw: RawSpec, inputs: &VariableInputs) -> Result<Spec, SpecError> {
         let env = &raw.environment;
-        if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-            if stem != env.name && path.extension().is_some_and(|e| e == "toml") {
-                return Err(self.error(
-                    self.span(&["environment", "name"]),
-                    format!("the environment is named `{}` but the file is {stem}.toml", env.name),
-                    Some(format!(
-                        "name the file environments/{}.toml, or set name = \"{stem}\": the name \
-                         is what rehearsal tags and later destroys",
-                        env.name
-                    )),
-                ));
-            }
+        if let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+            && stem != env.name
+            && path.extension().is_some_and(|e| e == "toml")
+        {
+            return Err(self.error(
+                self.span(&["environment", "name"]),
+                format!(
+                    "the environment is named `{}` but the file is {stem}.toml",
+                    env.name
+                ),
+                Some(format!(
+                    "name the file environments/{}.toml, or set name = \"{stem}\": the name \
+                     is what rehearsal tags and later destroys",
+                    env.name
+                )),
+            ));
         }
         if !valid_name(&env.name) {
             return Err(self.error(
@@ -254,7 +277,10 @@ impl<'a> Validator<'a> {
             (Lifecycle::Ephemeral, None) => Some(Duration::from_secs(24 * 3600)),
             (Lifecycle::Ephemeral, Some(ttl)) => Some(self.duration(ttl, &["environment", "ttl"])?),
         };
-        let env_id = EnvId { name: env.name.clone(), region: env.region.clone() };
+        let env_id = EnvId {
+            name: env.name.clone(),
+            region: env.region.clone(),
+        };
         let variables = self.variables(&raw, inputs)?;
 
         let sources = self.sources(&raw, &variables, &env_id)?;
@@ -301,7 +327,12 @@ impl<'a> Validator<'a> {
         }
         let mut values = BTreeMap::new();
         for (name, var) in &raw.variables {
-            let from_cli = inputs.cli.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v);
+            let from_cli = inputs
+                .cli
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v);
             let value = from_cli.or(inputs.env.get(name)).or(var.default.as_ref());
             match value {
                 Some(v) => {
@@ -342,7 +373,10 @@ impl<'a> Validator<'a> {
                     .unwrap_or_default()
                     .to_string()
             };
-            let address = SourceAddress { kind, name: name.to_string() };
+            let address = SourceAddress {
+                kind,
+                name: name.to_string(),
+            };
             let query = SourceQuery {
                 kind,
                 id: id.map(subst),
@@ -351,32 +385,62 @@ impl<'a> Validator<'a> {
             };
             out.insert(
                 address.clone(),
-                SourceSpec { address, query, location: self.location(&path) },
+                SourceSpec {
+                    address,
+                    query,
+                    location: self.location(&path),
+                },
             );
             Ok(())
         };
         let none = BTreeMap::new();
         for (name, s) in &raw.sources.ec2_instance {
-            if s.id.is_some() == !s.tags.is_empty() {
+            if s.id.is_some() != s.tags.is_empty() {
                 return Err(self.error(
                     self.span(&["sources", "ec2_instance", name]),
                     format!("source.ec2_instance.{name} needs exactly one of `id` or `tags`"),
-                    Some("find the server by id = \"i-...\" or by tags = { Name = \"...\" }".into()),
+                    Some(
+                        "find the server by id = \"i-...\" or by tags = { Name = \"...\" }".into(),
+                    ),
                 ));
             }
-            add(SourceKind::Ec2Instance, name, s.id.as_deref(), &s.tags, None)?;
+            add(
+                SourceKind::Ec2Instance,
+                name,
+                s.id.as_deref(),
+                &s.tags,
+                None,
+            )?;
         }
         for (name, s) in &raw.sources.rds_instance {
-            add(SourceKind::RdsInstance, name, Some(&s.identifier), &none, None)?;
+            add(
+                SourceKind::RdsInstance,
+                name,
+                Some(&s.identifier),
+                &none,
+                None,
+            )?;
         }
         for (name, s) in &raw.sources.ecs_cluster {
             add(SourceKind::EcsCluster, name, Some(&s.name), &none, None)?;
         }
         for (name, s) in &raw.sources.ecs_service {
-            add(SourceKind::EcsService, name, Some(&s.name), &none, Some(&s.cluster))?;
+            add(
+                SourceKind::EcsService,
+                name,
+                Some(&s.name),
+                &none,
+                Some(&s.cluster),
+            )?;
         }
         for (name, s) in &raw.sources.ecs_task_definition {
-            add(SourceKind::EcsTaskDefinition, name, Some(&s.family), &none, None)?;
+            add(
+                SourceKind::EcsTaskDefinition,
+                name,
+                Some(&s.family),
+                &none,
+                None,
+            )?;
         }
         Ok(out)
     }
@@ -395,7 +459,12 @@ impl<'a> Validator<'a> {
             ($field:ident, $kind:expr) => {
                 for (name, spec) in &r.$field {
                     let value = serde_json::to_value(spec).expect("spec types serialize");
-                    entries.push((Address::new($kind, name.clone()), value, &spec.depends_on, &spec.timeout));
+                    entries.push((
+                        Address::new($kind, name.clone()),
+                        value,
+                        &spec.depends_on,
+                        &spec.timeout,
+                    ));
                 }
             };
         }
@@ -415,7 +484,10 @@ impl<'a> Validator<'a> {
                 return Err(self.error(
                     self.span(&path),
                     format!("`{}` is not a valid resource name", address.name),
-                    Some("use lowercase letters, digits and underscores, starting with a letter".into()),
+                    Some(
+                        "use lowercase letters, digits and underscores, starting with a letter"
+                            .into(),
+                    ),
                 ));
             }
             let referenced = self.check_references(&path, &declared, sources, vars, false)?;
@@ -433,12 +505,19 @@ impl<'a> Validator<'a> {
                 }
             }
             for (i, dep) in depends_on.iter().enumerate() {
-                let span = match self.node(&[&path[..], &["depends_on"]].concat()).map(|v| v.get_ref()) {
+                let span = match self
+                    .node(&[&path[..], &["depends_on"]].concat())
+                    .map(|v| v.get_ref())
+                {
                     Some(DeValue::Array(items)) => items.get(i).map(|v| v.span()).unwrap_or(0..0),
                     _ => 0..0,
                 };
                 let parsed: Address = dep.parse().map_err(|e: String| {
-                    self.error(span.clone(), e, Some("write depends_on = [\"rds_instance.db\"]".into()))
+                    self.error(
+                        span.clone(),
+                        e,
+                        Some("write depends_on = [\"rds_instance.db\"]".into()),
+                    )
                 })?;
                 if !declared.contains(&parsed) {
                     return Err(self.unknown_resource(span, &parsed, &declared));
@@ -470,13 +549,18 @@ impl<'a> Validator<'a> {
     }
 
     /// Rules one kind has that its types cannot say.
-    fn kind_rules(&self, address: &Address, attrs: &mut Attributes, env: &EnvId) -> Result<(), SpecError> {
+    fn kind_rules(
+        &self,
+        address: &Address,
+        attrs: &mut Attributes,
+        env: &EnvId,
+    ) -> Result<(), SpecError> {
         let path = ["resources", address.kind.as_str(), address.name.as_str()];
         match address.kind {
             ResourceKind::RdsInstance | ResourceKind::RdsSnapshot => {
-                attrs
-                    .entry("identifier")
-                    .or_insert_with(|| Value::String(format!("{}-{}", env.name, address.name.replace('_', "-"))));
+                attrs.entry("identifier").or_insert_with(|| {
+                    Value::String(format!("{}-{}", env.name, address.name.replace('_', "-")))
+                });
             }
             _ => {}
         }
@@ -505,7 +589,9 @@ impl<'a> Validator<'a> {
         vars: &BTreeMap<String, String>,
         variables_only: bool,
     ) -> Result<Vec<Reference>, SpecError> {
-        let Some(node) = self.node(path) else { return Ok(vec![]) };
+        let Some(node) = self.node(path) else {
+            return Ok(vec![]);
+        };
         let mut strings = vec![];
         collect_strings(node, &mut strings);
         let mut found = vec![];
@@ -515,9 +601,27 @@ impl<'a> Validator<'a> {
                 self.error(span.clone(), bad.message.clone(), Some(bad.hint.clone()))
             })?;
             for piece in ps {
-                let Piece::Reference { expr, parsed, offset } = piece else { continue };
-                let at = (content_start + offset)..(content_start + offset + expr.len() + 3);
-                let at = if at.end <= span.end { at } else { span.clone() };
+                let Piece::Reference {
+                    expr,
+                    parsed,
+                    offset,
+                } = piece
+                else {
+                    continue;
+                };
+                // `offset` is into the value; escapes before the reference (`\"`, `\t`) make the
+                // value shorter than the file text, never longer, so find the reference itself
+                // in the file from there on.
+                let literal = format!("${{{expr}}}");
+                let from = (content_start + offset).min(span.end);
+                let at = match self
+                    .text
+                    .get(from..span.end)
+                    .and_then(|rest| rest.find(&literal))
+                {
+                    Some(i) => (from + i)..(from + i + literal.len()),
+                    None => span.clone(),
+                };
                 let reference =
                     parsed.map_err(|bad| self.error(at.clone(), bad.message, Some(bad.hint)))?;
                 self.check_reference(&reference, at, declared, sources, vars, variables_only)?;
@@ -543,7 +647,10 @@ impl<'a> Validator<'a> {
                     at,
                     format!("unknown variable `{name}`"),
                     Some(diagnostic::did_you_mean(name, &known).unwrap_or_else(|| {
-                        format!("declare it under [variables.{name}]; declared: {}", list_or_none(&known))
+                        format!(
+                            "declare it under [variables.{name}]; declared: {}",
+                            list_or_none(&known)
+                        )
                     })),
                 ))
             }
@@ -560,18 +667,31 @@ impl<'a> Validator<'a> {
                     return Err(self.error(
                         at,
                         format!("unknown source `{source}`"),
-                        Some(diagnostic::did_you_mean(&source.to_string(), &known).unwrap_or_else(
-                            || format!("declare it under [sources.{}.{}]", source.kind, source.name),
-                        )),
+                        Some(
+                            diagnostic::did_you_mean(&source.to_string(), &known).unwrap_or_else(
+                                || {
+                                    format!(
+                                        "declare it under [sources.{}.{}]",
+                                        source.kind, source.name
+                                    )
+                                },
+                            ),
+                        ),
                     ));
                 }
                 if !source.kind.attributes().contains(&attribute.as_str()) {
                     return Err(self.error(
                         at,
                         format!("source {} has no attribute `{attribute}`", source.kind),
-                        Some(diagnostic::did_you_mean(attribute, source.kind.attributes()).unwrap_or_else(
-                            || format!("its attributes are: {}", source.kind.attributes().join(", ")),
-                        )),
+                        Some(
+                            diagnostic::did_you_mean(attribute, source.kind.attributes())
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        "its attributes are: {}",
+                                        source.kind.attributes().join(", ")
+                                    )
+                                }),
+                        ),
                     ));
                 }
                 Ok(())
@@ -587,8 +707,9 @@ impl<'a> Validator<'a> {
                         at,
                         format!("{} has no attribute `{attribute}`", address.kind),
                         Some(
-                            diagnostic::did_you_mean(attribute, &all)
-                                .unwrap_or_else(|| format!("its attributes are: {}", all.join(", "))),
+                            diagnostic::did_you_mean(attribute, &all).unwrap_or_else(|| {
+                                format!("its attributes are: {}", all.join(", "))
+                            }),
                         ),
                     ));
                 }
@@ -634,6 +755,19 @@ impl<'a> Validator<'a> {
             let mut members: Vec<&Address> = scc.iter().map(|i| graph[*i]).collect();
             members.sort();
             let first = members[0];
+            // Name them in the order they need each other, from the first: `a → b` means a
+            // needs b. Only when that walk misses members (tangled cycles) fall back to sorted.
+            let mut walk = vec![first];
+            while let Some(next) = resources[*walk.last().expect("starts non-empty")]
+                .depends_on
+                .iter()
+                .find(|d| members.contains(d) && !walk.contains(d))
+            {
+                walk.push(next);
+            }
+            if walk.len() == members.len() {
+                members = walk;
+            }
             let names: Vec<String> = members.iter().map(|a| a.to_string()).collect();
             return Err(self.error(
                 self.span(&["resources", first.kind.as_str(), &first.name]),
@@ -645,7 +779,10 @@ impl<'a> Validator<'a> {
     }
 }
 
-fn collect_strings(node: &toml::Spanned<DeValue<'_>>, out: &mut Vec<(String, std::ops::Range<usize>)>) {
+fn collect_strings(
+    node: &toml::Spanned<DeValue<'_>>,
+    out: &mut Vec<(String, std::ops::Range<usize>)>,
+) {
     match node.get_ref() {
         DeValue::String(s) => out.push((s.to_string(), node.span())),
         DeValue::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
@@ -672,5 +809,9 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn list_or_none(items: &[&str]) -> String {
-    if items.is_empty() { "none".into() } else { items.join(", ") }
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
 }

@@ -16,8 +16,14 @@ pub enum Reference {
     Variable(String),
     /// `${env.name}` or `${env.region}`.
     Environment(String),
-    Source { source: SourceAddress, attribute: String },
-    Resource { address: Address, attribute: String },
+    Source {
+        source: SourceAddress,
+        attribute: String,
+    },
+    Resource {
+        address: Address,
+        attribute: String,
+    },
 }
 
 impl fmt::Display for Reference {
@@ -62,10 +68,19 @@ impl Reference {
             )),
             ["source", kind, name, attribute] => {
                 let kind: SourceKind = kind.parse().map_err(|e: String| {
-                    bad(e, &format!("source kinds are: {}", list(SourceKind::ALL.map(|k| k.as_str()))))
+                    bad(
+                        e,
+                        &format!(
+                            "source kinds are: {}",
+                            list(SourceKind::ALL.map(|k| k.as_str()))
+                        ),
+                    )
                 })?;
                 Ok(Reference::Source {
-                    source: SourceAddress { kind, name: name.to_string() },
+                    source: SourceAddress {
+                        kind,
+                        name: name.to_string(),
+                    },
                     attribute: attribute.to_string(),
                 })
             }
@@ -100,7 +115,11 @@ fn list<const N: usize>(items: [&str; N]) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
     Text(String),
-    Reference { expr: String, parsed: Result<Reference, BadReference>, offset: usize },
+    Reference {
+        expr: String,
+        parsed: Result<Reference, BadReference>,
+        offset: usize,
+    },
 }
 
 /// Split a string into text and `${...}` pieces. `offset` is the byte offset of `${` in `s`.
@@ -112,9 +131,9 @@ pub fn pieces(s: &str) -> Result<Vec<Piece>, BadReference> {
     while let Some(pos) = rest.find('$') {
         text.push_str(&rest[..pos]);
         let after = &rest[pos..];
-        if after.starts_with("$${") {
+        if let Some(escaped) = after.strip_prefix("$${") {
             text.push_str("${");
-            rest = &after[3..];
+            rest = escaped;
             consumed += pos + 3;
         } else if let Some(body) = after.strip_prefix("${") {
             let Some(end) = body.find('}') else {
@@ -184,7 +203,8 @@ pub fn interpolate(value: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) 
         Value::Array(items) => {
             let mut out = vec![];
             for item in items {
-                let whole_reference = matches!(item, Value::String(s) if single_reference(s).is_some());
+                let whole_reference =
+                    matches!(item, Value::String(s) if single_reference(s).is_some());
                 match interpolate(item, lookup) {
                     // A list spliced into a list: `["${source.rds_instance.db.security_groups}"]`.
                     Value::Array(inner) if whole_reference => out.extend(inner),
@@ -194,7 +214,9 @@ pub fn interpolate(value: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) 
             Value::Array(out)
         }
         Value::Object(map) => Value::Object(
-            map.iter().map(|(k, v)| (k.clone(), interpolate(v, lookup))).collect(),
+            map.iter()
+                .map(|(k, v)| (k.clone(), interpolate(v, lookup)))
+                .collect(),
         ),
         other => other.clone(),
     }
@@ -211,10 +233,10 @@ fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Val
     let Ok(ps) = pieces(s) else {
         return Value::String(s.to_string());
     };
-    if let [Piece::Reference { parsed: Ok(r), .. }] = ps.as_slice() {
-        if let Some(v) = lookup(r) {
-            return v;
-        }
+    if let [Piece::Reference { parsed: Ok(r), .. }] = ps.as_slice()
+        && let Some(v) = lookup(r)
+    {
+        return v;
     }
     let mut out = String::new();
     for p in ps {
@@ -225,7 +247,11 @@ fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Val
                 Some(Value::Array(items)) => out.push_str(
                     &items
                         .iter()
-                        .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                        .map(|i| {
+                            i.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| i.to_string())
+                        })
                         .collect::<Vec<_>>()
                         .join(","),
                 ),
@@ -277,14 +303,23 @@ mod tests {
 
     #[test]
     fn a_whole_reference_keeps_its_type_and_lists_splice() {
-        assert_eq!(interpolate(&json!("${rds_instance.db.port}"), &vars), json!(5432));
-        let v = interpolate(&json!(["${source.rds_instance.prod.security_groups}", "sg-3"]), &vars);
+        assert_eq!(
+            interpolate(&json!("${rds_instance.db.port}"), &vars),
+            json!(5432)
+        );
+        let v = interpolate(
+            &json!(["${source.rds_instance.prod.security_groups}", "sg-3"]),
+            &vars,
+        );
         assert_eq!(v, json!(["sg-1", "sg-2", "sg-3"]));
     }
 
     #[test]
     fn unknown_references_stay_for_later() {
-        let v = interpolate(&json!("host=${rds_instance.db.endpoint} v=${var.version}"), &vars);
+        let v = interpolate(
+            &json!("host=${rds_instance.db.endpoint} v=${var.version}"),
+            &vars,
+        );
         assert_eq!(v, json!("host=${rds_instance.db.endpoint} v=1.4.2"));
         assert!(has_references(&v));
     }
@@ -302,6 +337,12 @@ mod tests {
         let Piece::Reference { parsed, .. } = &pieces("${bucket.x.y}").unwrap()[0] else {
             panic!("expected a reference")
         };
-        assert!(parsed.as_ref().unwrap_err().message.contains("unknown resource kind `bucket`"));
+        assert!(
+            parsed
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("unknown resource kind `bucket`")
+        );
     }
 }

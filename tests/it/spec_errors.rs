@@ -1,0 +1,1025 @@
+//! A person edits `environments/prerelease.toml` and gets something wrong. Every mistake is
+//! reported at `file:line:column` with the offending text underlined and a hint on what to do.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use rehearsal::spec::{self, Diagnostic, SpecError, VariableInputs};
+
+const FILE: &str = "environments/prerelease.toml";
+
+/// Spec text written as a raw string: the first line break after `r#"` is not part of it, so
+/// line 1 is the first line written.
+fn text(raw: &str) -> &str {
+    raw.strip_prefix('\n').unwrap_or(raw)
+}
+
+fn parse(text: &str) -> Result<spec::Spec, SpecError> {
+    spec::parse(Path::new(FILE), text, &VariableInputs::default())
+}
+
+/// The located error a spec is rejected with.
+#[track_caller]
+fn rejected(text: &str) -> Diagnostic {
+    match parse(text) {
+        Err(SpecError::Invalid(d)) => *d,
+        Err(other) => panic!("expected a located error, got: {other}"),
+        Ok(_) => panic!("expected the spec to be rejected:\n{text}"),
+    }
+}
+
+/// The error points at `line:column`, and the rendered report shows that line with exactly
+/// `underlined` marked under it, then the hint.
+#[track_caller]
+fn assert_points_at(d: &Diagnostic, text: &str, line: usize, column: usize, underlined: &str) {
+    assert_eq!(
+        (d.line, d.column),
+        (line, column),
+        "wrong position for: {}",
+        d.message
+    );
+    let source_line = text.lines().nth(line - 1).expect("the line exists");
+    let marked: String = source_line
+        .chars()
+        .skip(column - 1)
+        .take(underlined.chars().count())
+        .collect();
+    assert_eq!(
+        marked, underlined,
+        "the position is not where `{underlined}` is"
+    );
+    let gutter = " ".repeat(line.to_string().len());
+    let rendered = d.render();
+    let expected_snippet = format!(
+        "{gutter} |\n{line} | {source_line}\n{gutter} | {}{}",
+        " ".repeat(column - 1),
+        "^".repeat(underlined.chars().count())
+    );
+    assert!(
+        rendered.starts_with(&format!("{FILE}:{line}:{column}: {}\n", d.message)),
+        "the report starts with file:line:column and the message:\n{rendered}"
+    );
+    assert!(
+        rendered.contains(&expected_snippet),
+        "the report underlines `{underlined}`:\n{rendered}"
+    );
+    if let Some(hint) = &d.hint {
+        assert!(
+            rendered.ends_with(&format!("\nhint: {hint}")),
+            "the report ends with the hint:\n{rendered}"
+        );
+    }
+}
+
+#[track_caller]
+fn hint(d: &Diagnostic) -> &str {
+    d.hint
+        .as_deref()
+        .unwrap_or_else(|| panic!("no hint for: {}", d.message))
+}
+
+// --- TOML itself ---------------------------------------------------------------------------
+
+#[test]
+fn a_toml_syntax_error_points_at_the_bad_value() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = eu-west-1
+lifecycle = "ephemeral"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 3, 10, "e");
+    assert!(
+        d.message.contains("string values must be quoted"),
+        "{}",
+        d.message
+    );
+    assert!(hint(&d).contains("toml.io"), "{:?}", d.hint);
+}
+
+#[test]
+fn a_misspelt_key_suggests_the_right_one() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[sources.ec2_instance.prod_server]
+tags = { Name = "production-server" }
+
+[resources.ec2_instance.server]
+clone_of = "${source.ec2_instance.prod_server.id}"
+instnce_type = "t3.large"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 11, 1, "instnce_type");
+    assert!(
+        d.message
+            .starts_with("unknown field `instnce_type`, expected one of `clone_of`"),
+        "{}",
+        d.message
+    );
+    assert_eq!(hint(&d), "did you mean `instance_type`?");
+}
+
+#[test]
+fn an_unknown_key_with_nothing_close_lists_the_keys_allowed() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+owner = "release-team"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 5, 1, "owner");
+    assert_eq!(
+        hint(&d),
+        "remove it, or use one of: name, region, lifecycle, ttl"
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_says_which_type_was_expected() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+
+[resources.ecs_service.server]
+name = "server"
+cluster = "${ecs_cluster.main.name}"
+task_definition = "arn:aws:ecs:eu-west-1:000000000000:task-definition/server:1"
+desired_count = "one"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 13, 17, "\"one\"");
+    assert_eq!(d.message, "invalid type: string \"one\", expected i64");
+    assert!(hint(&d).contains("strings are quoted, numbers and booleans are not"));
+}
+
+#[test]
+fn an_unknown_lifecycle_lists_the_choices() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "temporary"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 4, 13, "\"temporary\"");
+    assert!(
+        d.message.starts_with("unknown variant `temporary`"),
+        "{}",
+        d.message
+    );
+    assert_eq!(hint(&d), "remove it, or use one of: protected, ephemeral");
+}
+
+#[test]
+fn a_missing_required_key_is_named() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.rds_snapshot.from_prod]
+identifier = "prerelease-from-prod"
+"#,
+    );
+    let d = rejected(spec);
+    assert_eq!(d.message, "missing field `source_db`");
+    assert_eq!(d.line, 6, "points at the table that lacks it");
+    assert!(hint(&d).starts_with("add it"));
+}
+
+// --- References ----------------------------------------------------------------------------
+
+/// The pre-release spec in miniature; each reference test breaks one reference in it.
+fn with_reference(broken: &str) -> String {
+    text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[variables.server_version]
+default = "3.1.0"
+
+[sources.rds_instance.prod_db]
+identifier = "production-db"
+
+[resources.rds_snapshot.from_prod]
+source_db = "${source.rds_instance.prod_db.identifier}"
+
+[resources.rds_instance.db]
+snapshot = "${rds_snapshot.from_prod.identifier}"
+instance_class = "db.t3.medium"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+BROKEN
+"#,
+    )
+    .replace("BROKEN", broken)
+}
+
+#[test]
+fn the_miniature_spec_itself_is_valid() {
+    let spec = parse(&with_reference("")).expect("valid");
+    assert_eq!(spec.resources.len(), 3);
+}
+
+#[test]
+fn a_reference_to_an_unknown_resource_suggests_a_close_one() {
+    let spec = with_reference(r#"tags = { Database = "${rds_instance.dbb.endpoint}" }"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 22, "${rds_instance.dbb.endpoint}");
+    assert_eq!(d.message, "unknown resource `rds_instance.dbb`");
+    assert_eq!(hint(&d), "did you mean `rds_instance.db`?");
+}
+
+#[test]
+fn a_reference_to_an_undeclared_resource_says_where_to_declare_it() {
+    let spec = with_reference(r#"tags = { Server = "${ec2_instance.server.private_ip}" }"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 20, "${ec2_instance.server.private_ip}");
+    assert_eq!(d.message, "unknown resource `ec2_instance.server`");
+    assert!(
+        hint(&d).starts_with("declare it under [resources.ec2_instance.server]"),
+        "{:?}",
+        d.hint
+    );
+}
+
+#[test]
+fn a_reference_to_an_unknown_source_suggests_a_close_one() {
+    let spec = with_reference(r#"tags = { From = "${source.rds_instance.prod_dbb.identifier}" }"#);
+    let d = rejected(&spec);
+    assert_points_at(
+        &d,
+        &spec,
+        21,
+        18,
+        "${source.rds_instance.prod_dbb.identifier}",
+    );
+    assert_eq!(d.message, "unknown source `source.rds_instance.prod_dbb`");
+    assert_eq!(hint(&d), "did you mean `source.rds_instance.prod_db`?");
+}
+
+#[test]
+fn a_resource_attribute_that_does_not_exist_suggests_a_close_one() {
+    let spec = with_reference(r#"tags = { Database = "${rds_instance.db.endpont}" }"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 22, "${rds_instance.db.endpont}");
+    assert_eq!(d.message, "rds_instance has no attribute `endpont`");
+    assert_eq!(hint(&d), "did you mean `endpoint`?");
+}
+
+#[test]
+fn a_resource_attribute_with_nothing_close_lists_them_all() {
+    let spec =
+        with_reference(r#"tags = { Database = "${rds_instance.db.hostname_of_the_primary}" }"#);
+    let d = rejected(&spec);
+    assert_eq!(
+        d.message,
+        "rds_instance has no attribute `hostname_of_the_primary`"
+    );
+    assert!(
+        hint(&d).starts_with("its attributes are: identifier, snapshot,"),
+        "{:?}",
+        d.hint
+    );
+    assert!(hint(&d).contains("endpoint"), "{:?}", d.hint);
+}
+
+#[test]
+fn a_source_attribute_that_does_not_exist_suggests_a_close_one() {
+    let spec =
+        with_reference(r#"tags = { Subnets = "${source.rds_instance.prod_db.subnet_groups}" }"#);
+    let d = rejected(&spec);
+    assert_points_at(
+        &d,
+        &spec,
+        21,
+        21,
+        "${source.rds_instance.prod_db.subnet_groups}",
+    );
+    assert_eq!(
+        d.message,
+        "source rds_instance has no attribute `subnet_groups`"
+    );
+    assert_eq!(hint(&d), "did you mean `subnet_group`?");
+}
+
+#[test]
+fn an_unknown_variable_suggests_a_close_one() {
+    let spec = with_reference(r#"tags = { Version = "${var.server_versoin}" }"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 21, "${var.server_versoin}");
+    assert_eq!(d.message, "unknown variable `server_versoin`");
+    assert_eq!(hint(&d), "did you mean `server_version`?");
+}
+
+#[test]
+fn an_error_inside_a_multi_line_string_points_at_its_own_line() {
+    let spec = with_reference(
+        "[resources.ec2_instance.server]\n\
+         clone_of = \"i-0a1b2c3d4e5f60001\"\n\
+         instance_type = \"t3.medium\"\n\
+         user_data = \"\"\"\n\
+         #!/bin/bash\n\
+         echo 'SERVER_VERSION=${var.server_versoin}' >> /etc/openchs/env\n\
+         \"\"\"",
+    );
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 26, 22, "${var.server_versoin}");
+    assert_eq!(d.message, "unknown variable `server_versoin`");
+}
+
+#[test]
+fn escapes_before_a_reference_do_not_move_the_caret() {
+    // Shell in a basic string: `\"` is two characters in the file and one in the value.
+    let spec = with_reference(r#"tags = { Start = "echo \"v=${var.server_versoin}\"" }"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 28, "${var.server_versoin}");
+    assert_eq!(d.message, "unknown variable `server_versoin`");
+}
+
+#[test]
+fn a_spec_saved_with_windows_line_endings_reports_the_same_place() {
+    let spec =
+        with_reference(r#"tags = { Version = "${var.server_versoin}" }"#).replace('\n', "\r\n");
+    let d = rejected(&spec);
+    assert_eq!((d.line, d.column), (21, 21));
+    assert!(
+        d.render()
+            .contains("\n21 | tags = { Version = \"${var.server_versoin}\" }"),
+        "{}",
+        d.render()
+    );
+}
+
+#[test]
+fn an_unknown_environment_attribute_names_the_two_there_are() {
+    let spec = with_reference(r#"tags = { Zone = "${env.zone}" }"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 18, "${env.zone}");
+    assert_eq!(d.message, "the environment has no attribute `zone`");
+    assert_eq!(hint(&d), "use ${env.name} or ${env.region}");
+}
+
+#[test]
+fn an_unclosed_reference_says_how_to_close_or_escape_it() {
+    let spec = with_reference(r#"tags = { Version = "${var.server_version" }"#);
+    let d = rejected(&spec);
+    assert_eq!(d.message, "`${` is not closed");
+    assert_eq!(d.line, 21);
+    assert!(hint(&d).contains("`$${`"), "{:?}", d.hint);
+}
+
+#[test]
+fn a_reference_to_an_unknown_kind_lists_the_kinds() {
+    let spec = with_reference(r#"tags = { Bucket = "${s3_bucket.assets.arn}" }"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 20, "${s3_bucket.assets.arn}");
+    assert_eq!(d.message, "unknown resource kind `s3_bucket`");
+    assert!(
+        hint(&d).starts_with("resource kinds are: rds_snapshot, rds_instance,"),
+        "{:?}",
+        d.hint
+    );
+}
+
+#[test]
+fn a_source_cannot_depend_on_what_the_environment_creates() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[sources.ecs_cluster.main]
+name = "${ecs_cluster.mine.name}"
+
+[resources.ecs_cluster.mine]
+name = "prerelease"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 7, 9, "${ecs_cluster.mine.name}");
+    assert_eq!(
+        d.message,
+        "a source can only use variables, not `${ecs_cluster.mine.name}`"
+    );
+}
+
+#[test]
+fn depends_on_an_unknown_resource_points_at_the_entry() {
+    let spec = with_reference(r#"depends_on = ["rds_instance.db", "rds_instance.dbb"]"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 34, "\"rds_instance.dbb\"");
+    assert_eq!(d.message, "unknown resource `rds_instance.dbb`");
+    assert_eq!(hint(&d), "did you mean `rds_instance.db`?");
+}
+
+#[test]
+fn depends_on_something_that_is_not_an_address() {
+    let spec = with_reference(r#"depends_on = ["the database"]"#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 15, "\"the database\"");
+    assert_eq!(
+        d.message,
+        "`the database` is not an address like `rds_instance.db`"
+    );
+    assert_eq!(hint(&d), "write depends_on = [\"rds_instance.db\"]");
+}
+
+// --- Dependency cycles ---------------------------------------------------------------------
+
+#[test]
+fn two_resources_that_reference_each_other_are_a_cycle() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.rds_snapshot.from_db]
+source_db = "${rds_instance.db.identifier}"
+
+[resources.rds_instance.db]
+snapshot = "${rds_snapshot.from_db.identifier}"
+instance_class = "db.t3.medium"
+"#,
+    );
+    let d = rejected(spec);
+    assert_eq!(
+        d.message,
+        "dependency cycle between rds_snapshot.from_db → rds_instance.db"
+    );
+    assert_points_at(&d, spec, 6, 1, "[resources.rds_snapshot.from_db]");
+    assert!(hint(&d).contains("remove one reference or depends_on"));
+}
+
+#[test]
+fn depends_on_can_make_a_cycle_too() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.blue]
+name = "blue"
+depends_on = ["ecs_cluster.green"]
+
+[resources.ecs_cluster.green]
+name = "green"
+depends_on = ["ecs_cluster.blue"]
+"#,
+    );
+    let d = rejected(spec);
+    assert_eq!(
+        d.message,
+        "dependency cycle between ecs_cluster.blue → ecs_cluster.green"
+    );
+    assert_points_at(&d, spec, 6, 1, "[resources.ecs_cluster.blue]");
+}
+
+#[test]
+fn a_longer_cycle_is_named_in_the_order_its_members_need_each_other() {
+    // blue needs red, red needs green, green needs blue: not alphabetical order.
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.blue]
+name = "blue"
+depends_on = ["ecs_cluster.red"]
+
+[resources.ecs_cluster.green]
+name = "green"
+depends_on = ["ecs_cluster.blue"]
+
+[resources.ecs_cluster.red]
+name = "red"
+depends_on = ["ecs_cluster.green"]
+"#,
+    );
+    let d = rejected(spec);
+    assert_eq!(
+        d.message,
+        "dependency cycle between ecs_cluster.blue → ecs_cluster.red → ecs_cluster.green"
+    );
+    assert_points_at(&d, spec, 6, 1, "[resources.ecs_cluster.blue]");
+}
+
+#[test]
+fn a_resource_that_references_itself_is_a_cycle() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+tags = { Self = "${ecs_cluster.main.arn}" }
+"#,
+    );
+    let d = rejected(spec);
+    assert_eq!(d.message, "dependency cycle between ecs_cluster.main");
+    assert_points_at(&d, spec, 6, 1, "[resources.ecs_cluster.main]");
+}
+
+// --- The environment -----------------------------------------------------------------------
+
+#[test]
+fn the_environment_name_must_match_the_file_name() {
+    let spec = text(
+        r#"
+[environment]
+name = "staging"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 2, 8, "\"staging\"");
+    assert_eq!(
+        d.message,
+        "the environment is named `staging` but the file is prerelease.toml"
+    );
+    assert!(
+        hint(&d)
+            .starts_with("name the file environments/staging.toml, or set name = \"prerelease\"")
+    );
+}
+
+#[test]
+fn an_environment_name_must_be_lowercase() {
+    let spec = text(
+        r#"
+[environment]
+name = "Pre"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+"#,
+    );
+    let d = match spec::parse(
+        Path::new("environments/Pre.toml"),
+        spec,
+        &VariableInputs::default(),
+    ) {
+        Err(SpecError::Invalid(d)) => d,
+        other => panic!("expected a located error, got {other:?}"),
+    };
+    assert_eq!((d.line, d.column), (2, 8));
+    assert_eq!(d.message, "`Pre` is not a valid environment name");
+}
+
+#[test]
+fn a_protected_environment_cannot_expire() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "protected"
+ttl = "24h"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 5, 7, "\"24h\"");
+    assert_eq!(
+        d.message,
+        "a protected environment cannot have a time to live"
+    );
+}
+
+#[test]
+fn a_duration_people_cannot_write_is_refused_with_examples() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+ttl = "1 day"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 5, 7, "\"1 day\"");
+    assert_eq!(d.message, "`1 day` is not a duration");
+    assert!(hint(&d).contains("\"24h\""));
+}
+
+#[test]
+fn a_resource_timeout_must_be_a_duration() {
+    let spec = with_reference(r#"timeout = "forever""#);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 21, 11, "\"forever\"");
+    assert_eq!(d.message, "`forever` is not a duration");
+}
+
+#[test]
+fn a_resource_name_must_be_lowercase() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.Main]
+name = "prerelease"
+"#,
+    );
+    let d = rejected(spec);
+    assert_eq!(d.line, 6);
+    assert_eq!(d.message, "`Main` is not a valid resource name");
+}
+
+// --- Kind rules ----------------------------------------------------------------------------
+
+#[test]
+fn an_ec2_source_is_found_by_id_or_by_tags_not_both() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[sources.ec2_instance.prod_server]
+id = "i-0a1b2c3d4e5f60001"
+tags = { Name = "production-server" }
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 6, 1, "[sources.ec2_instance.prod_server]");
+    assert_eq!(
+        d.message,
+        "source.ec2_instance.prod_server needs exactly one of `id` or `tags`"
+    );
+    assert!(hint(&d).contains("id = \"i-...\""));
+}
+
+#[test]
+fn an_ec2_source_with_neither_id_nor_tags_is_refused_too() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[sources.ec2_instance.prod_server]
+"#,
+    );
+    let d = rejected(spec);
+    assert_eq!((d.line, d.column), (6, 1));
+    assert_eq!(
+        d.message,
+        "source.ec2_instance.prod_server needs exactly one of `id` or `tags`"
+    );
+}
+
+#[test]
+fn a_database_restores_from_a_snapshot_or_the_latest_one_not_both() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[sources.rds_instance.prod_db]
+identifier = "production-db"
+
+[resources.rds_instance.db]
+snapshot = "prerelease-from-prod"
+latest_snapshot_of = "${source.rds_instance.prod_db.identifier}"
+instance_class = "db.t3.medium"
+"#,
+    );
+    let d = rejected(spec);
+    assert_points_at(&d, spec, 9, 1, "[resources.rds_instance.db]");
+    assert_eq!(
+        d.message,
+        "rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`"
+    );
+    assert!(hint(&d).contains("latest_snapshot_of = "));
+}
+
+#[test]
+fn a_database_with_nothing_to_restore_from_is_refused() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.rds_instance.db]
+instance_class = "db.t3.medium"
+"#,
+    );
+    let d = rejected(spec);
+    assert_eq!((d.line, d.column), (6, 1));
+    assert_eq!(
+        d.message,
+        "rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`"
+    );
+}
+
+// --- Variables -----------------------------------------------------------------------------
+
+const VERSIONED: &str = r#"[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[variables.server_version]
+description = "Server build under test"
+DEFAULT
+
+[resources.ecs_cluster.main]
+name = "prerelease-${var.server_version}"
+"#;
+
+fn versioned(default: Option<&str>) -> String {
+    VERSIONED.replace(
+        "DEFAULT",
+        &default
+            .map(|d| format!("default = \"{d}\""))
+            .unwrap_or_default(),
+    )
+}
+
+fn cluster_name(inputs: &VariableInputs, default: Option<&str>) -> String {
+    let spec = spec::parse(Path::new(FILE), &versioned(default), inputs).expect("valid");
+    let cluster = spec.resources.values().next().expect("one resource");
+    cluster.attributes["name"]
+        .as_str()
+        .expect("a string")
+        .to_string()
+}
+
+#[test]
+fn a_variable_without_a_value_says_the_three_ways_to_give_one() {
+    let spec = versioned(None);
+    let d = rejected(&spec);
+    assert_points_at(&d, &spec, 6, 1, "[variables.server_version]");
+    assert_eq!(d.message, "variable `server_version` has no value");
+    assert_eq!(
+        hint(&d),
+        "pass --var server_version=VALUE, set REHEARSAL_VAR_server_version, or give it a default"
+    );
+}
+
+#[test]
+fn a_var_flag_for_an_undeclared_variable_is_refused() {
+    let inputs = VariableInputs {
+        cli: vec![("server_verison".into(), "3.2.0".into())],
+        env: BTreeMap::new(),
+    };
+    match spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs) {
+        Err(SpecError::Variables { message, hint }) => {
+            assert_eq!(
+                message,
+                "--var server_verison: the spec declares no variable `server_verison`"
+            );
+            assert_eq!(hint, "did you mean `server_version`?");
+        }
+        other => panic!("expected a variables error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_var_flag_with_nothing_close_lists_the_declared_variables() {
+    let inputs = VariableInputs {
+        cli: vec![("region".into(), "us-east-1".into())],
+        env: BTreeMap::new(),
+    };
+    let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
+    assert!(matches!(err, SpecError::Variables { .. }));
+    assert_eq!(
+        err.hint().as_deref(),
+        Some("declared variables: server_version")
+    );
+    assert_eq!(
+        err.render(),
+        "--var region: the spec declares no variable `region`\nhint: declared variables: server_version"
+    );
+}
+
+#[test]
+fn var_flags_beat_the_environment_which_beats_the_default() {
+    let env: BTreeMap<String, String> =
+        [("server_version".to_string(), "3.2.0-env".to_string())].into();
+    let cli = vec![("server_version".to_string(), "3.2.0-flag".to_string())];
+
+    let default_only = VariableInputs::default();
+    assert_eq!(
+        cluster_name(&default_only, Some("3.1.0")),
+        "prerelease-3.1.0"
+    );
+
+    let from_env = VariableInputs {
+        cli: vec![],
+        env: env.clone(),
+    };
+    assert_eq!(
+        cluster_name(&from_env, Some("3.1.0")),
+        "prerelease-3.2.0-env"
+    );
+    assert_eq!(
+        cluster_name(&from_env, None),
+        "prerelease-3.2.0-env",
+        "the environment is enough without a default"
+    );
+
+    let flag_and_env = VariableInputs {
+        cli: cli.clone(),
+        env,
+    };
+    assert_eq!(
+        cluster_name(&flag_and_env, Some("3.1.0")),
+        "prerelease-3.2.0-flag"
+    );
+
+    let repeated = VariableInputs {
+        cli: vec![
+            ("server_version".into(), "first".into()),
+            ("server_version".into(), "last".into()),
+        ],
+        env: BTreeMap::new(),
+    };
+    assert_eq!(
+        cluster_name(&repeated, None),
+        "prerelease-last",
+        "the last --var wins"
+    );
+}
+
+#[test]
+fn var_arguments_are_name_equals_value() {
+    assert_eq!(
+        spec::parse_var_arg("server_version=3.2.0"),
+        Ok(("server_version".into(), "3.2.0".into()))
+    );
+    assert_eq!(
+        spec::parse_var_arg("tag=a=b"),
+        Ok(("tag".into(), "a=b".into())),
+        "only the first = splits"
+    );
+    assert!(spec::parse_var_arg("server_version").is_err());
+    assert!(spec::parse_var_arg("=3.2.0").is_err());
+}
+
+// --- The shipped specs ---------------------------------------------------------------------
+
+#[test]
+fn the_shipped_specs_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
+    let load = |name: &str| {
+        spec::load(
+            &dir.join(format!("{name}.toml")),
+            &VariableInputs::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}.toml: {}", e.render()))
+    };
+
+    let prerelease = load("prerelease");
+    assert_eq!(prerelease.env.name, "prerelease");
+    assert!(!prerelease.is_protected());
+    assert_eq!(
+        prerelease.ttl,
+        Some(std::time::Duration::from_secs(24 * 3600))
+    );
+    let names: Vec<String> = prerelease.resources.keys().map(|a| a.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "rds_snapshot.from_prod",
+            "rds_instance.db",
+            "ec2_instance.server",
+            "ecs_cluster.main",
+            "ecs_task_definition.server",
+            "ecs_service.server"
+        ]
+    );
+    assert_eq!(prerelease.sources.len(), 2);
+
+    let production = load("production");
+    assert!(production.is_protected());
+    assert_eq!(production.sources.len(), 5);
+    let snapshot = production
+        .resources
+        .values()
+        .next()
+        .expect("the release snapshot");
+    assert_eq!(
+        snapshot.attributes["identifier"],
+        "production-before-manual"
+    );
+
+    let staging = load("staging");
+    assert!(staging.is_protected());
+    assert_eq!(staging.resources.len(), 3);
+}
+
+// --- Nothing a person types makes it panic -------------------------------------------------
+
+/// Deterministic damage to a spec: truncations, deletions and swaps of characters.
+fn mutations(original: &str) -> Vec<String> {
+    let chars: Vec<char> = original.chars().collect();
+    let n = chars.len();
+    let mut out = vec![];
+    let cut = |from: usize, to: usize| chars[from..to].iter().collect::<String>();
+    // Truncated at every 17th character.
+    for end in (0..n).step_by(17) {
+        out.push(cut(0, end));
+    }
+    // One character deleted, every 11th position.
+    for i in (0..n).step_by(11) {
+        out.push(cut(0, i) + &cut(i + 1, n));
+    }
+    // Two neighbours swapped, every 13th position.
+    for i in (0..n - 1).step_by(13) {
+        let mut c = chars.clone();
+        c.swap(i, i + 1);
+        out.push(c.into_iter().collect());
+    }
+    // The characters that matter most to TOML and references, deleted wherever they are.
+    for (i, c) in chars.iter().enumerate() {
+        if matches!(c, '$' | '{' | '}' | '"' | '[' | ']' | '=' | '.') && i % 3 == 0 {
+            out.push(cut(0, i) + &cut(i + 1, n));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_damaged_spec_makes_validation_panic() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/prerelease.toml");
+    let original = std::fs::read_to_string(&path).expect("the shipped spec");
+    let damaged = mutations(&original);
+    assert!(damaged.len() >= 300, "only {} mutations", damaged.len());
+    let (mut accepted, mut rejected) = (0, 0);
+    for (i, text) in damaged.iter().enumerate() {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            spec::parse(Path::new(FILE), text, &VariableInputs::default())
+        }));
+        match outcome {
+            Ok(Ok(_)) => accepted += 1,
+            Ok(Err(e)) => {
+                // Every error renders, and a located one points inside the text.
+                let rendered = e.render();
+                assert!(!rendered.is_empty());
+                if let SpecError::Invalid(d) = &e {
+                    assert!(
+                        d.line >= 1 && d.line <= text.lines().count().max(1) + 1,
+                        "mutation {i}: line {}",
+                        d.line
+                    );
+                }
+                rejected += 1;
+            }
+            Err(_) => panic!("mutation {i} made parse panic; the input was:\n{text}"),
+        }
+    }
+    assert!(
+        rejected > 0 && accepted > 0,
+        "{accepted} accepted, {rejected} rejected"
+    );
+}

@@ -1,0 +1,128 @@
+//! What the engine and teardown stories share: the shipped specs, edited copies of them, and
+//! the plan → re-check → graph → execute sequence that `rehearsal apply` runs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rehearsal::apply::{self, ApplyOptions, Reporter, Summary};
+use rehearsal::graph::ExecutionGraph;
+use rehearsal::model::Address;
+use rehearsal::plan::Plan;
+use rehearsal::provider::Provider;
+use rehearsal::spec::{self, Spec, VariableInputs};
+use rehearsal::workflow;
+use tempfile::TempDir;
+
+pub const REGION: &str = "eu-west-1";
+
+pub fn environments_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("environments")
+}
+
+/// The text of a shipped spec, `environments/NAME.toml`.
+pub fn shipped_text(name: &str) -> String {
+    std::fs::read_to_string(environments_dir().join(format!("{name}.toml"))).expect("shipped spec")
+}
+
+/// A shipped spec, with its defaults.
+pub fn shipped(name: &str) -> Spec {
+    load(&environments_dir().join(format!("{name}.toml")))
+}
+
+pub fn load(path: &Path) -> Spec {
+    spec::load(path, &VariableInputs::default()).unwrap_or_else(|e| panic!("{}", e.render()))
+}
+
+/// A spec file the test writes: `<tmp>/NAME.toml`, as a person editing their copy would.
+pub struct SpecFile {
+    /// Keeps the directory alive as long as the spec is used.
+    _dir: TempDir,
+    pub path: PathBuf,
+}
+
+impl SpecFile {
+    pub fn write(name: &str, text: &str) -> SpecFile {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).expect("write spec");
+        SpecFile { _dir: dir, path }
+    }
+
+    pub fn load(&self) -> Spec {
+        load(&self.path)
+    }
+
+    pub fn load_with(&self, vars: &[(&str, &str)]) -> Spec {
+        let inputs = VariableInputs {
+            cli: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            env: Default::default(),
+        };
+        spec::load(&self.path, &inputs).unwrap_or_else(|e| panic!("{}", e.render()))
+    }
+}
+
+/// `text` with `from` replaced by `to`; `from` must be there (an edit that silently does
+/// nothing would make a test pass for the wrong reason).
+#[track_caller]
+pub fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "the spec has no `{from}` to edit");
+    text.replacen(from, to, 1)
+}
+
+/// The pre-release spec after an edit, saved as `<tmp>/prerelease.toml`.
+#[track_caller]
+pub fn prerelease_edited(from: &str, to: &str) -> SpecFile {
+    SpecFile::write("prerelease", &edit(&shipped_text("prerelease"), from, to))
+}
+
+pub fn addr(s: &str) -> Address {
+    s.parse().expect("an address")
+}
+
+pub async fn plan_for(provider: &dyn Provider, spec: &Spec) -> Plan {
+    workflow::make_plan(provider, spec)
+        .await
+        .unwrap_or_else(|e| panic!("plan failed: {e}"))
+}
+
+/// `rehearsal apply PLAN`: re-check the plan against live state, order it, run it.
+pub async fn apply_plan(
+    provider: Arc<dyn Provider>,
+    plan: Plan,
+    spec: &Spec,
+    reporter: Arc<dyn Reporter>,
+    options: ApplyOptions,
+) -> Summary {
+    let live = workflow::recheck(provider.as_ref(), &plan, Some(spec))
+        .await
+        .unwrap_or_else(|e| panic!("recheck refused the plan: {e}"));
+    let graph = ExecutionGraph::build(&plan).expect("the plan orders");
+    apply::execute(plan, &graph, live, provider, reporter, options).await
+}
+
+/// Plan and apply a spec; every step must succeed.
+pub async fn converge(provider: Arc<dyn Provider>, spec: &Spec) -> Summary {
+    let plan = plan_for(provider.as_ref(), spec).await;
+    let summary = apply_plan(
+        provider,
+        plan,
+        spec,
+        Arc::new(apply::events::Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "apply failed: {summary:#?}");
+    summary
+}
+
+/// Labels of the graph's waves, for asserting order.
+pub fn wave_labels(graph: &ExecutionGraph) -> Vec<Vec<String>> {
+    graph
+        .waves()
+        .iter()
+        .map(|w| w.iter().map(|n| graph.graph[*n].label()).collect())
+        .collect()
+}

@@ -1,0 +1,555 @@
+//! "Terminate EC2 and delete prerelease db from RDS. Be careful." Teardown finds what an
+//! environment owns by its tags alone, deletes it in passes, and proves it gone, while leaving
+//! production, other environments and kept snapshots alone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rehearsal::apply::events::{Event, Recorder, Silent};
+use rehearsal::apply::{ApplyOptions, delete_policy};
+use rehearsal::destroy::{self, DestroyError, DestroyOptions, DestroyReport};
+use rehearsal::model::{EnvId, LiveResource, ResourceKind, tags};
+use rehearsal::plan::ActionKind;
+use rehearsal::provider::fake::{FakeCloud, FakeOp, FakeProvider, FakeResource};
+use rehearsal::provider::{Provider, ProviderError};
+use serde_json::{Value, json};
+
+use crate::support::{
+    REGION, SpecFile, addr, apply_plan, converge, plan_for, prerelease_edited, shipped,
+};
+
+fn production() -> Arc<FakeProvider> {
+    Arc::new(FakeProvider::with_production(REGION))
+}
+
+fn prerelease() -> EnvId {
+    EnvId {
+        name: "prerelease".into(),
+        region: REGION.into(),
+    }
+}
+
+/// Short pauses, for tests on tokio's paused clock.
+fn quick() -> DestroyOptions {
+    DestroyOptions {
+        pause: Duration::from_secs(1),
+        max_pause: Duration::from_secs(4),
+        ..Default::default()
+    }
+}
+
+async fn destroy(
+    provider: &Arc<FakeProvider>,
+    env: &EnvId,
+    options: &DestroyOptions,
+) -> Result<DestroyReport, DestroyError> {
+    destroy::destroy(provider.clone(), env, Arc::new(Silent), options).await
+}
+
+async fn owned(provider: &FakeProvider, env: &EnvId) -> Vec<LiveResource> {
+    provider.observe(env).await.expect("observe")
+}
+
+/// Everything in the cloud that the pre-release teardown must not touch, as JSON.
+fn not_prerelease(cloud: &FakeCloud) -> Value {
+    let others: Vec<&FakeResource> = cloud
+        .resources
+        .values()
+        .filter(|r| r.tags.get(tags::ENV).map(String::as_str) != Some("prerelease"))
+        .collect();
+    json!({ "sources": cloud.sources, "resources": others })
+}
+
+fn tagged(env: &str, address: &str, id: &str, kind: ResourceKind, status: &str) -> FakeResource {
+    FakeResource {
+        region: REGION.into(),
+        kind,
+        id: id.into(),
+        status: status.into(),
+        attributes: Default::default(),
+        tags: [
+            (tags::ENV.to_string(), env.to_string()),
+            (tags::ADDRESS.to_string(), address.to_string()),
+            (tags::LIFECYCLE.to_string(), "ephemeral".to_string()),
+        ]
+        .into(),
+    }
+}
+
+#[tokio::test]
+async fn after_apply_destroy_leaves_nothing_and_proves_it() {
+    let provider = production();
+    converge(provider.clone(), &shipped("prerelease")).await;
+    assert_eq!(owned(&provider, &prerelease()).await.len(), 6);
+
+    let recorder = Arc::new(Recorder::default());
+    let report = destroy::destroy(
+        provider.clone(),
+        &prerelease(),
+        recorder.clone(),
+        &DestroyOptions::default(),
+    )
+    .await
+    .unwrap();
+
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    assert!(report.kept.is_empty());
+    assert_eq!(report.passes, 1);
+    assert_eq!(report.deleted.len(), 6);
+    assert!(
+        report
+            .deleted
+            .iter()
+            .any(|d| d.starts_with("- rds_instance.db (prerelease-db)")),
+        "{:?}",
+        report.deleted
+    );
+    assert!(
+        owned(&provider, &prerelease()).await.is_empty(),
+        "a final listing finds nothing"
+    );
+
+    let events = recorder.0.lock().unwrap().clone();
+    assert_eq!(
+        events[0],
+        Event::Pass {
+            number: 1,
+            remaining: 6
+        }
+    );
+    let position = |prefix: &str, finished: bool| {
+        events
+            .iter()
+            .position(|e| match e {
+                Event::Started { step } if !finished => step.starts_with(prefix),
+                Event::Finished { step, .. } if finished => step.starts_with(prefix),
+                _ => false,
+            })
+            .unwrap_or_else(|| panic!("no event for {prefix}"))
+    };
+    assert!(position("- ecs_service.server", true) < position("- ecs_cluster.main", false));
+    assert!(
+        position("- ecs_service.server", true) < position("- ecs_task_definition.server", false)
+    );
+    assert!(position("- rds_instance.db", true) < position("- rds_snapshot.from_prod", false));
+}
+
+#[tokio::test]
+async fn a_second_destroy_has_nothing_to_do() {
+    let provider = production();
+    converge(provider.clone(), &shipped("prerelease")).await;
+    destroy(&provider, &prerelease(), &DestroyOptions::default())
+        .await
+        .unwrap();
+    let deletes = provider.calls(FakeOp::Delete);
+
+    let again = destroy(&provider, &prerelease(), &DestroyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        DestroyReport::default(),
+        "no passes, nothing deleted, nothing left"
+    );
+    assert_eq!(provider.calls(FakeOp::Delete), deletes);
+}
+
+#[tokio::test]
+async fn a_snapshot_marked_keep_after_destroy_is_kept_and_listed() {
+    let provider = production();
+    let edited = prerelease_edited("keep_after_destroy = false", "keep_after_destroy = true");
+    converge(provider.clone(), &edited.load()).await;
+
+    let report = destroy(&provider, &prerelease(), &DestroyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    assert_eq!(report.deleted.len(), 5);
+    let kept: Vec<(String, String)> = report
+        .kept
+        .iter()
+        .map(|r| (r.address.to_string(), r.id.clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        [(
+            "rds_snapshot.from_prod".to_string(),
+            "prerelease-from-prod".to_string()
+        )]
+    );
+
+    let left = owned(&provider, &prerelease()).await;
+    assert_eq!(left.len(), 1);
+    assert!(left[0].keep_after_destroy());
+    assert_eq!(left[0].status, "available");
+
+    // Destroying again still lists it, and still keeps it.
+    let again = destroy(&provider, &prerelease(), &DestroyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.kept.len(), 1);
+    assert!(again.deleted.is_empty() && again.leftovers.is_empty());
+}
+
+#[tokio::test]
+async fn a_protected_environment_is_refused_and_left_alone() {
+    let provider = production();
+    converge(provider.clone(), &shipped("production")).await;
+    let before = provider.snapshot();
+    let env = EnvId {
+        name: "production".into(),
+        region: REGION.into(),
+    };
+
+    let err = destroy(&provider, &env, &DestroyOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DestroyError::Protected { env } if env == "production"),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "environment production is protected: rehearsal never destroys it"
+    );
+    assert!(matches!(
+        destroy::dry_run(provider.as_ref(), &env).await,
+        Err(DestroyError::Protected { .. })
+    ));
+
+    assert_eq!(
+        serde_json::to_value(provider.snapshot()).unwrap(),
+        serde_json::to_value(before).unwrap()
+    );
+    assert_eq!(provider.calls(FakeOp::Delete), 0);
+}
+
+#[tokio::test]
+async fn production_and_other_environments_are_untouched() {
+    let provider = production();
+    converge(provider.clone(), &shipped("staging")).await;
+    converge(provider.clone(), &shipped("prerelease")).await;
+    // Look-alikes: a clone whose tag differs by a suffix, and a database someone made by hand
+    // with a pre-release name but no tags.
+    provider.insert_resource(tagged(
+        "prerelease-old",
+        "ecs_cluster.main",
+        "arn:old",
+        ResourceKind::EcsCluster,
+        "ACTIVE",
+    ));
+    let mut by_hand = tagged(
+        "x",
+        "rds_instance.db",
+        "prerelease-db-manual",
+        ResourceKind::RdsInstance,
+        "available",
+    );
+    by_hand.tags.clear();
+    provider.insert_resource(by_hand);
+    let before = not_prerelease(&provider.snapshot());
+    assert_eq!(
+        before["resources"].as_array().unwrap().len(),
+        5,
+        "3 staging, 2 look-alikes"
+    );
+
+    let report = destroy(&provider, &prerelease(), &DestroyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.leftovers.is_empty());
+    assert_eq!(report.deleted.len(), 6);
+    assert_eq!(
+        not_prerelease(&provider.snapshot()),
+        before,
+        "nothing but pre-release was touched"
+    );
+}
+
+#[tokio::test]
+async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
+    let provider = production();
+    converge(provider.clone(), &shipped("prerelease")).await;
+    // The first delete call (the ECS service, which goes first) is refused: still draining.
+    provider.fail_nth_call(
+        FakeOp::Delete,
+        1,
+        ProviderError::DependencyViolation {
+            what: "ecs_service server".into(),
+            message: "tasks are still draining".into(),
+        },
+    );
+
+    let recorder = Arc::new(Recorder::default());
+    let report = destroy::destroy(
+        provider.clone(),
+        &prerelease(),
+        recorder.clone(),
+        &DestroyOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    assert_eq!(report.passes, 2);
+    assert_eq!(report.deleted.len(), 6);
+    assert!(owned(&provider, &prerelease()).await.is_empty());
+
+    let events = recorder.0.lock().unwrap().clone();
+    let passes: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e, Event::Pass { .. }))
+        .collect();
+    // Pass 1 deletes what does not wait for the service; pass 2 the service and what waited.
+    assert_eq!(
+        passes,
+        [
+            &Event::Pass {
+                number: 1,
+                remaining: 6
+            },
+            &Event::Pass {
+                number: 2,
+                remaining: 3
+            }
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { step, error }
+        if step.starts_with("- ecs_service.server") && error.contains("tasks are still draining")))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_database_still_creating_is_deleted_once_it_is_ready() {
+    let provider = production();
+    let creating = tagged(
+        "prerelease",
+        "rds_instance.db",
+        "prerelease-db",
+        ResourceKind::RdsInstance,
+        "creating",
+    );
+    provider.insert_resource(creating.clone());
+    // AWS finishes restoring it 15 seconds into the teardown.
+    let aws = provider.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        aws.insert_resource(FakeResource {
+            status: "available".into(),
+            ..creating
+        });
+    });
+
+    let options = DestroyOptions {
+        pause: Duration::from_secs(10),
+        stalled_passes: 5,
+        ..quick()
+    };
+    let options = DestroyOptions {
+        max_pause: Duration::from_secs(60),
+        ..options
+    };
+    let started = tokio::time::Instant::now();
+    let report = destroy(&provider, &prerelease(), &options).await.unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    assert_eq!(report.deleted, ["- rds_instance.db (prerelease-db)"]);
+    assert!(report.passes >= 3, "it took passes: {}", report.passes);
+    assert!(started.elapsed() >= Duration::from_secs(15));
+    assert!(owned(&provider, &prerelease()).await.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delete_that_keeps_failing_is_reported_with_its_id_state_and_error() {
+    let provider = production();
+    converge(provider.clone(), &shipped("prerelease")).await;
+    provider.fail_address(
+        FakeOp::Delete,
+        addr("ecs_cluster.main"),
+        ProviderError::DependencyViolation {
+            what: "ecs_cluster prerelease".into(),
+            message: "The Cluster cannot be deleted while Container Instances are active".into(),
+        },
+    );
+
+    let started = tokio::time::Instant::now();
+    let report = destroy(&provider, &prerelease(), &quick()).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "gave up after a few short pauses"
+    );
+
+    assert_eq!(report.deleted.len(), 5, "everything else went");
+    assert_eq!(report.leftovers.len(), 1);
+    let left = &report.leftovers[0];
+    assert_eq!(left.resource.address, addr("ecs_cluster.main"));
+    assert_eq!(
+        left.resource.id,
+        "arn:aws:ecs:eu-west-1:000000000000:cluster/prerelease"
+    );
+    assert_eq!(left.resource.status, "ACTIVE");
+    assert_eq!(
+        left.last_error.as_deref(),
+        Some(
+            "ecs_cluster prerelease is still in use: The Cluster cannot be deleted while Container Instances \
+             are active (hint: something outside this environment may still use it)"
+        )
+    );
+    assert_eq!(
+        report.passes,
+        1 + quick().stalled_passes,
+        "one pass, then the stalled ones"
+    );
+    assert_eq!(owned(&provider, &prerelease()).await.len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_database_that_never_finishes_creating_is_a_leftover_that_says_so() {
+    let provider = production();
+    provider.insert_resource(tagged(
+        "prerelease",
+        "rds_instance.db",
+        "prerelease-db",
+        ResourceKind::RdsInstance,
+        "creating",
+    ));
+    let report = destroy(&provider, &prerelease(), &quick()).await.unwrap();
+    assert_eq!(report.leftovers.len(), 1);
+    assert_eq!(report.leftovers[0].resource.status, "creating");
+    assert_eq!(
+        report.leftovers[0].last_error.as_deref(),
+        Some("rds_instance prerelease-db is still creating")
+    );
+}
+
+#[tokio::test]
+async fn deletion_protection_is_switched_off_only_outside_protected_environments() {
+    // An ephemeral environment's database with deletion protection on: teardown switches it off.
+    let provider = production();
+    let edited = prerelease_edited("deletion_protection = false", "deletion_protection = true");
+    converge(provider.clone(), &edited.load()).await;
+    let report = destroy(&provider, &prerelease(), &DestroyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+
+    // A protected environment's database: even a plan that deletes it leaves protection on.
+    let guarded = |with_db: bool| {
+        let mut text = String::from(
+            "[environment]\nname = \"guarded\"\nregion = \"eu-west-1\"\nlifecycle = \"protected\"\n\n\
+             [sources.rds_instance.prod_db]\nidentifier = \"production-db\"\n\n\
+             [resources.rds_snapshot.base]\nsource_db = \"${source.rds_instance.prod_db.identifier}\"\n",
+        );
+        if with_db {
+            text.push_str(
+                "\n[resources.rds_instance.db]\nsnapshot = \"${rds_snapshot.base.identifier}\"\n\
+                 instance_class = \"db.t3.medium\"\ndeletion_protection = true\n",
+            );
+        }
+        SpecFile::write("guarded", &text)
+    };
+    let with_db = guarded(true);
+    converge(provider.clone(), &with_db.load()).await;
+    let without_db = guarded(false);
+    let spec = without_db.load();
+    let plan = plan_for(provider.as_ref(), &spec).await;
+    assert_eq!(plan.actions.len(), 1);
+    assert_eq!(plan.actions[0].action, ActionKind::Delete);
+    let summary = apply_plan(
+        provider.clone(),
+        plan,
+        &spec,
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert_eq!(summary.failed.len(), 1, "{summary:#?}");
+    assert!(
+        summary.failed[0]
+            .1
+            .contains("Cannot delete protected DB Instance"),
+        "{summary:#?}"
+    );
+    let db = provider.snapshot().resources["guarded-db"].clone();
+    assert_eq!(
+        db.attributes["deletion_protection"], true,
+        "protection is still on"
+    );
+
+    let env = EnvId {
+        name: "guarded".into(),
+        region: REGION.into(),
+    };
+    assert!(matches!(
+        destroy(&provider, &env, &DestroyOptions::default()).await,
+        Err(DestroyError::Protected { .. })
+    ));
+
+    // The policy itself.
+    let live = provider
+        .observe(&env)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.address == addr("rds_instance.db"))
+        .unwrap();
+    let now = time::macros::datetime!(2026-11-22 10:15:00 UTC);
+    assert!(!delete_policy(&live, true, now).disable_deletion_protection);
+    assert!(delete_policy(&live, false, now).disable_deletion_protection);
+}
+
+#[tokio::test]
+async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
+    let provider = production();
+    converge(provider.clone(), &shipped("prerelease")).await;
+    let now = time::macros::datetime!(2026-11-22 10:15:00 UTC);
+    let options = DestroyOptions {
+        final_snapshot: Some(true),
+        now,
+        ..Default::default()
+    };
+    let report = destroy(&provider, &prerelease(), &options).await.unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+
+    let cloud = provider.snapshot();
+    let final_snapshot = &cloud.resources["prerelease-db-final-20261122t101500"];
+    assert_eq!(final_snapshot.kind, ResourceKind::RdsSnapshot);
+    assert_eq!(
+        final_snapshot.tags["rehearsal:final-snapshot-of"],
+        "prerelease-db"
+    );
+    assert!(
+        !final_snapshot.tags.contains_key(tags::ENV),
+        "not owned: no later destroy deletes it"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_lists_in_teardown_order_and_changes_nothing() {
+    let provider = production();
+    let edited = prerelease_edited("keep_after_destroy = false", "keep_after_destroy = true");
+    converge(provider.clone(), &edited.load()).await;
+    let before = serde_json::to_value(provider.snapshot()).unwrap();
+
+    let (doomed, kept) = destroy::dry_run(provider.as_ref(), &prerelease())
+        .await
+        .unwrap();
+    let doomed: Vec<String> = doomed.iter().map(|r| r.address.to_string()).collect();
+    assert_eq!(
+        doomed,
+        [
+            "ecs_service.server",
+            "rds_instance.db",
+            "ec2_instance.server",
+            "ecs_task_definition.server",
+            "ecs_cluster.main"
+        ]
+    );
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].address, addr("rds_snapshot.from_prod"));
+
+    assert_eq!(serde_json::to_value(provider.snapshot()).unwrap(), before);
+    assert_eq!(provider.calls(FakeOp::Delete), 0);
+    assert_eq!(provider.calls(FakeOp::WaitDeleted), 0);
+}
