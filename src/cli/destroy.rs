@@ -140,9 +140,10 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
     }
     let report = destroy(provider, &env, output::reporter(), &options).await?;
     println!(
-        "\nDeleted {} resources in {} passes.",
+        "\nDeleted {} resources in {} {}.",
         report.deleted.len(),
-        report.passes
+        report.passes,
+        if report.passes == 1 { "pass" } else { "passes" }
     );
     list_kept(&report.kept);
     if report.leftovers.is_empty() {

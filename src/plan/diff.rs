@@ -245,6 +245,18 @@ fn compare(
 
 fn describe_change(change: &AttributeChange, spec_attributes: &Attributes) -> String {
     match &change.after {
+        Some(Value::String(after)) if after.lines().count() > 1 => {
+            let before = change
+                .before
+                .as_ref()
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            format!(
+                "{} changed {}",
+                change.name,
+                first_changed_line(before, after)
+            )
+        }
         Some(after) => format!(
             "{} changed {} → {}",
             change.name,
@@ -272,6 +284,24 @@ fn describe_change(change: &AttributeChange, spec_attributes: &Attributes) -> St
             )
         }
     }
+}
+
+/// Where two multi-line texts (user data, say) first differ: `on line 2: a → b`.
+fn first_changed_line(before: &str, after: &str) -> String {
+    let (old, new): (Vec<&str>, Vec<&str>) = (before.lines().collect(), after.lines().collect());
+    let at = (0..old.len().max(new.len()))
+        .find(|i| old.get(*i) != new.get(*i))
+        .unwrap_or(0);
+    let line = |l: Option<&&str>| {
+        l.map(|t| short(&Value::String(t.trim().to_string())))
+            .unwrap_or_else(|| "(none)".into())
+    };
+    format!(
+        "on line {}: {} → {}",
+        at + 1,
+        line(old.get(at)),
+        line(new.get(at))
+    )
 }
 
 /// A value short enough for a one-line reason.
@@ -323,5 +353,11 @@ mod tests {
             &json!({"Name": "x", "Old": "y"})
         ));
         assert!(matches("port", &json!(5432), &json!(5432.0)));
+    }
+
+    #[test]
+    fn a_multi_line_change_names_the_first_line_that_differs() {
+        let reason = first_changed_line("#!/bin/bash\nV=3.1.0\nrun", "#!/bin/bash\nV=3.2.0\nrun");
+        assert_eq!(reason, "on line 2: V=3.1.0 → V=3.2.0");
     }
 }

@@ -30,7 +30,7 @@ impl Diagnostic {
             .find('\n')
             .map(|i| start + i)
             .unwrap_or(text.len());
-        let source_line = &text[line_start..line_end];
+        let source_line = text[line_start..line_end].trim_end_matches('\r');
         let end = floor_char_boundary(text, span.end.clamp(start, line_end));
         let width = text[start..end].chars().count().max(1);
         let gutter = line.to_string().len();
