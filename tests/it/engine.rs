@@ -287,7 +287,8 @@ async fn new_user_data_replaces_the_server_new_one_first() {
     assert_eq!(labels(&plan), ["-/+ ec2_instance.server"]);
     assert_eq!(
         plan.actions[0].reason,
-        "because user_data changed (4 lines) → (4 lines), which forces a new ec2_instance"
+        "because user_data changed on line 4: systemctl restart openchs → systemctl restart openchs nginx, \
+         which forces a new ec2_instance"
     );
     assert!(human(&plan, PLAIN).contains("user_data: (4 lines) → (4 lines)  # forces replacement"));
 
