@@ -1,0 +1,277 @@
+//! A private AWS emulator per test: moto's server on a free loopback port, killed when the test
+//! ends, and a fake production seeded into it by `scripts/seed_production.py`.
+//!
+//! Each test gets its own server because tests run in parallel and moto's state is global to a
+//! server. Providers reach it through `AwsProvider::connect_with_endpoint`, never through
+//! process-wide variables like `AWS_ENDPOINT_URL`, for the same reason.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rehearsal::aws::AwsProvider;
+use serde::Deserialize;
+
+pub const REGION: &str = "eu-west-1";
+
+/// How long moto may take to answer after it is started.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `moto_server`, stopped on drop.
+pub struct Emulator {
+    child: Child,
+    port: u16,
+    endpoint: String,
+    /// moto's log and its request recording.
+    dir: tempfile::TempDir,
+}
+
+/// What `scripts/seed_production.py` made.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Production {
+    pub vpc_id: String,
+    pub subnet_id: String,
+    pub security_groups: ProductionGroups,
+    pub ami_id: String,
+    pub instance_id: String,
+    pub db_identifier: String,
+    pub db_subnet_group: String,
+    pub cluster_arn: String,
+    pub task_definition_arn: String,
+    pub service_arn: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProductionGroups {
+    pub server: String,
+    pub db: String,
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+fn append_to(path: &Path) -> Stdio {
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open moto's log file");
+    Stdio::from(file)
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// One HTTP/1.0 request to the loopback port: the status and the body, if anything answered.
+fn http(port: u16, method: &str, path: &str) -> Option<(u16, Vec<u8>)> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = vec![];
+    stream.read_to_end(&mut answer).ok()?;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&answer[..split]);
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, answer[split + 4..].to_vec()))
+}
+
+/// One API call moto recorded: the action's name and the request's parameters as sent.
+#[derive(Debug, Clone)]
+pub struct RecordedCall {
+    pub action: String,
+    pub body: String,
+}
+
+impl RecordedCall {
+    fn parse(line: &str) -> Option<RecordedCall> {
+        let record: serde_json::Value = serde_json::from_str(line).ok()?;
+        let raw = record["body"].as_str().unwrap_or_default();
+        let body = if record["body_encoded"].as_bool() == Some(true) {
+            String::from_utf8_lossy(&aws_smithy_types::base64::decode(raw).ok()?).into_owned()
+        } else {
+            raw.to_owned()
+        };
+        // JSON protocols (ECS) name the action in a header, query protocols (EC2, RDS) in the body.
+        let headers = record["headers"].as_object()?;
+        let target = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+            .and_then(|(_, v)| v.as_str());
+        let action = match target {
+            Some(target) => target.rsplit('.').next()?.to_owned(),
+            None => body
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("Action="))?
+                .to_owned(),
+        };
+        Some(RecordedCall { action, body })
+    }
+}
+
+impl Emulator {
+    /// Start a fresh moto server and wait until it answers `GET /moto-api/`.
+    pub fn start() -> Emulator {
+        let Some(moto) = find_on_path("moto_server") else {
+            panic!(
+                "moto_server is not on PATH: the AWS provider tests need moto's server; \
+                 run `make emulator-install` (or `scripts/emulator.sh install`)"
+            );
+        };
+        // The port is free when picked; should moto lose a race for it, try another.
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let dir = tempfile::tempdir().expect("create a directory for moto's files");
+            let log = dir.path().join("moto.log");
+            std::fs::write(&log, "").expect("create moto's log");
+            let child = Command::new(&moto)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
+                .stdin(Stdio::null())
+                .stdout(append_to(&log))
+                .stderr(append_to(&log))
+                .spawn()
+                .unwrap_or_else(|e| panic!("could not start {}: {e}", moto.display()));
+            let mut emulator = Emulator {
+                child,
+                port,
+                endpoint: format!("http://127.0.0.1:{port}"),
+                dir,
+            };
+            match emulator.wait_until_up(port) {
+                Ok(()) => return emulator,
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("moto_server did not start: {last_error}");
+    }
+
+    fn wait_until_up(&mut self, port: u16) -> Result<(), String> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "it exited ({status}); its log:\n{}",
+                    self.log_text()
+                ));
+            }
+            if http(port, "GET", "/moto-api/").is_some_and(|(status, _)| status == 200) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "no answer on port {port} within {}s; its log:\n{}",
+                    START_TIMEOUT.as_secs(),
+                    self.log_text()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn moto_api(&self, method: &str, path: &str) -> Vec<u8> {
+        match http(self.port, method, path) {
+            Some((200, body)) => body,
+            other => panic!(
+                "{method} {path} on moto failed: {:?}",
+                other.map(|(status, _)| status)
+            ),
+        }
+    }
+
+    /// Record every API call from now on (forgetting earlier ones).
+    pub fn start_recording(&self) {
+        self.moto_api("POST", "/moto-api/recorder/reset-recording");
+        self.moto_api("POST", "/moto-api/recorder/start-recording");
+    }
+
+    /// Stop recording; the calls made since [`Emulator::start_recording`], in order.
+    pub fn stop_recording(&self) -> Vec<RecordedCall> {
+        self.moto_api("POST", "/moto-api/recorder/stop-recording");
+        let recording = self.moto_api("GET", "/moto-api/recorder/download-recording");
+        String::from_utf8_lossy(&recording)
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                RecordedCall::parse(line)
+                    .unwrap_or_else(|| panic!("unreadable recorded call: {line}"))
+            })
+            .collect()
+    }
+
+    /// A provider that talks to this emulator only, with static test credentials.
+    pub async fn provider(&self) -> AwsProvider {
+        AwsProvider::connect_with_endpoint(REGION, self.endpoint())
+            .await
+            .expect("connect to the emulator")
+    }
+
+    /// Raw SDK configuration for this emulator, to check what it holds behind the provider's back.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load()
+            .await
+    }
+
+    /// Create the fake production with the project's seeding script.
+    pub fn seed_production(&self) -> Production {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/seed_production.py");
+        let python = std::env::var("EMULATOR_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let out = Command::new(&python)
+            .arg(&script)
+            .args(["--endpoint", &self.endpoint, "--region", REGION])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap_or_else(|e| panic!("could not run {python} {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} failed ({}):\n{}",
+            script.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{} printed something that is not its JSON summary ({e}):\n{}",
+                script.display(),
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // Exactly this child, by its handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
