@@ -238,6 +238,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "rehearsal-fault-proxy"
     state: State  # set on the class by main()
     verbose = False
+    delay = 0.0  # seconds each forwarded request is held (--delay-ms)
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (BaseHTTPRequestHandler API)
         if self.verbose:
@@ -333,6 +334,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(status, headers, out)
             return
 
+        if self.delay:
+            time.sleep(self.delay)
+
         # Forward, keeping the client's Host header (SigV4 signs it; moto routes on it).
         connection_tokens = {
             t.strip().lower() for t in (self.headers.get("Connection") or "").split(",") if t.strip()
@@ -412,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--services", default="",
                    help="comma-separated services to fault (ec2,rds,ecs,...); default: all")
     p.add_argument("--max-seconds", type=float, default=1800, help="exit by itself after this long")
+    p.add_argument("--delay-ms", type=int, default=0,
+                   help="hold every forwarded AWS request this long, like a real API's latency; "
+                        "gives a test time to kill a client mid-way")
     p.add_argument("--verbose", action="store_true", help="log every request and fault to stderr")
     args = p.parse_args(argv)
 
@@ -427,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Handler.state = State(upstream_port, fault_rate, args.seed, plain, services)
     Handler.verbose = args.verbose
+    Handler.delay = max(args.delay_ms, 0) / 1000.0
     try:
         server = Server((LOOPBACK, args.port), Handler)
     except OSError as exc:

@@ -8,8 +8,14 @@ mod engine;
 mod spec_errors;
 mod teardown;
 
-// The AWS provider against a private moto server per test (needs `moto_server` on PATH).
+// Against a private moto server per test (installed by `make emulator-install`).
+#[cfg(feature = "aws")]
+mod against_emulator;
 #[cfg(feature = "aws")]
 mod aws_provider;
 #[cfg(feature = "aws")]
 mod emulator;
+#[cfg(feature = "aws")]
+mod faults;
+#[cfg(feature = "aws")]
+mod story;

@@ -1,0 +1,420 @@
+//! The `rehearsal` binary against a private moto server, as a release engineer runs it, and
+//! what the emulator holds afterwards, read with the SDK directly (not through rehearsal).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_ec2::types::Filter;
+use tempfile::TempDir;
+
+use crate::emulator::{Emulator, Production};
+
+/// A project checkout: a copy of `environments/`, and `plans/` once something is planned.
+pub struct Project {
+    pub dir: TempDir,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let environments = dir.path().join("environments");
+        std::fs::create_dir(&environments).unwrap();
+        for name in ["production.toml", "prerelease.toml", "staging.toml"] {
+            std::fs::copy(
+                crate::support::environments_dir().join(name),
+                environments.join(name),
+            )
+            .unwrap();
+        }
+        Project { dir }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Replace text in a spec, as a person editing it would.
+    pub fn edit(&self, spec: &str, from: &str, to: &str) {
+        let path = self.path(&format!("environments/{spec}.toml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{spec}.toml has no `{from}`");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// `rehearsal ARGS` against `endpoint`, with no terminal and nothing from the host's AWS
+    /// configuration.
+    pub fn command(&self, endpoint: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rehearsal"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, endpoint: &str, args: &[&str]) -> Outcome {
+        let out = self
+            .command(endpoint, args)
+            .output()
+            .expect("rehearsal runs");
+        Outcome {
+            command: args.join(" "),
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Start `rehearsal ARGS` and SIGKILL it as soon as a progress line contains `marker`.
+    /// Returns whether it was killed (false: it finished before the marker showed).
+    pub fn kill_when(&self, endpoint: &str, args: &[&str], marker: &str) -> bool {
+        let mut child: Child = self
+            .command(endpoint, args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rehearsal starts");
+        let stderr = child.stderr.take().expect("piped");
+        let mut killed = false;
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains(marker) {
+                child.kill().expect("SIGKILL");
+                killed = true;
+                break;
+            }
+        }
+        child.wait().expect("reaped");
+        killed
+    }
+}
+
+pub struct Outcome {
+    pub command: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    #[track_caller]
+    pub fn exits(self, code: i32) -> Outcome {
+        assert_eq!(
+            self.code, code,
+            "`rehearsal {}` exited {} (expected {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn shows(self, text: &str) -> Outcome {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "`rehearsal {}` did not show {text:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// What the emulator holds for an environment: `kind id` of everything tagged
+/// `rehearsal:env = env` that is not gone, found with the SDK directly.
+pub async fn tagged(em: &Emulator, env: &str) -> Vec<String> {
+    let config = em.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let rds = aws_sdk_rds::Client::new(&config);
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let mut found = vec![];
+
+    let instances = ec2
+        .describe_instances()
+        .filters(
+            Filter::builder()
+                .name("tag:rehearsal:env")
+                .values(env)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe instances");
+    for r in instances.reservations() {
+        for i in r.instances() {
+            let state = i
+                .state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default();
+            if state != "terminated" {
+                found.push(format!(
+                    "ec2 {} {state}",
+                    i.instance_id().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let ours = |tags: &[aws_sdk_rds::types::Tag]| {
+        tags.iter()
+            .any(|t| t.key() == Some("rehearsal:env") && t.value() == Some(env))
+    };
+    for db in rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("describe dbs")
+        .db_instances()
+    {
+        if ours(db.tag_list()) {
+            found.push(format!(
+                "rds {}",
+                db.db_instance_identifier().unwrap_or_default()
+            ));
+        }
+    }
+    let snapshots = rds
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .send()
+        .await
+        .expect("describe snapshots");
+    for s in snapshots.db_snapshots() {
+        if ours(s.tag_list()) {
+            found.push(format!(
+                "snapshot {}",
+                s.db_snapshot_identifier().unwrap_or_default()
+            ));
+        }
+    }
+    let ecs_ours = |tags: &[aws_sdk_ecs::types::Tag]| {
+        tags.iter()
+            .any(|t| t.key() == Some("rehearsal:env") && t.value() == Some(env))
+    };
+    let clusters = ecs
+        .list_clusters()
+        .send()
+        .await
+        .expect("list clusters")
+        .cluster_arns()
+        .to_vec();
+    if !clusters.is_empty() {
+        let described = ecs
+            .describe_clusters()
+            .set_clusters(Some(clusters.clone()))
+            .include(aws_sdk_ecs::types::ClusterField::Tags)
+            .send()
+            .await
+            .expect("describe clusters");
+        for c in described.clusters() {
+            if ecs_ours(c.tags()) && c.status() == Some("ACTIVE") {
+                found.push(format!("cluster {}", c.cluster_name().unwrap_or_default()));
+            }
+        }
+    }
+    for cluster in &clusters {
+        let services = ecs
+            .list_services()
+            .cluster(cluster)
+            .send()
+            .await
+            .expect("list services");
+        if services.service_arns().is_empty() {
+            continue;
+        }
+        let described = ecs
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(services.service_arns().to_vec()))
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .expect("describe services");
+        for s in described.services() {
+            if ecs_ours(s.tags()) && s.status() != Some("INACTIVE") {
+                found.push(format!("service {}", s.service_arn().unwrap_or_default()));
+            }
+        }
+    }
+    let task_definitions = ecs
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .expect("list task definitions");
+    for arn in task_definitions.task_definition_arns() {
+        let d = ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+            .send()
+            .await
+            .expect("describe task definition");
+        if ecs_ours(d.tags()) {
+            found.push(format!("task-definition {arn}"));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Production as AWS describes it: the server, the database, the cluster, the service and the
+/// task definition. Compared before and after, it proves rehearsal never touched a source.
+pub async fn production(em: &Emulator, prod: &Production) -> String {
+    let config = em.sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let rds = aws_sdk_rds::Client::new(&config);
+    let ecs = aws_sdk_ecs::Client::new(&config);
+    let server = ec2
+        .describe_instances()
+        .instance_ids(&prod.instance_id)
+        .send()
+        .await
+        .expect("server");
+    let db = rds
+        .describe_db_instances()
+        .db_instance_identifier(&prod.db_identifier)
+        .send()
+        .await
+        .expect("db");
+    let db_tags = rds
+        .list_tags_for_resource()
+        .resource_name(db.db_instances()[0].db_instance_arn().unwrap_or_default())
+        .send()
+        .await
+        .expect("db tags");
+    let cluster = ecs
+        .describe_clusters()
+        .clusters(&prod.cluster_arn)
+        .include(aws_sdk_ecs::types::ClusterField::Tags)
+        .send()
+        .await
+        .expect("cluster");
+    let service = ecs
+        .describe_services()
+        .cluster(&prod.cluster_arn)
+        .services(&prod.service_arn)
+        .send()
+        .await
+        .expect("service");
+    let task = ecs
+        .describe_task_definition()
+        .task_definition(&prod.task_definition_arn)
+        .send()
+        .await
+        .expect("task");
+    // The response items, not the responses: those carry per-request ids.
+    let described = format!(
+        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}",
+        server.reservations(),
+        db.db_instances(),
+        db_tags.tag_list(),
+        cluster.clusters(),
+        service.services(),
+        task.task_definition()
+    );
+    // moto computes this one from the clock on every describe; it is not a change to production.
+    described
+        .lines()
+        .scan(false, |skip, line| {
+            let volatile = line.trim_start().starts_with("latest_restorable_time:");
+            let keep = !volatile && !*skip;
+            *skip = volatile;
+            Some(keep.then_some(line))
+        })
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Production now is production before, or the lines that differ.
+#[track_caller]
+pub fn assert_unchanged(before: &str, after: &str) {
+    let changed: Vec<String> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(b, a)| b != a)
+        .map(|(b, a)| format!("- {}\n+ {}", b.trim(), a.trim()))
+        .collect();
+    assert!(
+        changed.is_empty() && before.lines().count() == after.lines().count(),
+        "production changed:\n{}",
+        changed.join("\n")
+    );
+}
+
+/// The fault-injecting proxy in front of an emulator, stopped on drop.
+pub struct FaultProxy {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &str, fault_rate: f64, delay_ms: u32) -> FaultProxy {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fault_proxy.py");
+        let mut child =
+            Command::new(std::env::var("EMULATOR_PYTHON").unwrap_or_else(|_| "python3".into()))
+                .arg(script)
+                .args([
+                    "--upstream",
+                    upstream,
+                    "--port",
+                    "0",
+                    "--seed",
+                    "11",
+                    "--max-seconds",
+                    "900",
+                ])
+                .args([
+                    "--fault-rate",
+                    &fault_rate.to_string(),
+                    "--delay-ms",
+                    &delay_ms.to_string(),
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the fault proxy starts");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut first)
+            .expect("its URL");
+        assert!(
+            first.starts_with("http://127.0.0.1:"),
+            "the proxy printed {first:?}"
+        );
+        FaultProxy {
+            child,
+            endpoint: first.trim().to_string(),
+        }
+    }
+
+    /// Requests seen and faults injected so far.
+    pub fn stats(&self) -> (u64, u64) {
+        let out = Command::new("python3")
+            .args(["-c", "import sys,urllib.request;print(urllib.request.urlopen(sys.argv[1]).read().decode())"])
+            .arg(format!("{}/__proxy/stats", self.endpoint))
+            .output()
+            .expect("stats");
+        let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats are JSON");
+        (
+            stats["aws_requests"].as_u64().unwrap_or(0),
+            stats["faults"]["total"].as_u64().unwrap_or(0),
+        )
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,172 @@
+//! Teardown and apply under faults, against the emulator: a proxy that throttles a quarter of
+//! the requests, and rehearsal killed with SIGKILL mid-way. Each test asserts on what the
+//! emulator holds afterwards, and that production was never touched.
+
+use crate::against_emulator::{FaultProxy, Project, assert_unchanged, production, tagged};
+use crate::emulator::Emulator;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_and_destroy_converge_through_throttling_and_503s() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let before = production(&em, &prod).await;
+    let proxy = FaultProxy::start(em.endpoint(), 0.25, 0);
+    let project = Project::new();
+
+    project
+        .run(&proxy.endpoint, &["apply", "prerelease", "--auto-approve"])
+        .exits(0)
+        .shows("6 done, 0 failed, 0 skipped");
+    assert_eq!(
+        tagged(&em, "prerelease").await.len(),
+        6,
+        "exactly one of each, no duplicates"
+    );
+    project
+        .run(
+            &proxy.endpoint,
+            &["destroy", "prerelease", "--auto-approve"],
+        )
+        .exits(0)
+        .shows("Proof:");
+
+    let (requests, faults) = proxy.stats();
+    assert!(
+        requests > 40,
+        "the proxy saw the traffic ({requests} requests)"
+    );
+    assert!(
+        faults * 5 >= requests,
+        "at least 20% were faulted ({faults} of {requests})"
+    );
+    assert!(tagged(&em, "prerelease").await.is_empty());
+    assert_unchanged(&before, &production(&em, &prod).await);
+}
+
+/// Kill apply at several points; destroy afterwards leaves nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_killed_anywhere_then_destroy_leaves_nothing() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let before = production(&em, &prod).await;
+    // Latency like a real API's, so the kills land mid-way.
+    let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
+    let project = Project::new();
+
+    for marker in [
+        "+ rds_snapshot.from_prod: snapshotting",
+        "+ rds_instance.db: restoring from",
+        "+ ec2_instance.server: launching",
+        "+ ecs_service.server: started",
+    ] {
+        let killed = project.kill_when(
+            &proxy.endpoint,
+            &["apply", "prerelease", "--auto-approve"],
+            marker,
+        );
+        assert!(killed, "apply was killed at `{marker}`");
+        let left_behind = tagged(&em, "prerelease").await;
+        let destroyed = project
+            .run(
+                &proxy.endpoint,
+                &["destroy", "prerelease", "--auto-approve"],
+            )
+            .exits(0);
+        if !left_behind.is_empty() {
+            destroyed.shows("Proof:");
+        }
+        assert_eq!(
+            tagged(&em, "prerelease").await,
+            Vec::<String>::new(),
+            "nothing left after a kill at `{marker}`"
+        );
+    }
+    assert_unchanged(&before, &production(&em, &prod).await);
+}
+
+/// Kill apply, then apply again: it converges to the spec without duplicates.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_killed_then_applied_again_converges_without_duplicates() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let before = production(&em, &prod).await;
+    let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
+    let project = Project::new();
+
+    // Each run resumes from what the one before left, and is killed a little further on.
+    for marker in [
+        "+ rds_instance.db: restoring from",
+        "+ ec2_instance.server: launching",
+        "+ ecs_service.server: started",
+    ] {
+        let killed = project.kill_when(
+            &proxy.endpoint,
+            &["apply", "prerelease", "--auto-approve"],
+            marker,
+        );
+        assert!(killed, "apply was killed at `{marker}`");
+    }
+    project
+        .run(&proxy.endpoint, &["apply", "prerelease", "--auto-approve"])
+        .exits(0);
+    project
+        .run(
+            &proxy.endpoint,
+            &["plan", "prerelease", "--detailed-exitcode"],
+        )
+        .exits(0)
+        .shows("No changes.");
+    let owned = tagged(&em, "prerelease").await;
+    assert_eq!(
+        owned.len(),
+        6,
+        "one of each of the six resources: {owned:#?}"
+    );
+    assert_eq!(
+        owned.iter().filter(|o| o.starts_with("ec2 ")).count(),
+        1,
+        "one server: {owned:#?}"
+    );
+
+    project
+        .run(
+            &proxy.endpoint,
+            &["destroy", "prerelease", "--auto-approve"],
+        )
+        .exits(0);
+    assert!(tagged(&em, "prerelease").await.is_empty());
+    assert_unchanged(&before, &production(&em, &prod).await);
+}
+
+/// Kill destroy mid-way, run it again: it converges.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_killed_midway_and_run_again_converges() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let before = production(&em, &prod).await;
+    let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
+    let project = Project::new();
+    project
+        .run(&proxy.endpoint, &["apply", "prerelease", "--auto-approve"])
+        .exits(0);
+
+    let killed = project.kill_when(
+        &proxy.endpoint,
+        &["destroy", "prerelease", "--auto-approve"],
+        "- rds_instance.db",
+    );
+    assert!(killed, "destroy was killed mid-way");
+    assert!(
+        !tagged(&em, "prerelease").await.is_empty(),
+        "the kill left work for the second run"
+    );
+    project
+        .run(
+            &proxy.endpoint,
+            &["destroy", "prerelease", "--auto-approve"],
+        )
+        .exits(0)
+        .shows("Proof:");
+    assert!(tagged(&em, "prerelease").await.is_empty());
+    assert_unchanged(&before, &production(&em, &prod).await);
+}

@@ -1,0 +1,193 @@
+//! The pre-release story against a real AWS API emulator, through the `rehearsal` binary:
+//! plan the clone of production, apply it, plan again (no changes), change the server's
+//! instance type, see why, apply, destroy, and find nothing left and production untouched.
+
+use crate::against_emulator::{Project, assert_unchanged, production, tagged};
+use crate::emulator::Emulator;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_prerelease_story_end_to_end() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let before = production(&em, &prod).await;
+    let ep = em.endpoint();
+    let project = Project::new();
+
+    // The plan shows the clone, and saves it.
+    project
+        .run(ep, &["plan", "prerelease", "--var", "server_version=3.2.0"])
+        .exits(0)
+        .shows("+ rds_snapshot.from_prod")
+        .shows("+ rds_instance.db")
+        .shows("+ ec2_instance.server")
+        .shows("because it does not exist yet")
+        .shows("Plan: 6 to create, 0 to update, 0 to replace, 0 to delete.");
+    assert!(
+        tagged(&em, "prerelease").await.is_empty(),
+        "planning creates nothing"
+    );
+
+    project
+        .run(ep, &["apply", "plans/prerelease.plan.json"])
+        .exits(0)
+        .shows("6 done, 0 failed, 0 skipped");
+    let owned = tagged(&em, "prerelease").await;
+    assert_eq!(
+        owned.len(),
+        6,
+        "the clone exists in the emulator: {owned:#?}"
+    );
+    assert!(owned.iter().any(|o| o == "rds prerelease-db"), "{owned:#?}");
+    assert!(
+        owned
+            .iter()
+            .any(|o| o.starts_with("ec2 ") && o.ends_with("running")),
+        "{owned:#?}"
+    );
+
+    // Just applied: no changes, exit 0 under --detailed-exitcode.
+    project
+        .run(
+            ep,
+            &[
+                "plan",
+                "prerelease",
+                "--var",
+                "server_version=3.2.0",
+                "--detailed-exitcode",
+            ],
+        )
+        .exits(0)
+        .shows("No changes.");
+
+    // A bigger server: an in-place update, and the plan says why.
+    project.edit(
+        "prerelease",
+        "instance_type = \"t3.medium\"",
+        "instance_type = \"t3.large\"",
+    );
+    project
+        .run(
+            ep,
+            &[
+                "plan",
+                "prerelease",
+                "--var",
+                "server_version=3.2.0",
+                "--detailed-exitcode",
+            ],
+        )
+        .exits(2)
+        .shows("~ ec2_instance.server")
+        .shows("because instance_type changed t3.medium → t3.large")
+        .shows("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.");
+    project
+        .run(ep, &["apply", "plans/prerelease.plan.json"])
+        .exits(0)
+        .shows("1 done, 0 failed");
+    project
+        .run(
+            ep,
+            &[
+                "plan",
+                "prerelease",
+                "--var",
+                "server_version=3.2.0",
+                "--detailed-exitcode",
+            ],
+        )
+        .exits(0)
+        .shows("No changes.");
+
+    // Tear it down, and prove it.
+    project
+        .run(ep, &["destroy", "prerelease", "--auto-approve"])
+        .exits(0)
+        .shows("Proof: a final listing finds nothing tagged rehearsal:env=prerelease");
+    assert_eq!(
+        tagged(&em, "prerelease").await,
+        Vec::<String>::new(),
+        "nothing tagged for pre-release remains"
+    );
+    project
+        .run(ep, &["destroy", "prerelease", "--auto-approve"])
+        .exits(0)
+        .shows("Nothing to destroy");
+
+    assert_eq!(
+        production(&em, &prod).await,
+        before,
+        "production is byte-for-byte unchanged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn production_is_protected_and_its_snapshot_outlives_teardown() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let ep = em.endpoint();
+    let project = Project::new();
+
+    // "Create a DB snapshot in AWS RDS (just to be safe)."
+    project
+        .run(
+            ep,
+            &[
+                "apply",
+                "production",
+                "--var",
+                "release=r42",
+                "--auto-approve",
+            ],
+        )
+        .exits(0)
+        .shows("+ rds_snapshot.before_release");
+    assert_eq!(
+        tagged(&em, "production").await,
+        vec!["snapshot production-before-r42".to_string()]
+    );
+
+    let before = production(&em, &prod).await;
+    project
+        .run(ep, &["destroy", "production", "--auto-approve"])
+        .exits(1)
+        .shows("environment production is protected");
+    // Without the spec, the resources' own lifecycle tag still protects them.
+    std::fs::remove_file(project.path("environments/production.toml")).unwrap();
+    project
+        .run(
+            ep,
+            &[
+                "destroy",
+                "production",
+                "--auto-approve",
+                "--region",
+                "eu-west-1",
+            ],
+        )
+        .exits(1)
+        .shows("is protected");
+    assert_eq!(
+        tagged(&em, "production").await.len(),
+        1,
+        "the safety snapshot is still there"
+    );
+    assert_unchanged(&before, &production(&em, &prod).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_source_names_the_lookup_and_where_it_is_declared() {
+    let em = Emulator::start();
+    // No production seeded: the sources cannot be found.
+    let project = Project::new();
+    let out = project.run(em.endpoint(), &["plan", "prerelease"]).exits(1);
+    let out = out
+        .shows("cannot look up source.")
+        .shows("environments/prerelease.toml:")
+        .shows("hint:");
+    assert!(
+        !project.path("plans/prerelease.plan.json").exists(),
+        "no plan file is written: {}",
+        out.stdout
+    );
+}
