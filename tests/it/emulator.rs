@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,13 +47,6 @@ pub struct Production {
 pub struct ProductionGroups {
     pub server: String,
     pub db: String,
-}
-
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
 
 fn append_to(path: &Path) -> Stdio {
@@ -125,12 +118,9 @@ impl RecordedCall {
 impl Emulator {
     /// Start a fresh moto server and wait until it answers `GET /moto-api/`.
     pub fn start() -> Emulator {
-        let Some(moto) = find_on_path("moto_server") else {
-            panic!(
-                "moto_server is not on PATH: the AWS provider tests need moto's server; \
-                 run `make emulator-install` (or `scripts/emulator.sh install`)"
-            );
-        };
+        // `python3 -m moto.server` rather than the `moto_server` script: pip may put scripts
+        // somewhere not on PATH, and the module is found wherever moto is importable.
+        let python = std::env::var("EMULATOR_PYTHON").unwrap_or_else(|_| "python3".to_owned());
         // The port is free when picked; should moto lose a race for it, try another.
         let mut last_error = String::new();
         for _ in 0..3 {
@@ -138,14 +128,21 @@ impl Emulator {
             let dir = tempfile::tempdir().expect("create a directory for moto's files");
             let log = dir.path().join("moto.log");
             std::fs::write(&log, "").expect("create moto's log");
-            let child = Command::new(&moto)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            let child = Command::new(&python)
+                .args([
+                    "-m",
+                    "moto.server",
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                ])
                 .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
                 .stdin(Stdio::null())
                 .stdout(append_to(&log))
                 .stderr(append_to(&log))
                 .spawn()
-                .unwrap_or_else(|e| panic!("could not start {}: {e}", moto.display()));
+                .unwrap_or_else(|e| panic!("could not start {python} -m moto.server: {e}"));
             let mut emulator = Emulator {
                 child,
                 port,
@@ -157,7 +154,10 @@ impl Emulator {
                 Err(e) => last_error = e,
             }
         }
-        panic!("moto_server did not start: {last_error}");
+        panic!(
+            "moto's server did not start: {last_error}\n\
+             hint: run `make emulator-install` (or `scripts/emulator.sh install`)"
+        );
     }
 
     fn wait_until_up(&mut self, port: u16) -> Result<(), String> {
