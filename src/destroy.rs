@@ -15,7 +15,7 @@ use thiserror::Error;
 use crate::apply::events::{Event, Reporter, StepProgress};
 use crate::apply::{delete_policy, idempotency_token};
 use crate::graph::StepOp;
-use crate::model::{EnvId, LiveResource, ResourceKind, tags};
+use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
 use crate::provider::{DeleteOutcome, Operation, Provider, ProviderError};
 
 #[derive(Debug, Clone)]
@@ -29,9 +29,9 @@ pub struct DestroyOptions {
     /// Pause between passes (doubles up to `max_pause`).
     pub pause: Duration,
     pub max_pause: Duration,
-    /// Final snapshots of databases whose spec asks for them; `None` leaves it to each
-    /// resource's recorded `final_snapshot` attribute.
-    pub final_snapshot: Option<bool>,
+    /// The spec's `final_snapshot` choice per database, when the spec is readable; a database
+    /// not listed keeps the choice recorded on it at creation.
+    pub final_snapshot: BTreeMap<Address, bool>,
     pub now: time::OffsetDateTime,
 }
 
@@ -44,7 +44,7 @@ impl Default for DestroyOptions {
             max_passes: 20,
             pause: Duration::from_secs(2),
             max_pause: Duration::from_secs(60),
-            final_snapshot: None,
+            final_snapshot: BTreeMap::new(),
             now: time::OffsetDateTime::now_utc(),
         }
     }
@@ -156,6 +156,12 @@ pub async fn destroy(
         }
         previous_remaining = remaining.len();
         report.passes += 1;
+        tracing::info!(
+            pass = report.passes,
+            remaining = remaining.len(),
+            stalled,
+            "teardown pass"
+        );
         reporter.event(Event::Pass {
             number: report.passes,
             remaining: remaining.len(),
@@ -283,7 +289,7 @@ async fn delete_one(
         }),
     };
     let mut target = target.clone();
-    if let Some(final_snapshot) = options.final_snapshot {
+    if let Some(&final_snapshot) = options.final_snapshot.get(&target.address) {
         target
             .attributes
             .insert("final_snapshot".into(), final_snapshot.into());

@@ -14,6 +14,12 @@ use crate::spec::Spec;
 /// Observe the environment and diff it against `spec`.
 pub async fn make_plan(provider: &dyn Provider, spec: &Spec) -> Result<Plan, PlanError> {
     let observed = Observed::read(provider, spec).await?;
+    tracing::info!(
+        env = %spec.env.name,
+        sources = observed.sources.len(),
+        resources = observed.resources.len(),
+        "observed live state"
+    );
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formats");

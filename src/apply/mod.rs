@@ -174,7 +174,9 @@ pub async fn execute(
                     step: label.clone(),
                 });
                 let started = tokio::time::Instant::now();
+                tracing::debug!(step = %label, "step started");
                 let result = run_step(&run, step.action, step.op).await;
+                tracing::debug!(step = %label, ok = result.is_ok(), "step ended");
                 (node, label, started.elapsed(), result)
             });
         }
@@ -257,7 +259,12 @@ async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), Prov
                 action.desired.as_ref().expect("creates carry attributes"),
             )?;
             let expires = run.plan.ttl_secs.map(|ttl| {
-                let at = run.options.now + time::Duration::seconds(ttl as i64);
+                let at = run
+                    .options
+                    .now
+                    .replace_nanosecond(0)
+                    .unwrap_or(run.options.now)
+                    + time::Duration::seconds(ttl as i64);
                 at.format(&time::format_description::well_known::Rfc3339)
                     .expect("formats")
             });

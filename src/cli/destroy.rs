@@ -130,6 +130,17 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
         parallelism: usize::from(args.parallelism),
         ..Default::default()
     };
+    // The spec, when readable, adds policy: each database's final-snapshot choice.
+    options.final_snapshot = spec
+        .iter()
+        .flat_map(|s| s.resources.values())
+        .filter_map(|r| {
+            Some((
+                r.address.clone(),
+                r.attributes.get("final_snapshot")?.as_bool()?,
+            ))
+        })
+        .collect();
     let spec_timeout = spec
         .iter()
         .flat_map(|s| s.resources.values())

@@ -505,7 +505,9 @@ async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
     converge(provider.clone(), &shipped("prerelease")).await;
     let now = time::macros::datetime!(2026-11-22 10:15:00 UTC);
     let options = DestroyOptions {
-        final_snapshot: Some(true),
+        final_snapshot: [(crate::support::addr("rds_instance.db"), true)]
+            .into_iter()
+            .collect(),
         now,
         ..Default::default()
     };
