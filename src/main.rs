@@ -36,8 +36,12 @@ fn init_logs(verbose: u8) {
         2 => "rehearsal=debug,aws_config=info",
         _ => "trace",
     };
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .init();
 }
