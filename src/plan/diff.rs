@@ -278,7 +278,7 @@ fn describe_change(change: &AttributeChange, spec_attributes: &Attributes) -> St
                 .map(|r| r.to_string())
                 .collect();
             format!(
-                "{} depends on {}, which is new after apply",
+                "{} depends on {} (known only after apply)",
                 change.name,
                 on.join(", ")
             )

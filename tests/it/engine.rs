@@ -365,11 +365,11 @@ async fn restoring_from_another_snapshot_replaces_the_database_and_what_uses_it(
     );
     assert_eq!(
         reason("ec2_instance.server"),
-        "because user_data depends on rds_instance.db.endpoint, which is new after apply, which forces a new ec2_instance"
+        "because user_data depends on rds_instance.db.endpoint (known only after apply), which forces a new ec2_instance"
     );
     assert_eq!(
         reason("ecs_service.server"),
-        "because task_definition depends on ecs_task_definition.server.arn, which is new after apply"
+        "because task_definition depends on ecs_task_definition.server.arn (known only after apply)"
     );
 
     // A database name is unique: the old one goes before the new one is restored.

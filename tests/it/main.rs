@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod engine;
+mod snapshots;
 mod spec_errors;
 mod teardown;
 
