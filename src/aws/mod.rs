@@ -19,7 +19,7 @@ mod errors;
 mod rds;
 mod tags;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -31,8 +31,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::model::{
-    self, Address, Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject,
-    SourceQuery,
+    Address, Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery,
 };
 use crate::provider::{
     CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
@@ -321,30 +320,7 @@ impl Provider for AwsProvider {
         region: &str,
     ) -> Result<Vec<EnvironmentSummary>, ProviderError> {
         let found = self.scan(region, None, false).await?;
-        let mut envs: BTreeMap<String, EnvironmentSummary> = BTreeMap::new();
-        for resource in &found {
-            let Some(name) = resource.tags.get(model::tags::ENV) else {
-                continue;
-            };
-            let summary = envs
-                .entry(name.clone())
-                .or_insert_with(|| EnvironmentSummary {
-                    name: name.clone(),
-                    expires_at: None,
-                    resources: 0,
-                });
-            summary.resources += 1;
-            if let Some(expiry) = resource.tags.get(model::tags::EXPIRES_AT) {
-                let earlier = summary
-                    .expires_at
-                    .as_deref()
-                    .is_none_or(|current| is_earlier(expiry, current));
-                if earlier {
-                    summary.expires_at = Some(expiry.clone());
-                }
-            }
-        }
-        Ok(envs.into_values().collect())
+        Ok(EnvironmentSummary::from_tags(found.iter().map(|r| &r.tags)))
     }
 
     async fn create(
@@ -443,31 +419,9 @@ impl Provider for AwsProvider {
     }
 }
 
-/// Whether RFC 3339 time `a` is before `b` (by text when either does not parse).
-fn is_earlier(a: &str, b: &str) -> bool {
-    use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
-    match (
-        OffsetDateTime::parse(a, &Rfc3339),
-        OffsetDateTime::parse(b, &Rfc3339),
-    ) {
-        (Ok(a), Ok(b)) => a < b,
-        _ => a < b,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn expiry_compares_as_time() {
-        assert!(is_earlier(
-            "2026-01-01T10:00:00+02:00",
-            "2026-01-01T09:00:00Z"
-        ));
-        assert!(!is_earlier("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z"));
-    }
 
     #[test]
     fn env_filter() {

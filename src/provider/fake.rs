@@ -460,24 +460,8 @@ impl Provider for FakeProvider {
     ) -> Result<Vec<EnvironmentSummary>, ProviderError> {
         self.enter(FakeOp::Observe, None)?;
         let cloud = self.cloud.lock().unwrap();
-        let mut envs: BTreeMap<String, EnvironmentSummary> = BTreeMap::new();
-        for r in cloud.resources.values().filter(|r| r.region == region) {
-            let Some(name) = r.env() else { continue };
-            let entry = envs
-                .entry(name.to_string())
-                .or_insert_with(|| EnvironmentSummary {
-                    name: name.to_string(),
-                    expires_at: None,
-                    resources: 0,
-                });
-            entry.resources += 1;
-            if let Some(at) = r.tags.get(tags::EXPIRES_AT)
-                && entry.expires_at.as_ref().is_none_or(|e| at < e)
-            {
-                entry.expires_at = Some(at.clone());
-            }
-        }
-        Ok(envs.into_values().collect())
+        let in_region = cloud.resources.values().filter(|r| r.region == region);
+        Ok(EnvironmentSummary::from_tags(in_region.map(|r| &r.tags)))
     }
 
     async fn create(

@@ -161,6 +161,50 @@ pub struct EnvironmentSummary {
     pub resources: usize,
 }
 
+impl EnvironmentSummary {
+    /// Group resources by their `rehearsal:env` tag, with the earliest expiry of each.
+    pub fn from_tags<'a>(
+        tag_sets: impl IntoIterator<Item = &'a BTreeMap<String, String>>,
+    ) -> Vec<EnvironmentSummary> {
+        let mut envs: BTreeMap<String, EnvironmentSummary> = BTreeMap::new();
+        for tags in tag_sets {
+            let Some(name) = tags.get(crate::model::tags::ENV) else {
+                continue;
+            };
+            let summary = envs
+                .entry(name.clone())
+                .or_insert_with(|| EnvironmentSummary {
+                    name: name.clone(),
+                    expires_at: None,
+                    resources: 0,
+                });
+            summary.resources += 1;
+            if let Some(expiry) = tags.get(crate::model::tags::EXPIRES_AT)
+                && summary
+                    .expires_at
+                    .as_deref()
+                    .is_none_or(|current| is_earlier(expiry, current))
+            {
+                summary.expires_at = Some(expiry.clone());
+            }
+        }
+        envs.into_values().collect()
+    }
+}
+
+/// Compare RFC 3339 times as times (offsets differ), falling back to text.
+fn is_earlier(a: &str, b: &str) -> bool {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    match (
+        OffsetDateTime::parse(a, &Rfc3339),
+        OffsetDateTime::parse(b, &Rfc3339),
+    ) {
+        (Ok(a), Ok(b)) => a < b,
+        _ => a < b,
+    }
+}
+
 /// A cloud, as the engine needs it. Implementations must:
 /// - find owned resources by the `rehearsal:env` / `rehearsal:address` tags in a few batched
 ///   calls per kind, never one call per resource where a batch API exists;
@@ -225,4 +269,32 @@ pub trait Provider: Send + Sync {
         op: &Operation,
         resource: &LiveResource,
     ) -> Result<(), ProviderError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_earliest_expiry_wins_compared_as_time() {
+        let tags = |env: &str, at: &str| -> BTreeMap<String, String> {
+            [("rehearsal:env", env), ("rehearsal:expires-at", at)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let found = [
+            tags("pr", "2026-01-01T09:00:00Z"),
+            tags("pr", "2026-01-01T10:00:00+02:00"),
+            tags("other", "2026-01-02T00:00:00Z"),
+        ];
+        let summaries = EnvironmentSummary::from_tags(found.iter());
+        assert_eq!(summaries.len(), 2);
+        assert_eq!(summaries[1].name, "pr");
+        assert_eq!(summaries[1].resources, 2);
+        assert_eq!(
+            summaries[1].expires_at.as_deref(),
+            Some("2026-01-01T10:00:00+02:00")
+        );
+    }
 }
