@@ -29,6 +29,8 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
     let mut renewed: BTreeSet<Address> = BTreeSet::new();
     // What created or replaced resources will have: their inputs are known from the spec.
     let mut planned: BTreeMap<Address, Attributes> = BTreeMap::new();
+    // The live object that stands for each spec address.
+    let mut chosen: BTreeMap<Address, &LiveResource> = BTreeMap::new();
 
     for address in creation_order(spec) {
         let resource = &spec.resources[&address];
@@ -41,10 +43,7 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
                     .get(attribute)
                     .cloned(),
                 Reference::Resource { address, attribute } if !renewed.contains(address) => {
-                    primary(live.get(address)?)?
-                        .attributes
-                        .get(attribute)
-                        .cloned()
+                    chosen.get(address)?.attributes.get(attribute).cloned()
                 }
                 Reference::Resource { address, attribute } => {
                     let value = planned.get(address)?.get(attribute)?;
@@ -62,7 +61,12 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
             Value::Object(map) => map,
             _ => unreachable!("objects interpolate to objects"),
         };
-        let current = live.get(&address).and_then(|objects| primary(objects));
+        let current = live
+            .get(&address)
+            .and_then(|objects| stands_for(objects, &desired));
+        if let Some(current) = current {
+            chosen.insert(address.clone(), current);
+        }
         let action = match current {
             None => Some(create(resource, desired, observed, &address)),
             Some(current) => compare(resource, desired, current),
@@ -80,12 +84,13 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
     // interrupted apply left behind.
     let spec_file = spec.path.display().to_string();
     for (address, objects) in &live {
-        let keep = if spec.resources.contains_key(address) {
-            primary(objects).map(|p| p.id.clone())
-        } else {
-            None
-        };
-        for object in objects.iter().filter(|o| Some(&o.id) != keep.as_ref()) {
+        let keep = chosen.get(address).map(|c| c.id.clone());
+        // Snapshots kept after teardown are history (last release's safety snapshot, say):
+        // rehearsal never deletes them, here or in `destroy`.
+        let doomed = objects
+            .iter()
+            .filter(|o| Some(&o.id) != keep.as_ref() && !o.keep_after_destroy());
+        for object in doomed {
             let reason = match &keep {
                 Some(kept) => format!(
                     "because it duplicates {address} ({kept}), left by an interrupted apply"
@@ -127,6 +132,21 @@ pub fn creation_order(spec: &Spec) -> Vec<Address> {
     order
 }
 
+/// The object that stands for a spec address. Kept snapshots only stand for the one the spec
+/// names: a kept snapshot of an earlier release is history, and a new identifier means a new
+/// snapshot beside it, not a replacement of it.
+fn stands_for<'a>(objects: &[&'a LiveResource], desired: &Attributes) -> Option<&'a LiveResource> {
+    let wanted = desired.get("identifier");
+    let candidates: Vec<&LiveResource> = objects
+        .iter()
+        .copied()
+        .filter(|o| {
+            !o.keep_after_destroy() || wanted.is_none() || o.attributes.get("identifier") == wanted
+        })
+        .collect();
+    primary(&candidates)
+}
+
 /// The object that stands for an address when several carry its tag: a usable one first,
 /// then the oldest id.
 fn primary<'a>(objects: &[&'a LiveResource]) -> Option<&'a LiveResource> {
@@ -151,8 +171,18 @@ fn create(
         .resources
         .iter()
         .find(|r| &r.address == address && r.is_going_away());
+    let kept: Vec<&str> = observed
+        .resources
+        .iter()
+        .filter(|r| &r.address == address && r.keep_after_destroy())
+        .map(|r| r.id.as_str())
+        .collect();
     let reason = match going {
         Some(old) => format!("because the previous one ({}) is {}", old.id, old.status),
+        None if !kept.is_empty() => format!(
+            "because it does not exist yet (the kept {} stays as it is)",
+            kept.join(", ")
+        ),
         None => "because it does not exist yet".to_string(),
     };
     PlannedAction {

@@ -1114,3 +1114,47 @@ async fn a_plan_made_before_production_moved_is_stale() {
     };
     assert_eq!(changes, ["source source.rds_instance.prod_db changed"]);
 }
+
+/// The release-day safety net: "Create a DB snapshot in AWS RDS (just to be safe)", one per
+/// release. The next release's snapshot is made beside the last one, which is never deleted.
+#[tokio::test]
+async fn each_release_gets_its_own_kept_snapshot_and_the_last_one_stays() {
+    let provider = Arc::new(FakeProvider::with_production(REGION));
+    let production = |release: &str| {
+        let inputs = rehearsal::spec::VariableInputs {
+            cli: vec![("release".into(), release.into())],
+            env: Default::default(),
+        };
+        rehearsal::spec::load(
+            &crate::support::environments_dir().join("production.toml"),
+            &inputs,
+        )
+        .unwrap()
+    };
+    converge(provider.clone(), &production("r41")).await;
+
+    let plan = plan_for(provider.as_ref(), &production("r42")).await;
+    assert_eq!(labels(&plan), ["+ rds_snapshot.before_release"]);
+    assert_eq!(
+        plan.actions[0].reason,
+        "because it does not exist yet (the kept production-before-r41 stays as it is)"
+    );
+    converge(provider.clone(), &production("r42")).await;
+
+    let snapshots: Vec<String> = provider
+        .snapshot()
+        .resources
+        .values()
+        .filter(|r| r.kind == ResourceKind::RdsSnapshot)
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(
+        snapshots,
+        ["production-before-r41", "production-before-r42"]
+    );
+    assert!(
+        !plan_for(provider.as_ref(), &production("r42"))
+            .await
+            .has_changes()
+    );
+}
