@@ -191,3 +191,63 @@ async fn a_missing_source_names_the_lookup_and_where_it_is_declared() {
         out.stdout
     );
 }
+
+/// A forgotten pre-release stops costing money: `reap` (a scheduled CI job) finds expired
+/// environments by their expiry tag and destroys them, and leaves everything else alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn reap_destroys_a_forgotten_prerelease_and_nothing_else() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let ep = em.endpoint();
+    let project = Project::new();
+    project
+        .run(
+            ep,
+            &[
+                "apply",
+                "production",
+                "--var",
+                "release=r7",
+                "--auto-approve",
+            ],
+        )
+        .exits(0);
+    project.edit("prerelease", "ttl = \"24h\"", "ttl = \"1s\"");
+    project
+        .run(ep, &["apply", "prerelease", "--auto-approve"])
+        .exits(0);
+    let before = production(&em, &prod).await;
+    std::thread::sleep(std::time::Duration::from_secs(2));
+
+    project
+        .run(ep, &["reap", "--region", "eu-west-1"])
+        .exits(0)
+        .shows("prerelease expired at")
+        .shows("production has no expiry: left alone")
+        .shows("Dry run");
+    assert_eq!(
+        tagged(&em, "prerelease").await.len(),
+        6,
+        "a dry run changes nothing"
+    );
+
+    project
+        .run(
+            ep,
+            &[
+                "reap",
+                "--region",
+                "eu-west-1",
+                "--execute",
+                "--auto-approve",
+            ],
+        )
+        .exits(0)
+        .shows("prerelease destroyed.");
+    assert!(tagged(&em, "prerelease").await.is_empty());
+    assert_eq!(
+        tagged(&em, "production").await,
+        ["snapshot production-before-r7"]
+    );
+    assert_unchanged(&before, &production(&em, &prod).await);
+}
