@@ -133,15 +133,13 @@ pub async fn destroy(
     let mut stalled = 0;
     let mut pause = options.pause;
     let mut previous_remaining = usize::MAX;
+    let mut last_pass_failed = false;
 
     let final_listing = loop {
         let live = observe(provider.as_ref(), env).await?;
         let (remaining, kept) = owned(env, live)?;
         report.kept = kept;
-        if remaining.is_empty()
-            || report.passes >= options.max_passes
-            || stalled >= options.stalled_passes
-        {
+        if remaining.is_empty() || report.passes >= options.max_passes {
             break remaining;
         }
         if remaining.len() >= previous_remaining {
@@ -149,10 +147,14 @@ pub async fn destroy(
             if stalled >= options.stalled_passes {
                 break remaining;
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(options.max_pause);
         } else {
             stalled = 0;
+        }
+        // What failed is retried with backoff: AWS may need a moment (a dependency letting
+        // go, a database leaving `modifying`).
+        if last_pass_failed {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(options.max_pause);
         }
         previous_remaining = remaining.len();
         report.passes += 1;
@@ -166,7 +168,7 @@ pub async fn destroy(
             number: report.passes,
             remaining: remaining.len(),
         });
-        pass(
+        last_pass_failed = !pass(
             provider.clone(),
             env,
             &remaining,
@@ -197,8 +199,8 @@ async fn observe(provider: &dyn Provider, env: &EnvId) -> Result<Vec<LiveResourc
         })
 }
 
-/// One pass: kinds in teardown order; a kind waits for a later pass while anything it
-/// depends on is still there.
+/// One pass: kinds in teardown order, all kinds of one rank side by side; a kind waits for a
+/// later pass while anything it depends on is still there. True when everything went.
 async fn pass(
     provider: Arc<dyn Provider>,
     env: &EnvId,
@@ -207,67 +209,86 @@ async fn pass(
     options: &DestroyOptions,
     report: &mut DestroyReport,
     last_error: &mut BTreeMap<String, String>,
-) {
+) -> bool {
     let mut still_there: BTreeSet<ResourceKind> =
         remaining.iter().map(|r| r.address.kind).collect();
-    let mut kinds: Vec<ResourceKind> = still_there.iter().copied().collect();
-    kinds.sort_by_key(|k| k.teardown_rank());
-    for kind in kinds {
-        if let Some(blocker) = prerequisites(kind).iter().find(|p| still_there.contains(p)) {
-            for r in remaining.iter().filter(|r| r.address.kind == kind) {
-                last_error
-                    .entry(r.id.clone())
-                    .or_insert_with(|| format!("waiting for every {blocker} to go first"));
+    let mut ranks: BTreeMap<u8, Vec<ResourceKind>> = BTreeMap::new();
+    for kind in still_there.iter().copied() {
+        ranks.entry(kind.teardown_rank()).or_default().push(kind);
+    }
+    let mut everything_went = true;
+    for kinds in ranks.into_values() {
+        let mut ready = vec![];
+        for kind in kinds {
+            match prerequisites(kind).iter().find(|p| still_there.contains(p)) {
+                Some(blocker) => {
+                    everything_went = false;
+                    for r in remaining.iter().filter(|r| r.address.kind == kind) {
+                        last_error
+                            .entry(r.id.clone())
+                            .or_insert_with(|| format!("waiting for every {blocker} to go first"));
+                    }
+                }
+                None => ready.push(kind),
             }
-            continue;
         }
         let batch: Vec<&LiveResource> = remaining
             .iter()
-            .filter(|r| r.address.kind == kind)
+            .filter(|r| ready.contains(&r.address.kind))
             .collect();
-        let results: Vec<(String, String, Result<(), String>)> = stream::iter(batch)
-            .map(|r| {
-                let provider = provider.clone();
-                let reporter = reporter.clone();
-                async move {
-                    let label = format!("- {} ({})", r.address, r.id);
-                    reporter.event(Event::Started {
-                        step: label.clone(),
-                    });
-                    let result =
-                        delete_one(provider.as_ref(), env, r, reporter.clone(), options, &label)
-                            .await;
-                    (r.id.clone(), label, result)
-                }
-            })
-            .buffer_unordered(options.parallelism.max(1))
-            .collect()
-            .await;
-        let mut all_gone = true;
-        for (id, label, result) in results {
+        let results: Vec<(&LiveResource, String, Duration, Result<(), String>)> =
+            stream::iter(batch)
+                .map(|r| {
+                    let provider = provider.clone();
+                    let reporter = reporter.clone();
+                    async move {
+                        let label = format!("- {} ({})", r.address, r.id);
+                        reporter.event(Event::Started {
+                            step: label.clone(),
+                        });
+                        let started = tokio::time::Instant::now();
+                        let result = delete_one(
+                            provider.as_ref(),
+                            env,
+                            r,
+                            reporter.clone(),
+                            options,
+                            &label,
+                        )
+                        .await;
+                        (r, label, started.elapsed(), result)
+                    }
+                })
+                .buffer_unordered(options.parallelism.max(1))
+                .collect()
+                .await;
+        for (r, label, elapsed, result) in results {
             match result {
                 Ok(()) => {
                     reporter.event(Event::Finished {
                         step: label.clone(),
-                        elapsed: Duration::ZERO,
+                        elapsed,
                     });
-                    last_error.remove(&id);
+                    last_error.remove(&r.id);
                     report.deleted.push(label);
                 }
                 Err(error) => {
-                    all_gone = false;
+                    everything_went = false;
+                    // A kind that is not all gone still blocks what depends on it.
+                    ready.retain(|k| *k != r.address.kind);
                     reporter.event(Event::Failed {
                         step: label,
                         error: error.clone(),
                     });
-                    last_error.insert(id, error);
+                    last_error.insert(r.id.clone(), error);
                 }
             }
         }
-        if all_gone {
+        for kind in ready {
             still_there.remove(&kind);
         }
     }
+    everything_went
 }
 
 async fn delete_one(

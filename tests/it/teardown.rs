@@ -266,7 +266,7 @@ async fn production_and_other_environments_are_untouched() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
     let provider = production();
     converge(provider.clone(), &shipped("prerelease")).await;
@@ -281,6 +281,7 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
     );
 
     let recorder = Arc::new(Recorder::default());
+    let started = tokio::time::Instant::now();
     let report = destroy::destroy(
         provider.clone(),
         &prerelease(),
@@ -291,6 +292,8 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
     .unwrap();
     assert!(report.leftovers.is_empty(), "{report:#?}");
     assert_eq!(report.passes, 2);
+    // The retry came after a pause, not straight away.
+    assert!(started.elapsed() >= DestroyOptions::default().pause);
     assert_eq!(report.deleted.len(), 6);
     assert!(owned(&provider, &prerelease()).await.is_empty());
 
