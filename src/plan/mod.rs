@@ -227,7 +227,34 @@ impl Plan {
                     .unwrap_or_else(|| "unknown".into())
             )));
         }
-        serde_json::from_value(probe).map_err(|e| read_err(format!("not a plan file: {e}")))
+        let plan: Plan =
+            serde_json::from_value(probe).map_err(|e| read_err(format!("not a plan file: {e}")))?;
+        plan.check_complete().map_err(read_err)?;
+        Ok(plan)
+    }
+
+    /// Every action carries what the executor needs for it: attributes to reach for creates
+    /// and updates, the live object for updates and deletes. A plan file edited by hand may not.
+    fn check_complete(&self) -> Result<(), String> {
+        for a in &self.actions {
+            let needs_desired = a.action != ActionKind::Delete;
+            let needs_live = a.action != ActionKind::Create;
+            if needs_desired && a.desired.is_none() {
+                return Err(format!(
+                    "{} {} has no `desired` attributes",
+                    a.action.symbol(),
+                    a.address
+                ));
+            }
+            if needs_live && a.live.is_none() {
+                return Err(format!(
+                    "{} {} has no `live` object",
+                    a.action.symbol(),
+                    a.address
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

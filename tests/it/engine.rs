@@ -1158,3 +1158,25 @@ async fn each_release_gets_its_own_kept_snapshot_and_the_last_one_stays() {
             .has_changes()
     );
 }
+
+/// A plan file edited by hand into something the executor cannot carry out is refused on
+/// load, with what is missing, instead of failing half-way through an apply.
+#[tokio::test]
+async fn a_hand_edited_plan_missing_what_a_step_needs_is_refused_on_load() {
+    let provider = FakeProvider::with_production(REGION);
+    let plan = plan_for(&provider, &shipped("prerelease")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prerelease.plan.json");
+    plan.save(&path).unwrap();
+    let mut raw: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    raw["actions"][0].as_object_mut().unwrap().remove("desired");
+    std::fs::write(&path, raw.to_string()).unwrap();
+
+    let Err(PlanError::Read { message, .. }) = Plan::load(&path) else {
+        panic!("an incomplete plan is refused");
+    };
+    assert_eq!(
+        message,
+        "+ rds_snapshot.from_prod has no `desired` attributes"
+    );
+}
