@@ -12,6 +12,9 @@ use crate::spec::{DEFAULT_TIMEOUT, ResourceSpec, Spec};
 /// Attributes compared as whole maps: a key removed from the spec is a change.
 const EXACT_MAPS: [&str; 2] = ["tags", "environment"];
 
+/// Lists whose order means nothing to AWS.
+const SETS: [&str; 3] = ["security_groups", "subnets", "requires_compatibilities"];
+
 /// Lifecycle words that mean a resource will never become usable.
 const FAILED_STATES: [&str; 5] = [
     "failed",
@@ -359,6 +362,14 @@ pub fn matches(name: &str, want: &Value, have: &Value) -> bool {
             .iter()
             .all(|(k, wv)| wv.is_null() || h.get(k).is_some_and(|hv| matches(k, wv, hv))),
         (Value::Object(w), Value::Null) if EXACT_MAPS.contains(&name) => w.is_empty(),
+        (Value::Array(w), Value::Array(h)) if SETS.contains(&name) => {
+            let sorted = |items: &[Value]| {
+                let mut v: Vec<String> = items.iter().map(Value::to_string).collect();
+                v.sort();
+                v
+            };
+            sorted(w) == sorted(h)
+        }
         (Value::Array(w), Value::Array(h)) => {
             w.len() == h.len() && w.iter().zip(h).all(|(wv, hv)| matches(name, wv, hv))
         }
@@ -383,6 +394,16 @@ mod tests {
             &json!({"Name": "x", "Old": "y"})
         ));
         assert!(matches("port", &json!(5432), &json!(5432.0)));
+        assert!(matches(
+            "security_groups",
+            &json!(["sg-b", "sg-a"]),
+            &json!(["sg-a", "sg-b"])
+        ));
+        assert!(!matches(
+            "containers",
+            &json!(["a", "b"]),
+            &json!(["b", "a"])
+        ));
     }
 
     #[test]

@@ -562,6 +562,7 @@ impl<'a> Validator<'a> {
                     Value::String(format!("{}-{}", env.name, address.name.replace('_', "-")))
                 });
             }
+            ResourceKind::Ec2Instance => clone_defaults(attrs),
             _ => {}
         }
         if address.kind == ResourceKind::RdsInstance
@@ -777,6 +778,32 @@ impl<'a> Validator<'a> {
         }
         Ok(())
     }
+}
+
+/// A clone of a source server launches from its image into its subnet and security groups
+/// unless the spec says otherwise. Spelled out as references, the plan shows what will be
+/// launched, and a later plan notices when production's server moved on.
+fn clone_defaults(attrs: &mut Attributes) {
+    let Some(source) = attrs
+        .get("clone_of")
+        .and_then(Value::as_str)
+        .and_then(|c| c.strip_prefix("${source.ec2_instance."))
+        .and_then(|c| c.strip_suffix(".id}"))
+        .filter(|name| !name.contains(['.', '$', '{', '}']))
+        .map(str::to_string)
+    else {
+        return;
+    };
+    let from_source = |attribute: &str| format!("${{source.ec2_instance.{source}.{attribute}}}");
+    attrs
+        .entry("image")
+        .or_insert_with(|| Value::String(from_source("image")));
+    attrs
+        .entry("subnet")
+        .or_insert_with(|| Value::String(from_source("subnet")));
+    attrs
+        .entry("security_groups")
+        .or_insert_with(|| Value::Array(vec![Value::String(from_source("security_groups"))]));
 }
 
 fn collect_strings(

@@ -1180,3 +1180,41 @@ async fn a_hand_edited_plan_missing_what_a_step_needs_is_refused_on_load() {
         "+ rds_snapshot.from_prod has no `desired` attributes"
     );
 }
+
+/// The clone launches from production's image, subnet and security groups, and the plan says
+/// so. When production's server moves to a new image, the next plan replaces the clone and
+/// says why.
+#[tokio::test]
+async fn the_clone_follows_production_servers_image_and_says_so() {
+    let provider = Arc::new(FakeProvider::with_production(REGION));
+    let spec = shipped("prerelease");
+    let plan = plan_for(provider.as_ref(), &spec).await;
+    let server = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("ec2_instance.server"))
+        .unwrap();
+    let desired = server.desired.as_ref().unwrap();
+    assert_eq!(desired["image"], json!("ami-04681a1dbd79675a5"));
+    assert_eq!(desired["subnet"], json!("subnet-0prod0001"));
+    assert_eq!(desired["security_groups"], json!(["sg-0prodserver1"]));
+    converge(provider.clone(), &spec).await;
+
+    let mut cloud = provider.snapshot();
+    let production_server = cloud
+        .sources
+        .iter_mut()
+        .find(|s| s.key == "i-0a1b2c3d4e5f60001")
+        .unwrap();
+    production_server.attributes["image"] = json!("ami-0newer000000001");
+    let moved_on = FakeProvider::with_cloud(cloud);
+    let plan = plan_for(&moved_on, &spec).await;
+    assert_eq!(labels(&plan)[0], "-/+ ec2_instance.server");
+    assert!(
+        plan.actions[0]
+            .reason
+            .starts_with("because image changed ami-04681a1dbd79675a5 → ami-0newer000000001"),
+        "{}",
+        plan.actions[0].reason
+    );
+}
