@@ -1,8 +1,10 @@
 //! ECS: clusters, task definitions and services.
 //!
 //! ECS tags come back only when asked for (`include=TAGS`). Clusters and services have batch
-//! describe calls (100 and 10 per call); task definitions have none, so each ACTIVE revision is
-//! described on its own, in parallel with a bound.
+//! describe calls (100 and 10 per call); task definitions have none, and ListTaskDefinitions has
+//! no tag filter, so `observe` asks the Resource Groups Tagging API for the revisions tagged
+//! `rehearsal:env` and describes only those, each on its own, in parallel with a bound: the cost
+//! follows the environment's revisions, not the account's.
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::client::Waiters;
@@ -17,7 +19,9 @@ use super::attrs::{Builder, Reader};
 use super::errors::{self, Wait};
 use super::tags::{self as tagging, TagMap};
 use super::{States, concurrently, env_matches, what};
-use crate::model::{Address, Attributes, LiveResource, ResourceKind, SourceObject, SourceQuery};
+use crate::model::{
+    Address, Attributes, LiveResource, ResourceKind, SourceObject, SourceQuery, tags,
+};
 use crate::provider::{CreateRequest, DeleteOutcome, Operation, ProviderError};
 
 const CLUSTER: ResourceKind = ResourceKind::EcsCluster;
@@ -345,19 +349,42 @@ async fn scan_clusters_and_services(
         .collect())
 }
 
-async fn scan_task_definitions(
-    client: &Client,
+/// The ARNs of the task definitions tagged `rehearsal:env` (= `env`, or any value), once each.
+/// The Tagging API may still list revisions that are INACTIVE or deleted: describing them tells.
+async fn tagged_task_definitions(
+    tagging_api: &aws_sdk_resourcegroupstagging::Client,
     env: Option<&str>,
-) -> Result<Vec<LiveResource>, ProviderError> {
-    let arns: Vec<String> = client
-        .list_task_definitions()
-        .status(TaskDefinitionStatus::Active)
+) -> Result<Vec<String>, ProviderError> {
+    let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+        .key(tags::ENV)
+        .set_values(env.map(|env| vec![env.to_owned()]))
+        .build();
+    let mappings: Vec<_> = tagging_api
+        .get_resources()
+        .tag_filters(filter)
+        .resource_type_filters("ecs:task-definition")
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| errors::sdk("ecs:ListTaskDefinitions", "ECS task definitions", e))?;
+        .map_err(|e| errors::sdk("tag:GetResources", "ECS task definitions", e))?;
+    let mut arns: Vec<String> = mappings
+        .iter()
+        .filter_map(|m| m.resource_arn().map(str::to_owned))
+        .collect();
+    arns.sort();
+    arns.dedup();
+    Ok(arns)
+}
+
+async fn scan_task_definitions(
+    client: &Client,
+    tagging_api: &aws_sdk_resourcegroupstagging::Client,
+    env: Option<&str>,
+) -> Result<Vec<LiveResource>, ProviderError> {
+    let arns = tagged_task_definitions(tagging_api, env).await?;
+    // The tags that decide ownership are the ones ECS describes, not the Tagging API's copy.
     let described = concurrently(arns, PARALLELISM, |arn| {
         let client = client.clone();
         async move { describe_task_definition(&client, &arn).await }
@@ -376,11 +403,12 @@ async fn scan_task_definitions(
 
 pub(crate) async fn scan(
     client: &Client,
+    tagging_api: &aws_sdk_resourcegroupstagging::Client,
     env: Option<&str>,
 ) -> Result<Vec<LiveResource>, ProviderError> {
     let (mut found, task_definitions) = tokio::try_join!(
         scan_clusters_and_services(client, env),
-        scan_task_definitions(client, env)
+        scan_task_definitions(client, tagging_api, env)
     )?;
     found.extend(task_definitions);
     Ok(found)

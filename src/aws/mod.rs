@@ -1,4 +1,5 @@
-//! The AWS provider: the only module that talks to AWS (EC2, RDS, ECS through the official SDK).
+//! The AWS provider: the only module that talks to AWS (EC2, RDS, ECS, and the Resource Groups
+//! Tagging API, through the official SDK).
 //!
 //! - Credentials, region and endpoint come from the SDK's default chain (`AWS_PROFILE`, SSO,
 //!   environment, instance roles; `AWS_ENDPOINT_URL` for an emulator), loaded once in
@@ -7,7 +8,8 @@
 //!   here. Waiting for a state uses the SDK's generated waiters. Nothing in this module re-sends a
 //!   call in a loop of its own.
 //! - Ownership lives in tags set at creation; `observe` finds an environment's resources by them
-//!   with a few paginated list/describe calls per kind.
+//!   with a few paginated list/describe calls per kind (task definitions, which ECS can only
+//!   describe one by one, are first found by their `rehearsal:env` tag with the Tagging API).
 //!
 //! One file per service (`ec2`, `rds`, `ecs`); `tags` for ownership and recorded inputs, `attrs`
 //! for reading the spec's JSON attributes, `errors` for classifying SDK errors.
@@ -47,6 +49,7 @@ struct Clients {
     ec2: aws_sdk_ec2::Client,
     rds: aws_sdk_rds::Client,
     ecs: aws_sdk_ecs::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Clients {
@@ -55,6 +58,7 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(config),
             rds: aws_sdk_rds::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
         }
     }
 }
@@ -178,7 +182,7 @@ impl AwsProvider {
         let (mut found, dbs, ecs) = tokio::try_join!(
             ec2::scan(&c.ec2, env, with_user_data),
             rds::scan(&c.rds, env),
-            ecs::scan(&c.ecs, env),
+            ecs::scan(&c.ecs, &c.tagging, env),
         )?;
         found.extend(dbs);
         found.extend(ecs);

@@ -13,7 +13,7 @@ use rehearsal::provider::{
 };
 use serde_json::{Value, json};
 
-use crate::emulator::{Emulator, Production, REGION};
+use crate::emulator::{Emulator, Production, REGION, RecordedCall};
 
 const ENV: &str = "prerelease";
 
@@ -1278,7 +1278,7 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
     );
 
     // observe: a fixed number of list/describe calls per kind, whatever the number of resources;
-    // only user data and task definitions (no batch API) cost one call each.
+    // only user data and the environment's task definitions (no batch API) cost one call each.
     w.emulator.start_recording();
     let all = w.provider.observe(&env()).await.unwrap();
     let calls = w.emulator.stop_recording();
@@ -1293,7 +1293,7 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
         "DescribeClusters",
         "ListServices",
         "DescribeServices",
-        "ListTaskDefinitions",
+        "GetResources",
     ] {
         assert_eq!(
             count(action),
@@ -1302,9 +1302,134 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
             calls.iter().map(|c| &c.action).collect::<Vec<_>>()
         );
     }
-    // Production's task definition and ours.
-    assert_eq!(count("DescribeTaskDefinition"), 2);
-    assert_eq!(calls.len(), 11);
+    // Ours only: production's task definition carries no `rehearsal:env` tag, so it is not even
+    // described, and the account's revisions are never listed.
+    assert_eq!(count("DescribeTaskDefinition"), 1);
+    assert_eq!(count("ListTaskDefinitions"), 0);
+    assert_eq!(calls.len(), 10);
+}
+
+/// `observe`, recorded: what it found and the API calls it made.
+async fn observe_recorded(w: &World) -> (Vec<LiveResource>, Vec<RecordedCall>) {
+    w.emulator.start_recording();
+    let all = w.provider.observe(&env()).await.expect("observe");
+    (all, w.emulator.stop_recording())
+}
+
+fn count_of(calls: &[RecordedCall], action: &str) -> usize {
+    calls.iter().filter(|c| c.action == action).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
+    let w = world().await;
+    create_one_of_each(&w).await;
+    let (before, calls_before) = observe_recorded(&w).await;
+    assert_eq!(before.len(), 6, "{before:#?}");
+
+    // Someone else's family, untagged, with many revisions: on a real account, hundreds.
+    for revision in 1..=15 {
+        w.ecs
+            .register_task_definition()
+            .family("other-app")
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("app")
+                    .image(format!("other-app:{revision}"))
+                    .memory(256)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("register other-app");
+    }
+    let listed = w
+        .ecs
+        .list_task_definitions()
+        .family_prefix("other-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.task_definition_arns().len(), 15);
+
+    let (after, calls_after) = observe_recorded(&w).await;
+    let ids = |all: &[LiveResource]| {
+        all.iter()
+            .map(|r| (r.address.to_string(), r.id.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&after), ids(&before));
+    assert_eq!(count_of(&calls_before, "DescribeTaskDefinition"), 1);
+    assert_eq!(
+        count_of(&calls_after, "DescribeTaskDefinition"),
+        count_of(&calls_before, "DescribeTaskDefinition"),
+        "15 unrelated revisions cost observe nothing"
+    );
+    assert_eq!(calls_after.len(), calls_before.len());
+    for calls in [&calls_before, &calls_after] {
+        assert_eq!(count_of(calls, "GetResources"), 1);
+        assert_eq!(count_of(calls, "ListTaskDefinitions"), 0);
+    }
+
+    // A revision of ours deregistered behind rehearsal's back: the Tagging API may keep listing
+    // it (moto does), but it is no longer part of the environment.
+    let stale = w
+        .ecs
+        .register_task_definition()
+        .family("prerelease-server")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("server")
+                .image("a:0")
+                .memory(512)
+                .build(),
+        )
+        .set_tags(Some(
+            ownership_tags("ecs_task_definition.old")
+                .into_iter()
+                .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let stale_arn = stale
+        .task_definition()
+        .and_then(|td| td.task_definition_arn())
+        .unwrap()
+        .to_owned();
+    w.ecs
+        .deregister_task_definition()
+        .task_definition(&stale_arn)
+        .send()
+        .await
+        .unwrap();
+    let (now, _) = observe_recorded(&w).await;
+    assert_eq!(
+        ids(&now),
+        ids(&before),
+        "the deregistered revision is not observed"
+    );
+
+    // list_environments finds task definitions of every environment through the same tag.
+    let mut staging = request(
+        "ecs_task_definition.server",
+        json!({"family": "staging-server", "containers": [{"name": "server", "image": "a:1", "memory": 512}]}),
+    );
+    staging.tags.insert(tags::ENV.into(), "staging".into());
+    staging.tags.remove(tags::EXPIRES_AT);
+    let (staging_op, _) = op("ecs_task_definition.server");
+    w.provider
+        .create(&staging_op, &staging)
+        .await
+        .expect("create staging's task definition");
+    let envs = w.provider.list_environments(REGION).await.unwrap();
+    let summary: Vec<(&str, usize)> = envs
+        .iter()
+        .map(|e| (e.name.as_str(), e.resources))
+        .collect();
+    assert_eq!(summary, [(ENV, 6), ("staging", 1)], "{envs:?}");
+    w.assert_production_untouched().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
