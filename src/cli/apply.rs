@@ -35,7 +35,7 @@ fn is_plan_file(target: &str) -> bool {
 }
 
 pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, CliError> {
-    let (plan, spec) = if is_plan_file(&args.target) {
+    let (plan, spec, provider) = if is_plan_file(&args.target) {
         if !args.vars.vars.is_empty() {
             return Err(CliError::new(
                 "--var cannot change a saved plan",
@@ -55,7 +55,8 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
             s.env.region = plan.env.region.clone();
             s
         });
-        (plan, spec)
+        let provider = provider::connect(&plan.env.region).await?;
+        (plan, spec, provider)
     } else {
         let spec = load_spec(g, &args.target, &args.vars)?;
         let provider = provider::connect(&spec.env.region).await?;
@@ -67,13 +68,12 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
                 "apply",
             )?;
         }
-        (plan, Some(spec))
+        (plan, Some(spec), provider)
     };
     if !plan.has_changes() {
         println!("Nothing to apply.");
         return Ok(exit::OK);
     }
-    let provider = provider::connect(&plan.env.region).await?;
     let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
     let graph = ExecutionGraph::build(&plan)?;
     println!(
