@@ -28,11 +28,16 @@ pub struct PlanArgs {
 
 pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, CliError> {
     let spec = load_spec(g, &args.env, &args.vars)?;
-    let provider = provider::connect(&spec.env.region).await?;
-    let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
     let out = args
         .out
         .unwrap_or_else(|| Plan::default_path(&spec.env.name));
+    let planned = match provider::connect(&spec.env.region).await {
+        Ok(provider) => workflow::make_plan(provider.as_ref(), &spec)
+            .await
+            .map_err(CliError::from),
+        Err(e) => Err(e),
+    };
+    let plan = planned.map_err(|e| discard_previous_plan(&out, e))?;
     plan.save(&out)?;
     if args.json {
         println!(
@@ -74,4 +79,20 @@ pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
         print!("{}", render::human(&plan, style));
     }
     Ok(exit::OK)
+}
+
+/// A plan that failed must not leave the previous plan in its place: `make
+/// create-prerelease-from-prod` would apply that older plan, made with other variables.
+fn discard_previous_plan(out: &Path, mut error: CliError) -> CliError {
+    if out.exists() && std::fs::remove_file(out).is_ok() {
+        let note = format!(
+            "the previous plan at {} was removed, so it cannot be applied by mistake",
+            out.display()
+        );
+        error.hint = Some(match error.hint.take() {
+            Some(h) => format!("{h}\nhint: {note}"),
+            None => note,
+        });
+    }
+    error
 }

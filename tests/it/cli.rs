@@ -688,3 +688,34 @@ fn an_unknown_provider_is_refused_with_the_choices() {
         );
     assert!(!project.path(PLAN_FILE).exists());
 }
+
+#[test]
+fn a_failed_plan_removes_the_previous_plan_so_it_cannot_be_applied_by_mistake() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().succeeds();
+    assert!(project.path(PLAN_FILE).exists());
+
+    // Production's database cannot be found any more: this plan fails...
+    let spec = project.read("environments/prerelease.toml");
+    project.write(
+        "environments/prerelease.toml",
+        &spec.replacen(
+            "identifier = \"production-db\"",
+            "identifier = \"production-db-gone\"",
+            1,
+        ),
+    );
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .fails()
+        .says("cannot look up source.rds_instance.prod_db")
+        .says("the previous plan at plans/prerelease.plan.json was removed");
+    // ...and the next step of the checklist has nothing old to apply.
+    assert!(!project.path(PLAN_FILE).exists());
+    project
+        .rehearsal(&["apply", PLAN_FILE])
+        .run()
+        .fails()
+        .says("cannot read plan");
+}
