@@ -27,7 +27,17 @@ pub struct PlanArgs {
 }
 
 pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, CliError> {
-    let spec = load_spec(g, &args.env, &args.vars)?;
+    let spec = match load_spec(g, &args.env, &args.vars) {
+        Ok(spec) => spec,
+        Err(e) => {
+            let name = Path::new(&args.env)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or(&args.env);
+            let out = args.out.clone().unwrap_or_else(|| Plan::default_path(name));
+            return Err(discard_previous_plan(&out, e));
+        }
+    };
     let out = args
         .out
         .unwrap_or_else(|| Plan::default_path(&spec.env.name));

@@ -719,3 +719,20 @@ fn a_failed_plan_removes_the_previous_plan_so_it_cannot_be_applied_by_mistake() 
         .fails()
         .says("cannot read plan");
 }
+
+#[test]
+fn a_broken_spec_also_removes_the_previous_plan() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().succeeds();
+    let spec = project.read("environments/prerelease.toml");
+    project.write(
+        "environments/prerelease.toml",
+        &spec.replacen("instance_type", "instance_typo", 1),
+    );
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .fails()
+        .says("unknown field `instance_typo`");
+    assert!(!project.path(PLAN_FILE).exists());
+}
