@@ -258,15 +258,16 @@ async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), Prov
                 run,
                 action.desired.as_ref().expect("creates carry attributes"),
             )?;
-            let expires = run.plan.ttl_secs.map(|ttl| {
-                let at = run
+            // A plan file edited to an absurd ttl gets no expiry rather than a panic.
+            let expires = run.plan.ttl_secs.and_then(|ttl| {
+                let now = run
                     .options
                     .now
                     .replace_nanosecond(0)
-                    .unwrap_or(run.options.now)
-                    + time::Duration::seconds(ttl as i64);
+                    .unwrap_or(run.options.now);
+                let at = now.checked_add(time::Duration::seconds(i64::try_from(ttl).ok()?))?;
                 at.format(&time::format_description::well_known::Rfc3339)
-                    .expect("formats")
+                    .ok()
             });
             let mut request_tags = ownership_tags(
                 &run.plan.env,

@@ -28,6 +28,9 @@ use crate::model::{
 /// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
 pub const VAR_ENV_PREFIX: &str = "REHEARSAL_VAR_";
 
+/// The longest an ephemeral environment may live.
+pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// How long a create, update or delete may wait for AWS unless the spec or `--timeout` says.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
@@ -275,7 +278,20 @@ impl<'a> Validator<'a> {
             }
             (Lifecycle::Protected, None) => None,
             (Lifecycle::Ephemeral, None) => Some(Duration::from_secs(24 * 3600)),
-            (Lifecycle::Ephemeral, Some(ttl)) => Some(self.duration(ttl, &["environment", "ttl"])?),
+            (Lifecycle::Ephemeral, Some(ttl)) => {
+                let d = self.duration(ttl, &["environment", "ttl"])?;
+                if d > MAX_TTL {
+                    return Err(self.error(
+                        self.span(&["environment", "ttl"]),
+                        format!("a time to live of {ttl} is longer than a year"),
+                        Some(
+                            "ephemeral environments are meant to go away: use at most \"365d\""
+                                .into(),
+                        ),
+                    ));
+                }
+                Some(d)
+            }
         };
         let env_id = EnvId {
             name: env.name.clone(),

@@ -1023,3 +1023,18 @@ fn no_damaged_spec_makes_validation_panic() {
         "{accepted} accepted, {rejected} rejected"
     );
 }
+
+#[test]
+fn an_ephemeral_environment_lives_at_most_a_year() {
+    let text =
+        crate::support::shipped_text("prerelease").replace("ttl = \"24h\"", "ttl = \"400d\"");
+    let Err(rehearsal::spec::SpecError::Invalid(d)) = rehearsal::spec::parse(
+        std::path::Path::new("environments/prerelease.toml"),
+        &text,
+        &rehearsal::spec::VariableInputs::default(),
+    ) else {
+        panic!("a ttl over a year is refused");
+    };
+    assert_eq!(d.message, "a time to live of 400d is longer than a year");
+    assert_eq!((d.line, d.column), (15, 7));
+}
