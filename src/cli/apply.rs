@@ -26,7 +26,7 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     /// How long each wait for AWS may take, e.g. 45m (overrides the spec's `timeout`).
-    #[arg(long, value_parser = spec::duration::parse)]
+    #[arg(long, value_parser = spec::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
 }
 

@@ -23,7 +23,7 @@ pub struct DestroyArgs {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
     /// How long each delete may wait for AWS, e.g. 45m.
-    #[arg(long, value_parser = spec::duration::parse)]
+    #[arg(long, value_parser = spec::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
 }
 

@@ -33,6 +33,18 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
+/// The longest anyone should wait for AWS in one step.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 86_400);
+
+/// A timeout: a duration of at most [`MAX_TIMEOUT`].
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse(text)?;
+    if d > MAX_TIMEOUT {
+        return Err(format!("a timeout of `{text}` is longer than 7d"));
+    }
+    Ok(d)
+}
+
 /// The inverse, for messages: `1h30m`.
 pub fn format(d: Duration) -> String {
     let mut secs = d.as_secs();
@@ -55,6 +67,8 @@ mod tests {
         assert_eq!(parse("24h"), Ok(Duration::from_secs(86_400)));
         assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5_400)));
         assert_eq!(format(Duration::from_secs(5_400)), "1h30m");
+        assert!(parse_timeout("45m").is_ok());
+        assert!(parse_timeout("8d").is_err());
         for bad in ["", "24", "h", "1x", "0m", "99999999999999999999d"] {
             assert!(parse(bad).is_err(), "{bad} should not parse");
         }

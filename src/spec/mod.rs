@@ -541,7 +541,16 @@ impl<'a> Validator<'a> {
                 deps.insert(parsed);
             }
             let timeout = match timeout {
-                Some(t) => Some(self.duration(t, &[&path[..], &["timeout"]].concat())?),
+                Some(t) => {
+                    let at = [&path[..], &["timeout"]].concat();
+                    Some(duration::parse_timeout(t).map_err(|message| {
+                        self.error(
+                            self.span(&at),
+                            message,
+                            Some("write a timeout like \"30m\" or \"2h\"".into()),
+                        )
+                    })?)
+                }
                 None => None,
             };
             let mut attributes = match refs::interpolate(&value, &|r| plain_value(r, vars, env)) {
