@@ -110,13 +110,7 @@ pub async fn dry_run(
     provider: &dyn Provider,
     env: &EnvId,
 ) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
-    let live = provider
-        .observe(env)
-        .await
-        .map_err(|error| DestroyError::Observe {
-            env: env.name.clone(),
-            error,
-        })?;
+    let live = observe(provider, env).await?;
     let (mut doomed, kept) = owned(env, live)?;
     doomed.sort_by_key(|r| (r.address.kind.teardown_rank(), r.address.clone()));
     Ok((doomed, kept))

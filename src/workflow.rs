@@ -6,7 +6,7 @@ use futures_util::future::try_join_all;
 use thiserror::Error;
 
 use crate::model::LiveResource;
-use crate::plan::observe::source_fingerprint;
+use crate::plan::observe::{lookup_source, observe_environment, source_fingerprint};
 use crate::plan::{Observed, Plan, PlanError, staleness};
 use crate::provider::Provider;
 use crate::spec::Spec;
@@ -58,25 +58,12 @@ pub async fn recheck(
     spec: Option<&Spec>,
 ) -> Result<Vec<LiveResource>, RecheckError> {
     let lookups = plan.sources.iter().map(|(address, query)| async move {
-        provider
-            .lookup(&plan.env.region, query)
-            .await
-            .map(|found| (address.clone(), found))
-            .map_err(|error| PlanError::Source {
-                source_address: address.clone(),
-                query: query.describe(),
-                location: plan.spec_path.display().to_string(),
-                error,
-            })
+        let location = plan.spec_path.display().to_string();
+        let found = lookup_source(provider, &plan.env.region, address, query, location).await;
+        found.map(|found| (address.clone(), found))
     });
     let found: BTreeMap<String, _> = try_join_all(lookups).await?.into_iter().collect();
-    let resources = provider
-        .observe(&plan.env)
-        .await
-        .map_err(|error| PlanError::Observe {
-            env: plan.env.name.clone(),
-            error,
-        })?;
+    let resources = observe_environment(provider, &plan.env).await?;
     let observed = Observed {
         sources: BTreeMap::new(),
         resources,

@@ -44,24 +44,17 @@ pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), 
                 .and_then(|s| s.to_str())
                 .unwrap_or(name)
                 .to_string();
-            let region = g
-                .region
-                .clone()
-                .or_else(|| std::env::var("AWS_REGION").ok())
-                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-                .filter(|r| !r.is_empty())
-                .ok_or_else(|| {
-                    CliError::new(
-                        format!(
-                            "cannot read the spec of {env_name}, and no region was given: {}",
-                            e.render()
-                        ),
-                        Some(
-                            "pass --region (or set AWS_REGION): teardown works from tags alone"
-                                .into(),
-                        ),
-                    )
-                })?;
+            let region = g.region_without_spec().ok_or_else(|| {
+                CliError::new(
+                    format!(
+                        "cannot read the spec of {env_name}, and no region was given: {}",
+                        e.render()
+                    ),
+                    Some(
+                        "pass --region (or set AWS_REGION): teardown works from tags alone".into(),
+                    ),
+                )
+            })?;
             eprintln!(
                 "note: cannot use {} ({e}); working from tags alone in {region}",
                 path.display()

@@ -65,6 +65,17 @@ pub struct GlobalArgs {
     pub region: Option<String>,
 }
 
+impl GlobalArgs {
+    /// The region when no spec names one: --region, then AWS_REGION, then AWS_DEFAULT_REGION.
+    fn region_without_spec(&self) -> Option<String> {
+        self.region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .filter(|r| !r.is_empty())
+    }
+}
+
 /// Spec variables, shared by the commands that read a spec.
 #[derive(Debug, Args, Clone, Default)]
 pub struct VarArgs {

@@ -19,16 +19,12 @@ pub struct ReapArgs {
 }
 
 pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, CliError> {
-    let region = g
-        .region
-        .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .ok_or_else(|| {
-            CliError::new(
-                "reap needs a region",
-                Some("pass --region eu-west-1".into()),
-            )
-        })?;
+    let region = g.region_without_spec().ok_or_else(|| {
+        CliError::new(
+            "reap needs a region",
+            Some("pass --region eu-west-1".into()),
+        )
+    })?;
     let provider = provider::connect(&region).await?;
     let now = time::OffsetDateTime::now_utc();
     let mut expired = vec![];

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::PlanError;
-use crate::model::{Address, LiveResource, SourceAddress, SourceObject};
+use crate::model::{Address, EnvId, LiveResource, SourceAddress, SourceObject, SourceQuery};
 use crate::provider::Provider;
 use crate::spec::Spec;
 
@@ -22,25 +22,13 @@ impl Observed {
     /// Look up every source (concurrently) and list the environment's resources.
     pub async fn read(provider: &dyn Provider, spec: &Spec) -> Result<Observed, PlanError> {
         let lookups = spec.sources.values().map(|s| async move {
-            provider
-                .lookup(&spec.env.region, &s.query)
-                .await
-                .map(|found| (s.address.clone(), found))
-                .map_err(|error| PlanError::Source {
-                    source_address: s.address.to_string(),
-                    query: s.query.describe(),
-                    location: s.location.clone(),
-                    error,
-                })
+            let address = s.address.to_string();
+            let region = &spec.env.region;
+            let found = lookup_source(provider, region, &address, &s.query, s.location.clone());
+            found.await.map(|found| (s.address.clone(), found))
         });
         let sources = try_join_all(lookups).await?.into_iter().collect();
-        let resources = provider
-            .observe(&spec.env)
-            .await
-            .map_err(|error| PlanError::Observe {
-                env: spec.env.name.clone(),
-                error,
-            })?;
+        let resources = observe_environment(provider, &spec.env).await?;
         Ok(Observed { sources, resources })
     }
 
@@ -66,6 +54,39 @@ impl Observed {
         }
         out
     }
+}
+
+/// Look up one source; a failure names the look-up and where the spec declares it.
+pub async fn lookup_source(
+    provider: &dyn Provider,
+    region: &str,
+    address: &str,
+    query: &SourceQuery,
+    location: String,
+) -> Result<SourceObject, PlanError> {
+    provider
+        .lookup(region, query)
+        .await
+        .map_err(|error| PlanError::Source {
+            source_address: address.to_string(),
+            query: query.describe(),
+            location,
+            error,
+        })
+}
+
+/// Everything tagged for the environment.
+pub async fn observe_environment(
+    provider: &dyn Provider,
+    env: &EnvId,
+) -> Result<Vec<LiveResource>, PlanError> {
+    provider
+        .observe(env)
+        .await
+        .map_err(|error| PlanError::Observe {
+            env: env.name.clone(),
+            error,
+        })
 }
 
 /// A source's fingerprint. Lifecycle words are left out (see [`Observed::fingerprints`]).
