@@ -15,8 +15,10 @@ use thiserror::Error;
 use crate::apply::events::{Event, Reporter, StepProgress};
 use crate::apply::{delete_policy, idempotency_token};
 use crate::graph::StepOp;
+use crate::kinds;
 use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
 use crate::provider::{DeleteOutcome, Operation, Provider, ProviderError};
+use crate::wait;
 
 #[derive(Debug, Clone)]
 pub struct DestroyOptions {
@@ -75,15 +77,6 @@ pub enum DestroyError {
     Observe { env: String, error: ProviderError },
 }
 
-/// What must be gone before a kind can be deleted.
-fn prerequisites(kind: ResourceKind) -> &'static [ResourceKind] {
-    match kind {
-        ResourceKind::EcsCluster | ResourceKind::EcsTaskDefinition => &[ResourceKind::EcsService],
-        ResourceKind::RdsSnapshot => &[ResourceKind::RdsInstance],
-        _ => &[],
-    }
-}
-
 /// Everything the environment owns that teardown should remove, and what it keeps.
 fn owned(
     env: &EnvId,
@@ -112,7 +105,7 @@ pub async fn dry_run(
 ) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
     let live = observe(provider, env).await?;
     let (mut doomed, kept) = owned(env, live)?;
-    doomed.sort_by_key(|r| (r.address.kind.teardown_rank(), r.address.clone()));
+    doomed.sort_by_key(|r| (kinds::teardown_rank(r.address.kind), r.address.clone()));
     Ok((doomed, kept))
 }
 
@@ -206,15 +199,22 @@ async fn pass(
 ) -> bool {
     let mut still_there: BTreeSet<ResourceKind> =
         remaining.iter().map(|r| r.address.kind).collect();
-    let mut ranks: BTreeMap<u8, Vec<ResourceKind>> = BTreeMap::new();
+    let prerequisites = kinds::teardown_prerequisites();
+    let mut ranks: BTreeMap<usize, Vec<ResourceKind>> = BTreeMap::new();
     for kind in still_there.iter().copied() {
-        ranks.entry(kind.teardown_rank()).or_default().push(kind);
+        ranks
+            .entry(kinds::teardown_rank(kind))
+            .or_default()
+            .push(kind);
     }
     let mut everything_went = true;
     for kinds in ranks.into_values() {
         let mut ready = vec![];
         for kind in kinds {
-            match prerequisites(kind).iter().find(|p| still_there.contains(p)) {
+            match prerequisites[&kind]
+                .iter()
+                .find(|p| still_there.contains(p))
+            {
                 Some(blocker) => {
                     everything_went = false;
                     for r in remaining.iter().filter(|r| r.address.kind == kind) {
@@ -324,5 +324,7 @@ async fn delete_one(
             DeleteOutcome::NotYet { reason } => return Err(reason),
         }
     }
-    provider.wait_deleted(&op, &target).await.map_err(render)
+    wait::until_gone(provider, &op, &target)
+        .await
+        .map_err(render)
 }

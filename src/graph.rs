@@ -8,6 +8,7 @@ use petgraph::algo::has_path_connecting;
 use petgraph::graph::{DiGraph, NodeIndex};
 use thiserror::Error;
 
+use crate::kinds;
 use crate::model::{Address, ReplaceOrder};
 use crate::plan::{ActionKind, Plan};
 
@@ -72,7 +73,7 @@ impl ExecutionGraph {
                     let delete = graph.add_node(step(StepOp::Delete));
                     build_step.insert(action.address.clone(), create);
                     delete_steps.push(delete);
-                    match action.address.kind.replace_order() {
+                    match kinds::describe(action.address.kind).replace_order {
                         ReplaceOrder::DeleteThenCreate => graph.add_edge(delete, create, ()),
                         ReplaceOrder::CreateThenDelete => graph.add_edge(create, delete, ()),
                     };
@@ -94,7 +95,7 @@ impl ExecutionGraph {
                 let old = &graph[delete].address;
                 if action.depends_on.contains(old)
                     && address != old
-                    && old.kind.replace_order() == ReplaceOrder::CreateThenDelete
+                    && kinds::describe(old.kind).replace_order == ReplaceOrder::CreateThenDelete
                 {
                     graph.add_edge(node, delete, ());
                 }
@@ -113,7 +114,9 @@ impl ExecutionGraph {
                 }
                 if plan.actions[sa.action].depends_on.contains(&sb.address) {
                     delete_edges.push((0, a, b));
-                } else if sa.address.kind.teardown_rank() < sb.address.kind.teardown_rank() {
+                } else if kinds::teardown_rank(sa.address.kind)
+                    < kinds::teardown_rank(sb.address.kind)
+                {
                     delete_edges.push((1, a, b));
                 }
             }

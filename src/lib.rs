@@ -4,6 +4,7 @@
 //! [`provider`] observes) → [`graph`] (ordered DAG) → [`apply`] (executor) → provider. [`destroy`]
 //! tears an environment down from its tags alone. Only [`aws`] talks to AWS.
 
+pub mod kinds;
 pub mod model;
 pub mod provider;
 
@@ -15,4 +16,5 @@ pub mod destroy;
 pub mod graph;
 pub mod plan;
 pub mod spec;
+pub mod wait;
 pub mod workflow;

@@ -27,17 +27,38 @@ pub mod tags {
     pub const INPUT_PREFIX: &str = "rehearsal:input:";
 }
 
-/// What rehearsal can own. The order of the variants is the order of creation between kinds;
-/// teardown goes the other way (see [`ResourceKind::teardown_rank`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResourceKind {
-    RdsSnapshot,
-    RdsInstance,
-    Ec2Instance,
-    EcsCluster,
-    EcsTaskDefinition,
-    EcsService,
+/// Declares the resource kinds once: the enum, its complete list and its spec names. Adding a
+/// variant here makes every registry's exhaustive `match` fail to compile until the kind has
+/// its description (`kinds`), its fake behaviour and its AWS module (see CONTRIBUTING.md).
+macro_rules! resource_kinds {
+    ($($variant:ident => $name:literal),+ $(,)?) => {
+        /// What rehearsal can own. Everything about one kind lives in `kinds::<name>`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum ResourceKind {
+            $(#[serde(rename = $name)] $variant),+
+        }
+
+        impl ResourceKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [ResourceKind] = &[$(ResourceKind::$variant),+];
+
+            /// The name used in specs, addresses and tags: `rds_instance`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ResourceKind::$variant => $name),+
+                }
+            }
+        }
+    };
+}
+
+resource_kinds! {
+    RdsSnapshot => "rds_snapshot",
+    RdsInstance => "rds_instance",
+    Ec2Instance => "ec2_instance",
+    EcsCluster => "ecs_cluster",
+    EcsTaskDefinition => "ecs_task_definition",
+    EcsService => "ecs_service",
 }
 
 /// How a replacement is carried out.
@@ -50,144 +71,6 @@ pub enum ReplaceOrder {
     CreateThenDelete,
 }
 
-impl ResourceKind {
-    pub const ALL: [ResourceKind; 6] = [
-        ResourceKind::RdsSnapshot,
-        ResourceKind::RdsInstance,
-        ResourceKind::Ec2Instance,
-        ResourceKind::EcsCluster,
-        ResourceKind::EcsTaskDefinition,
-        ResourceKind::EcsService,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceKind::RdsSnapshot => "rds_snapshot",
-            ResourceKind::RdsInstance => "rds_instance",
-            ResourceKind::Ec2Instance => "ec2_instance",
-            ResourceKind::EcsCluster => "ecs_cluster",
-            ResourceKind::EcsTaskDefinition => "ecs_task_definition",
-            ResourceKind::EcsService => "ecs_service",
-        }
-    }
-
-    /// Attributes a user may set in the spec. Attributes not listed in
-    /// [`ResourceKind::in_place_attributes`] force a replacement when they change.
-    pub fn input_attributes(self) -> &'static [&'static str] {
-        match self {
-            ResourceKind::RdsSnapshot => &["identifier", "source_db", "keep_after_destroy", "tags"],
-            ResourceKind::RdsInstance => &[
-                "identifier",
-                "snapshot",
-                "latest_snapshot_of",
-                "instance_class",
-                "subnet_group",
-                "security_groups",
-                "parameter_group",
-                "backup_retention_days",
-                "deletion_protection",
-                "final_snapshot",
-                "tags",
-            ],
-            ResourceKind::Ec2Instance => &[
-                "clone_of",
-                "image",
-                "subnet",
-                "security_groups",
-                "instance_type",
-                "user_data",
-                "key_name",
-                "tags",
-            ],
-            ResourceKind::EcsCluster => &["name", "tags"],
-            ResourceKind::EcsTaskDefinition => &[
-                "family",
-                "cpu",
-                "memory",
-                "network_mode",
-                "requires_compatibilities",
-                "execution_role_arn",
-                "containers",
-                "tags",
-            ],
-            ResourceKind::EcsService => &[
-                "name",
-                "cluster",
-                "task_definition",
-                "desired_count",
-                "launch_type",
-                "subnets",
-                "security_groups",
-                "tags",
-            ],
-        }
-    }
-
-    /// Attributes AWS can change on a live resource without replacing it.
-    pub fn in_place_attributes(self) -> &'static [&'static str] {
-        match self {
-            // A snapshot is immutable; only its tags and our own teardown policy can change.
-            ResourceKind::RdsSnapshot => &["keep_after_destroy", "tags"],
-            // ModifyDBInstance covers these; `final_snapshot` is teardown policy only.
-            ResourceKind::RdsInstance => &[
-                "instance_class",
-                "security_groups",
-                "parameter_group",
-                "backup_retention_days",
-                "deletion_protection",
-                "final_snapshot",
-                "tags",
-            ],
-            // Instance type and security groups change with ModifyInstanceAttribute
-            // (the type needs a stop and start, which the provider does).
-            ResourceKind::Ec2Instance => &["instance_type", "security_groups", "tags"],
-            ResourceKind::EcsCluster => &["tags"],
-            // Task definitions are immutable: any change is a new revision.
-            ResourceKind::EcsTaskDefinition => &["tags"],
-            ResourceKind::EcsService => &["task_definition", "desired_count", "tags"],
-        }
-    }
-
-    /// Attributes a provider reports after creation, which other resources may reference.
-    pub fn output_attributes(self) -> &'static [&'static str] {
-        match self {
-            ResourceKind::RdsSnapshot => &["id", "arn", "status"],
-            ResourceKind::RdsInstance => &["id", "arn", "endpoint", "port", "status", "engine"],
-            ResourceKind::Ec2Instance => &["id", "private_ip", "public_ip", "state"],
-            ResourceKind::EcsCluster => &["id", "arn", "status"],
-            ResourceKind::EcsTaskDefinition => &["id", "arn", "revision"],
-            ResourceKind::EcsService => &["id", "arn", "status"],
-        }
-    }
-
-    pub fn has_attribute(self, attribute: &str) -> bool {
-        self.input_attributes().contains(&attribute)
-            || self.output_attributes().contains(&attribute)
-    }
-
-    pub fn replace_order(self) -> ReplaceOrder {
-        match self {
-            ResourceKind::EcsTaskDefinition | ResourceKind::Ec2Instance => {
-                ReplaceOrder::CreateThenDelete
-            }
-            _ => ReplaceOrder::DeleteThenCreate,
-        }
-    }
-
-    /// Teardown order between kinds: lower goes first. Services before the task definitions
-    /// and clusters they use; instances before the snapshots they were restored from.
-    pub fn teardown_rank(self) -> u8 {
-        match self {
-            ResourceKind::EcsService => 0,
-            ResourceKind::Ec2Instance => 1,
-            ResourceKind::RdsInstance => 1,
-            ResourceKind::EcsTaskDefinition => 2,
-            ResourceKind::EcsCluster => 3,
-            ResourceKind::RdsSnapshot => 4,
-        }
-    }
-}
-
 impl fmt::Display for ResourceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -198,7 +81,8 @@ impl FromStr for ResourceKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ResourceKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| format!("unknown resource kind `{s}`"))
     }
@@ -376,12 +260,15 @@ pub struct LiveResource {
 }
 
 impl LiveResource {
-    /// True when AWS is already removing it or has removed it.
+    /// True when AWS is already removing it or has removed it (its kind's lifecycle says which
+    /// states those are).
     pub fn is_going_away(&self) -> bool {
-        matches!(
-            self.status.to_ascii_lowercase().as_str(),
-            "deleting" | "shutting-down" | "terminated" | "deleted" | "inactive" | "deprovisioning"
-        )
+        crate::kinds::lifecycle(self.address.kind).is_going_away(&self.status)
+    }
+
+    /// True when it is in a state its kind never recovers from (`incompatible-restore`, ...).
+    pub fn has_failed(&self) -> bool {
+        crate::kinds::lifecycle(self.address.kind).is_failed(&self.status)
     }
 
     pub fn keep_after_destroy(&self) -> bool {

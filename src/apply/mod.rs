@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 use serde_json::Value;
@@ -15,12 +14,14 @@ use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::graph::{ExecutionGraph, StepOp};
+use crate::kinds;
 use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags};
-use crate::plan::{ActionKind, Plan};
+use crate::plan::{ActionKind, Plan, diff};
 use crate::provider::{
     CreateRequest, DeleteOutcome, DeletePolicy, Operation, Provider, ProviderError,
 };
 use crate::spec::refs::{self, Reference};
+use crate::wait;
 pub use events::{Event, Reporter};
 
 #[derive(Debug, Clone)]
@@ -291,8 +292,7 @@ async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), Prov
                 attributes,
                 tags: request_tags,
             };
-            let created = run.provider.create(&operation, &request).await?;
-            let ready = run.provider.wait_ready(&operation, &created).await?;
+            let ready = create_ready(run.provider.as_ref(), &operation, &request).await?;
             run.outputs
                 .lock()
                 .unwrap()
@@ -314,10 +314,11 @@ async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), Prov
                     what: format!("{address} (it disappeared since the plan)"),
                 })?;
             let changed: Vec<String> = action.changes.iter().map(|c| c.name.clone()).collect();
-            let updated = run
+            let updating = run
                 .provider
                 .update(&operation, &current, &desired, &changed)
                 .await?;
+            let updated = wait::until_ready(run.provider.as_ref(), &operation, &updating).await?;
             run.outputs
                 .lock()
                 .unwrap()
@@ -331,6 +332,38 @@ async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), Prov
         }
     }
     Ok(())
+}
+
+/// Create a resource and wait until it is usable; then set what the create call could not (or
+/// AWS ignored there), the kind's `set_after_create`, and wait again.
+pub async fn create_ready(
+    provider: &dyn Provider,
+    op: &Operation,
+    request: &CreateRequest,
+) -> Result<LiveResource, ProviderError> {
+    let created = provider.create(op, request).await?;
+    let ready = wait::until_ready(provider, op, &created).await?;
+    let kind = kinds::describe(request.kind);
+    let unset: Vec<String> = kind
+        .set_after_create
+        .iter()
+        .filter(|name| {
+            request.attributes.get(**name).is_some_and(|want| {
+                !ready
+                    .attributes
+                    .get(**name)
+                    .is_some_and(|have| diff::matches(kind, name, want, have))
+            })
+        })
+        .map(|name| name.to_string())
+        .collect();
+    if unset.is_empty() {
+        return Ok(ready);
+    }
+    let updating = provider
+        .update(op, &ready, &request.attributes, &unset)
+        .await?;
+    wait::until_ready(provider, op, &updating).await
 }
 
 /// The delete policy for a resource the environment owns.
@@ -349,38 +382,25 @@ pub fn delete_policy(
     }
 }
 
-/// Delete and wait until gone; a resource that cannot be deleted yet is retried with backoff
-/// until the step's timeout.
+/// Delete and wait until gone. A resource AWS cannot delete yet (a database still being
+/// restored) is asked again with backoff, until the step's timeout.
 pub async fn delete_and_wait(
     provider: &dyn Provider,
     op: &Operation,
     target: &LiveResource,
     policy: &DeletePolicy,
 ) -> Result<(), ProviderError> {
-    let attempt = || async {
+    let what = wait::what(target);
+    wait::poll(op, &what, "deletable", |_| async {
         match provider.delete(op, target, policy).await? {
-            DeleteOutcome::Accepted => Ok(()),
+            DeleteOutcome::Accepted => Ok(wait::Check::Done(())),
             DeleteOutcome::NotYet { reason } => {
-                op.report(&format!("waiting: {reason}"));
-                Err(ProviderError::InvalidState {
-                    what: format!("{} ({})", target.address, target.id),
-                    state: "not deletable yet".into(),
-                    message: reason,
-                })
+                Ok(wait::Check::Pending(format!("waiting: {reason}")))
             }
         }
-    };
-    let backoff = ExponentialBuilder::default()
-        .with_min_delay(Duration::from_secs(2))
-        .with_max_delay(Duration::from_secs(30))
-        .with_total_delay(Some(op.timeout))
-        .without_max_times();
-    attempt
-        .retry(backoff)
-        .sleep(tokio::time::sleep)
-        .when(|e| matches!(e, ProviderError::InvalidState { state, .. } if state == "not deletable yet"))
-        .await?;
-    provider.wait_deleted(op, target).await
+    })
+    .await?;
+    wait::until_gone(provider, op, target).await
 }
 
 /// Substitute references to other resources from what is known now.

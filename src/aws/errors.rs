@@ -1,15 +1,13 @@
 //! From the SDK's errors to [`ProviderError`]: classified by the AWS error code, so the engine can
 //! tell "gone" from "busy" from "forbidden" without knowing any AWS type.
 //!
-//! Every SDK call in `aws/` goes through [`sdk`] (or [`waiter`] for the generated waiters). The SDK
-//! has already retried throttling and 5xx answers by the time an error gets here (see
-//! `RetryConfig` in `aws/mod.rs`), so what survives is reported, not retried again.
+//! Every SDK call in `aws/` goes through [`sdk`]. The SDK has already retried throttling and 5xx
+//! answers by the time an error gets here (see `RetryConfig` in `aws/mod.rs`), so what survives
+//! is reported, not retried again.
 
 use std::error::Error as StdError;
-use std::time::Duration;
 
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_smithy_runtime_api::client::waiters::error::WaiterError;
 
 use crate::provider::ProviderError;
 
@@ -184,53 +182,6 @@ pub(crate) fn attribute(kind: impl std::fmt::Display, message: impl Into<String>
         action: format!("read the attributes of {kind}"),
         code: "InvalidAttribute".to_owned(),
         message: message.into(),
-    }
-}
-
-/// What a wait was about, for its errors.
-pub(crate) struct Wait<'a> {
-    /// The IAM action the waiter polls with, e.g. `rds:DescribeDBInstances`.
-    pub action: &'a str,
-    pub what: &'a str,
-    /// The state waited for, e.g. `available`.
-    pub target: &'a str,
-    pub timeout: Duration,
-}
-
-/// Map the error of a generated waiter. `state_of` reads the state of the object from the last
-/// answer, to say which failure state the waiter stopped on.
-pub(crate) fn waiter<O, E>(
-    wait: &Wait<'_>,
-    err: WaiterError<O, E>,
-    state_of: impl FnOnce(&O) -> Option<String>,
-) -> ProviderError
-where
-    O: std::fmt::Debug,
-    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-{
-    match err {
-        WaiterError::ExceededMaxWait(_) => ProviderError::Timeout {
-            what: wait.what.to_owned(),
-            target: wait.target.to_owned(),
-            after: wait.timeout,
-        },
-        WaiterError::FailureState(failure) => {
-            let state = match failure.final_poll().as_result() {
-                Ok(output) => state_of(output),
-                Err(err) => err.code().map(str::to_owned),
-            };
-            ProviderError::FailedState {
-                what: wait.what.to_owned(),
-                state: state.unwrap_or_else(|| "failed".to_owned()),
-                target: wait.target.to_owned(),
-            }
-        }
-        WaiterError::OperationFailed(failed) => sdk(wait.action, wait.what, failed.into_error()),
-        other => ProviderError::Api {
-            action: wait.action.to_owned(),
-            code: "WaiterFailed".to_owned(),
-            message: DisplayErrorContext(&other).to_string(),
-        },
     }
 }
 

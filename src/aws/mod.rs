@@ -5,19 +5,20 @@
 //!   environment, instance roles; `AWS_ENDPOINT_URL` for an emulator), loaded once in
 //!   [`AwsProvider::connect`].
 //! - Retrying throttled and failed calls is the SDK's job: standard retry mode, configured once
-//!   here. Waiting for a state uses the SDK's generated waiters. Nothing in this module re-sends a
-//!   call in a loop of its own.
+//!   here. Waiting for a state is the engine's (`crate::wait`), over [`Provider::describe`].
 //! - Ownership lives in tags set at creation; `observe` finds an environment's resources by them
-//!   with a few paginated list/describe calls per kind (task definitions, which ECS can only
-//!   describe one by one, are first found by their `rehearsal:env` tag with the Tagging API).
+//!   with a few paginated list/describe calls per kind.
 //!
-//! One file per service (`ec2`, `rds`, `ecs`); `tags` for ownership and recorded inputs, `attrs`
-//! for reading the spec's JSON attributes, `errors` for classifying SDK errors.
+//! One module per service (`ec2`, `rds`, `ecs`) with one file per resource kind, each an
+//! [`kind::AwsKind`] reached through [`kind::handler`]; `kind` also holds what every kind shares
+//! (the guarded update and delete). `tags` is ownership and recorded inputs, `attrs` reads the
+//! spec's JSON attributes, `errors` classifies SDK errors.
 
 mod attrs;
 mod ec2;
 mod ecs;
 mod errors;
+mod kind;
 mod rds;
 mod tags;
 
@@ -32,8 +33,11 @@ use aws_sdk_ec2::config::{Credentials, ProvideCredentials};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use futures_util::future::try_join_all;
+use tokio::sync::OnceCell;
+
 use crate::model::{
-    Address, Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery,
+    Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery,
 };
 use crate::provider::{
     CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
@@ -45,7 +49,7 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
 /// The SDK clients for one region.
 #[derive(Clone)]
-struct Clients {
+pub(crate) struct Clients {
     ec2: aws_sdk_ec2::Client,
     rds: aws_sdk_rds::Client,
     ecs: aws_sdk_ecs::Client,
@@ -171,23 +175,49 @@ impl AwsProvider {
             .clone()
     }
 
-    /// Everything rehearsal-tagged in a region (of one environment, or of all).
+    /// Everything rehearsal-tagged in a region (of one environment, or of all): every kind in
+    /// the registry, side by side.
     async fn scan(
         &self,
         region: &str,
         env: Option<&str>,
         with_user_data: bool,
     ) -> Result<Vec<LiveResource>, ProviderError> {
-        let c = self.clients(region);
-        let (mut found, dbs, ecs) = tokio::try_join!(
-            ec2::scan(&c.ec2, env, with_user_data),
-            rds::scan(&c.rds, env),
-            ecs::scan(&c.ecs, &c.tagging, env),
-        )?;
-        found.extend(dbs);
-        found.extend(ecs);
+        let clients = self.clients(region);
+        let cx = Scan {
+            clients: &clients,
+            env,
+            with_user_data,
+            ecs_clusters: OnceCell::new(),
+        };
+        let per_kind = ResourceKind::ALL
+            .iter()
+            .map(|k| kind::handler(*k).scan(&cx));
+        let mut found: Vec<LiveResource> = try_join_all(per_kind)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         found.sort_by(|a, b| a.address.cmp(&b.address).then_with(|| a.id.cmp(&b.id)));
         Ok(found)
+    }
+}
+
+/// One scan of a region: what every kind's scan needs, and what kinds share, listed once.
+pub(crate) struct Scan<'a> {
+    pub clients: &'a Clients,
+    /// One environment, or every environment.
+    pub env: Option<&'a str>,
+    /// Read EC2 user data back (a plan compares it; listing environments does not need it).
+    pub with_user_data: bool,
+    /// The region's ECS clusters, for the cluster and service kinds.
+    pub ecs_clusters: OnceCell<Vec<aws_sdk_ecs::types::Cluster>>,
+}
+
+impl Scan<'_> {
+    /// Whether a resource owned by `owner` is wanted: the scan's environment, or any.
+    pub fn wants(&self, owner: &str) -> bool {
+        self.env.is_none_or(|env| env == owner)
     }
 }
 
@@ -200,61 +230,6 @@ fn no_credentials(detail: String) -> impl FnOnce() -> ProviderError {
              AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
         ),
     }
-}
-
-/// How errors and progress name a resource: `rds_instance.db (prerelease-db)`.
-pub(crate) fn what(address: &Address, id: &str) -> String {
-    format!("{address} ({id})")
-}
-
-/// One operation's time budget (`Operation::timeout`), shared by the waits it makes in turn (an
-/// instance-type change waits for `stopped`, then for `running`).
-pub(crate) struct Deadline {
-    start: std::time::Instant,
-    total: std::time::Duration,
-}
-
-impl Deadline {
-    pub(crate) fn new(op: &Operation) -> Deadline {
-        Deadline {
-            start: std::time::Instant::now(),
-            total: op.timeout,
-        }
-    }
-
-    /// What is left of the budget: the `max_wait` of the next waiter.
-    pub(crate) fn remaining(&self) -> std::time::Duration {
-        self.total.saturating_sub(self.start.elapsed())
-    }
-}
-
-/// Reports the states a wait observes, each change once: a wait starts from the state the
-/// resource was last seen in and reports where it ended only if that is different.
-pub(crate) struct States<'a> {
-    op: &'a Operation,
-    last: Mutex<Option<String>>,
-}
-
-impl<'a> States<'a> {
-    pub(crate) fn new(op: &'a Operation) -> States<'a> {
-        States {
-            op,
-            last: Mutex::new(None),
-        }
-    }
-
-    pub(crate) fn report(&self, state: &str) {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.as_deref() != Some(state) {
-            self.op.report(state);
-            *last = Some(state.to_owned());
-        }
-    }
-}
-
-/// Whether a resource owned by `owner` is wanted: `filter` is one environment, or all.
-pub(crate) fn env_matches(filter: Option<&str>, owner: &str) -> bool {
-    filter.is_none_or(|env| env == owner)
 }
 
 /// Run `f` on every item, at most `limit` at a time; results in the order of `items`. The first
@@ -302,13 +277,7 @@ impl Provider for AwsProvider {
         let c = self.clients(region);
         match query.kind {
             SourceKind::Ec2Instance => ec2::lookup(&c.ec2, query).await,
-            SourceKind::RdsInstance => {
-                let what = query.describe();
-                let id = query.id.as_deref().ok_or_else(|| {
-                    errors::attribute(query.kind, "a source DB instance needs an `identifier`")
-                })?;
-                rds::lookup_instance(&c.rds, id, &what).await
-            }
+            SourceKind::RdsInstance => rds::lookup(&c.rds, query).await,
             SourceKind::EcsCluster => ecs::lookup_cluster(&c.ecs, query).await,
             SourceKind::EcsService => ecs::lookup_service(&c.ecs, query).await,
             SourceKind::EcsTaskDefinition => ecs::lookup_task_definition(&c.ecs, query).await,
@@ -332,39 +301,40 @@ impl Provider for AwsProvider {
         op: &Operation,
         request: &CreateRequest,
     ) -> Result<LiveResource, ProviderError> {
-        let c = self.clients(&op.env.region);
         if request.kind != op.address.kind {
             return Err(errors::attribute(
                 request.kind,
                 format!("a {} cannot be created at {}", request.kind, op.address),
             ));
         }
-        match request.kind {
-            ResourceKind::RdsSnapshot => rds::create_snapshot(&c.rds, op, request).await,
-            ResourceKind::RdsInstance => rds::create_instance(&c.rds, op, request).await,
-            ResourceKind::Ec2Instance => ec2::create(&c.ec2, op, request).await,
-            ResourceKind::EcsCluster => ecs::create_cluster(&c.ecs, op, request).await,
-            ResourceKind::EcsTaskDefinition => {
-                ecs::create_task_definition(&c.ecs, op, request).await
-            }
-            ResourceKind::EcsService => ecs::create_service(&c.ecs, op, request).await,
-        }
+        let c = self.clients(&op.env.region);
+        kind::handler(request.kind).create(&c, op, request).await
     }
 
-    async fn wait_ready(
+    async fn describe(
         &self,
-        op: &Operation,
-        resource: &LiveResource,
-    ) -> Result<LiveResource, ProviderError> {
-        let c = self.clients(&op.env.region);
-        match resource.address.kind {
-            ResourceKind::RdsSnapshot => rds::wait_snapshot_ready(&c.rds, op, resource).await,
-            ResourceKind::RdsInstance => rds::wait_instance_ready(&c.rds, op, resource).await,
-            ResourceKind::Ec2Instance => ec2::wait_ready(&c.ec2, op, resource).await,
-            ResourceKind::EcsCluster
-            | ResourceKind::EcsTaskDefinition
-            | ResourceKind::EcsService => ecs::wait_ready(&c.ecs, op, resource).await,
+        env: &EnvId,
+        resources: &[LiveResource],
+    ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
+        let c = self.clients(&env.region);
+        let mut answers: Vec<Option<LiveResource>> = vec![None; resources.len()];
+        // One batch per kind, answered in the order asked.
+        for k in ResourceKind::ALL {
+            let (indexes, batch): (Vec<usize>, Vec<LiveResource>) = resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.address.kind == *k)
+                .map(|(i, r)| (i, r.clone()))
+                .unzip();
+            if batch.is_empty() {
+                continue;
+            }
+            let described = kind::handler(*k).describe(&c, &batch).await?;
+            for (i, answer) in indexes.into_iter().zip(described) {
+                answers[i] = answer;
+            }
         }
+        Ok(answers)
     }
 
     async fn update(
@@ -375,18 +345,8 @@ impl Provider for AwsProvider {
         changed: &[String],
     ) -> Result<LiveResource, ProviderError> {
         let c = self.clients(&op.env.region);
-        match current.address.kind {
-            ResourceKind::RdsSnapshot => {
-                rds::update_snapshot(&c.rds, op, current, desired, changed).await
-            }
-            ResourceKind::RdsInstance => {
-                rds::update_instance(&c.rds, op, current, desired, changed).await
-            }
-            ResourceKind::Ec2Instance => ec2::update(&c.ec2, op, current, desired, changed).await,
-            ResourceKind::EcsCluster
-            | ResourceKind::EcsTaskDefinition
-            | ResourceKind::EcsService => ecs::update(&c.ecs, op, current, desired, changed).await,
-        }
+        let k = kind::handler(current.address.kind);
+        kind::guarded_update(k, &c, op, current, desired, changed).await
     }
 
     async fn delete(
@@ -396,41 +356,7 @@ impl Provider for AwsProvider {
         policy: &DeletePolicy,
     ) -> Result<DeleteOutcome, ProviderError> {
         let c = self.clients(&op.env.region);
-        match resource.address.kind {
-            ResourceKind::RdsSnapshot => rds::delete_snapshot(&c.rds, op, resource).await,
-            ResourceKind::RdsInstance => rds::delete_instance(&c.rds, op, resource, policy).await,
-            ResourceKind::Ec2Instance => ec2::delete(&c.ec2, op, resource).await,
-            ResourceKind::EcsCluster
-            | ResourceKind::EcsTaskDefinition
-            | ResourceKind::EcsService => ecs::delete(&c.ecs, op, resource).await,
-        }
-    }
-
-    async fn wait_deleted(
-        &self,
-        op: &Operation,
-        resource: &LiveResource,
-    ) -> Result<(), ProviderError> {
-        let c = self.clients(&op.env.region);
-        match resource.address.kind {
-            ResourceKind::RdsSnapshot => rds::wait_snapshot_deleted(&c.rds, op, resource).await,
-            ResourceKind::RdsInstance => rds::wait_instance_deleted(&c.rds, op, resource).await,
-            ResourceKind::Ec2Instance => ec2::wait_deleted(&c.ec2, op, resource).await,
-            ResourceKind::EcsCluster
-            | ResourceKind::EcsTaskDefinition
-            | ResourceKind::EcsService => ecs::wait_deleted(&c.ecs, op, resource).await,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_filter() {
-        assert!(env_matches(None, "x"));
-        assert!(env_matches(Some("x"), "x"));
-        assert!(!env_matches(Some("x"), "xy"));
+        let k = kind::handler(resource.address.kind);
+        kind::guarded_delete(k, &c, op, resource, policy).await
     }
 }

@@ -5,24 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{ActionKind, AttributeChange, Observed, PlannedAction};
+use crate::kinds::{self, Kind};
 use crate::model::{Address, Attributes, LiveResource};
 use crate::spec::refs::{self, Reference};
 use crate::spec::{DEFAULT_TIMEOUT, ResourceSpec, Spec};
-
-/// Attributes compared as whole maps: a key removed from the spec is a change.
-const EXACT_MAPS: [&str; 2] = ["tags", "environment"];
-
-/// Lists whose order means nothing to AWS.
-const SETS: [&str; 3] = ["security_groups", "subnets", "requires_compatibilities"];
-
-/// Lifecycle words that mean a resource will never become usable.
-const FAILED_STATES: [&str; 5] = [
-    "failed",
-    "incompatible-restore",
-    "incompatible-parameters",
-    "storage-full",
-    "error",
-];
 
 pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
     let live = observed.by_address();
@@ -50,10 +36,7 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
                 }
                 Reference::Resource { address, attribute } => {
                     let value = planned.get(address)?.get(attribute)?;
-                    let is_input = address
-                        .kind
-                        .input_attributes()
-                        .contains(&attribute.as_str());
+                    let is_input = kinds::describe(address.kind).is_input(attribute);
                     (is_input && !refs::has_references(value)).then(|| value.clone())
                 }
                 _ => None,
@@ -153,8 +136,7 @@ fn stands_for<'a>(objects: &[&'a LiveResource], desired: &Attributes) -> Option<
 /// The object that stands for an address when several carry its tag: a usable one first,
 /// then the oldest id.
 fn primary<'a>(objects: &[&'a LiveResource]) -> Option<&'a LiveResource> {
-    let usable =
-        |r: &LiveResource| !FAILED_STATES.contains(&r.status.to_ascii_lowercase().as_str());
+    let usable = |r: &LiveResource| !r.has_failed();
     let mut sorted: Vec<&LiveResource> = objects.to_vec();
     sorted.sort_by(|a, b| usable(b).cmp(&usable(a)).then(a.id.cmp(&b.id)));
     sorted.first().copied()
@@ -222,21 +204,23 @@ fn compare(
     current: &LiveResource,
 ) -> Option<PlannedAction> {
     let kind = resource.address.kind;
+    let description = kinds::describe(kind);
     let mut changes = vec![];
     for (name, want) in &desired {
         let have = current.attributes.get(name);
         let unknown = refs::has_references(want);
-        let same = !unknown && have.is_some_and(|h| matches(name, &refs::unescape(want), h));
+        let same =
+            !unknown && have.is_some_and(|h| matches(description, name, &refs::unescape(want), h));
         if !same {
             changes.push(AttributeChange {
                 name: name.clone(),
                 before: have.cloned(),
                 after: known(want),
-                forces_replacement: !kind.in_place_attributes().contains(&name.as_str()),
+                forces_replacement: !description.changes_in_place(name),
             });
         }
     }
-    let failed = FAILED_STATES.contains(&current.status.to_ascii_lowercase().as_str());
+    let failed = current.has_failed();
     if changes.is_empty() && !failed {
         return None;
     }
@@ -354,15 +338,17 @@ pub fn short(v: &Value) -> String {
 }
 
 /// Does the live value satisfy the spec's? Objects are compared by the keys the spec gives
-/// (AWS fills in defaults the spec never mentioned), except maps where a removed key matters.
-pub fn matches(name: &str, want: &Value, have: &Value) -> bool {
+/// (AWS fills in defaults the spec never mentioned), except the kind's exact maps, where a
+/// removed key matters; the kind's sets are compared without order.
+pub fn matches(kind: &Kind, name: &str, want: &Value, have: &Value) -> bool {
+    let exact = kind.exact_maps.contains(&name);
     match (want, have) {
-        (Value::Object(w), Value::Object(h)) if EXACT_MAPS.contains(&name) => w == h,
+        (Value::Object(w), Value::Object(h)) if exact => w == h,
         (Value::Object(w), Value::Object(h)) => w
             .iter()
-            .all(|(k, wv)| wv.is_null() || h.get(k).is_some_and(|hv| matches(k, wv, hv))),
-        (Value::Object(w), Value::Null) if EXACT_MAPS.contains(&name) => w.is_empty(),
-        (Value::Array(w), Value::Array(h)) if SETS.contains(&name) => {
+            .all(|(k, wv)| wv.is_null() || h.get(k).is_some_and(|hv| matches(kind, k, wv, hv))),
+        (Value::Object(w), Value::Null) if exact => w.is_empty(),
+        (Value::Array(w), Value::Array(h)) if kind.sets.contains(&name) => {
             let sorted = |items: &[Value]| {
                 let mut v: Vec<String> = items.iter().map(Value::to_string).collect();
                 v.sort();
@@ -371,7 +357,7 @@ pub fn matches(name: &str, want: &Value, have: &Value) -> bool {
             sorted(w) == sorted(h)
         }
         (Value::Array(w), Value::Array(h)) => {
-            w.len() == h.len() && w.iter().zip(h).all(|(wv, hv)| matches(name, wv, hv))
+            w.len() == h.len() && w.iter().zip(h).all(|(wv, hv)| matches(kind, name, wv, hv))
         }
         (Value::Number(w), Value::Number(h)) => w.as_f64() == h.as_f64(),
         _ => want == have,
@@ -381,10 +367,13 @@ pub fn matches(name: &str, want: &Value, have: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ResourceKind;
     use serde_json::json;
 
     #[test]
     fn defaults_aws_adds_are_not_changes_but_removed_map_keys_are() {
+        let kind = kinds::describe(ResourceKind::EcsTaskDefinition);
+        let matches = |name: &str, want: &Value, have: &Value| matches(kind, name, want, have);
         let want = json!([{"name": "server", "image": "a:1"}]);
         let have = json!([{"name": "server", "image": "a:1", "essential": true}]);
         assert!(matches("containers", &want, &have));
@@ -395,9 +384,9 @@ mod tests {
         ));
         assert!(matches("port", &json!(5432), &json!(5432.0)));
         assert!(matches(
-            "security_groups",
-            &json!(["sg-b", "sg-a"]),
-            &json!(["sg-a", "sg-b"])
+            "requires_compatibilities",
+            &json!(["EC2", "FARGATE"]),
+            &json!(["FARGATE", "EC2"])
         ));
         assert!(!matches(
             "containers",

@@ -147,8 +147,8 @@ pub struct DeletePolicy {
 pub enum DeleteOutcome {
     /// Gone, or AWS accepted the deletion (or was already deleting it): wait for it to vanish.
     Accepted,
-    /// It cannot be deleted yet (a database still `creating`, or stopped and now starting);
-    /// a later pass should try again.
+    /// AWS cannot delete it in its current state (a database still `creating`): try again once
+    /// that is over.
     NotYet { reason: String },
 }
 
@@ -230,23 +230,24 @@ pub trait Provider: Send + Sync {
         region: &str,
     ) -> Result<Vec<EnvironmentSummary>, ProviderError>;
 
-    /// Start creating a resource. Returns as soon as AWS has accepted it.
+    /// Start creating a resource. Returns as soon as AWS has accepted it; the engine waits
+    /// (see [`crate::wait`]).
     async fn create(
         &self,
         op: &Operation,
         request: &CreateRequest,
     ) -> Result<LiveResource, ProviderError>;
 
-    /// Wait until a resource is usable (`available`, `running`, `ACTIVE`), reporting each state
-    /// change. A failure state is [`ProviderError::FailedState`], not a timeout.
-    async fn wait_ready(
+    /// Describe resources again by id, as they are now: one answer per resource, in order;
+    /// `None` for one AWS does not know (not yet visible after a create, or gone).
+    async fn describe(
         &self,
-        op: &Operation,
-        resource: &LiveResource,
-    ) -> Result<LiveResource, ProviderError>;
+        env: &EnvId,
+        resources: &[LiveResource],
+    ) -> Result<Vec<Option<LiveResource>>, ProviderError>;
 
-    /// Change the in-place attributes named in `changed` to their values in `desired`, and
-    /// return once the resource is usable again.
+    /// Start changing the in-place attributes named in `changed` to their values in `desired`.
+    /// Returns once AWS has accepted the change; the engine waits for it to show.
     async fn update(
         &self,
         op: &Operation,
@@ -255,20 +256,14 @@ pub trait Provider: Send + Sync {
         changed: &[String],
     ) -> Result<LiveResource, ProviderError>;
 
-    /// Start deleting. "Not found" and "already deleting" are [`DeleteOutcome::Accepted`].
+    /// Start deleting. "Not found" and "already deleting" are [`DeleteOutcome::Accepted`]; the
+    /// engine waits for it to be gone.
     async fn delete(
         &self,
         op: &Operation,
         resource: &LiveResource,
         policy: &DeletePolicy,
     ) -> Result<DeleteOutcome, ProviderError>;
-
-    /// Wait until a deleted resource is gone.
-    async fn wait_deleted(
-        &self,
-        op: &Operation,
-        resource: &LiveResource,
-    ) -> Result<(), ProviderError>;
 }
 
 #[cfg(test)]

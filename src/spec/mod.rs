@@ -19,8 +19,9 @@ use toml::de::{DeTable, DeValue};
 
 pub use diagnostic::Diagnostic;
 use refs::{Piece, Reference};
-use schema::{Lifecycle, RawSpec};
+use schema::{Lifecycle, RawSpec, ResourceTable};
 
+use crate::kinds;
 use crate::model::{
     Address, Attributes, EnvId, ResourceKind, SourceAddress, SourceKind, SourceQuery,
 };
@@ -470,26 +471,30 @@ impl<'a> Validator<'a> {
     ) -> Result<BTreeMap<Address, ResourceSpec>, SpecError> {
         // Every declared address first, so references can point forwards.
         let r = &raw.resources;
-        let mut entries: Vec<(Address, Value, &[String], &Option<String>)> = vec![];
-        macro_rules! collect {
-            ($field:ident, $kind:expr) => {
-                for (name, spec) in &r.$field {
-                    let value = serde_json::to_value(spec).expect("spec types serialize");
-                    entries.push((
-                        Address::new($kind, name.clone()),
-                        value,
-                        &spec.depends_on,
-                        &spec.timeout,
-                    ));
-                }
-            };
+        let mut entries: Vec<(Address, Value, &[String], Option<&str>)> = vec![];
+        fn collect<'r, T: ResourceTable>(
+            kind: ResourceKind,
+            tables: &'r BTreeMap<String, T>,
+            entries: &mut Vec<(Address, Value, &'r [String], Option<&'r str>)>,
+        ) {
+            for (name, table) in tables {
+                let value = serde_json::to_value(table).expect("spec types serialize");
+                let address = Address::new(kind, name.clone());
+                entries.push((address, value, table.depends_on(), table.timeout()));
+            }
         }
-        collect!(rds_snapshot, ResourceKind::RdsSnapshot);
-        collect!(rds_instance, ResourceKind::RdsInstance);
-        collect!(ec2_instance, ResourceKind::Ec2Instance);
-        collect!(ecs_cluster, ResourceKind::EcsCluster);
-        collect!(ecs_task_definition, ResourceKind::EcsTaskDefinition);
-        collect!(ecs_service, ResourceKind::EcsService);
+        for &kind in ResourceKind::ALL {
+            match kind {
+                ResourceKind::RdsSnapshot => collect(kind, &r.rds_snapshot, &mut entries),
+                ResourceKind::RdsInstance => collect(kind, &r.rds_instance, &mut entries),
+                ResourceKind::Ec2Instance => collect(kind, &r.ec2_instance, &mut entries),
+                ResourceKind::EcsCluster => collect(kind, &r.ecs_cluster, &mut entries),
+                ResourceKind::EcsTaskDefinition => {
+                    collect(kind, &r.ecs_task_definition, &mut entries)
+                }
+                ResourceKind::EcsService => collect(kind, &r.ecs_service, &mut entries),
+            }
+        }
         let declared: BTreeSet<Address> = entries.iter().map(|(a, ..)| a.clone()).collect();
 
         let mut out = BTreeMap::new();
@@ -573,37 +578,24 @@ impl<'a> Validator<'a> {
         Ok(out)
     }
 
-    /// Rules one kind has that its types cannot say.
+    /// Defaults and rules of the kind's spec table that its types cannot say.
     fn kind_rules(
         &self,
         address: &Address,
         attrs: &mut Attributes,
         env: &EnvId,
     ) -> Result<(), SpecError> {
-        let path = ["resources", address.kind.as_str(), address.name.as_str()];
-        match address.kind {
-            ResourceKind::RdsInstance | ResourceKind::RdsSnapshot => {
-                attrs.entry("identifier").or_insert_with(|| {
-                    Value::String(format!("{}-{}", env.name, address.name.replace('_', "-")))
-                });
-            }
-            ResourceKind::Ec2Instance => clone_defaults(attrs),
-            _ => {}
-        }
-        if address.kind == ResourceKind::RdsInstance
-            && attrs.contains_key("snapshot") == attrs.contains_key("latest_snapshot_of")
-        {
-            return Err(self.error(
-                self.span(&path),
-                format!("{address} needs exactly one of `snapshot` or `latest_snapshot_of`"),
-                Some(
-                    "restore from snapshot = \"${rds_snapshot.NAME.identifier}\", or from \
-                     latest_snapshot_of = \"${source.rds_instance.NAME.identifier}\""
-                        .into(),
-                ),
-            ));
-        }
-        Ok(())
+        let cx = kinds::SpecContext {
+            env,
+            name: &address.name,
+        };
+        (kinds::describe(address.kind).complete)(attrs, &cx).map_err(|rule| {
+            self.error(
+                self.span(&["resources", address.kind.as_str(), address.name.as_str()]),
+                rule.message,
+                Some(rule.hint),
+            )
+        })
     }
 
     /// Check every `${...}` under `path`; return the references found.
@@ -726,9 +718,10 @@ impl<'a> Validator<'a> {
                 if !declared.contains(address) {
                     return Err(self.unknown_resource(at, address, declared));
                 }
-                if !address.kind.has_attribute(attribute) {
-                    let mut all: Vec<&str> = address.kind.input_attributes().to_vec();
-                    all.extend(address.kind.output_attributes());
+                let kind = kinds::describe(address.kind);
+                if !kind.has_attribute(attribute) {
+                    let mut all: Vec<&str> = kind.inputs.to_vec();
+                    all.extend(kind.outputs);
                     return Err(self.error(
                         at,
                         format!("{} has no attribute `{attribute}`", address.kind),
@@ -803,32 +796,6 @@ impl<'a> Validator<'a> {
         }
         Ok(())
     }
-}
-
-/// A clone of a source server launches from its image into its subnet and security groups
-/// unless the spec says otherwise. Spelled out as references, the plan shows what will be
-/// launched, and a later plan notices when production's server moved on.
-fn clone_defaults(attrs: &mut Attributes) {
-    let Some(source) = attrs
-        .get("clone_of")
-        .and_then(Value::as_str)
-        .and_then(|c| c.strip_prefix("${source.ec2_instance."))
-        .and_then(|c| c.strip_suffix(".id}"))
-        .filter(|name| !name.contains(['.', '$', '{', '}']))
-        .map(str::to_string)
-    else {
-        return;
-    };
-    let from_source = |attribute: &str| format!("${{source.ec2_instance.{source}.{attribute}}}");
-    attrs
-        .entry("image")
-        .or_insert_with(|| Value::String(from_source("image")));
-    attrs
-        .entry("subnet")
-        .or_insert_with(|| Value::String(from_source("subnet")));
-    attrs
-        .entry("security_groups")
-        .or_insert_with(|| Value::Array(vec![Value::String(from_source("security_groups"))]));
 }
 
 fn collect_strings(

@@ -72,7 +72,7 @@ impl Reference {
                         e,
                         &format!(
                             "source kinds are: {}",
-                            list(SourceKind::ALL.map(|k| k.as_str()))
+                            list(SourceKind::ALL.iter().map(|k| k.as_str()))
                         ),
                     )
                 })?;
@@ -90,7 +90,7 @@ impl Reference {
                         e,
                         &format!(
                             "resource kinds are: {}; sources are written ${{source.KIND.NAME.ATTRIBUTE}}",
-                            list(ResourceKind::ALL.map(|k| k.as_str()))
+                            list(ResourceKind::ALL.iter().map(|k| k.as_str()))
                         ),
                     )
                 })?;
@@ -107,8 +107,8 @@ impl Reference {
     }
 }
 
-fn list<const N: usize>(items: [&str; N]) -> String {
-    items.join(", ")
+fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.collect::<Vec<_>>().join(", ")
 }
 
 /// One piece of a string: literal text or a reference.

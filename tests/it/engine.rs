@@ -810,11 +810,18 @@ async fn a_spec_emptied_of_resources_deletes_dependents_first() {
     assert_eq!(
         wave_labels(&graph),
         [
-            vec!["- ecs_service.server"],
-            vec!["- ec2_instance.server", "- rds_instance.db"],
-            vec!["- ecs_task_definition.server"],
-            vec!["- ecs_cluster.main"],
-            vec!["- rds_snapshot.from_prod"],
+            // Nothing else waits for servers, databases and services; clusters and task
+            // definitions wait for services, snapshots for the databases restored from them.
+            vec![
+                "- ec2_instance.server",
+                "- ecs_service.server",
+                "- rds_instance.db"
+            ],
+            vec![
+                "- ecs_cluster.main",
+                "- ecs_task_definition.server",
+                "- rds_snapshot.from_prod"
+            ],
         ]
     );
 
@@ -911,7 +918,7 @@ async fn a_database_slower_than_its_timeout_fails_after_exactly_that_long() {
     let (step, error) = &summary.failed[0];
     assert_eq!(step, "+ rds_instance.db");
     assert!(
-        error.starts_with("timed out after 2700s waiting for rds_instance prerelease-db to become available\n  hint: AWS may still finish it"),
+        error.starts_with("timed out after 2700s waiting for rds_instance.db (prerelease-db) to become available\n  hint: AWS may still finish it"),
         "{error}"
     );
 }

@@ -13,7 +13,7 @@ mod teardown;
 #[cfg(feature = "aws")]
 mod against_emulator;
 #[cfg(feature = "aws")]
-mod aws_provider;
+mod aws;
 #[cfg(feature = "aws")]
 mod emulator;
 #[cfg(feature = "aws")]

@@ -73,6 +73,7 @@ fn tagged(env: &str, address: &str, id: &str, kind: ResourceKind, status: &str) 
             (tags::LIFECYCLE.to_string(), "ephemeral".to_string()),
         ]
         .into(),
+        transition: None,
     }
 }
 
@@ -536,6 +537,7 @@ async fn a_dry_run_lists_in_teardown_order_and_changes_nothing() {
     let edited = prerelease_edited("keep_after_destroy = false", "keep_after_destroy = true");
     converge(provider.clone(), &edited.load()).await;
     let before = serde_json::to_value(provider.snapshot()).unwrap();
+    let describes = provider.calls(FakeOp::Describe);
 
     let (doomed, kept) = destroy::dry_run(provider.as_ref(), &prerelease())
         .await
@@ -544,11 +546,12 @@ async fn a_dry_run_lists_in_teardown_order_and_changes_nothing() {
     assert_eq!(
         doomed,
         [
-            "ecs_service.server",
+            // First what nothing waits for, then what waits for the services.
             "rds_instance.db",
             "ec2_instance.server",
+            "ecs_service.server",
+            "ecs_cluster.main",
             "ecs_task_definition.server",
-            "ecs_cluster.main"
         ]
     );
     assert_eq!(kept.len(), 1);
@@ -556,5 +559,9 @@ async fn a_dry_run_lists_in_teardown_order_and_changes_nothing() {
 
     assert_eq!(serde_json::to_value(provider.snapshot()).unwrap(), before);
     assert_eq!(provider.calls(FakeOp::Delete), 0);
-    assert_eq!(provider.calls(FakeOp::WaitDeleted), 0);
+    assert_eq!(
+        provider.calls(FakeOp::Describe),
+        describes,
+        "nothing waited on"
+    );
 }

@@ -1,0 +1,303 @@
+//! `ecs_service`: ECS services.
+//!
+//! A scan lists the services of every cluster in the region, not only of the clusters the
+//! environment owns: a service rehearsal created in someone else's cluster is still its own to
+//! find and destroy.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ecs::types::{AwsVpcConfiguration, LaunchType, NetworkConfiguration, Service};
+use serde_json::Value;
+
+use super::{
+    all_clusters, cluster_name_of, cluster_of_service_arn, describe_services, ecs_tags, empty,
+    tag_map,
+};
+use crate::aws::attrs::{Builder, Reader};
+use crate::aws::kind::{Actions, AwsKind, not_in_place};
+use crate::aws::tags::{self as tagging, TagMap};
+use crate::aws::{Clients, Scan, concurrently, errors};
+use crate::model::{Address, LiveResource, ResourceKind};
+use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
+use crate::wait::what;
+
+const KIND: ResourceKind = ResourceKind::EcsService;
+
+/// Inputs AWS cannot describe back as given (it answers with the cluster's ARN).
+const INPUTS: &[&str] = &["cluster"];
+
+/// How many ListServices calls run at once.
+const PARALLELISM: usize = 8;
+
+pub(crate) struct EcsService;
+
+/// What ECS says about a service, as attributes.
+fn live(service: &Service, address: Address, all: TagMap) -> LiveResource {
+    let arn = service.service_arn().unwrap_or_default().to_owned();
+    let status = service.status().unwrap_or_default().to_owned();
+    let mut b = Builder::new();
+    b.nonempty("name", service.service_name())
+        .opt("cluster", service.cluster_arn().map(cluster_name_of))
+        .nonempty("task_definition", service.task_definition())
+        .set("desired_count", service.desired_count())
+        .opt("launch_type", service.launch_type().map(|l| l.as_str()));
+    if let Some(vpc) = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+    {
+        b.strings("subnets", vpc.subnets().iter().map(String::as_str))
+            .strings(
+                "security_groups",
+                vpc.security_groups().iter().map(String::as_str),
+            );
+    }
+    b.set("tags", tagging::user_tags_json(&all))
+        .set("id", arn.as_str())
+        .set("arn", arn.as_str())
+        .set("status", status.as_str());
+    let mut attributes = b.into_inner();
+    // The cluster as the spec named it (a name or an ARN), when it was recorded.
+    tagging::read_inputs(&all, &mut attributes, &[]);
+    LiveResource {
+        address,
+        id: arn,
+        status,
+        attributes,
+        tags: all,
+    }
+}
+
+/// The cluster a service lives in: as the spec named it, else from the service's ARN.
+fn cluster_of(resource: &LiveResource) -> Result<String, ProviderError> {
+    resource
+        .attributes
+        .get("cluster")
+        .and_then(Value::as_str)
+        .or_else(|| cluster_of_service_arn(&resource.id))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            errors::attribute(
+                KIND,
+                format!("{} does not say which cluster it is in", resource.address),
+            )
+        })
+}
+
+async fn services_of(
+    client: &aws_sdk_ecs::Client,
+    cluster: String,
+) -> Result<Vec<Service>, ProviderError> {
+    let arns: Vec<String> = client
+        .list_services()
+        .cluster(&cluster)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::sdk("ecs:ListServices", &format!("ECS services in {cluster}"), e))?;
+    describe_services(client, &cluster, &arns).await
+}
+
+#[async_trait]
+impl AwsKind for EcsService {
+    fn kind(&self) -> ResourceKind {
+        KIND
+    }
+
+    fn actions(&self) -> Actions {
+        Actions {
+            modify: "ecs:UpdateService",
+            delete: "ecs:DeleteService",
+        }
+    }
+
+    async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
+        let clusters: Vec<String> = all_clusters(cx)
+            .await?
+            .iter()
+            .filter(|c| c.status() == Some("ACTIVE"))
+            .filter_map(|c| c.cluster_arn().map(str::to_owned))
+            .collect();
+        let client = &cx.clients.ecs;
+        let services = concurrently(clusters, PARALLELISM, |cluster| {
+            let client = client.clone();
+            async move { services_of(&client, cluster).await }
+        })
+        .await?;
+        Ok(services
+            .iter()
+            .flatten()
+            .filter(|s| s.status() != Some("INACTIVE"))
+            .filter_map(|s| {
+                let all = tag_map(s.tags());
+                let (owner, address) = tagging::ownership(&all, KIND)?;
+                cx.wants(&owner).then(|| live(s, address, all))
+            })
+            .collect())
+    }
+
+    async fn describe(
+        &self,
+        c: &Clients,
+        targets: &[LiveResource],
+    ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
+        let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for t in targets {
+            by_cluster
+                .entry(cluster_of(t)?)
+                .or_default()
+                .push(t.id.clone());
+        }
+        let mut found = vec![];
+        for (cluster, ids) in by_cluster {
+            found.extend(describe_services(&c.ecs, &cluster, &ids).await?);
+        }
+        Ok(targets
+            .iter()
+            .map(|t| {
+                found
+                    .iter()
+                    .find(|s| s.service_arn() == Some(t.id.as_str()))
+                    .map(|s| {
+                        let mut described = live(s, t.address.clone(), tag_map(s.tags()));
+                        if let Some(cluster) = t.attributes.get("cluster") {
+                            described
+                                .attributes
+                                .insert("cluster".into(), cluster.clone());
+                        }
+                        described
+                    })
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, ProviderError> {
+        let r = Reader::new(KIND, &request.attributes);
+        let name = r.required_str("name")?;
+        let cluster = r.required_str("cluster")?;
+        let network = match r.str_list("subnets")? {
+            // awsvpc networking only when the spec gives subnets.
+            Some(subnets) if !subnets.is_empty() => {
+                let vpc = AwsVpcConfiguration::builder()
+                    .set_subnets(Some(subnets))
+                    .set_security_groups(r.str_list("security_groups")?)
+                    .build()
+                    .map_err(|e| errors::build("ecs:CreateService", e))?;
+                Some(
+                    NetworkConfiguration::builder()
+                        .awsvpc_configuration(vpc)
+                        .build(),
+                )
+            }
+            _ => None,
+        };
+        let all = tagging::creation_tags(request, INPUTS);
+        let what = format!("{} ({name})", op.address);
+        op.report("creating");
+        let out = c
+            .ecs
+            .create_service()
+            .cluster(&cluster)
+            .service_name(&name)
+            .task_definition(r.required_str("task_definition")?)
+            .set_desired_count(r.i32("desired_count")?)
+            .set_launch_type(r.str("launch_type")?.as_deref().map(LaunchType::from))
+            .set_network_configuration(network)
+            .set_tags(Some(ecs_tags(&all)))
+            .send()
+            .await
+            .map_err(|e| errors::sdk_create("ecs:CreateService", &what, e))?;
+        let service = out.service().ok_or_else(|| empty("ecs:CreateService"))?;
+        Ok(live(service, op.address.clone(), all))
+    }
+
+    async fn modify(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        current: &LiveResource,
+        desired: &Reader<'_>,
+        changed: &[&str],
+    ) -> Result<(), ProviderError> {
+        let mut task_definition = None;
+        let mut desired_count = None;
+        for key in changed {
+            match *key {
+                "task_definition" => task_definition = desired.str("task_definition")?,
+                "desired_count" => desired_count = desired.i32("desired_count")?,
+                other => return Err(not_in_place(KIND, other)),
+            }
+        }
+        op.report("updating");
+        c.ecs
+            .update_service()
+            .cluster(cluster_of(current)?)
+            .service(&current.id)
+            .set_task_definition(task_definition)
+            .set_desired_count(desired_count)
+            .send()
+            .await
+            .map_err(|e| errors::sdk("ecs:UpdateService", &what(current), e))?;
+        Ok(())
+    }
+
+    /// Scale to zero, then delete; a service ECS no longer considers active is gone already.
+    async fn delete(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        live: &LiveResource,
+        _: &DeletePolicy,
+    ) -> Result<(), ProviderError> {
+        let what = what(live);
+        let cluster = cluster_of(live)?;
+        let gone = |e: ProviderError| match e {
+            ProviderError::NotFound { .. } | ProviderError::InvalidState { .. } => Ok(()),
+            other => Err(other),
+        };
+        if live.attributes.get("desired_count").and_then(Value::as_i64) != Some(0) {
+            op.report("scaling to 0");
+            if let Err(e) = c
+                .ecs
+                .update_service()
+                .cluster(&cluster)
+                .service(&live.id)
+                .desired_count(0)
+                .send()
+                .await
+            {
+                return gone(errors::sdk("ecs:UpdateService", &what, e));
+            }
+        }
+        op.report("deleting");
+        match c
+            .ecs
+            .delete_service()
+            .cluster(&cluster)
+            .service(&live.id)
+            .force(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => gone(errors::sdk("ecs:DeleteService", &what, e)),
+        }
+    }
+
+    async fn tag(
+        &self,
+        c: &Clients,
+        live: &LiveResource,
+        set: &TagMap,
+        remove: &[String],
+    ) -> Result<(), ProviderError> {
+        super::tag(&c.ecs, &live.id, &what(live), set, remove).await
+    }
+}

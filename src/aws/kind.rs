@@ -1,0 +1,180 @@
+//! One resource kind on AWS, as a trait, and what every kind shares, written once: the guarded
+//! update and delete ("describe, check ownership, call; not found means done") and re-tagging.
+//! Each kind's module (`ec2::instance`, `rds::snapshot`, ...) implements [`AwsKind`] with the
+//! calls only it knows; [`handler`] is the registry, exhaustive over the kinds.
+
+use async_trait::async_trait;
+
+use super::attrs::Reader;
+use super::tags::{self as tagging, TagMap};
+use super::{Clients, Scan, ec2, ecs, rds};
+use crate::model::{Attributes, LiveResource, ResourceKind};
+use crate::provider::{CreateRequest, DeleteOutcome, DeletePolicy, Operation, ProviderError};
+use crate::wait::what;
+
+/// The IAM actions a kind's changes need: named in errors and in the ownership refusal.
+pub(crate) struct Actions {
+    pub modify: &'static str,
+    pub delete: &'static str,
+}
+
+#[async_trait]
+pub(crate) trait AwsKind: Send + Sync {
+    fn kind(&self) -> ResourceKind;
+
+    fn actions(&self) -> Actions;
+
+    /// Every resource of this kind that carries rehearsal's ownership tags, of the scan's
+    /// environment (or of any), except those AWS has finished deleting.
+    async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError>;
+
+    /// These resources as AWS describes them now, in order; `None` for one it does not know.
+    async fn describe(
+        &self,
+        c: &Clients,
+        targets: &[LiveResource],
+    ) -> Result<Vec<Option<LiveResource>>, ProviderError>;
+
+    /// Send the create call, tags included; return what AWS answered.
+    async fn create(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, ProviderError>;
+
+    /// Change the in-place attributes in `changed` (never `tags`: [`guarded_update`] re-tags).
+    /// Ownership is already checked.
+    async fn modify(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        live: &LiveResource,
+        desired: &Reader<'_>,
+        changed: &[&str],
+    ) -> Result<(), ProviderError> {
+        let _ = (c, op, live, desired);
+        Err(not_in_place(
+            self.kind(),
+            changed.first().copied().unwrap_or("?"),
+        ))
+    }
+
+    /// Why AWS would refuse to delete it in its current state, if it would.
+    fn not_deletable(&self, live: &LiveResource) -> Option<String> {
+        let _ = live;
+        None
+    }
+
+    /// Send the delete call(s). Ownership is already checked.
+    async fn delete(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        live: &LiveResource,
+        policy: &DeletePolicy,
+    ) -> Result<(), ProviderError>;
+
+    /// Set and remove tags.
+    async fn tag(
+        &self,
+        c: &Clients,
+        live: &LiveResource,
+        set: &TagMap,
+        remove: &[String],
+    ) -> Result<(), ProviderError>;
+}
+
+/// The registry: every kind's AWS module.
+pub(crate) fn handler(kind: ResourceKind) -> &'static dyn AwsKind {
+    match kind {
+        ResourceKind::RdsSnapshot => &rds::snapshot::RdsSnapshot,
+        ResourceKind::RdsInstance => &rds::instance::RdsInstance,
+        ResourceKind::Ec2Instance => &ec2::instance::Ec2Instance,
+        ResourceKind::EcsCluster => &ecs::cluster::EcsCluster,
+        ResourceKind::EcsTaskDefinition => &ecs::task_definition::EcsTaskDefinition,
+        ResourceKind::EcsService => &ecs::service::EcsService,
+    }
+}
+
+pub(crate) fn not_in_place(kind: ResourceKind, attribute: &str) -> ProviderError {
+    super::errors::attribute(kind, format!("`{attribute}` cannot be changed in place"))
+}
+
+async fn describe_one(
+    k: &dyn AwsKind,
+    c: &Clients,
+    target: &LiveResource,
+) -> Result<Option<LiveResource>, ProviderError> {
+    Ok(k.describe(c, std::slice::from_ref(target))
+        .await?
+        .into_iter()
+        .next()
+        .flatten())
+}
+
+/// Change a resource in place: describe it, check that it is this environment's, modify what
+/// the kind modifies, re-tag, and return it as AWS describes it afterwards.
+pub(crate) async fn guarded_update(
+    k: &dyn AwsKind,
+    c: &Clients,
+    op: &Operation,
+    current: &LiveResource,
+    desired: &Attributes,
+    changed: &[String],
+) -> Result<LiveResource, ProviderError> {
+    let what = what(current);
+    let live = describe_one(k, c, current)
+        .await?
+        .ok_or_else(|| ProviderError::NotFound { what: what.clone() })?;
+    tagging::ensure_owned(&live.tags, &op.env.name, &what, k.actions().modify)?;
+    let modified: Vec<&str> = changed
+        .iter()
+        .map(String::as_str)
+        .filter(|c| *c != "tags")
+        .collect();
+    if !modified.is_empty() {
+        k.modify(c, op, &live, &Reader::new(k.kind(), desired), &modified)
+            .await?;
+    }
+    if changed.iter().any(|c| c == "tags") {
+        let wanted = tagging::desired_user_tags(desired.get("tags"));
+        let (set, remove) = tagging::user_tag_changes(&live.tags, &wanted);
+        if !set.is_empty() || !remove.is_empty() {
+            op.report("tagging");
+            k.tag(c, &live, &set, &remove).await?;
+        }
+    }
+    describe_one(k, c, current)
+        .await?
+        .ok_or(ProviderError::NotFound { what })
+}
+
+/// Delete a resource: describe it (not found: done), leave alone what is already going, check
+/// that it is this environment's, wait for a state AWS can delete it in, then call.
+pub(crate) async fn guarded_delete(
+    k: &dyn AwsKind,
+    c: &Clients,
+    op: &Operation,
+    target: &LiveResource,
+    policy: &DeletePolicy,
+) -> Result<DeleteOutcome, ProviderError> {
+    let what = what(target);
+    let Some(live) = describe_one(k, c, target).await? else {
+        return Ok(DeleteOutcome::Accepted);
+    };
+    if live.is_going_away() {
+        return Ok(DeleteOutcome::Accepted);
+    }
+    tagging::ensure_owned(&live.tags, &op.env.name, &what, k.actions().delete)?;
+    if let Some(reason) = k.not_deletable(&live) {
+        return Ok(DeleteOutcome::NotYet { reason });
+    }
+    match k.delete(c, op, &live, policy).await {
+        Ok(()) | Err(ProviderError::NotFound { .. }) => Ok(DeleteOutcome::Accepted),
+        Err(ProviderError::InvalidState { message, .. }) => {
+            Ok(DeleteOutcome::NotYet { reason: message })
+        }
+        Err(e) => Err(e),
+    }
+}

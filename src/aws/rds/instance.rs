@@ -1,0 +1,343 @@
+//! `rds_instance`: DB instances restored from a snapshot.
+
+use async_trait::async_trait;
+use aws_sdk_rds::types::{DbInstance, DbSnapshot};
+
+use super::{arn_of, describe_instances, rds_tags, tag_map};
+use crate::aws::attrs::{Builder, Reader};
+use crate::aws::kind::{Actions, AwsKind, not_in_place};
+use crate::aws::tags::{self as tagging, TagMap};
+use crate::aws::{Clients, Scan, errors};
+use crate::kinds;
+use crate::model::{Address, Attributes, LiveResource, ResourceKind};
+use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
+use crate::wait::what;
+
+const KIND: ResourceKind = ResourceKind::RdsInstance;
+
+/// Inputs AWS cannot describe back, recorded as tags at creation.
+const INPUTS: &[&str] = &["snapshot", "latest_snapshot_of", "final_snapshot"];
+const BOOL_INPUTS: &[&str] = &["final_snapshot"];
+
+pub(crate) struct RdsInstance;
+
+/// What RDS says about a DB instance, as attributes.
+fn live(db: &DbInstance, address: Address, all: TagMap) -> LiveResource {
+    let id = db.db_instance_identifier().unwrap_or_default().to_owned();
+    let status = db.db_instance_status().unwrap_or_default().to_owned();
+    let endpoint = db.endpoint();
+    let mut b = Builder::new();
+    b.set("identifier", id.as_str())
+        .nonempty("instance_class", db.db_instance_class())
+        .nonempty(
+            "subnet_group",
+            db.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+        )
+        .strings(
+            "security_groups",
+            db.vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id()),
+        )
+        .nonempty(
+            "parameter_group",
+            db.db_parameter_groups()
+                .first()
+                .and_then(|g| g.db_parameter_group_name()),
+        )
+        .opt("backup_retention_days", db.backup_retention_period())
+        .set(
+            "deletion_protection",
+            db.deletion_protection().unwrap_or(false),
+        )
+        .set("tags", tagging::user_tags_json(&all))
+        .set("id", id.as_str())
+        .nonempty("arn", db.db_instance_arn())
+        .nonempty("endpoint", endpoint.and_then(|e| e.address()))
+        .opt(
+            "port",
+            endpoint
+                .and_then(|e| e.port())
+                .or(db.db_instance_port())
+                .filter(|p| *p > 0),
+        )
+        .set("status", status.as_str())
+        .nonempty("engine", db.engine());
+    let mut attributes = b.into_inner();
+    tagging::read_inputs(&all, &mut attributes, BOOL_INPUTS);
+    LiveResource {
+        address,
+        id,
+        status,
+        attributes,
+        tags: all,
+    }
+}
+
+/// What a create answered when AWS described nothing back.
+pub(crate) fn placeholder(op: &Operation, id: &str, all: TagMap) -> LiveResource {
+    let mut attributes = Attributes::new();
+    attributes.insert("identifier".into(), id.into());
+    attributes.insert("id".into(), id.into());
+    attributes.insert("status".into(), "creating".into());
+    attributes.insert("tags".into(), tagging::user_tags_json(&all));
+    LiveResource {
+        address: op.address.clone(),
+        id: id.to_owned(),
+        status: "creating".to_owned(),
+        attributes,
+        tags: all,
+    }
+}
+
+/// The newest available snapshot (manual or automated) of a DB instance: by creation time, then
+/// by identifier so that the choice is stable.
+async fn latest_snapshot_of(
+    client: &aws_sdk_rds::Client,
+    db: &str,
+) -> Result<String, ProviderError> {
+    let snapshots: Vec<DbSnapshot> = client
+        .describe_db_snapshots()
+        .db_instance_identifier(db)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::sdk("rds:DescribeDBSnapshots", &format!("snapshots of {db}"), e))?;
+    snapshots
+        .iter()
+        .filter(|s| s.status() == Some("available") && s.db_instance_identifier() == Some(db))
+        .filter_map(|s| {
+            Some((
+                s.snapshot_create_time().copied(),
+                s.db_snapshot_identifier()?,
+            ))
+        })
+        .max()
+        .map(|(_, id)| id.to_owned())
+        .ok_or_else(|| ProviderError::NotFound {
+            what: format!("an available snapshot of DB instance {db}"),
+        })
+}
+
+#[async_trait]
+impl AwsKind for RdsInstance {
+    fn kind(&self) -> ResourceKind {
+        KIND
+    }
+
+    fn actions(&self) -> Actions {
+        Actions {
+            modify: "rds:ModifyDBInstance",
+            delete: "rds:DeleteDBInstance",
+        }
+    }
+
+    async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
+        let instances = describe_instances(&cx.clients.rds, None, "DB instances").await?;
+        Ok(instances
+            .iter()
+            .filter(|db| db.db_instance_status() != Some("deleted"))
+            .filter_map(|db| {
+                let all = tag_map(db.tag_list());
+                let (owner, address) = tagging::ownership(&all, KIND)?;
+                cx.wants(&owner).then(|| live(db, address, all))
+            })
+            .collect())
+    }
+
+    async fn describe(
+        &self,
+        c: &Clients,
+        targets: &[LiveResource],
+    ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
+        let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
+        let found = describe_instances(&c.rds, Some(&ids), "DB instances").await?;
+        Ok(targets
+            .iter()
+            .map(|t| {
+                found
+                    .iter()
+                    .find(|db| db.db_instance_identifier() == Some(t.id.as_str()))
+                    .map(|db| live(db, t.address.clone(), tag_map(db.tag_list())))
+            })
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, ProviderError> {
+        let r = Reader::new(KIND, &request.attributes);
+        let identifier = r.required_str("identifier")?;
+        let snapshot = match (r.str("snapshot")?, r.str("latest_snapshot_of")?) {
+            (Some(snapshot), None) => snapshot,
+            (None, Some(db)) => {
+                let snapshot = latest_snapshot_of(&c.rds, &db).await?;
+                op.report(&format!("newest snapshot of {db} is {snapshot}"));
+                snapshot
+            }
+            _ => {
+                return Err(errors::attribute(
+                    KIND,
+                    "exactly one of `snapshot` and `latest_snapshot_of` must be given",
+                ));
+            }
+        };
+        let all = tagging::creation_tags(request, INPUTS);
+        let what = format!("{} ({identifier})", op.address);
+        op.report(&format!("restoring from {snapshot}"));
+        // Tags are explicit: without them a restored clone inherits the source's tags on some
+        // implementations (moto does), and rehearsal's ownership must be there from the first
+        // moment. Backup retention and deletion protection may be ignored by a restore; the
+        // engine sets them once the instance is available (`set_after_create`).
+        let out = c
+            .rds
+            .restore_db_instance_from_db_snapshot()
+            .db_instance_identifier(&identifier)
+            .db_snapshot_identifier(&snapshot)
+            .set_db_instance_class(r.str("instance_class")?)
+            .set_db_subnet_group_name(r.str("subnet_group")?)
+            .set_vpc_security_group_ids(r.str_list("security_groups")?)
+            .set_db_parameter_group_name(r.str("parameter_group")?)
+            .set_backup_retention_period(r.i32("backup_retention_days")?)
+            .set_deletion_protection(r.bool("deletion_protection")?)
+            .set_tags(Some(rds_tags(&all)))
+            .send()
+            .await
+            .map_err(|e| errors::sdk_create("rds:RestoreDBInstanceFromDBSnapshot", &what, e))?;
+        Ok(match out.db_instance() {
+            Some(db) => live(db, op.address.clone(), all),
+            None => placeholder(op, &identifier, all),
+        })
+    }
+
+    async fn modify(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        current: &LiveResource,
+        desired: &Reader<'_>,
+        changed: &[&str],
+    ) -> Result<(), ProviderError> {
+        let mut modify = c
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier(&current.id)
+            .apply_immediately(true);
+        let mut modified = false;
+        for key in changed {
+            match *key {
+                "instance_class" => {
+                    modify = modify.set_db_instance_class(desired.str("instance_class")?);
+                    modified = true;
+                }
+                "security_groups" => {
+                    modify =
+                        modify.set_vpc_security_group_ids(desired.str_list("security_groups")?);
+                    modified = true;
+                }
+                "parameter_group" => {
+                    modify = modify.set_db_parameter_group_name(desired.str("parameter_group")?);
+                    modified = true;
+                }
+                "backup_retention_days" => {
+                    modify =
+                        modify.set_backup_retention_period(desired.i32("backup_retention_days")?);
+                    modified = true;
+                }
+                "deletion_protection" => {
+                    modify = modify.set_deletion_protection(desired.bool("deletion_protection")?);
+                    modified = true;
+                }
+                // Teardown policy only: nothing in AWS changes but the recorded input.
+                "final_snapshot" => {
+                    let value = desired.bool("final_snapshot")?.unwrap_or(false);
+                    let set =
+                        TagMap::from([(tagging::input_key("final_snapshot"), value.to_string())]);
+                    self.tag(c, current, &set, &[]).await?;
+                }
+                other => return Err(not_in_place(KIND, other)),
+            }
+        }
+        if modified {
+            op.report("modifying");
+            modify
+                .send()
+                .await
+                .map_err(|e| errors::sdk("rds:ModifyDBInstance", &what(current), e))?;
+        }
+        Ok(())
+    }
+
+    /// RDS deletes an instance that is available, stopped (as it is, without starting it:
+    /// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_StopInstance.html) or failed,
+    /// and refuses while it is being created, backed up, modified or started.
+    fn not_deletable(&self, live: &LiveResource) -> Option<String> {
+        let lifecycle = kinds::lifecycle(KIND);
+        let deletable = lifecycle.is_ready(&live.status)
+            || lifecycle.is_stopped(&live.status)
+            || lifecycle.is_failed(&live.status);
+        (!deletable).then(|| format!("it is {}", live.status))
+    }
+
+    async fn delete(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        live: &LiveResource,
+        policy: &DeletePolicy,
+    ) -> Result<(), ProviderError> {
+        let what = what(live);
+        if live.attributes.get("deletion_protection") == Some(&true.into()) {
+            if !policy.disable_deletion_protection {
+                return Err(ProviderError::Api {
+                    action: "rds:DeleteDBInstance".to_owned(),
+                    code: "DeletionProtectionEnabled".to_owned(),
+                    message: format!(
+                        "{what} has deletion protection on, and this teardown may not switch it off"
+                    ),
+                });
+            }
+            op.report("disabling deletion protection");
+            c.rds
+                .modify_db_instance()
+                .db_instance_identifier(&live.id)
+                .deletion_protection(false)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(|e| errors::sdk("rds:ModifyDBInstance", &what, e))?;
+        }
+        op.report("deleting");
+        let request = c
+            .rds
+            .delete_db_instance()
+            .db_instance_identifier(&live.id)
+            .delete_automated_backups(true);
+        let request = match &policy.final_snapshot_identifier {
+            Some(snapshot) => request
+                .skip_final_snapshot(false)
+                .final_db_snapshot_identifier(snapshot),
+            None => request.skip_final_snapshot(true),
+        };
+        request
+            .send()
+            .await
+            .map_err(|e| errors::sdk("rds:DeleteDBInstance", &what, e))?;
+        Ok(())
+    }
+
+    async fn tag(
+        &self,
+        c: &Clients,
+        live: &LiveResource,
+        set: &TagMap,
+        remove: &[String],
+    ) -> Result<(), ProviderError> {
+        super::tag(&c.rds, arn_of(live)?, &what(live), set, remove).await
+    }
+}

@@ -1,0 +1,35 @@
+//! `ecs_cluster`: an ECS cluster.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Kind, no_rules};
+use crate::model::{ReplaceOrder, ResourceKind};
+
+pub const KIND: Kind = Kind {
+    kind: ResourceKind::EcsCluster,
+    inputs: &["name", "tags"],
+    in_place: &["tags"],
+    outputs: &["id", "arn", "status"],
+    sets: &[],
+    exact_maps: &["tags"],
+    set_after_create: &[],
+    // The name is unique in the region.
+    replace_order: ReplaceOrder::DeleteThenCreate,
+    deleted_after: &[ResourceKind::EcsService],
+    complete: no_rules,
+};
+
+/// `[resources.ecs_cluster.NAME]`
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing)]
+    pub depends_on: Vec<String>,
+    #[serde(default, skip_serializing)]
+    pub timeout: Option<String>,
+}

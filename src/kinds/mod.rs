@@ -1,0 +1,167 @@
+//! Resource kinds, each one place: what a spec may say about it, what changes in place, what it
+//! outputs, how it is replaced, what must be gone before it can be deleted, and the TOML schema
+//! and rules of its spec table. One module per kind; [`describe`] is the registry everything in
+//! the engine reads. The fake provider (`provider::fake::kinds`) and the AWS provider
+//! (`aws::registry`) have a registry of their own, keyed by the same enum, so a new kind does
+//! not compile until all three know it (CONTRIBUTING.md lists the steps).
+
+pub mod ec2_instance;
+pub mod ecs_cluster;
+pub mod ecs_service;
+pub mod ecs_task_definition;
+mod lifecycle;
+pub mod rds_instance;
+pub mod rds_snapshot;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use lifecycle::{Consistency, Lifecycle, Phase, consistency, lifecycle};
+
+use crate::model::{Attributes, EnvId, ReplaceOrder, ResourceKind};
+
+/// Everything the engine needs to know about a kind, as data.
+#[derive(Debug)]
+pub struct Kind {
+    pub kind: ResourceKind,
+    /// Attributes a spec may set. Those not in `in_place` force a replacement when they change.
+    pub inputs: &'static [&'static str],
+    /// Attributes AWS can change on a live resource without replacing it.
+    pub in_place: &'static [&'static str],
+    /// Attributes a provider reports after creation, which other resources may reference.
+    pub outputs: &'static [&'static str],
+    /// Lists whose order means nothing to AWS, compared as sets.
+    pub sets: &'static [&'static str],
+    /// Maps compared whole, where a key removed from the spec is a change (elsewhere AWS fills in
+    /// defaults the spec never mentioned, and only the keys the spec gives are compared).
+    pub exact_maps: &'static [&'static str],
+    /// In-place attributes the create call cannot set (or that AWS may ignore there): once the
+    /// resource is ready, an update sets those that differ.
+    pub set_after_create: &'static [&'static str],
+    pub replace_order: ReplaceOrder,
+    /// Kinds whose resources must all be gone before one of this kind can be deleted (services
+    /// before their cluster, databases before the snapshot they were restored from).
+    pub deleted_after: &'static [ResourceKind],
+    /// Defaults and rules of the spec table its TOML types cannot say.
+    pub complete: fn(&mut Attributes, &SpecContext) -> Result<(), Rule>,
+}
+
+/// What a kind's spec rules may look at.
+pub struct SpecContext<'a> {
+    pub env: &'a EnvId,
+    /// The resource's name in the spec: `db` in `[resources.rds_instance.db]`.
+    pub name: &'a str,
+}
+
+/// A broken rule of a kind's spec table; the spec validator adds the position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub message: String,
+    pub hint: String,
+}
+
+/// A spec table with nothing to complete.
+pub fn no_rules(_: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
+    Ok(())
+}
+
+/// The registry: the description of every kind. Exhaustive, so a new kind must be described.
+pub fn describe(kind: ResourceKind) -> &'static Kind {
+    match kind {
+        ResourceKind::RdsSnapshot => &rds_snapshot::KIND,
+        ResourceKind::RdsInstance => &rds_instance::KIND,
+        ResourceKind::Ec2Instance => &ec2_instance::KIND,
+        ResourceKind::EcsCluster => &ecs_cluster::KIND,
+        ResourceKind::EcsTaskDefinition => &ecs_task_definition::KIND,
+        ResourceKind::EcsService => &ecs_service::KIND,
+    }
+}
+
+impl Kind {
+    pub fn has_attribute(&self, attribute: &str) -> bool {
+        self.inputs.contains(&attribute) || self.outputs.contains(&attribute)
+    }
+
+    pub fn is_input(&self, attribute: &str) -> bool {
+        self.inputs.contains(&attribute)
+    }
+
+    pub fn changes_in_place(&self, attribute: &str) -> bool {
+        self.in_place.contains(&attribute)
+    }
+}
+
+/// Teardown order between kinds: `kind → kinds that must be gone first`, closed transitively
+/// (a kind waits for what its prerequisites wait for). Derived from each kind's
+/// `deleted_after`, the only place the order is written.
+pub fn teardown_prerequisites() -> BTreeMap<ResourceKind, BTreeSet<ResourceKind>> {
+    let mut order: BTreeMap<ResourceKind, BTreeSet<ResourceKind>> = ResourceKind::ALL
+        .iter()
+        .map(|k| (*k, describe(*k).deleted_after.iter().copied().collect()))
+        .collect();
+    // Close transitively: at most as many rounds as there are kinds.
+    for _ in ResourceKind::ALL {
+        let snapshot = order.clone();
+        for before in order.values_mut() {
+            let more: Vec<ResourceKind> = before
+                .iter()
+                .flat_map(|k| snapshot[k].iter().copied())
+                .collect();
+            before.extend(more);
+        }
+    }
+    order
+}
+
+/// Kinds in waves of teardown: every kind of a wave can go once the earlier waves are gone.
+pub fn teardown_waves() -> Vec<Vec<ResourceKind>> {
+    let order = teardown_prerequisites();
+    let rank = |kind: ResourceKind| order[&kind].len();
+    let mut waves: BTreeMap<usize, Vec<ResourceKind>> = BTreeMap::new();
+    for kind in ResourceKind::ALL {
+        waves.entry(rank(*kind)).or_default().push(*kind);
+    }
+    waves.into_values().collect()
+}
+
+/// The position of a kind in teardown: lower goes first.
+pub fn teardown_rank(kind: ResourceKind) -> usize {
+    teardown_waves()
+        .iter()
+        .position(|wave| wave.contains(&kind))
+        .expect("every kind is in a wave")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_described_under_its_own_name() {
+        for kind in ResourceKind::ALL {
+            let k = describe(*kind);
+            assert_eq!(k.kind, *kind);
+            assert_eq!(kind.as_str().parse::<ResourceKind>(), Ok(*kind));
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind.as_str())
+            );
+            for attribute in k.in_place.iter().chain(k.set_after_create) {
+                assert!(k.is_input(attribute), "{kind}: {attribute} is not an input");
+            }
+        }
+    }
+
+    #[test]
+    fn teardown_never_waits_on_itself() {
+        for (kind, before) in teardown_prerequisites() {
+            assert!(!before.contains(&kind), "{kind} waits for itself");
+        }
+        let waves = teardown_waves();
+        let first = &waves[0];
+        assert!(first.contains(&ResourceKind::EcsService));
+        assert!(teardown_rank(ResourceKind::EcsService) < teardown_rank(ResourceKind::EcsCluster));
+        assert!(
+            teardown_rank(ResourceKind::RdsInstance) < teardown_rank(ResourceKind::RdsSnapshot)
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! `rds_instance`: a DB instance restored from a snapshot.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Kind, Rule, SpecContext};
+use crate::model::{Attributes, ReplaceOrder, ResourceKind};
+
+pub const KIND: Kind = Kind {
+    kind: ResourceKind::RdsInstance,
+    inputs: &[
+        "identifier",
+        "snapshot",
+        "latest_snapshot_of",
+        "instance_class",
+        "subnet_group",
+        "security_groups",
+        "parameter_group",
+        "backup_retention_days",
+        "deletion_protection",
+        "final_snapshot",
+        "tags",
+    ],
+    // ModifyDBInstance covers these; `final_snapshot` is teardown policy only.
+    in_place: &[
+        "instance_class",
+        "security_groups",
+        "parameter_group",
+        "backup_retention_days",
+        "deletion_protection",
+        "final_snapshot",
+        "tags",
+    ],
+    outputs: &["id", "arn", "endpoint", "port", "status", "engine"],
+    sets: &["security_groups"],
+    exact_maps: &["tags"],
+    // A restore may ignore these (older API versions, and moto, copy the source's), so they are
+    // checked, and set if need be, once the instance is available.
+    set_after_create: &["backup_retention_days", "deletion_protection"],
+    replace_order: ReplaceOrder::DeleteThenCreate,
+    deleted_after: &[],
+    complete,
+};
+
+/// `[resources.rds_instance.NAME]`
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    /// Restore from this snapshot identifier...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// ...or from the newest snapshot of this DB instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_snapshot_of: Option<String>,
+    pub instance_class: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet_group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_group: Option<String>,
+    #[serde(default)]
+    pub backup_retention_days: i64,
+    #[serde(default)]
+    pub deletion_protection: bool,
+    /// Take a final snapshot when the environment is destroyed.
+    #[serde(default)]
+    pub final_snapshot: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing)]
+    pub depends_on: Vec<String>,
+    #[serde(default, skip_serializing)]
+    pub timeout: Option<String>,
+}
+
+fn complete(attrs: &mut Attributes, cx: &SpecContext) -> Result<(), Rule> {
+    super::rds_snapshot::default_identifier(attrs, cx)?;
+    if attrs.contains_key("snapshot") == attrs.contains_key("latest_snapshot_of") {
+        return Err(Rule {
+            message: format!(
+                "rds_instance.{} needs exactly one of `snapshot` or `latest_snapshot_of`",
+                cx.name
+            ),
+            hint: "restore from snapshot = \"${rds_snapshot.NAME.identifier}\", or from \
+                   latest_snapshot_of = \"${source.rds_instance.NAME.identifier}\""
+                .into(),
+        });
+    }
+    Ok(())
+}

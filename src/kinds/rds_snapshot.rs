@@ -1,0 +1,51 @@
+//! `rds_snapshot`: a manual snapshot of a DB instance (production's, usually).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Kind, Rule, SpecContext};
+use crate::model::{Attributes, ReplaceOrder, ResourceKind};
+
+pub const KIND: Kind = Kind {
+    kind: ResourceKind::RdsSnapshot,
+    inputs: &["identifier", "source_db", "keep_after_destroy", "tags"],
+    // A snapshot is immutable; only its tags and rehearsal's own teardown policy can change.
+    in_place: &["keep_after_destroy", "tags"],
+    outputs: &["id", "arn", "status"],
+    sets: &[],
+    exact_maps: &["tags"],
+    set_after_create: &[],
+    replace_order: ReplaceOrder::DeleteThenCreate,
+    // A snapshot outlives the databases restored from it.
+    deleted_after: &[ResourceKind::RdsInstance],
+    complete: default_identifier,
+};
+
+/// `[resources.rds_snapshot.NAME]`
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    /// The DB instance identifier to snapshot, usually `${source.rds_instance.X.identifier}`.
+    pub source_db: String,
+    /// Keep the snapshot when the environment is destroyed.
+    #[serde(default)]
+    pub keep_after_destroy: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing)]
+    pub depends_on: Vec<String>,
+    #[serde(default, skip_serializing)]
+    pub timeout: Option<String>,
+}
+
+/// RDS names are unique per account and region: without one, `ENV-NAME`.
+pub fn default_identifier(attrs: &mut Attributes, cx: &SpecContext) -> Result<(), Rule> {
+    attrs
+        .entry("identifier")
+        .or_insert_with(|| Value::String(format!("{}-{}", cx.env.name, cx.name.replace('_', "-"))));
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! What each kind does in the fake cloud, in one place: the checks AWS makes on a create and
+//! the values it fills in, what it reports once ready, what it refuses to delete, and what a
+//! delete leaves behind. The registry [`behaviour`] is exhaustive over the kinds.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{FakeCloud, FakeResource};
+use crate::kinds;
+use crate::model::{Attributes, ResourceKind, SourceKind, SourceQuery};
+use crate::provider::{DeletePolicy, ProviderError};
+
+pub(super) trait FakeKind: Sync {
+    /// Check a create against the cloud and fill in what AWS would; the new object's id.
+    fn create(
+        &self,
+        cloud: &mut FakeCloud,
+        region: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError>;
+
+    /// What AWS reports only once the resource is ready (an endpoint, an address).
+    fn when_ready(&self, _resource: &mut FakeResource, _host: u64) {}
+
+    /// Why AWS would refuse to delete it now, if it would.
+    fn refuses_delete(&self, _resource: &FakeResource) -> Option<String> {
+        None
+    }
+
+    /// What a delete leaves behind (a final snapshot).
+    fn after_delete(
+        &self,
+        _cloud: &mut FakeCloud,
+        _resource: &FakeResource,
+        _policy: &DeletePolicy,
+    ) {
+    }
+}
+
+/// The registry: each kind's behaviour in the fake cloud.
+pub(super) fn behaviour(kind: ResourceKind) -> &'static dyn FakeKind {
+    match kind {
+        ResourceKind::RdsSnapshot => &RdsSnapshot,
+        ResourceKind::RdsInstance => &RdsInstance,
+        ResourceKind::Ec2Instance => &Ec2Instance,
+        ResourceKind::EcsCluster => &EcsCluster,
+        ResourceKind::EcsTaskDefinition => &EcsTaskDefinition,
+        ResourceKind::EcsService => &EcsService,
+    }
+}
+
+fn str_attr<'a>(attrs: &'a Attributes, key: &str) -> &'a str {
+    attrs.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+const ACCOUNT: &str = "000000000000";
+
+/// RDS refuses to delete an instance or snapshot that is still being made or changed.
+fn rds_refuses_delete(resource: &FakeResource) -> Option<String> {
+    let lifecycle = kinds::lifecycle(resource.kind);
+    let deletable = lifecycle.is_ready(&resource.status)
+        || lifecycle.is_stopped(&resource.status)
+        || lifecycle.is_failed(&resource.status);
+    (!deletable).then(|| {
+        format!(
+            "{} {} is still {}",
+            resource.kind, resource.id, resource.status
+        )
+    })
+}
+
+struct RdsSnapshot;
+
+impl FakeKind for RdsSnapshot {
+    fn create(
+        &self,
+        cloud: &mut FakeCloud,
+        region: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        let source_db = str_attr(attributes, "source_db");
+        if !cloud.rds_exists(region, source_db) {
+            return Err(ProviderError::NotFound {
+                what: format!("rds_instance {source_db}"),
+            });
+        }
+        let id = str_attr(attributes, "identifier").to_string();
+        attributes.insert(
+            "arn".into(),
+            json!(format!("arn:aws:rds:{region}:{ACCOUNT}:snapshot:{id}")),
+        );
+        Ok(id)
+    }
+
+    fn refuses_delete(&self, resource: &FakeResource) -> Option<String> {
+        rds_refuses_delete(resource)
+    }
+}
+
+struct RdsInstance;
+
+impl FakeKind for RdsInstance {
+    fn create(
+        &self,
+        cloud: &mut FakeCloud,
+        region: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        let identifier = str_attr(attributes, "identifier").to_string();
+        if cloud.rds_exists(region, &identifier) {
+            return Err(ProviderError::Api {
+                action: "rds:RestoreDBInstanceFromDBSnapshot".into(),
+                code: "DBInstanceAlreadyExists".into(),
+                message: format!("DB instance {identifier} already exists"),
+            });
+        }
+        if let Some(snapshot) = attributes.get("snapshot").and_then(Value::as_str) {
+            let found = cloud.resources.values().any(|r| {
+                r.kind == ResourceKind::RdsSnapshot && r.id == snapshot && r.status == "available"
+            });
+            if !found {
+                return Err(ProviderError::NotFound {
+                    what: format!("rds_snapshot {snapshot}"),
+                });
+            }
+        }
+        attributes.insert(
+            "arn".into(),
+            json!(format!("arn:aws:rds:{region}:{ACCOUNT}:db:{identifier}")),
+        );
+        Ok(identifier)
+    }
+
+    fn when_ready(&self, resource: &mut FakeResource, _host: u64) {
+        let endpoint = format!("{}.fake.{}.rds.amazonaws.com", resource.id, resource.region);
+        let attrs = &mut resource.attributes;
+        attrs.insert("endpoint".into(), json!(endpoint));
+        attrs.insert("port".into(), json!(5432));
+        attrs.insert("engine".into(), json!("postgres"));
+    }
+
+    fn refuses_delete(&self, resource: &FakeResource) -> Option<String> {
+        rds_refuses_delete(resource)
+    }
+
+    fn after_delete(&self, cloud: &mut FakeCloud, resource: &FakeResource, policy: &DeletePolicy) {
+        let Some(final_id) = &policy.final_snapshot_identifier else {
+            return;
+        };
+        let mut tags = BTreeMap::new();
+        tags.insert("rehearsal:final-snapshot-of".into(), resource.id.clone());
+        let attributes = json!({"identifier": final_id, "source_db": resource.id});
+        cloud.resources.insert(
+            final_id.clone(),
+            FakeResource {
+                region: resource.region.clone(),
+                kind: ResourceKind::RdsSnapshot,
+                id: final_id.clone(),
+                status: "available".into(),
+                attributes: attributes.as_object().cloned().unwrap_or_default(),
+                tags,
+                transition: None,
+            },
+        );
+    }
+}
+
+struct Ec2Instance;
+
+impl FakeKind for Ec2Instance {
+    /// A clone takes what the spec does not set from its source, as EC2 would launch it.
+    fn create(
+        &self,
+        cloud: &mut FakeCloud,
+        region: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        let query = SourceQuery {
+            kind: SourceKind::Ec2Instance,
+            id: Some(str_attr(attributes, "clone_of").to_string()),
+            tags: BTreeMap::new(),
+            cluster: None,
+        };
+        let source = cloud.find_source(region, &query)?.attributes.clone();
+        for key in ["image", "subnet", "security_groups", "key_name"] {
+            if !attributes.contains_key(key) {
+                attributes.insert(key.into(), source.get(key).cloned().unwrap_or(Value::Null));
+            }
+        }
+        Ok(cloud.fresh_id("i-"))
+    }
+
+    fn when_ready(&self, resource: &mut FakeResource, host: u64) {
+        let address = format!("10.0.1.{host}");
+        resource
+            .attributes
+            .insert("private_ip".into(), json!(address));
+    }
+}
+
+struct EcsCluster;
+
+impl FakeKind for EcsCluster {
+    fn create(
+        &self,
+        _: &mut FakeCloud,
+        region: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        let name = str_attr(attributes, "name");
+        let arn = format!("arn:aws:ecs:{region}:{ACCOUNT}:cluster/{name}");
+        attributes.insert("arn".into(), json!(arn));
+        Ok(arn)
+    }
+}
+
+struct EcsTaskDefinition;
+
+impl FakeKind for EcsTaskDefinition {
+    /// Each registration is the family's next revision.
+    fn create(
+        &self,
+        cloud: &mut FakeCloud,
+        region: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        let family = str_attr(attributes, "family").to_string();
+        let revision = cloud
+            .resources
+            .values()
+            .filter(|r| {
+                r.kind == ResourceKind::EcsTaskDefinition
+                    && str_attr(&r.attributes, "family") == family
+            })
+            .count()
+            + 1;
+        let arn = format!("arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:{revision}");
+        attributes.insert("revision".into(), json!(revision));
+        attributes.insert("arn".into(), json!(arn));
+        Ok(arn)
+    }
+}
+
+struct EcsService;
+
+impl FakeKind for EcsService {
+    fn create(
+        &self,
+        _: &mut FakeCloud,
+        region: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        let arn = format!(
+            "arn:aws:ecs:{region}:{ACCOUNT}:service/{}/{}",
+            str_attr(attributes, "cluster"),
+            str_attr(attributes, "name")
+        );
+        attributes.insert("arn".into(), json!(arn));
+        Ok(arn)
+    }
+}

@@ -1,0 +1,696 @@
+//! An in-memory cloud for engine and CLI tests: AWS's lifecycles from the one table
+//! (`src/provider/lifecycles.toml`), on tokio's clock so tests can pause time, injected faults,
+//! and optionally a JSON state file so separate `rehearsal` processes share one fake cloud
+//! (`REHEARSAL_PROVIDER=fake:PATH`, see README.md).
+//!
+//! It behaves like AWS where the engine cares: creates, updates and deletes pass through their
+//! kind's states for as long as [`Latency`] says (instantly by default), RDS names are unique,
+//! RDS refuses to delete what is still being made, a protected database refuses deletion, and
+//! sources (production) live apart from owned resources and are never written. What each kind
+//! does is in [`kinds`].
+
+mod kinds;
+mod production;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{
+    CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
+    ProviderError,
+};
+use crate::kinds::{Phase, lifecycle};
+use crate::model::{
+    Address, Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery,
+    tags,
+};
+
+/// Which provider call a fault applies to, and what [`FakeProvider::calls`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FakeOp {
+    Lookup,
+    Observe,
+    Create,
+    Describe,
+    Update,
+    Delete,
+}
+
+/// How long transitions take. Per kind, `create`, `update` and `delete` set the whole
+/// transition (its states keep the proportions of AWS's lifecycle table); kinds not named take
+/// AWS's durations times `aws_scale`, which is 0 (instant) by default.
+#[derive(Debug, Clone, Default)]
+pub struct Latency {
+    pub create: HashMap<ResourceKind, Duration>,
+    pub update: HashMap<ResourceKind, Duration>,
+    pub delete: HashMap<ResourceKind, Duration>,
+    pub aws_scale: f64,
+}
+
+impl Latency {
+    /// AWS's own durations from the lifecycle table (a restore takes ten minutes).
+    pub fn aws() -> Latency {
+        Latency::aws_scaled(1.0)
+    }
+
+    pub fn aws_scaled(scale: f64) -> Latency {
+        Latency {
+            aws_scale: scale,
+            ..Latency::default()
+        }
+    }
+
+    /// The phases of one transition: AWS's `table`, stretched or shrunk to `total` if given.
+    fn phases(&self, table: &[Phase], total: Option<Duration>, busy: &str) -> Vec<(String, u64)> {
+        let table_total: u64 = table.iter().map(|p| p.1).sum();
+        match total {
+            Some(total) if table_total == 0 => {
+                vec![(busy.to_string(), total.as_millis() as u64)]
+            }
+            Some(total) => table
+                .iter()
+                .map(|p| {
+                    let share = total.as_millis() as u64 * p.1 / table_total;
+                    (p.state().to_string(), share)
+                })
+                .collect(),
+            None => table
+                .iter()
+                .map(|p| {
+                    let ms = (p.1 as f64 * 1000.0 * self.aws_scale).round() as u64;
+                    (p.state().to_string(), ms)
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Fault {
+    /// The nth call (1-based) of an operation fails.
+    NthCall {
+        op: FakeOp,
+        n: u64,
+        error: ProviderError,
+    },
+    /// Every call of an operation on one address fails.
+    Address {
+        op: FakeOp,
+        address: Address,
+        error: ProviderError,
+    },
+    /// The first n calls of any mutating operation are throttled.
+    Throttle { remaining: u64 },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct FakeCloud {
+    pub sources: Vec<FakeSource>,
+    pub resources: BTreeMap<String, FakeResource>,
+    pub next_id: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FakeSource {
+    pub region: String,
+    pub kind: SourceKind,
+    /// The id, identifier, name or family a query matches on.
+    pub key: String,
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FakeResource {
+    pub region: String,
+    pub kind: ResourceKind,
+    pub id: String,
+    pub status: String,
+    pub attributes: Attributes,
+    pub tags: BTreeMap<String, String>,
+    /// A change under way: the states still to come, on the fake's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition: Option<Transition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    /// Milliseconds on the fake's clock at which the transition started.
+    pub since_ms: u64,
+    /// `[state, milliseconds]` phases, in order.
+    pub phases: Vec<(String, u64)>,
+    pub then: Outcome,
+}
+
+/// What a transition ends in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Usable, in this state.
+    Ready(String),
+    /// Gone from the cloud.
+    Gone,
+}
+
+/// The fake's clock, in milliseconds: tokio's (pausable) for a cloud in memory, the wall
+/// clock for one kept in a file, which several processes share.
+#[derive(Debug)]
+enum Clock {
+    Tokio(tokio::time::Instant),
+    Wall,
+}
+
+impl Clock {
+    fn now_ms(&self) -> u64 {
+        match self {
+            Clock::Tokio(start) => start.elapsed().as_millis() as u64,
+            Clock::Wall => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+pub struct FakeProvider {
+    cloud: Mutex<FakeCloud>,
+    latency: Latency,
+    faults: Mutex<Vec<Fault>>,
+    calls: Mutex<HashMap<FakeOp, u64>>,
+    state_file: Option<PathBuf>,
+    clock: Clock,
+}
+
+impl FakeProvider {
+    /// An empty cloud.
+    pub fn new() -> Self {
+        Self::with_cloud(FakeCloud::default())
+    }
+
+    /// A cloud holding the fake production that `environments/production.toml` describes.
+    pub fn with_production(region: &str) -> Self {
+        Self::with_cloud(FakeCloud::production(region))
+    }
+
+    pub fn with_cloud(cloud: FakeCloud) -> Self {
+        FakeProvider {
+            cloud: Mutex::new(cloud),
+            latency: Latency::default(),
+            faults: Mutex::new(vec![]),
+            calls: Mutex::new(HashMap::new()),
+            state_file: None,
+            clock: Clock::Tokio(tokio::time::Instant::now()),
+        }
+    }
+
+    /// A cloud persisted in a JSON file, seeded with production in `region` if the file does
+    /// not exist yet. Every change is written back atomically.
+    pub fn open(path: &Path, region: &str) -> Result<Self, String> {
+        let cloud = match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a fake cloud state file: {e}", path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => FakeCloud::production(region),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let mut provider = Self::with_cloud(cloud);
+        provider.state_file = Some(path.to_path_buf());
+        provider.clock = Clock::Wall;
+        provider.save();
+        Ok(provider)
+    }
+
+    pub fn with_latency(mut self, latency: Latency) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// The `n`th call (1-based) of `op` fails with `error`.
+    pub fn fail_nth_call(&self, op: FakeOp, n: u64, error: ProviderError) {
+        self.faults
+            .lock()
+            .unwrap()
+            .push(Fault::NthCall { op, n, error });
+    }
+
+    /// Every `op` on `address` fails with `error`.
+    pub fn fail_address(&self, op: FakeOp, address: Address, error: ProviderError) {
+        self.faults
+            .lock()
+            .unwrap()
+            .push(Fault::Address { op, address, error });
+    }
+
+    /// The next `n` mutating calls are throttled.
+    pub fn throttle_next(&self, n: u64) {
+        self.faults
+            .lock()
+            .unwrap()
+            .push(Fault::Throttle { remaining: n });
+    }
+
+    /// How many times `op` was called.
+    pub fn calls(&self, op: FakeOp) -> u64 {
+        self.calls.lock().unwrap().get(&op).copied().unwrap_or(0)
+    }
+
+    /// A copy of everything in the fake cloud, as it is now.
+    pub fn snapshot(&self) -> FakeCloud {
+        let mut cloud = self.cloud.lock().unwrap();
+        self.settle(&mut cloud);
+        cloud.clone()
+    }
+
+    /// Put a resource in the cloud directly, as if made outside rehearsal (or by a crashed run).
+    pub fn insert_resource(&self, resource: FakeResource) {
+        self.cloud
+            .lock()
+            .unwrap()
+            .resources
+            .insert(resource.id.clone(), resource);
+        self.save();
+    }
+
+    fn save(&self) {
+        let Some(path) = &self.state_file else { return };
+        let text =
+            serde_json::to_string_pretty(&*self.cloud.lock().unwrap()).expect("state serializes");
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        // Write-then-rename, so a killed process never leaves half a state file.
+        if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) {
+            use std::io::Write;
+            if tmp.write_all(text.as_bytes()).is_ok() {
+                let _ = tmp.persist(path);
+            }
+        }
+    }
+
+    /// Count the call and apply any fault that matches it.
+    fn enter(&self, op: FakeOp, address: Option<&Address>) -> Result<(), ProviderError> {
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            let n = calls.entry(op).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let mutating = matches!(op, FakeOp::Create | FakeOp::Update | FakeOp::Delete);
+        let mut faults = self.faults.lock().unwrap();
+        for fault in faults.iter_mut() {
+            match fault {
+                Fault::NthCall {
+                    op: o,
+                    n: nth,
+                    error,
+                } if *o == op && *nth == n => {
+                    return Err(error.clone());
+                }
+                Fault::Address {
+                    op: o,
+                    address: a,
+                    error,
+                } if *o == op && Some(&*a) == address => {
+                    return Err(error.clone());
+                }
+                Fault::Throttle { remaining } if mutating && *remaining > 0 => {
+                    *remaining -= 1;
+                    return Err(ProviderError::Throttled {
+                        action: format!("{op:?}"),
+                        message: "Rate exceeded".into(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Bring every transition up to now: its current state, or its end.
+    fn settle(&self, cloud: &mut FakeCloud) {
+        let now = self.clock.now_ms();
+        let mut gone = vec![];
+        let mut ready = vec![];
+        for resource in cloud.resources.values_mut() {
+            let Some(transition) = &resource.transition else {
+                continue;
+            };
+            let mut elapsed = now.saturating_sub(transition.since_ms);
+            let mut current = None;
+            for (state, ms) in &transition.phases {
+                if elapsed < *ms {
+                    current = Some(state.clone());
+                    break;
+                }
+                elapsed -= ms;
+            }
+            match (current, &transition.then) {
+                (Some(state), _) => resource.status = state,
+                (None, Outcome::Gone) => gone.push(resource.id.clone()),
+                (None, Outcome::Ready(state)) => {
+                    resource.status = state.clone();
+                    resource.transition = None;
+                    ready.push(resource.id.clone());
+                }
+            }
+            resource.sync_status();
+        }
+        for id in gone {
+            cloud.resources.remove(&id);
+        }
+        for id in ready {
+            // A stable host number for the addresses a ready resource gets.
+            let host = 20 + id.bytes().map(u64::from).sum::<u64>() % 200;
+            if let Some(resource) = cloud.resources.get_mut(&id) {
+                kinds::behaviour(resource.kind).when_ready(resource, host);
+            }
+        }
+    }
+
+    /// Start a transition on `resource`: its first state now, the rest as time passes.
+    fn begin(&self, resource: &mut FakeResource, phases: Vec<(String, u64)>, then: Outcome) {
+        if let Some((first, _)) = phases.iter().find(|(_, ms)| *ms > 0) {
+            resource.status = first.clone();
+            resource.sync_status();
+        }
+        resource.transition = Some(Transition {
+            since_ms: self.clock.now_ms(),
+            phases,
+            then,
+        });
+    }
+
+    /// Run `f` on the cloud as it is now, then save it.
+    fn with_cloud_now<T>(&self, f: impl FnOnce(&mut FakeCloud) -> T) -> T {
+        let out = {
+            let mut cloud = self.cloud.lock().unwrap();
+            self.settle(&mut cloud);
+            f(&mut cloud)
+        };
+        self.save();
+        out
+    }
+}
+
+impl Default for FakeProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FakeResource {
+    fn live(&self) -> Option<LiveResource> {
+        let address: Address = self.tags.get(tags::ADDRESS)?.parse().ok()?;
+        Some(LiveResource {
+            address,
+            id: self.id.clone(),
+            status: self.status.clone(),
+            attributes: self.attributes.clone(),
+            tags: self.tags.clone(),
+        })
+    }
+
+    fn env(&self) -> Option<&str> {
+        self.tags.get(tags::ENV).map(String::as_str)
+    }
+
+    /// The lifecycle word among the attributes, where the kind outputs one.
+    fn sync_status(&mut self) {
+        let outputs = crate::kinds::describe(self.kind).outputs;
+        for key in ["status", "state"] {
+            if outputs.contains(&key) {
+                self.attributes.insert(key.into(), json!(self.status));
+            }
+        }
+    }
+}
+
+fn user_tags(all: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        all.iter()
+            .filter(|(k, _)| !k.starts_with("rehearsal:"))
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+impl FakeCloud {
+    fn find_source(&self, region: &str, query: &SourceQuery) -> Result<&FakeSource, ProviderError> {
+        let matches: Vec<&FakeSource> = self
+            .sources
+            .iter()
+            .filter(|s| s.region == region && s.kind == query.kind)
+            .filter(|s| query.id.as_ref().is_none_or(|id| &s.key == id))
+            .filter(|s| {
+                query
+                    .cluster
+                    .as_ref()
+                    .is_none_or(|c| s.cluster.as_ref() == Some(c))
+            })
+            .filter(|s| query.tags.iter().all(|(k, v)| s.tags.get(k) == Some(v)))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one),
+            [] => Err(ProviderError::NotFound {
+                what: query.describe(),
+            }),
+            many => Err(ProviderError::Api {
+                action: "lookup".into(),
+                code: "Ambiguous".into(),
+                message: format!(
+                    "{} matches {} objects ({}); narrow the look-up",
+                    query.describe(),
+                    many.len(),
+                    many.iter()
+                        .map(|s| s.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+        }
+    }
+
+    fn rds_exists(&self, region: &str, identifier: &str) -> bool {
+        self.sources
+            .iter()
+            .any(|s| s.region == region && s.kind == SourceKind::RdsInstance && s.key == identifier)
+            || self.resources.values().any(|r| {
+                r.region == region && r.kind == ResourceKind::RdsInstance && r.id == identifier
+            })
+    }
+
+    fn fresh_id(&mut self, prefix: &str) -> String {
+        self.next_id += 1;
+        format!("{prefix}{:017x}", self.next_id)
+    }
+}
+
+fn not_found(kind: ResourceKind, id: &str) -> ProviderError {
+    ProviderError::NotFound {
+        what: format!("{kind} {id}"),
+    }
+}
+
+#[async_trait]
+impl Provider for FakeProvider {
+    async fn lookup(
+        &self,
+        region: &str,
+        query: &SourceQuery,
+    ) -> Result<SourceObject, ProviderError> {
+        self.enter(FakeOp::Lookup, None)?;
+        let cloud = self.cloud.lock().unwrap();
+        let source = cloud.find_source(region, query)?;
+        Ok(SourceObject {
+            attributes: source.attributes.clone(),
+        })
+    }
+
+    async fn observe(&self, env: &EnvId) -> Result<Vec<LiveResource>, ProviderError> {
+        self.enter(FakeOp::Observe, None)?;
+        Ok(self.with_cloud_now(|cloud| {
+            cloud
+                .resources
+                .values()
+                .filter(|r| r.region == env.region && r.env() == Some(env.name.as_str()))
+                .filter_map(FakeResource::live)
+                .collect()
+        }))
+    }
+
+    async fn list_environments(
+        &self,
+        region: &str,
+    ) -> Result<Vec<EnvironmentSummary>, ProviderError> {
+        self.enter(FakeOp::Observe, None)?;
+        Ok(self.with_cloud_now(|cloud| {
+            let in_region = cloud.resources.values().filter(|r| r.region == region);
+            EnvironmentSummary::from_tags(in_region.map(|r| &r.tags))
+        }))
+    }
+
+    async fn create(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<LiveResource, ProviderError> {
+        self.enter(FakeOp::Create, Some(&op.address))?;
+        let kind = request.kind;
+        let region = op.env.region.clone();
+        let created = self.with_cloud_now(|cloud| {
+            let mut attributes = request.attributes.clone();
+            attributes.insert("tags".into(), user_tags(&request.tags));
+            let id = kinds::behaviour(kind).create(cloud, &region, &mut attributes)?;
+            if cloud.resources.contains_key(&id) {
+                return Err(ProviderError::Api {
+                    action: format!("create {kind}"),
+                    code: "AlreadyExists".into(),
+                    message: format!("{kind} {id} already exists"),
+                });
+            }
+            attributes.insert("id".into(), json!(id));
+            let mut resource = FakeResource {
+                region,
+                kind,
+                id: id.clone(),
+                status: "creating".into(),
+                attributes,
+                tags: request.tags.clone(),
+                transition: None,
+            };
+            let l = lifecycle(kind);
+            let phases = self.latency.phases(
+                &l.create,
+                self.latency.create.get(&kind).copied(),
+                "creating",
+            );
+            self.begin(&mut resource, phases, Outcome::Ready(l.ready.clone()));
+            let live = resource.live().ok_or_else(|| ProviderError::Api {
+                action: format!("create {kind}"),
+                code: "InvalidTags".into(),
+                message: format!("the create request has no valid {} tag", tags::ADDRESS),
+            });
+            cloud.resources.insert(id, resource);
+            live
+        })?;
+        op.report(&created.status);
+        Ok(created)
+    }
+
+    async fn describe(
+        &self,
+        _env: &EnvId,
+        resources: &[LiveResource],
+    ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
+        self.enter(FakeOp::Describe, None)?;
+        Ok(self.with_cloud_now(|cloud| {
+            resources
+                .iter()
+                .map(|r| cloud.resources.get(&r.id).and_then(FakeResource::live))
+                .collect()
+        }))
+    }
+
+    async fn update(
+        &self,
+        op: &Operation,
+        current: &LiveResource,
+        desired: &Attributes,
+        changed: &[String],
+    ) -> Result<LiveResource, ProviderError> {
+        self.enter(FakeOp::Update, Some(&op.address))?;
+        let kind = current.address.kind;
+        let updated = self.with_cloud_now(|cloud| {
+            let r = cloud
+                .resources
+                .get_mut(&current.id)
+                .ok_or_else(|| not_found(kind, &current.id))?;
+            for key in changed {
+                let Some(v) = desired.get(key) else { continue };
+                if key == "tags" {
+                    r.tags.retain(|k, _| k.starts_with("rehearsal:"));
+                    for (k, v) in v.as_object().into_iter().flatten() {
+                        r.tags
+                            .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+                    }
+                }
+                if key == "keep_after_destroy" {
+                    r.tags
+                        .insert(tags::KEEP.into(), v.as_bool().unwrap_or(false).to_string());
+                }
+                r.attributes.insert(key.clone(), v.clone());
+            }
+            let l = lifecycle(kind);
+            let phases = self.latency.phases(
+                &l.modify,
+                self.latency.update.get(&kind).copied(),
+                "modifying",
+            );
+            self.begin(r, phases, Outcome::Ready(l.ready.clone()));
+            Ok::<_, ProviderError>(r.live().expect("owned resources carry their address tag"))
+        })?;
+        op.report(&updated.status);
+        Ok(updated)
+    }
+
+    async fn delete(
+        &self,
+        op: &Operation,
+        resource: &LiveResource,
+        policy: &DeletePolicy,
+    ) -> Result<DeleteOutcome, ProviderError> {
+        self.enter(FakeOp::Delete, Some(&op.address))?;
+        let kind = resource.address.kind;
+        let outcome = self.with_cloud_now(|cloud| {
+            let Some(r) = cloud.resources.get(&resource.id).cloned() else {
+                return Ok(DeleteOutcome::Accepted);
+            };
+            let l = lifecycle(kind);
+            if l.is_going_away(&r.status) {
+                return Ok(DeleteOutcome::Accepted);
+            }
+            let behaviour = kinds::behaviour(kind);
+            if let Some(reason) = behaviour.refuses_delete(&r) {
+                return Ok(DeleteOutcome::NotYet { reason });
+            }
+            if r.attributes.get("deletion_protection") == Some(&json!(true))
+                && !policy.disable_deletion_protection
+            {
+                return Err(ProviderError::InvalidState {
+                    what: format!("{kind} {}", r.id),
+                    state: "protected".into(),
+                    message: "Cannot delete protected DB Instance, please disable deletion \
+                              protection and try again."
+                        .into(),
+                });
+            }
+            behaviour.after_delete(cloud, &r, policy);
+            let phases = self.latency.phases(
+                &l.delete,
+                self.latency.delete.get(&kind).copied(),
+                "deleting",
+            );
+            let target = cloud.resources.get_mut(&resource.id).expect("found above");
+            if target.attributes.contains_key("deletion_protection") {
+                target
+                    .attributes
+                    .insert("deletion_protection".into(), json!(false));
+            }
+            self.begin(target, phases, Outcome::Gone);
+            Ok(DeleteOutcome::Accepted)
+        })?;
+        if outcome == DeleteOutcome::Accepted {
+            op.report("deleting");
+        }
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,90 @@
+//! The fake production the example specs copy from: what `scripts/seed_production.py` seeds
+//! into the emulator, as the fake cloud's sources.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{FakeCloud, FakeSource};
+use crate::model::SourceKind;
+
+impl FakeCloud {
+    /// The fake production the example specs copy from.
+    pub fn production(region: &str) -> FakeCloud {
+        let obj = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let source = |kind, key: &str, cluster: Option<&str>, tags: &[(&str, &str)], attributes| {
+            FakeSource {
+                region: region.to_string(),
+                kind,
+                key: key.to_string(),
+                cluster: cluster.map(str::to_string),
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                attributes,
+            }
+        };
+        FakeCloud {
+            sources: vec![
+                source(
+                    SourceKind::Ec2Instance,
+                    "i-0a1b2c3d4e5f60001",
+                    None,
+                    &[("Name", "production-server"), ("Environment", "production")],
+                    obj(json!({
+                        "id": "i-0a1b2c3d4e5f60001", "image": "ami-04681a1dbd79675a5",
+                        "subnet": "subnet-0prod0001", "vpc": "vpc-0prod0001",
+                        "security_groups": ["sg-0prodserver1"], "instance_type": "t3.medium",
+                        "private_ip": "10.0.1.10", "key_name": "production", "state": "running"
+                    })),
+                ),
+                source(
+                    SourceKind::RdsInstance,
+                    "production-db",
+                    None,
+                    &[],
+                    obj(json!({
+                        "identifier": "production-db",
+                        "arn": format!("arn:aws:rds:{region}:000000000000:db:production-db"),
+                        "engine": "postgres", "engine_version": "15.4", "instance_class": "db.t3.medium",
+                        "endpoint": format!("production-db.fake.{region}.rds.amazonaws.com"), "port": 5432,
+                        "subnet_group": "production-db-subnets", "security_groups": ["sg-0proddb0001"],
+                        "parameter_group": "default.postgres15", "status": "available"
+                    })),
+                ),
+                source(
+                    SourceKind::EcsCluster,
+                    "production",
+                    None,
+                    &[],
+                    obj(json!({"name": "production", "status": "ACTIVE",
+                        "arn": format!("arn:aws:ecs:{region}:000000000000:cluster/production")})),
+                ),
+                source(
+                    SourceKind::EcsService,
+                    "server",
+                    Some("production"),
+                    &[],
+                    obj(
+                        json!({"name": "server", "cluster": "production", "desired_count": 1,
+                        "arn": format!("arn:aws:ecs:{region}:000000000000:service/production/server"),
+                        "task_definition": format!("arn:aws:ecs:{region}:000000000000:task-definition/server:1")}),
+                    ),
+                ),
+                source(
+                    SourceKind::EcsTaskDefinition,
+                    "server",
+                    None,
+                    &[],
+                    obj(
+                        json!({"family": "server", "revision": 1, "image": "example/openchs-server:3.0.0",
+                        "arn": format!("arn:aws:ecs:{region}:000000000000:task-definition/server:1")}),
+                    ),
+                ),
+            ],
+            resources: BTreeMap::new(),
+            next_id: 1,
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! How the provider talks to AWS: tags on the create calls, batched reads.
+
+use rehearsal::model::tags;
+use rehearsal::provider::Provider;
+use serde_json::json;
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
+    let w = world().await;
+    w.emulator.start_recording();
+    create_one_of_each(&w).await;
+    let calls = w.emulator.stop_recording();
+    let actions: Vec<&str> = calls.iter().map(|c| c.action.as_str()).collect();
+    for tagging in ["CreateTags", "AddTagsToResource", "TagResource"] {
+        assert!(
+            !actions.contains(&tagging),
+            "tags were added after creation: {actions:?}"
+        );
+    }
+    for create in [
+        "CreateDBSnapshot",
+        "RestoreDBInstanceFromDBSnapshot",
+        "RunInstances",
+        "CreateCluster",
+        "RegisterTaskDefinition",
+        "CreateService",
+    ] {
+        let call = calls
+            .iter()
+            .find(|c| c.action == create)
+            .unwrap_or_else(|| panic!("no {create} in {actions:?}"));
+        assert!(
+            call.body.contains("rehearsal%3Aenv") || call.body.contains("rehearsal:env"),
+            "{create} carried no ownership tags: {}",
+            call.body
+        );
+    }
+    let run = calls.iter().find(|c| c.action == "RunInstances").unwrap();
+    assert!(
+        run.body.contains("ClientToken=test-ec2_instance-server"),
+        "{}",
+        run.body
+    );
+
+    // observe: a fixed number of list/describe calls per kind, whatever the number of resources;
+    // only user data and the environment's task definitions (no batch API) cost one call each,
+    // and services one listing per cluster in the region (production's and pre-release's), since
+    // a service of the environment may live in any cluster.
+    w.emulator.start_recording();
+    let all = w.provider.observe(&env()).await.unwrap();
+    let calls = w.emulator.stop_recording();
+    assert_eq!(all.len(), 6, "{all:#?}");
+    let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    for action in [
+        "DescribeInstances",
+        "DescribeInstanceAttribute",
+        "DescribeDBInstances",
+        "DescribeDBSnapshots",
+        "ListClusters",
+        "DescribeClusters",
+        "GetResources",
+    ] {
+        assert_eq!(
+            count(action),
+            1,
+            "{action} in {:?}",
+            calls.iter().map(|c| &c.action).collect::<Vec<_>>()
+        );
+    }
+    // Ours only: production's task definition carries no `rehearsal:env` tag, so it is not even
+    // described, and the account's revisions are never listed.
+    assert_eq!(count("DescribeTaskDefinition"), 1);
+    assert_eq!(count("ListTaskDefinitions"), 0);
+    assert_eq!((count("ListServices"), count("DescribeServices")), (2, 2));
+    assert_eq!(calls.len(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
+    let w = world().await;
+    create_one_of_each(&w).await;
+    let (before, calls_before) = observe_recorded(&w).await;
+    assert_eq!(before.len(), 6, "{before:#?}");
+
+    // Someone else's family, untagged, with many revisions: on a real account, hundreds.
+    for revision in 1..=15 {
+        w.ecs
+            .register_task_definition()
+            .family("other-app")
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("app")
+                    .image(format!("other-app:{revision}"))
+                    .memory(256)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("register other-app");
+    }
+    let listed = w
+        .ecs
+        .list_task_definitions()
+        .family_prefix("other-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.task_definition_arns().len(), 15);
+
+    let (after, calls_after) = observe_recorded(&w).await;
+    let ids = |all: &[LiveResource]| {
+        all.iter()
+            .map(|r| (r.address.to_string(), r.id.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&after), ids(&before));
+    assert_eq!(count_of(&calls_before, "DescribeTaskDefinition"), 1);
+    assert_eq!(
+        count_of(&calls_after, "DescribeTaskDefinition"),
+        count_of(&calls_before, "DescribeTaskDefinition"),
+        "15 unrelated revisions cost observe nothing"
+    );
+    assert_eq!(calls_after.len(), calls_before.len());
+    for calls in [&calls_before, &calls_after] {
+        assert_eq!(count_of(calls, "GetResources"), 1);
+        assert_eq!(count_of(calls, "ListTaskDefinitions"), 0);
+    }
+
+    // A revision of ours deregistered behind rehearsal's back: the Tagging API may keep listing
+    // it (moto does), but it is no longer part of the environment.
+    let stale = w
+        .ecs
+        .register_task_definition()
+        .family("prerelease-server")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("server")
+                .image("a:0")
+                .memory(512)
+                .build(),
+        )
+        .set_tags(Some(
+            ownership_tags("ecs_task_definition.old")
+                .into_iter()
+                .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let stale_arn = stale
+        .task_definition()
+        .and_then(|td| td.task_definition_arn())
+        .unwrap()
+        .to_owned();
+    w.ecs
+        .deregister_task_definition()
+        .task_definition(&stale_arn)
+        .send()
+        .await
+        .unwrap();
+    let (now, _) = observe_recorded(&w).await;
+    assert_eq!(
+        ids(&now),
+        ids(&before),
+        "the deregistered revision is not observed"
+    );
+
+    // list_environments finds task definitions of every environment through the same tag.
+    let mut staging = request(
+        "ecs_task_definition.server",
+        json!({"family": "staging-server", "containers": [{"name": "server", "image": "a:1", "memory": 512}]}),
+    );
+    staging.tags.insert(tags::ENV.into(), "staging".into());
+    staging.tags.remove(tags::EXPIRES_AT);
+    let (staging_op, _) = op("ecs_task_definition.server");
+    w.provider
+        .create(&staging_op, &staging)
+        .await
+        .expect("create staging's task definition");
+    let envs = w.provider.list_environments(REGION).await.unwrap();
+    let summary: Vec<(&str, usize)> = envs
+        .iter()
+        .map(|e| (e.name.as_str(), e.resources))
+        .collect();
+    assert_eq!(summary, [(ENV, 6), ("staging", 1)], "{envs:?}");
+    w.assert_production_untouched().await;
+}
