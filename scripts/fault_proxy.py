@@ -33,6 +33,19 @@ Control endpoints (served by the proxy, not forwarded):
                                 "services": ["ec2"]} changes the settings (a seed restarts the
                                 sequence; "services": null faults all)
 
+Realistic mode (``--realism [--time-scale S] [--lifecycles PATH]``): a layer between the client
+and moto (scripts/aws_realism.py) simulates AWS's lifecycles and refusals from
+src/provider/lifecycles.toml, durations multiplied by S (default 1: AWS's own; 0: instant, the
+semantic fixes still apply): RDS creating/backing-up/modifying/deleting and the refusals that go
+with them, EC2 pending/shutting-down, ClientToken idempotency and the not-found window, ECS
+rollouts that complete (or fail, on demand) and DRAINING services, the Tagging API's lag, expired
+credentials. Faults are decided first, so both combine. Its own control endpoints:
+    GET  /__proxy/realism         what it tracks; POST /__proxy/realism changes time scale, toggles,
+                                  credential expiry; POST /__proxy/realism/force puts a resource
+                                  into a state; POST /__proxy/realism/reset forgets everything
+(see aws_realism.py's docstring for the JSON shapes). A POST /moto-api/reset through the proxy
+also resets the layer. Without ``--realism`` the proxy behaves exactly as before.
+
 Stops on SIGTERM/SIGINT, or by itself after ``--max-seconds``. Binds to and connects to
 127.0.0.1 only. Standard library only.
 """
@@ -49,8 +62,13 @@ import signal
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import aws_realism  # noqa: E402 (the realistic layer lives beside this script)
 
 LOOPBACK = "127.0.0.1"
 
@@ -196,6 +214,7 @@ class State:
                 "seed": self.seed,
                 "services": sorted(self.services) if self.services is not None else None,
                 "upstream_port": self.upstream_port,
+                "realism": Handler.realism is not None,
                 "uptime_seconds": round(time.monotonic() - self.started, 3),
             }
 
@@ -239,6 +258,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     state: State  # set on the class by main()
     verbose = False
     delay = 0.0  # seconds each forwarded request is held (--delay-ms)
+    realism: aws_realism.Realism | None = None  # --realism
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (BaseHTTPRequestHandler API)
         if self.verbose:
@@ -281,6 +301,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _control(self, body: bytes) -> None:
         path = urllib.parse.urlsplit(self.path).path.rstrip("/")
         st = self.state
+        if path == "/__proxy/realism" or path.startswith("/__proxy/realism/"):
+            if self.realism is None:
+                status, out = 404, {"error": "the realistic mode is off (start the proxy with --realism)"}
+            else:
+                status, out = self.realism.control(self.command, path, body)
+            self._send(status, [("Content-Type", "application/json")], json.dumps(out, indent=2).encode())
+            return
         if path == "/__proxy/stats" and self.command in ("GET", "HEAD"):
             out = st.snapshot()
         elif path == "/__proxy/reset-stats" and self.command == "POST":
@@ -347,6 +374,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if lk in HOP_BY_HOP or lk in connection_tokens or lk == "content-length":
                 continue
             fwd_headers.append((k, v))
+
+        if self.realism is not None and c.service is not None:
+            try:
+                answer = self.realism.handle(c.service, c.protocol, c.operation, self.command,
+                                             self.path, list(fwd_headers), body)
+            except aws_realism.UpstreamError as exc:
+                self._send(502, [("Content-Type", "text/plain")], f"fault_proxy: {exc}".encode())
+                return
+            except Exception as exc:  # noqa: BLE001 (a bug in the layer: say so, keep serving)
+                log(f"realism layer failed on {c.service} {c.operation}:\n{traceback.format_exc()}")
+                self._send(500, [("Content-Type", "text/plain")],
+                           f"fault_proxy: the realism layer failed: {exc!r}".encode())
+                return
+            if answer is not None:
+                status, headers, out = answer
+                if self.verbose:
+                    log(f"realism: {c.service} {c.operation} -> {status}")
+                self._send(status, [(k, v) for k, v in headers
+                                    if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"], out)
+                return
+
         if body or self.command in ("POST", "PUT", "PATCH"):
             fwd_headers.append(("Content-Length", str(len(body))))
 
@@ -375,6 +423,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             conn.close()
         with self.state.lock:
             self.state.forwarded += 1
+        if (self.realism is not None and self.command == "POST" and status == 200
+                and urllib.parse.urlsplit(self.path).path.rstrip("/") == "/moto-api/reset"):
+            self.realism.reset()  # moto forgot everything: so does the layer
         self._send(status, resp_headers, out, head_length)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
@@ -383,6 +434,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+
+def upstream_call(state: State, method: str, path: str, headers: list[tuple[str, str]],
+                  body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One request to the emulator for the realistic layer (which may make several per client
+    request); counted as forwarded."""
+    conn = http.client.HTTPConnection(LOOPBACK, state.upstream_port, timeout=120)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for k, v in headers:
+            if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
+                conn.putheader(k, v)
+        if body or method in ("POST", "PUT", "PATCH"):
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body if body else None)
+        resp = conn.getresponse()
+        out = resp.read()
+        result = resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP], out
+    except (OSError, http.client.HTTPException) as exc:
+        with state.lock:
+            state.upstream_errors += 1
+        raise aws_realism.UpstreamError(f"upstream 127.0.0.1:{state.upstream_port} failed: {exc}") from exc
+    finally:
+        conn.close()
+    with state.lock:
+        state.forwarded += 1
+    return result
 
 
 def check_share(value, name: str) -> float:
@@ -420,6 +498,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="hold every forwarded AWS request this long, like a real API's latency; "
                         "gives a test time to kill a client mid-way")
     p.add_argument("--verbose", action="store_true", help="log every request and fault to stderr")
+    p.add_argument("--realism", action="store_true",
+                   help="simulate AWS's lifecycles and refusals (scripts/aws_realism.py)")
+    p.add_argument("--time-scale", type=float, default=1.0,
+                   help="with --realism: multiply the table's durations by this (0: instant)")
+    p.add_argument("--lifecycles", default=None,
+                   help="with --realism: the lifecycle table (default: src/provider/lifecycles.toml)")
     args = p.parse_args(argv)
 
     try:
@@ -430,10 +514,25 @@ def main(argv: list[str] | None = None) -> int:
         p.error(str(exc))
     if args.max_seconds <= 0:
         p.error("--max-seconds must be positive")
+    if args.time_scale < 0:
+        p.error("--time-scale must be >= 0")
+    if (args.lifecycles is not None or args.time_scale != 1.0) and not args.realism:
+        p.error("--time-scale and --lifecycles need --realism")
     services = {s.strip() for s in args.services.split(",") if s.strip()} or None
 
     Handler.state = State(upstream_port, fault_rate, args.seed, plain, services)
     Handler.verbose = args.verbose
+    Handler.realism = None
+    if args.realism:
+        try:
+            table = aws_realism.load_table(args.lifecycles)
+        except (OSError, ValueError) as exc:
+            p.error(f"cannot read the lifecycle table: {exc}")
+        state = Handler.state
+        Handler.realism = aws_realism.Realism(
+            table, args.time_scale,
+            lambda method, path, headers, body: upstream_call(state, method, path, headers, body),
+            log=log)
     Handler.delay = max(args.delay_ms, 0) / 1000.0
     try:
         server = Server((LOOPBACK, args.port), Handler)
@@ -456,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     thread.start()
     log(f"listening on http://{LOOPBACK}:{port} -> upstream http://{LOOPBACK}:{upstream_port}, "
-        f"fault rate {fault_rate:g}, seed {args.seed}")
+        f"fault rate {fault_rate:g}, seed {args.seed}"
+        + (f", realism at time scale {args.time_scale:g}" if args.realism else ""))
     stop.wait(args.max_seconds)
     server.shutdown()
     server.server_close()

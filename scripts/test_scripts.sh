@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Self-check of the emulator scripts: scripts/emulator.sh, scripts/seed_production.py and
-# scripts/fault_proxy.py. Runs its own moto on a free port with its own state directory, so it
-# does not touch an emulator a demo is using. Prints "N passed, M failed" last; exits non-zero on
-# any failure.
+# Self-check of the emulator scripts: scripts/emulator.sh, scripts/seed_production.py,
+# scripts/fault_proxy.py and its realistic mode (scripts/aws_realism.py, checked by
+# scripts/test_aws_realism.py). Runs its own moto on a free port with its own state directory, so
+# it does not touch an emulator a demo is using. Prints "N passed, M failed" last; exits non-zero
+# on any failure.
 #
 #   scripts/test_scripts.sh
 set -euo pipefail
@@ -62,7 +63,8 @@ check "scripts parse (bash -n, py_compile)" bash -c "
     bash -n scripts/emulator.sh && bash -n scripts/test_scripts.sh &&
     '$PYTHON' -c 'import ast, sys
 for f in sys.argv[1:]:
-    ast.parse(open(f).read(), f)' scripts/seed_production.py scripts/fault_proxy.py"
+    ast.parse(open(f).read(), f)' scripts/seed_production.py scripts/fault_proxy.py \
+        scripts/aws_realism.py scripts/test_aws_realism.py"
 
 check "requirements pin moto[server] exactly once" bash -c \
     "[ \"\$(grep -c '^moto\[server\]==' requirements-emulator.txt)\" = 1 ]"
@@ -248,6 +250,16 @@ check "fault_proxy.py exits by itself after --max-seconds" bash -c "
 
 check "fault_proxy.py refuses a non-loopback upstream" bash -c "
     ! '$PYTHON' scripts/fault_proxy.py --upstream http://192.0.2.1:80 --max-seconds 1 >/dev/null 2>&1"
+
+check "fault_proxy.py refuses --time-scale without --realism, and a negative one" bash -c "
+    ! '$PYTHON' scripts/fault_proxy.py --upstream '$URL' --time-scale 0.1 --max-seconds 1 >/dev/null 2>&1 &&
+    ! '$PYTHON' scripts/fault_proxy.py --upstream '$URL' --realism --time-scale -1 --max-seconds 1 >/dev/null 2>&1"
+
+# --- realistic mode ---------------------------------------------------------------------------
+
+# Its own moto and proxy on free ports; about 45 s.
+check "fault_proxy.py --realism: AWS lifecycles and refusals (scripts/test_aws_realism.py)" \
+    "$PYTHON" scripts/test_aws_realism.py
 
 # --- reset and down ---------------------------------------------------------------------------
 
