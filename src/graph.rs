@@ -8,7 +8,6 @@ use petgraph::algo::has_path_connecting;
 use petgraph::graph::{DiGraph, NodeIndex};
 use thiserror::Error;
 
-use crate::kinds;
 use crate::model::{Address, ReplaceOrder};
 use crate::plan::{ActionKind, Plan};
 
@@ -42,6 +41,8 @@ impl Step {
 pub enum GraphError {
     #[error("the plan's steps form a cycle: {0}")]
     Cycle(String),
+    #[error("the plan does not say in which order to replace {0}")]
+    NoReplaceOrder(String),
 }
 
 pub struct ExecutionGraph {
@@ -73,9 +74,11 @@ impl ExecutionGraph {
                     let delete = graph.add_node(step(StepOp::Delete));
                     build_step.insert(action.address.clone(), create);
                     delete_steps.push(delete);
-                    match kinds::describe(action.address.kind).replace_order {
-                        ReplaceOrder::DeleteThenCreate => graph.add_edge(delete, create, ()),
-                        ReplaceOrder::CreateThenDelete => graph.add_edge(create, delete, ()),
+                    // As the plan decided it, whatever this binary's kinds say now.
+                    match action.replace_order {
+                        Some(ReplaceOrder::DeleteThenCreate) => graph.add_edge(delete, create, ()),
+                        Some(ReplaceOrder::CreateThenDelete) => graph.add_edge(create, delete, ()),
+                        None => return Err(GraphError::NoReplaceOrder(action.address.to_string())),
                     };
                 }
             }
@@ -92,19 +95,21 @@ impl ExecutionGraph {
             // The old object of a create-then-delete replacement goes only after everything
             // that used it has moved to the new one.
             for &delete in &delete_steps {
-                let old = &graph[delete].address;
-                if action.depends_on.contains(old)
-                    && address != old
-                    && kinds::describe(old.kind).replace_order == ReplaceOrder::CreateThenDelete
+                let old = &graph[delete];
+                let replaced_after =
+                    plan.actions[old.action].replace_order == Some(ReplaceOrder::CreateThenDelete);
+                if action.depends_on.contains(&old.address)
+                    && *address != old.address
+                    && replaced_after
                 {
                     graph.add_edge(node, delete, ());
                 }
             }
         }
 
-        // Deletes: dependents before what they depend on, by the spec where it says, then by
-        // kind (services before clusters, instances before snapshots). An edge that would close
-        // a cycle is skipped: the spec's order wins over the kind's.
+        // Deletes: dependents before what they depend on, by the spec where it says, then by the
+        // plan's teardown order between kinds (services before clusters, databases before
+        // snapshots). An edge that would close a cycle is skipped: the spec's order wins.
         let mut delete_edges = vec![];
         for &a in &delete_steps {
             for &b in &delete_steps {
@@ -112,11 +117,13 @@ impl ExecutionGraph {
                 if a == b || sa.address == sb.address {
                     continue;
                 }
+                let b_waits_for_a_kind = plan
+                    .teardown
+                    .get(&sb.address.kind)
+                    .is_some_and(|before| before.contains(&sa.address.kind));
                 if plan.actions[sa.action].depends_on.contains(&sb.address) {
                     delete_edges.push((0, a, b));
-                } else if kinds::teardown_rank(sa.address.kind)
-                    < kinds::teardown_rank(sb.address.kind)
-                {
+                } else if b_waits_for_a_kind {
                     delete_edges.push((1, a, b));
                 }
             }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{ActionKind, AttributeChange, Observed, PlannedAction};
+use super::{ActionKind, AttributeChange, Observed, PlannedAction, Reason};
 use crate::kinds::{self, Kind};
 use crate::model::{Address, Attributes, LiveResource};
 use crate::spec::refs::{self, Reference};
@@ -68,7 +68,6 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
 
     // What is live but not wanted: resources no longer in the spec, and duplicates an
     // interrupted apply left behind.
-    let spec_file = spec.path.display().to_string();
     for (address, objects) in &live {
         let keep = chosen.get(address).map(|c| c.id.clone());
         // Snapshots kept after teardown are history (last release's safety snapshot, say):
@@ -78,15 +77,14 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
             .filter(|o| Some(&o.id) != keep.as_ref() && !o.keep_after_destroy());
         for object in doomed {
             let reason = match &keep {
-                Some(kept) => format!(
-                    "because it duplicates {address} ({kept}), left by an interrupted apply"
-                ),
-                None => format!("because it is not in {spec_file}"),
+                Some(kept) => Reason::Duplicate { kept: kept.clone() },
+                None => Reason::NotInSpec,
             };
             actions.push(PlannedAction {
                 address: address.clone(),
                 action: ActionKind::Delete,
                 reason,
+                replace_order: None,
                 changes: vec![],
                 desired: None,
                 live: Some((*object).clone()),
@@ -163,17 +161,20 @@ fn create(
         .map(|r| r.id.as_str())
         .collect();
     let reason = match going {
-        Some(old) => format!("because the previous one ({}) is {}", old.id, old.status),
-        None if !kept.is_empty() => format!(
-            "because it does not exist yet (the kept {} stays as it is)",
-            kept.join(", ")
-        ),
-        None => "because it does not exist yet".to_string(),
+        Some(old) => Reason::PreviousGoingAway {
+            id: old.id.clone(),
+            status: old.status.clone(),
+        },
+        None if !kept.is_empty() => Reason::KeptBeside {
+            kept: kept.iter().map(|k| k.to_string()).collect(),
+        },
+        None => Reason::DoesNotExist,
     };
     PlannedAction {
         address: address.clone(),
         action: ActionKind::Create,
         reason,
+        replace_order: None,
         changes: desired
             .iter()
             .map(|(k, v)| AttributeChange {
@@ -226,23 +227,18 @@ fn compare(
     }
     let replace = failed || changes.iter().any(|c| c.forces_replacement);
     let reason = if failed {
-        format!(
-            "because it is in state `{}` and cannot recover",
-            current.status
-        )
+        Reason::CannotRecover {
+            status: current.status.clone(),
+        }
     } else {
+        // The change that decided: the first that forces a replacement, or the first.
         let lead = changes
             .iter()
             .find(|c| c.forces_replacement == replace)
             .unwrap_or(&changes[0]);
-        let mut reason = format!("because {}", describe_change(lead, &resource.attributes));
-        if replace {
-            reason.push_str(&format!(", which forces a new {kind}"));
+        Reason::Changed {
+            attribute: lead.name.clone(),
         }
-        if changes.len() > 1 {
-            reason.push_str(&format!(" (and {} more)", changes.len() - 1));
-        }
-        reason
     };
     Some(PlannedAction {
         address: resource.address.clone(),
@@ -252,89 +248,13 @@ fn compare(
             ActionKind::Update
         },
         reason,
+        replace_order: replace.then_some(description.replace_order),
         changes,
         desired: Some(desired),
         live: Some(current.clone()),
         depends_on: resource.depends_on.iter().cloned().collect(),
         timeout_secs: timeout_secs(resource),
     })
-}
-
-fn describe_change(change: &AttributeChange, spec_attributes: &Attributes) -> String {
-    match &change.after {
-        Some(Value::String(after)) if after.lines().count() > 1 => {
-            let before = change
-                .before
-                .as_ref()
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            format!(
-                "{} changed {}",
-                change.name,
-                first_changed_line(before, after)
-            )
-        }
-        Some(after) => format!(
-            "{} changed {} → {}",
-            change.name,
-            change
-                .before
-                .as_ref()
-                .map(short)
-                .unwrap_or_else(|| "(unset)".into()),
-            short(after)
-        ),
-        None => {
-            let refs = spec_attributes
-                .get(&change.name)
-                .map(refs::references_in)
-                .unwrap_or_default();
-            let on: Vec<String> = refs
-                .iter()
-                .filter(|r| matches!(r, Reference::Resource { .. }))
-                .map(|r| r.to_string())
-                .collect();
-            format!(
-                "{} depends on {} (known only after apply)",
-                change.name,
-                on.join(", ")
-            )
-        }
-    }
-}
-
-/// Where two multi-line texts (user data, say) first differ: `on line 2: a → b`.
-fn first_changed_line(before: &str, after: &str) -> String {
-    let (old, new): (Vec<&str>, Vec<&str>) = (before.lines().collect(), after.lines().collect());
-    let at = (0..old.len().max(new.len()))
-        .find(|i| old.get(*i) != new.get(*i))
-        .unwrap_or(0);
-    let line = |l: Option<&&str>| {
-        l.map(|t| short(&Value::String(t.trim().to_string())))
-            .unwrap_or_else(|| "(none)".into())
-    };
-    format!(
-        "on line {}: {} → {}",
-        at + 1,
-        line(old.get(at)),
-        line(new.get(at))
-    )
-}
-
-/// A value short enough for a one-line reason.
-pub fn short(v: &Value) -> String {
-    let text = match v {
-        Value::String(s) if s.lines().count() > 1 => {
-            return format!("({} lines)", s.lines().count());
-        }
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 60 {
-        format!("{}…", text.chars().take(59).collect::<String>())
-    } else {
-        text
-    }
 }
 
 /// Does the live value satisfy the spec's? Objects are compared by the keys the spec gives
@@ -393,11 +313,5 @@ mod tests {
             &json!(["a", "b"]),
             &json!(["b", "a"])
         ));
-    }
-
-    #[test]
-    fn a_multi_line_change_names_the_first_line_that_differs() {
-        let reason = first_changed_line("#!/bin/bash\nV=3.1.0\nrun", "#!/bin/bash\nV=3.2.0\nrun");
-        assert_eq!(reason, "on line 2: V=3.1.0 → V=3.2.0");
     }
 }

@@ -5,7 +5,9 @@ pub mod diff;
 pub mod observe;
 pub mod render;
 
-use std::collections::BTreeMap;
+pub mod integrity;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -13,13 +15,17 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::model::{Address, Attributes, EnvId, LiveResource, SourceQuery};
+use crate::kinds;
+use crate::model::{
+    Address, Attributes, EnvId, LiveResource, ReplaceOrder, ResourceKind, SourceQuery,
+};
 use crate::provider::ProviderError;
 use crate::spec::Spec;
 pub use observe::Observed;
 
-/// Bumped when the file format changes incompatibly.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped when the file format changes incompatibly. A plan of another format is refused: a
+/// plan is applied exactly as it was decided, never re-interpreted.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,12 +56,35 @@ pub struct AttributeChange {
     pub forces_replacement: bool,
 }
 
+/// Why an action is in the plan, decided when the plan is made; [`render`] turns it into the
+/// one-line "because ..." sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum Reason {
+    /// Create: nothing stands for the address.
+    DoesNotExist,
+    /// Create: what stood for it is being deleted by AWS.
+    PreviousGoingAway { id: String, status: String },
+    /// Create: the address has only snapshots kept from earlier releases, which stay.
+    KeptBeside { kept: Vec<String> },
+    /// Update or replace: this attribute decided it (it is in `changes`).
+    Changed { attribute: String },
+    /// Replace: the live object is in a state it never recovers from.
+    CannotRecover { status: String },
+    /// Delete: the spec no longer declares the address.
+    NotInSpec,
+    /// Delete: a second object carries the address (an interrupted apply's); `kept` stays.
+    Duplicate { kept: String },
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedAction {
     pub address: Address,
     pub action: ActionKind,
-    /// One line, starting with "because".
-    pub reason: String,
+    pub reason: Reason,
+    /// Replace: whether the new object is made before the old one goes, or after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_order: Option<ReplaceOrder>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<AttributeChange>,
     /// Create, update, replace: the attributes to reach. References to resources that do not
@@ -97,8 +126,15 @@ pub struct Plan {
     /// The source look-ups, so `apply` can check that production did not move.
     pub sources: BTreeMap<String, SourceQuery>,
     pub actions: Vec<PlannedAction>,
+    /// Teardown order between kinds, as decided when the plan was made: a delete of a kind waits
+    /// for the deletes of the kinds listed for it.
+    pub teardown: BTreeMap<ResourceKind, BTreeSet<ResourceKind>>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
+    /// A digest of each part of the plan, so that an edited file is refused and the edit named
+    /// (see [`integrity`]). Not part of any digest itself.
+    #[serde(default)]
+    pub integrity: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Error)]
@@ -114,6 +150,14 @@ pub enum PlanError {
     Observe { env: String, error: ProviderError },
     #[error("cannot read plan {}: {message}", path.display())]
     Read { path: PathBuf, message: String },
+    #[error(
+        "plan {} is in format {found}, and this rehearsal ({}) applies format {FORMAT_VERSION} only",
+        path.display(),
+        env!("CARGO_PKG_VERSION")
+    )]
+    Format { path: PathBuf, found: String },
+    #[error("plan {} was changed after it was made: {}", path.display(), edits.join("; "))]
+    Edited { path: PathBuf, edits: Vec<String> },
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -134,6 +178,16 @@ impl PlanError {
             ),
             PlanError::Source { error, .. } | PlanError::Observe { error, .. } => error.hint(),
             PlanError::Read { .. } => Some("make a new one with `rehearsal plan ENV`".into()),
+            PlanError::Format { .. } => Some(
+                "a plan is applied exactly as it was decided: make a new one with \
+                 `rehearsal plan ENV`, review it, and apply that"
+                    .into(),
+            ),
+            PlanError::Edited { .. } => Some(
+                "plans are applied as they were made and reviewed: make a new one with \
+                 `rehearsal plan ENV` rather than editing the file"
+                    .into(),
+            ),
             PlanError::Write { .. } => None,
         }
     }
@@ -142,7 +196,7 @@ impl PlanError {
 impl Plan {
     /// Diff `spec` against what was observed.
     pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Plan {
-        Plan {
+        let mut plan = Plan {
             format_version: FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             created_at,
@@ -158,8 +212,12 @@ impl Plan {
                 .map(|(a, s)| (a.to_string(), s.query.clone()))
                 .collect(),
             actions: diff::diff(spec, observed),
+            teardown: kinds::teardown_prerequisites(),
             fingerprints: observed.fingerprints(),
-        }
+            integrity: BTreeMap::new(),
+        };
+        plan.integrity = integrity::record(&plan);
+        plan
     }
 
     pub fn has_changes(&self) -> bool {
@@ -220,15 +278,22 @@ impl Plan {
             serde_json::from_str(&text).map_err(|e| read_err(format!("not a plan file: {e}")))?;
         let version = probe.get("format_version").and_then(Value::as_u64);
         if version != Some(u64::from(FORMAT_VERSION)) {
-            return Err(read_err(format!(
-                "plan format {} is not the format this rehearsal reads ({FORMAT_VERSION})",
-                version
+            return Err(PlanError::Format {
+                path: path.to_path_buf(),
+                found: version
                     .map(|v| v.to_string())
-                    .unwrap_or_else(|| "unknown".into())
-            )));
+                    .unwrap_or_else(|| "unknown".into()),
+            });
         }
         let plan: Plan =
             serde_json::from_value(probe).map_err(|e| read_err(format!("not a plan file: {e}")))?;
+        let edits = integrity::check(&plan);
+        if !edits.is_empty() {
+            return Err(PlanError::Edited {
+                path: path.to_path_buf(),
+                edits,
+            });
+        }
         plan.check_complete().map_err(read_err)?;
         Ok(plan)
     }
@@ -252,6 +317,17 @@ impl Plan {
                     a.action.symbol(),
                     a.address
                 ));
+            }
+            if a.action == ActionKind::Replace && a.replace_order.is_none() {
+                return Err(format!("-/+ {} has no `replace_order`", a.address));
+            }
+        }
+        // One action per object: a duplicated one would run half the plan before failing.
+        let mut seen = BTreeSet::new();
+        for a in &self.actions {
+            let target = (a.address.clone(), a.live.as_ref().map(|l| l.id.clone()));
+            if !seen.insert(target) {
+                return Err(format!("{} {} appears twice", a.action.symbol(), a.label()));
             }
         }
         Ok(())

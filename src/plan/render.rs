@@ -1,11 +1,12 @@
-//! Plans for people: one block per change with its symbol and reason.
+//! Plans for people: one block per change with its symbol and reason. The plan holds its
+//! decisions as data ([`Reason`]); every sentence is made here.
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::diff::short;
-use super::{ActionKind, Plan};
+use super::{ActionKind, AttributeChange, Plan, PlannedAction, Reason};
+use crate::spec::refs::{self, Reference};
 
 /// Colours, or none (`NO_COLOR`, no terminal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
             style.action(action.action, &symbol),
             style.bold(&action.label())
         );
-        let _ = writeln!(out, "      {}", action.reason);
+        let _ = writeln!(out, "      {}", reason(plan, action));
         if action.action == ActionKind::Delete {
             continue;
         }
@@ -98,6 +99,12 @@ pub fn human(plan: &Plan, style: Style) -> String {
 /// The machine-readable form: the plan file itself plus a summary.
 pub fn json(plan: &Plan) -> Value {
     let mut v = serde_json::to_value(plan).expect("plans serialize");
+    // Each action's reason also as the sentence a person reads.
+    if let Some(actions) = v["actions"].as_array_mut() {
+        for (json, action) in actions.iter_mut().zip(&plan.actions) {
+            json["because"] = Value::String(reason(plan, action));
+        }
+    }
     v["summary"] = serde_json::json!({
         "create": plan.count(ActionKind::Create),
         "update": plan.count(ActionKind::Update),
@@ -106,4 +113,129 @@ pub fn json(plan: &Plan) -> Value {
         "changes": plan.actions.len(),
     });
     v
+}
+
+/// The one-line reason of an action: "because ...".
+pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
+    match &action.reason {
+        Reason::DoesNotExist => "because it does not exist yet".into(),
+        Reason::PreviousGoingAway { id, status } => {
+            format!("because the previous one ({id}) is {status}")
+        }
+        Reason::KeptBeside { kept } => format!(
+            "because it does not exist yet (the kept {} stays as it is)",
+            kept.join(", ")
+        ),
+        Reason::Changed { attribute } => {
+            let Some(change) = action.changes.iter().find(|c| &c.name == attribute) else {
+                return format!("because {attribute} changed");
+            };
+            let mut out = format!("because {}", describe_change(change, action));
+            if action.action == ActionKind::Replace {
+                out.push_str(&format!(", which forces a new {}", action.address.kind));
+            }
+            if action.changes.len() > 1 {
+                out.push_str(&format!(" (and {} more)", action.changes.len() - 1));
+            }
+            out
+        }
+        Reason::CannotRecover { status } => {
+            format!("because it is in state `{status}` and cannot recover")
+        }
+        Reason::NotInSpec => format!("because it is not in {}", plan.spec_path.display()),
+        Reason::Duplicate { kept } => format!(
+            "because it duplicates {} ({kept}), left by an interrupted apply",
+            action.address
+        ),
+    }
+}
+
+fn describe_change(change: &AttributeChange, action: &PlannedAction) -> String {
+    match &change.after {
+        Some(Value::String(after)) if after.lines().count() > 1 => {
+            let before = change
+                .before
+                .as_ref()
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            format!(
+                "{} changed {}",
+                change.name,
+                first_changed_line(before, after)
+            )
+        }
+        Some(after) => format!(
+            "{} changed {} → {}",
+            change.name,
+            change
+                .before
+                .as_ref()
+                .map(short)
+                .unwrap_or_else(|| "(unset)".into()),
+            short(after)
+        ),
+        None => {
+            // Known after apply: the desired value still holds the references it waits for.
+            let on: Vec<String> = action
+                .desired
+                .as_ref()
+                .and_then(|d| d.get(&change.name))
+                .map(refs::references_in)
+                .unwrap_or_default()
+                .iter()
+                .filter(|r| matches!(r, Reference::Resource { .. }))
+                .map(|r| r.to_string())
+                .collect();
+            format!(
+                "{} depends on {} (known only after apply)",
+                change.name,
+                on.join(", ")
+            )
+        }
+    }
+}
+
+/// Where two multi-line texts (user data, say) first differ: `on line 2: a → b`.
+fn first_changed_line(before: &str, after: &str) -> String {
+    let (old, new): (Vec<&str>, Vec<&str>) = (before.lines().collect(), after.lines().collect());
+    let at = (0..old.len().max(new.len()))
+        .find(|i| old.get(*i) != new.get(*i))
+        .unwrap_or(0);
+    let line = |l: Option<&&str>| {
+        l.map(|t| short(&Value::String(t.trim().to_string())))
+            .unwrap_or_else(|| "(none)".into())
+    };
+    format!(
+        "on line {}: {} → {}",
+        at + 1,
+        line(old.get(at)),
+        line(new.get(at))
+    )
+}
+
+/// A value short enough for a one-line reason.
+pub fn short(v: &Value) -> String {
+    let text = match v {
+        Value::String(s) if s.lines().count() > 1 => {
+            return format!("({} lines)", s.lines().count());
+        }
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(59).collect::<String>())
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multi_line_change_names_the_first_line_that_differs() {
+        let reason = first_changed_line("#!/bin/bash\nV=3.1.0\nrun", "#!/bin/bash\nV=3.2.0\nrun");
+        assert_eq!(reason, "on line 2: V=3.1.0 → V=3.2.0");
+    }
 }

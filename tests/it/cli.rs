@@ -396,7 +396,12 @@ fn show_renders_a_saved_plan_for_people_and_for_jq() {
         .json();
     assert_eq!(json["summary"]["create"], 6);
     assert_eq!(json["summary"]["changes"], 6);
-    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["format_version"], 2);
+    assert_eq!(json["actions"][0]["reason"]["why"], "does_not_exist");
+    assert_eq!(
+        json["actions"][0]["because"],
+        "because it does not exist yet"
+    );
 
     project
         .rehearsal(&["show", "plans/nope.plan.json"])

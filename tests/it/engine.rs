@@ -97,7 +97,8 @@ async fn a_new_environment_plans_six_creates_each_with_a_reason() {
     );
     for action in &plan.actions {
         assert_eq!(
-            action.reason, "because it does not exist yet",
+            rehearsal::plan::render::reason(&plan, action),
+            "because it does not exist yet",
             "{}",
             action.address
         );
@@ -240,7 +241,7 @@ async fn a_new_instance_type_is_an_in_place_update() {
     let plan = plan_for(provider.as_ref(), &spec).await;
     assert_eq!(labels(&plan), ["~ ec2_instance.server"]);
     assert_eq!(
-        plan.actions[0].reason,
+        rehearsal::plan::render::reason(&plan, &plan.actions[0]),
         "because instance_type changed t3.medium → t3.large"
     );
     let shown = human(&plan, PLAIN);
@@ -286,7 +287,7 @@ async fn new_user_data_replaces_the_server_new_one_first() {
     let plan = plan_for(provider.as_ref(), &spec).await;
     assert_eq!(labels(&plan), ["-/+ ec2_instance.server"]);
     assert_eq!(
-        plan.actions[0].reason,
+        rehearsal::plan::render::reason(&plan, &plan.actions[0]),
         "because user_data changed on line 4: systemctl restart openchs → systemctl restart openchs nginx, \
          which forces a new ec2_instance"
     );
@@ -352,12 +353,8 @@ async fn restoring_from_another_snapshot_replaces_the_database_and_what_uses_it(
         ]
     );
     let reason = |a: &str| {
-        plan.actions
-            .iter()
-            .find(|x| x.address == addr(a))
-            .unwrap()
-            .reason
-            .clone()
+        let action = plan.actions.iter().find(|x| x.address == addr(a)).unwrap();
+        rehearsal::plan::render::reason(&plan, action)
     };
     assert_eq!(
         reason("rds_instance.db"),
@@ -432,7 +429,7 @@ async fn a_resource_taken_out_of_the_spec_is_deleted() {
     let plan = plan_for(provider.as_ref(), &spec).await;
     assert_eq!(labels(&plan), ["- ecs_service.server"]);
     assert_eq!(
-        plan.actions[0].reason,
+        rehearsal::plan::render::reason(&plan, &plan.actions[0]),
         format!("because it is not in {}", edited.path.display())
     );
     assert!(human(&plan, PLAIN).contains(&format!("  - ecs_service.server ({})\n", service.id)));
@@ -470,7 +467,7 @@ async fn a_duplicate_left_by_an_interrupted_apply_is_deleted() {
     let plan = plan_for(provider.as_ref(), &spec).await;
     assert_eq!(labels(&plan), ["- ec2_instance.server"]);
     assert_eq!(
-        plan.actions[0].reason,
+        rehearsal::plan::render::reason(&plan, &plan.actions[0]),
         format!(
             "because it duplicates ec2_instance.server ({}), left by an interrupted apply",
             server.id
@@ -533,6 +530,30 @@ async fn an_update_next_to_a_duplicate_changes_the_server_that_stays() {
     assert!(!plan_for(provider.as_ref(), &spec).await.has_changes());
 }
 
+/// Every kind in the registry is found again by the fake's observe: a kind its scan forgot
+/// would let `destroy` prove "nothing left" while that kind's resources stay. The shipped
+/// pre-release spec declares every kind; a new kind belongs in it (or in this test's spec).
+#[tokio::test]
+async fn every_registered_kind_is_observed_after_apply() {
+    let provider = production();
+    let spec = shipped("prerelease");
+    converge(provider.clone(), &spec).await;
+    let found: std::collections::BTreeSet<ResourceKind> = provider
+        .observe(&spec.env)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.address.kind)
+        .collect();
+    for kind in ResourceKind::ALL {
+        assert!(
+            found.contains(kind),
+            "no {kind} was observed after apply: is it in environments/prerelease.toml, and \
+             does the fake's observe see it?"
+        );
+    }
+}
+
 // --- Plans as files -----------------------------------------------------------------------
 
 #[tokio::test]
@@ -546,8 +567,9 @@ async fn a_saved_plan_loads_back_exactly() {
     assert_eq!(Plan::load(&path).unwrap(), plan);
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("valid JSON");
-    assert_eq!(file["format_version"], 1);
+    assert_eq!(file["format_version"], 2);
     assert_eq!(file["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert!(file["integrity"]["record"].is_string(), "sealed");
     let digest = file["spec_digest"].as_str().unwrap();
     assert!(
         digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit()),
@@ -586,12 +608,22 @@ async fn a_plan_file_from_another_format_or_no_plan_at_all_is_refused() {
     let err = Plan::load(&path).unwrap_err();
     assert!(
         err.to_string()
-            .ends_with("plan format 99 is not the format this rehearsal reads (1)"),
+            .ends_with("is in format 99, and this rehearsal (0.1.0) applies format 2 only"),
         "{err}"
     );
+    assert!(matches!(err, PlanError::Format { .. }));
+
+    // A plan made by the rehearsal before plans recorded their decisions as data.
+    let mut older = serde_json::to_value(&plan).unwrap();
+    older["format_version"] = json!(1);
+    older["actions"][0]["reason"] = json!("because it does not exist yet");
+    std::fs::write(&path, older.to_string()).unwrap();
+    let err = Plan::load(&path).unwrap_err();
+    assert!(err.to_string().contains("is in format 1"), "{err}");
     assert_eq!(
         err.hint().unwrap(),
-        "make a new one with `rehearsal plan ENV`"
+        "a plan is applied exactly as it was decided: make a new one with `rehearsal plan ENV`, \
+         review it, and apply that"
     );
 
     std::fs::write(&path, "[environment]\nname = \"prerelease\"\n").unwrap();
@@ -1053,7 +1085,7 @@ async fn a_database_that_failed_to_restore_is_replaced() {
         .unwrap();
     assert_eq!(db_action.action, ActionKind::Replace);
     assert_eq!(
-        db_action.reason,
+        rehearsal::plan::render::reason(&plan, db_action),
         "because it is in state `incompatible-restore` and cannot recover"
     );
 
@@ -1087,7 +1119,7 @@ async fn a_cluster_still_being_deleted_is_created_anew_and_the_plan_says_why() {
         .unwrap();
     assert_eq!(create.action, ActionKind::Create);
     assert_eq!(
-        create.reason,
+        rehearsal::plan::render::reason(&plan, create),
         format!(
             "because the previous one ({}) is DEPROVISIONING",
             cluster.id
@@ -1143,7 +1175,7 @@ async fn each_release_gets_its_own_kept_snapshot_and_the_last_one_stays() {
     let plan = plan_for(provider.as_ref(), &production("r42")).await;
     assert_eq!(labels(&plan), ["+ rds_snapshot.before_release"]);
     assert_eq!(
-        plan.actions[0].reason,
+        rehearsal::plan::render::reason(&plan, &plan.actions[0]),
         "because it does not exist yet (the kept production-before-r41 stays as it is)"
     );
     converge(provider.clone(), &production("r42")).await;
@@ -1166,25 +1198,88 @@ async fn each_release_gets_its_own_kept_snapshot_and_the_last_one_stays() {
     );
 }
 
-/// A plan file edited by hand into something the executor cannot carry out is refused on
-/// load, with what is missing, instead of failing half-way through an apply.
+/// A plan is applied only as it was made: a file edited afterwards is refused on load, naming
+/// what was changed, before anything is observed or created.
 #[tokio::test]
-async fn a_hand_edited_plan_missing_what_a_step_needs_is_refused_on_load() {
+async fn an_edited_plan_is_refused_naming_what_was_changed() {
     let provider = FakeProvider::with_production(REGION);
     let plan = plan_for(&provider, &shipped("prerelease")).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("prerelease.plan.json");
     plan.save(&path).unwrap();
-    let mut raw: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    raw["actions"][0].as_object_mut().unwrap().remove("desired");
-    std::fs::write(&path, raw.to_string()).unwrap();
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let refused = |edit: &dyn Fn(&mut Value)| {
+        let mut raw = saved.clone();
+        edit(&mut raw);
+        std::fs::write(&path, raw.to_string()).unwrap();
+        match Plan::load(&path) {
+            Err(PlanError::Edited { edits, .. }) => edits,
+            other => panic!("an edited plan is refused, not {other:?}"),
+        }
+    };
 
-    let Err(PlanError::Read { message, .. }) = Plan::load(&path) else {
-        panic!("an incomplete plan is refused");
+    // Pointed at the protected staging environment's name.
+    assert_eq!(
+        refused(&|p| p["env"]["name"] = json!("staging")),
+        ["the environment was changed"]
+    );
+    // A bigger server than the one reviewed.
+    let server = saved["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["address"] == "ec2_instance.server")
+        .unwrap();
+    assert_eq!(
+        refused(&|p| p["actions"][server]["desired"]["instance_type"] = json!("m5.24xlarge")),
+        [format!(
+            "action {} (+ ec2_instance.server) was changed",
+            server + 1
+        )]
+    );
+    // One action twice.
+    assert_eq!(
+        refused(&|p| {
+            let first = p["actions"][0].clone();
+            p["actions"].as_array_mut().unwrap().push(first);
+        }),
+        ["action 7 (+ rds_snapshot.from_prod) was added"]
+    );
+    // The record itself.
+    assert_eq!(
+        refused(&|p| p["integrity"]["spec"] = json!("0000")),
+        ["its integrity record was edited"]
+    );
+}
+
+/// Even a plan whose integrity record was recomputed after an edit is checked for what each
+/// step needs, and for actions that appear twice, instead of failing half-way through an apply.
+#[tokio::test]
+async fn a_resealed_plan_missing_what_a_step_needs_is_refused_on_load() {
+    let provider = FakeProvider::with_production(REGION);
+    let plan = plan_for(&provider, &shipped("prerelease")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prerelease.plan.json");
+    let resealed = |edit: &dyn Fn(&mut Plan)| {
+        let mut edited = plan.clone();
+        edit(&mut edited);
+        edited.integrity = rehearsal::plan::integrity::record(&edited);
+        edited.save(&path).unwrap();
+        match Plan::load(&path) {
+            Err(PlanError::Read { message, .. }) => message,
+            other => panic!("an incomplete plan is refused, not {other:?}"),
+        }
     };
     assert_eq!(
-        message,
+        resealed(&|p| p.actions[0].desired = None),
         "+ rds_snapshot.from_prod has no `desired` attributes"
+    );
+    assert_eq!(
+        resealed(&|p| {
+            let first = p.actions[0].clone();
+            p.actions.push(first);
+        }),
+        "+ rds_snapshot.from_prod appears twice"
     );
 }
 
@@ -1218,10 +1313,9 @@ async fn the_clone_follows_production_servers_image_and_says_so() {
     let plan = plan_for(&moved_on, &spec).await;
     assert_eq!(labels(&plan)[0], "-/+ ec2_instance.server");
     assert!(
-        plan.actions[0]
-            .reason
+        rehearsal::plan::render::reason(&plan, &plan.actions[0])
             .starts_with("because image changed ami-04681a1dbd79675a5 → ami-0newer000000001"),
         "{}",
-        plan.actions[0].reason
+        rehearsal::plan::render::reason(&plan, &plan.actions[0])
     );
 }

@@ -188,3 +188,31 @@ async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
     assert_eq!(summary, [(ENV, 6), ("staging", 1)], "{envs:?}");
     w.assert_production_untouched().await;
 }
+
+/// Every kind in the registry is found by the AWS provider's scan: a kind the scan forgot would
+/// let `destroy` prove "nothing left" while that kind's resources keep running and billing.
+/// `create_one_of_each` makes one of every kind; a new kind belongs there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_registered_kind_is_found_by_the_scan() {
+    let w = world().await;
+    create_one_of_each(&w).await;
+    let found: std::collections::BTreeSet<rehearsal::model::ResourceKind> = w
+        .provider
+        .observe(&env())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.address.kind)
+        .collect();
+    for kind in rehearsal::model::ResourceKind::ALL {
+        assert!(
+            found.contains(kind),
+            "the scan found no {kind}: is it created by create_one_of_each, and scanned?"
+        );
+    }
+    let listed = w.provider.list_environments(REGION).await.unwrap();
+    assert_eq!(
+        listed[0].resources,
+        rehearsal::model::ResourceKind::ALL.len()
+    );
+}
