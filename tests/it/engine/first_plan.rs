@@ -1,0 +1,135 @@
+//! A first plan: what a new environment plans, and sources that are missing.
+
+use super::*;
+
+#[tokio::test]
+async fn a_new_environment_plans_six_creates_each_with_a_reason() {
+    let provider = production();
+    let plan = plan_for(provider.as_ref(), &shipped("prerelease")).await;
+
+    assert_eq!(
+        labels(&plan),
+        [
+            "+ rds_snapshot.from_prod",
+            "+ rds_instance.db",
+            "+ ec2_instance.server",
+            "+ ecs_cluster.main",
+            "+ ecs_task_definition.server",
+            "+ ecs_service.server",
+        ]
+    );
+    for action in &plan.actions {
+        assert_eq!(
+            rehearsal::plan::render::reason(&plan, action),
+            "because it does not exist yet",
+            "{}",
+            action.address
+        );
+    }
+
+    // What production told the plan is already filled in; what only exists after apply is not.
+    let db = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("rds_instance.db"))
+        .unwrap();
+    let desired = db.desired.as_ref().unwrap();
+    assert_eq!(desired["snapshot"], "prerelease-from-prod");
+    assert_eq!(desired["subnet_group"], "production-db-subnets");
+    assert_eq!(
+        desired["security_groups"],
+        json!(["sg-0proddb0001"]),
+        "production's list is spliced in"
+    );
+    assert_eq!(db.depends_on, [addr("rds_snapshot.from_prod")]);
+    let server = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("ec2_instance.server"))
+        .unwrap();
+    assert_eq!(
+        server.desired.as_ref().unwrap()["clone_of"],
+        "i-0a1b2c3d4e5f60001"
+    );
+    let user_data = server
+        .changes
+        .iter()
+        .find(|c| c.name == "user_data")
+        .unwrap();
+    assert_eq!(
+        user_data.after, None,
+        "the database endpoint is known only after apply"
+    );
+
+    let shown = human(&plan, PLAIN);
+    assert!(
+        shown.starts_with("rehearsal will make these changes to prerelease (eu-west-1):"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  + rds_instance.db\n      because it does not exist yet\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("        instance_class = db.t3.medium\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("        user_data = (known after apply)\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.ends_with("Plan: 6 to create, 0 to update, 0 to replace, 0 to delete.\n"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_source_production_does_not_have_is_named_with_where_it_is_declared() {
+    let provider = production();
+    let edited = prerelease_edited(
+        "identifier = \"production-db\"",
+        "identifier = \"production-dbb\"",
+    );
+    let err = workflow::make_plan(provider.as_ref(), &edited.load())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PlanError::Source { .. }));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot look up source.rds_instance.prod_db (rds_instance production-dbb, declared at {}:27:1): \
+             rds_instance production-dbb was not found",
+            edited.path.display()
+        )
+    );
+    assert!(
+        err.hint()
+            .unwrap()
+            .contains("check the identifier, name or tags")
+    );
+}
+
+/// Every kind in the registry is found again by the fake's observe: a kind its scan forgot
+/// would let `destroy` prove "nothing left" while that kind's resources stay. The shipped
+/// pre-release spec declares every kind; a new kind belongs in it (or in this test's spec).
+#[tokio::test]
+async fn every_registered_kind_is_observed_after_apply() {
+    let provider = production();
+    let spec = shipped("prerelease");
+    converge(provider.clone(), &spec).await;
+    let found: std::collections::BTreeSet<ResourceKind> = provider
+        .observe(&spec.env)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.address.kind)
+        .collect();
+    for kind in ResourceKind::ALL {
+        assert!(
+            found.contains(kind),
+            "no {kind} was observed after apply: is it in environments/prerelease.toml, and \
+             does the fake's observe see it?"
+        );
+    }
+}
