@@ -1,9 +1,12 @@
 //! Teardown from tags alone, in passes, until nothing the environment owns is left.
 //!
-//! Each pass re-lists what carries the environment's tag, deletes what is ready (kinds whose
-//! dependents are gone), waits for what is in progress, and records what failed. Passes repeat
-//! with backoff until nothing is left or several passes make no progress. The final listing is
-//! the proof: the report names every leftover with its id, state and last error.
+//! Each pass re-lists what carries the environment's tag and deletes it, kinds whose dependents
+//! are gone first. What AWS cannot delete yet (a database still being restored, which takes 10
+//! to 30 minutes) is waited for inside the pass: the likeliest moment for a destroy is right
+//! after an apply that was interrupted or timed out, and giving up then would leave a database
+//! running. Passes repeat, with backoff after a pass that failed, until nothing is left, the
+//! teardown's deadline passes, or several passes in a row fail to remove anything. The final
+//! listing is the proof: the report names every leftover with its id, state and last error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,17 +16,21 @@ use futures_util::stream::{self, StreamExt};
 use thiserror::Error;
 
 use crate::apply::events::{Event, Reporter, StepProgress};
-use crate::apply::{delete_policy, idempotency_token};
+use crate::apply::{delete_and_wait, delete_policy, idempotency_token};
 use crate::graph::StepOp;
 use crate::kinds;
 use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
-use crate::provider::{DeleteOutcome, Operation, Provider, ProviderError};
+use crate::provider::{Operation, Provider, ProviderError};
 use crate::wait;
+
+/// A restore can take 30 minutes, and deleting a database with a final snapshot 10 more.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Debug, Clone)]
 pub struct DestroyOptions {
     pub parallelism: usize,
-    /// How long one delete may wait for AWS.
+    /// How long the whole teardown may wait for AWS: for what is still being created to become
+    /// deletable, and for deletions to finish.
     pub timeout: Duration,
     /// Give up after this many passes in a row that removed nothing.
     pub stalled_passes: u32,
@@ -41,7 +48,7 @@ impl Default for DestroyOptions {
     fn default() -> Self {
         DestroyOptions {
             parallelism: 10,
-            timeout: Duration::from_secs(30 * 60),
+            timeout: DEFAULT_TIMEOUT,
             stalled_passes: 3,
             max_passes: 20,
             pause: Duration::from_secs(2),
@@ -121,12 +128,14 @@ pub async fn destroy(
     let mut pause = options.pause;
     let mut previous_remaining = usize::MAX;
     let mut last_pass_failed = false;
+    let deadline = tokio::time::Instant::now() + options.timeout;
 
     let final_listing = loop {
         let live = observe(provider.as_ref(), env).await?;
         let (remaining, kept) = owned(env, live)?;
         report.kept = kept;
-        if remaining.is_empty() || report.passes >= options.max_passes {
+        let out_of_time = tokio::time::Instant::now() >= deadline;
+        if remaining.is_empty() || report.passes >= options.max_passes || out_of_time {
             break remaining;
         }
         if remaining.len() >= previous_remaining {
@@ -161,6 +170,7 @@ pub async fn destroy(
             &remaining,
             reporter.clone(),
             options,
+            deadline,
             &mut report,
             &mut last_error,
         )
@@ -194,6 +204,7 @@ async fn pass(
     remaining: &[LiveResource],
     reporter: Arc<dyn Reporter>,
     options: &DestroyOptions,
+    deadline: tokio::time::Instant,
     report: &mut DestroyReport,
     last_error: &mut BTreeMap<String, String>,
 ) -> bool {
@@ -247,6 +258,7 @@ async fn pass(
                             r,
                             reporter.clone(),
                             options,
+                            deadline,
                             &label,
                         )
                         .await;
@@ -285,19 +297,23 @@ async fn pass(
     everything_went
 }
 
+/// Delete one resource and wait until it is gone: what AWS cannot delete yet is asked again
+/// until it can, within what is left of the teardown's time.
+#[allow(clippy::too_many_arguments)]
 async fn delete_one(
     provider: &dyn Provider,
     env: &EnvId,
     target: &LiveResource,
     reporter: Arc<dyn Reporter>,
     options: &DestroyOptions,
+    deadline: tokio::time::Instant,
     label: &str,
 ) -> Result<(), String> {
     let op = Operation {
         env: env.clone(),
         address: target.address.clone(),
         idempotency_token: idempotency_token("destroy", &target.address, StepOp::Delete),
-        timeout: options.timeout,
+        timeout: deadline.saturating_duration_since(tokio::time::Instant::now()),
         progress: Arc::new(StepProgress {
             step: label.to_string(),
             reporter,
@@ -314,17 +330,12 @@ async fn delete_one(
         Some(h) => format!("{e} (hint: {h})"),
         None => e.to_string(),
     };
-    if !target.is_going_away() {
-        match provider
-            .delete(&op, &target, &policy)
+    if target.is_going_away() {
+        return wait::until_gone(provider, &op, &target)
             .await
-            .map_err(render)?
-        {
-            DeleteOutcome::Accepted => {}
-            DeleteOutcome::NotYet { reason } => return Err(reason),
-        }
+            .map_err(render);
     }
-    wait::until_gone(provider, &op, &target)
+    delete_and_wait(provider, &op, &target, &policy)
         .await
         .map_err(render)
 }

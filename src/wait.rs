@@ -71,6 +71,7 @@ where
                 what: what.to_string(),
                 target: target.to_string(),
                 after: op.timeout,
+                last_state,
             });
         }
         // The last pause ends exactly at the timeout, for one last look.

@@ -394,9 +394,7 @@ pub async fn delete_and_wait(
     wait::poll(op, &what, "deletable", |_| async {
         match provider.delete(op, target, policy).await? {
             DeleteOutcome::Accepted => Ok(wait::Check::Done(())),
-            DeleteOutcome::NotYet { reason } => {
-                Ok(wait::Check::Pending(format!("waiting: {reason}")))
-            }
+            DeleteOutcome::NotYet { reason } => Ok(wait::Check::Pending(reason)),
         }
     })
     .await?;

@@ -22,7 +22,8 @@ pub struct DestroyArgs {
     /// How many deletes may run at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
-    /// How long each delete may wait for AWS, e.g. 45m.
+    /// How long the whole teardown may wait for AWS, e.g. 90m [default: 60m]: for what is still
+    /// being created to become deletable, and for deletions to finish.
     #[arg(long, value_parser = spec::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
 }
@@ -134,12 +135,7 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
             ))
         })
         .collect();
-    let spec_timeout = spec
-        .iter()
-        .flat_map(|s| s.resources.values())
-        .filter_map(|r| r.timeout)
-        .max();
-    if let Some(t) = args.timeout.or(spec_timeout) {
+    if let Some(t) = args.timeout {
         options.timeout = t;
     }
     let report = destroy(provider, &env, output::reporter(), &options).await?;

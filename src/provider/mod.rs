@@ -32,11 +32,17 @@ pub enum ProviderError {
         state: String,
         message: String,
     },
-    #[error("timed out after {}s waiting for {what} to become {target}", after.as_secs())]
+    #[error(
+        "timed out after {} waiting for {what} to become {target}{}",
+        crate::spec::duration::format(*after),
+        last_state.as_ref().map(|s| format!(" (last seen: {s})")).unwrap_or_default()
+    )]
     Timeout {
         what: String,
         target: String,
         after: Duration,
+        /// The state AWS last reported, if any.
+        last_state: Option<String>,
     },
     #[error("{what} ended up {state} while waiting for it to become {target}")]
     FailedState {

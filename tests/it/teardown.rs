@@ -359,9 +359,47 @@ async fn a_database_still_creating_is_deleted_once_it_is_ready() {
     let report = destroy(&provider, &prerelease(), &options).await.unwrap();
     assert!(report.leftovers.is_empty(), "{report:#?}");
     assert_eq!(report.deleted, ["- rds_instance.db (prerelease-db)"]);
-    assert!(report.passes >= 3, "it took passes: {}", report.passes);
+    assert_eq!(report.passes, 1, "waiting is not a failed pass");
     assert!(started.elapsed() >= Duration::from_secs(15));
     assert!(owned(&provider, &prerelease()).await.is_empty());
+}
+
+/// The likeliest moment for a destroy: right after an apply that was interrupted while AWS
+/// restores the database (ten minutes, by AWS's lifecycle table). Destroy waits for the restore
+/// to finish, deletes the database and its snapshot, and proves nothing is left.
+#[tokio::test(start_paused = true)]
+async fn destroy_right_after_an_interrupted_apply_waits_for_the_restore() {
+    let provider = Arc::new(
+        FakeProvider::with_production(REGION)
+            .with_latency(rehearsal::provider::fake::Latency::aws()),
+    );
+    let spec = shipped("prerelease");
+    let plan = plan_for(provider.as_ref(), &spec).await;
+    // The apply is killed ten seconds in (its future dropped): the snapshot is still being taken.
+    let apply = apply_plan(
+        provider.clone(),
+        plan,
+        &spec,
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    );
+    let killed = tokio::time::timeout(Duration::from_secs(10), apply).await;
+    assert!(killed.is_err(), "the apply was still running");
+    let left = owned(&provider, &prerelease()).await;
+    assert!(
+        left.iter().any(|r| r.status == "creating"),
+        "something is still being created: {left:#?}"
+    );
+
+    let started = tokio::time::Instant::now();
+    let report = destroy(&provider, &prerelease(), &quick()).await.unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    assert!(owned(&provider, &prerelease()).await.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(15 * 60),
+        "about the snapshot's five minutes and a deletion, not the hour's timeout: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -418,12 +456,26 @@ async fn a_database_that_never_finishes_creating_is_a_leftover_that_says_so() {
         ResourceKind::RdsInstance,
         "creating",
     ));
-    let report = destroy(&provider, &prerelease(), &quick()).await.unwrap();
+    let options = DestroyOptions {
+        timeout: Duration::from_secs(45 * 60),
+        ..quick()
+    };
+    let started = tokio::time::Instant::now();
+    let report = destroy(&provider, &prerelease(), &options).await.unwrap();
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(45 * 60),
+        "waited it out"
+    );
     assert_eq!(report.leftovers.len(), 1);
     assert_eq!(report.leftovers[0].resource.status, "creating");
     assert_eq!(
         report.leftovers[0].last_error.as_deref(),
-        Some("rds_instance prerelease-db is still creating")
+        Some(
+            "timed out after 45m waiting for rds_instance.db (prerelease-db) to become deletable \
+             (last seen: it is still creating) (hint: AWS may still finish it: run `rehearsal plan` \
+             to see where it stands, or raise `timeout`)"
+        )
     );
 }
 

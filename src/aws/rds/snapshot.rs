@@ -142,7 +142,7 @@ impl AwsKind for RdsSnapshot {
     fn not_deletable(&self, live: &LiveResource) -> Option<String> {
         let lifecycle = kinds::lifecycle(KIND);
         (!lifecycle.is_ready(&live.status) && !lifecycle.is_failed(&live.status))
-            .then(|| format!("the snapshot is {}", live.status))
+            .then(|| format!("it is {}", live.status))
     }
 
     async fn delete(

@@ -62,12 +62,7 @@ fn rds_refuses_delete(resource: &FakeResource) -> Option<String> {
     let deletable = lifecycle.is_ready(&resource.status)
         || lifecycle.is_stopped(&resource.status)
         || lifecycle.is_failed(&resource.status);
-    (!deletable).then(|| {
-        format!(
-            "{} {} is still {}",
-            resource.kind, resource.id, resource.status
-        )
-    })
+    (!deletable).then(|| format!("it is still {}", resource.status))
 }
 
 struct RdsSnapshot;

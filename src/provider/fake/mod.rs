@@ -271,18 +271,20 @@ impl FakeProvider {
 
     /// Put a resource in the cloud directly, as if made outside rehearsal (or by a crashed run).
     pub fn insert_resource(&self, resource: FakeResource) {
-        self.cloud
-            .lock()
-            .unwrap()
-            .resources
-            .insert(resource.id.clone(), resource);
-        self.save();
+        let mut cloud = self.cloud.lock().unwrap();
+        cloud.resources.insert(resource.id.clone(), resource);
+        self.persist(&cloud);
     }
 
     fn save(&self) {
+        self.persist(&self.cloud.lock().unwrap());
+    }
+
+    /// Write the cloud to the state file, if there is one. Called with the cloud's lock held, so
+    /// that concurrent steps persist their states in the order they made them.
+    fn persist(&self, cloud: &FakeCloud) {
         let Some(path) = &self.state_file else { return };
-        let text =
-            serde_json::to_string_pretty(&*self.cloud.lock().unwrap()).expect("state serializes");
+        let text = serde_json::to_string_pretty(cloud).expect("state serializes");
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -391,12 +393,10 @@ impl FakeProvider {
 
     /// Run `f` on the cloud as it is now, then save it.
     fn with_cloud_now<T>(&self, f: impl FnOnce(&mut FakeCloud) -> T) -> T {
-        let out = {
-            let mut cloud = self.cloud.lock().unwrap();
-            self.settle(&mut cloud);
-            f(&mut cloud)
-        };
-        self.save();
+        let mut cloud = self.cloud.lock().unwrap();
+        self.settle(&mut cloud);
+        let out = f(&mut cloud);
+        self.persist(&cloud);
         out
     }
 }

@@ -152,7 +152,10 @@ async fn a_database_slower_than_its_timeout_fails_after_exactly_that_long() {
     let (step, error) = &summary.failed[0];
     assert_eq!(step, "+ rds_instance.db");
     assert!(
-        error.starts_with("timed out after 2700s waiting for rds_instance.db (prerelease-db) to become available\n  hint: AWS may still finish it"),
+        error.starts_with(
+            "timed out after 45m waiting for rds_instance.db (prerelease-db) to become available \
+             (last seen: creating)\n  hint: AWS may still finish it"
+        ),
         "{error}"
     );
 }
