@@ -164,17 +164,16 @@ pub async fn destroy(
             number: report.passes,
             remaining: remaining.len(),
         });
-        last_pass_failed = !pass(
-            provider.clone(),
+        let teardown = Teardown {
+            provider: provider.clone(),
             env,
-            &remaining,
-            reporter.clone(),
+            reporter: reporter.clone(),
             options,
             deadline,
-            &mut report,
-            &mut last_error,
-        )
-        .await;
+        };
+        last_pass_failed = !teardown
+            .pass(&remaining, &mut report, &mut last_error)
+            .await;
     };
     report.leftovers = final_listing
         .into_iter()
@@ -196,146 +195,140 @@ async fn observe(provider: &dyn Provider, env: &EnvId) -> Result<Vec<LiveResourc
         })
 }
 
-/// One pass: kinds in teardown order, all kinds of one rank side by side; a kind waits for a
-/// later pass while anything it depends on is still there. True when everything went.
-async fn pass(
+/// What every pass of one teardown shares.
+struct Teardown<'a> {
     provider: Arc<dyn Provider>,
-    env: &EnvId,
-    remaining: &[LiveResource],
+    env: &'a EnvId,
     reporter: Arc<dyn Reporter>,
-    options: &DestroyOptions,
+    options: &'a DestroyOptions,
+    /// When the whole teardown must be over.
     deadline: tokio::time::Instant,
-    report: &mut DestroyReport,
-    last_error: &mut BTreeMap<String, String>,
-) -> bool {
-    let mut still_there: BTreeSet<ResourceKind> =
-        remaining.iter().map(|r| r.address.kind).collect();
-    let prerequisites = kinds::teardown_prerequisites();
-    let mut ranks: BTreeMap<usize, Vec<ResourceKind>> = BTreeMap::new();
-    for kind in still_there.iter().copied() {
-        ranks
-            .entry(kinds::teardown_rank(kind))
-            .or_default()
-            .push(kind);
-    }
-    let mut everything_went = true;
-    for kinds in ranks.into_values() {
-        let mut ready = vec![];
-        for kind in kinds {
-            match prerequisites[&kind]
-                .iter()
-                .find(|p| still_there.contains(p))
-            {
-                Some(blocker) => {
-                    everything_went = false;
-                    for r in remaining.iter().filter(|r| r.address.kind == kind) {
-                        last_error
-                            .entry(r.id.clone())
-                            .or_insert_with(|| format!("waiting for every {blocker} to go first"));
-                    }
-                }
-                None => ready.push(kind),
-            }
+}
+
+impl Teardown<'_> {
+    /// One pass: kinds in teardown order, all kinds of one rank side by side; a kind waits for a
+    /// later pass while anything it depends on is still there. True when everything went.
+    async fn pass(
+        &self,
+        remaining: &[LiveResource],
+        report: &mut DestroyReport,
+        last_error: &mut BTreeMap<String, String>,
+    ) -> bool {
+        let (reporter, options) = (&self.reporter, self.options);
+        let mut still_there: BTreeSet<ResourceKind> =
+            remaining.iter().map(|r| r.address.kind).collect();
+        let prerequisites = kinds::teardown_prerequisites();
+        let mut ranks: BTreeMap<usize, Vec<ResourceKind>> = BTreeMap::new();
+        for kind in still_there.iter().copied() {
+            ranks
+                .entry(kinds::teardown_rank(kind))
+                .or_default()
+                .push(kind);
         }
-        let batch: Vec<&LiveResource> = remaining
-            .iter()
-            .filter(|r| ready.contains(&r.address.kind))
-            .collect();
-        let results: Vec<(&LiveResource, String, Duration, Result<(), String>)> =
-            stream::iter(batch)
-                .map(|r| {
-                    let provider = provider.clone();
-                    let reporter = reporter.clone();
-                    async move {
+        let mut everything_went = true;
+        for kinds in ranks.into_values() {
+            let mut ready = vec![];
+            for kind in kinds {
+                match prerequisites[&kind]
+                    .iter()
+                    .find(|p| still_there.contains(p))
+                {
+                    Some(blocker) => {
+                        everything_went = false;
+                        for r in remaining.iter().filter(|r| r.address.kind == kind) {
+                            last_error.entry(r.id.clone()).or_insert_with(|| {
+                                format!("waiting for every {blocker} to go first")
+                            });
+                        }
+                    }
+                    None => ready.push(kind),
+                }
+            }
+            let batch: Vec<&LiveResource> = remaining
+                .iter()
+                .filter(|r| ready.contains(&r.address.kind))
+                .collect();
+            let results: Vec<(&LiveResource, String, Duration, Result<(), String>)> =
+                stream::iter(batch)
+                    .map(|r| async move {
                         let label = format!("- {} ({})", r.address, r.id);
-                        reporter.event(Event::Started {
+                        self.reporter.event(Event::Started {
                             step: label.clone(),
                         });
                         let started = tokio::time::Instant::now();
-                        let result = delete_one(
-                            provider.as_ref(),
-                            env,
-                            r,
-                            reporter.clone(),
-                            options,
-                            deadline,
-                            &label,
-                        )
-                        .await;
+                        let result = self.delete_one(r, &label).await;
                         (r, label, started.elapsed(), result)
+                    })
+                    .buffer_unordered(options.parallelism.max(1))
+                    .collect()
+                    .await;
+            for (r, label, elapsed, result) in results {
+                match result {
+                    Ok(()) => {
+                        reporter.event(Event::Finished {
+                            step: label.clone(),
+                            elapsed,
+                        });
+                        last_error.remove(&r.id);
+                        report.deleted.push(label);
                     }
-                })
-                .buffer_unordered(options.parallelism.max(1))
-                .collect()
-                .await;
-        for (r, label, elapsed, result) in results {
-            match result {
-                Ok(()) => {
-                    reporter.event(Event::Finished {
-                        step: label.clone(),
-                        elapsed,
-                    });
-                    last_error.remove(&r.id);
-                    report.deleted.push(label);
-                }
-                Err(error) => {
-                    everything_went = false;
-                    // A kind that is not all gone still blocks what depends on it.
-                    ready.retain(|k| *k != r.address.kind);
-                    reporter.event(Event::Failed {
-                        step: label,
-                        error: error.clone(),
-                    });
-                    last_error.insert(r.id.clone(), error);
+                    Err(error) => {
+                        everything_went = false;
+                        // A kind that is not all gone still blocks what depends on it.
+                        ready.retain(|k| *k != r.address.kind);
+                        reporter.event(Event::Failed {
+                            step: label,
+                            error: error.clone(),
+                        });
+                        last_error.insert(r.id.clone(), error);
+                    }
                 }
             }
+            for kind in ready {
+                still_there.remove(&kind);
+            }
         }
-        for kind in ready {
-            still_there.remove(&kind);
-        }
+        everything_went
     }
-    everything_went
-}
 
-/// Delete one resource and wait until it is gone: what AWS cannot delete yet is asked again
-/// until it can, within what is left of the teardown's time.
-#[allow(clippy::too_many_arguments)]
-async fn delete_one(
-    provider: &dyn Provider,
-    env: &EnvId,
-    target: &LiveResource,
-    reporter: Arc<dyn Reporter>,
-    options: &DestroyOptions,
-    deadline: tokio::time::Instant,
-    label: &str,
-) -> Result<(), String> {
-    let op = Operation {
-        env: env.clone(),
-        address: target.address.clone(),
-        idempotency_token: idempotency_token("destroy", &target.address, StepOp::Delete),
-        timeout: deadline.saturating_duration_since(tokio::time::Instant::now()),
-        progress: Arc::new(StepProgress {
-            step: label.to_string(),
-            reporter,
-        }),
-    };
-    let mut target = target.clone();
-    if let Some(&final_snapshot) = options.final_snapshot.get(&target.address) {
-        target
-            .attributes
-            .insert("final_snapshot".into(), final_snapshot.into());
-    }
-    let policy = delete_policy(&target, false, options.now);
-    let render = |e: ProviderError| match e.hint() {
-        Some(h) => format!("{e} (hint: {h})"),
-        None => e.to_string(),
-    };
-    if target.is_going_away() {
-        return wait::until_gone(provider, &op, &target)
+    /// Delete one resource and wait until it is gone: what AWS cannot delete yet is asked again
+    /// until it can, within what is left of the teardown's time.
+    async fn delete_one(&self, target: &LiveResource, label: &str) -> Result<(), String> {
+        let (provider, env, options, deadline) = (
+            self.provider.as_ref(),
+            self.env,
+            self.options,
+            self.deadline,
+        );
+        let reporter = self.reporter.clone();
+        let op = Operation {
+            env: env.clone(),
+            address: target.address.clone(),
+            idempotency_token: idempotency_token("destroy", &target.address, StepOp::Delete),
+            timeout: deadline.saturating_duration_since(tokio::time::Instant::now()),
+            progress: Arc::new(StepProgress {
+                step: label.to_string(),
+                reporter,
+            }),
+        };
+        let mut target = target.clone();
+        if let Some(&final_snapshot) = options.final_snapshot.get(&target.address) {
+            target
+                .attributes
+                .insert("final_snapshot".into(), final_snapshot.into());
+        }
+        let policy = delete_policy(&target, false, options.now);
+        let render = |e: ProviderError| match e.hint() {
+            Some(h) => format!("{e} (hint: {h})"),
+            None => e.to_string(),
+        };
+        if target.is_going_away() {
+            return wait::until_gone(provider, &op, &target)
+                .await
+                .map_err(render);
+        }
+        delete_and_wait(provider, &op, &target, &policy)
             .await
-            .map_err(render);
+            .map_err(render)
     }
-    delete_and_wait(provider, &op, &target, &policy)
-        .await
-        .map_err(render)
 }
