@@ -10,12 +10,16 @@
 //! 60 describe calls for a 10-minute restore, which is far below any API rate limit.
 
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use serde_json::Value;
+
 use crate::kinds;
-use crate::model::{EnvId, LiveResource};
+use crate::model::{Attributes, EnvId, LiveResource};
+use crate::plan::diff;
 use crate::provider::{Operation, Provider, ProviderError};
 
 /// The shortest and longest pause between two polls.
@@ -117,23 +121,113 @@ pub async fn until_ready(
                 None if elapsed < grace => Ok(Check::Pending("not visible yet".into())),
                 None => Err(ProviderError::NotFound { what }),
                 Some(live) if lifecycle.is_ready(&live.status) => Ok(Check::Done(live)),
-                Some(live)
-                    if lifecycle.is_failed(&live.status)
-                        || lifecycle.is_going_away(&live.status) =>
-                {
-                    Err(ProviderError::FailedState {
-                        what,
-                        state: live.status,
-                        target: target.to_string(),
-                    })
-                }
-                Some(live) => Ok(Check::Pending(live.status)),
+                Some(live) => classify(live, lifecycle, what, target),
             }
         }
     })
     .await
     .inspect(|live| op.report(&live.status))
 }
+
+/// A state that is not the goal: worth waiting for, or the end of the wait.
+fn classify<T>(
+    live: LiveResource,
+    lifecycle: &kinds::Lifecycle,
+    what: String,
+    target: &str,
+) -> Result<Check<T>, ProviderError> {
+    if lifecycle.is_failed(&live.status) || lifecycle.is_going_away(&live.status) {
+        return Err(ProviderError::FailedState {
+            what,
+            state: live.status,
+            target: target.to_string(),
+        });
+    }
+    // Stopped does not become ready by itself, and rehearsal does not start what someone
+    // stopped: waiting would last until the timeout.
+    if lifecycle.is_stopped(&live.status) {
+        return Err(ProviderError::InvalidState {
+            what,
+            state: live.status,
+            message: "it was stopped, and rehearsal does not start what someone stopped; start \
+                      it, or destroy the environment, and run the command again"
+                .into(),
+        });
+    }
+    Ok(Check::Pending(live.status))
+}
+
+/// Wait until an update shows: the resource ready again, none of the `changed` attributes still
+/// pending (AWS lists a modification as pending before it starts: right after
+/// ModifyDBInstance a database still reports `available`), and each showing its `desired` value.
+/// A resource that was stopped before the update may stay stopped. A value that still differs
+/// once nothing is pending is accepted after a short grace (AWS may show it in another form);
+/// the next plan shows any difference that is real.
+pub async fn until_updated(
+    provider: &dyn Provider,
+    op: &Operation,
+    resource: &LiveResource,
+    desired: &Attributes,
+    changed: &[String],
+    was_stopped: bool,
+) -> Result<LiveResource, ProviderError> {
+    let kind = kinds::describe(resource.address.kind);
+    let lifecycle = kinds::lifecycle(resource.address.kind);
+    let what = what(resource);
+    let target = lifecycle.ready.as_str();
+    let grace = not_found_grace();
+    // Since when nothing was pending any more.
+    let settled_since: Mutex<Option<Duration>> = Mutex::new(None);
+    poll(op, &what, target, |elapsed| {
+        let what = what.clone();
+        let settled = &settled_since;
+        async move {
+            let Some(live) = describe_one(provider, &op.env, resource).await? else {
+                return Err(ProviderError::NotFound { what });
+            };
+            let stopped_as_before = was_stopped && lifecycle.is_stopped(&live.status);
+            if !lifecycle.is_ready(&live.status) && !stopped_as_before {
+                return classify(live, lifecycle, what, target);
+            }
+            let pending: Vec<&str> = pending_changes(&live)
+                .filter(|p| changed.iter().any(|c| c == p))
+                .collect();
+            if !pending.is_empty() {
+                return Ok(Check::Pending(format!("{} pending", pending.join(", "))));
+            }
+            let shows = changed.iter().all(|name| {
+                desired.get(name).is_none_or(|want| {
+                    live.attributes
+                        .get(name)
+                        .is_some_and(|have| diff::matches(kind, name, want, have))
+                })
+            });
+            let since = *settled.lock().unwrap().get_or_insert(elapsed);
+            if shows || elapsed.saturating_sub(since) >= grace {
+                return Ok(Check::Done(live));
+            }
+            Ok(Check::Pending("waiting for the change to show".into()))
+        }
+    })
+    .await
+    .inspect(|live| op.report(&live.status))
+}
+
+/// The attributes AWS still lists as pending on a resource (`pending` in its attributes).
+pub fn pending_changes(live: &LiveResource) -> impl Iterator<Item = &str> {
+    live.attributes
+        .get(PENDING)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// The attribute in which a provider lists the changes AWS has accepted but not made yet.
+pub const PENDING: &str = "pending";
+
+/// The attribute a provider sets when changes wait for a reboot of the resource.
+pub const PENDING_REBOOT: &str = "pending_reboot";
 
 /// Wait until a deleted resource is gone: not found, or in its kind's `gone` state.
 pub async fn until_gone(

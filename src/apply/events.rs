@@ -29,6 +29,11 @@ pub enum Event {
         step: String,
         because: String,
     },
+    /// Something the user should know that is not a failure.
+    Note {
+        step: String,
+        message: String,
+    },
     /// Teardown: a pass begins.
     Pass {
         number: u32,

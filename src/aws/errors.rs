@@ -31,6 +31,12 @@ const THROTTLED: &[&str] = &[
     "SlowDown",
 ];
 
+/// Codes of a session token that expired, by protocol: `ExpiredToken` (query services such as
+/// RDS), `ExpiredTokenException` (JSON services such as ECS), and EC2's `RequestExpired`, which
+/// its error list says "can also occur if the credentials have expired"
+/// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+const EXPIRED: &[&str] = &["ExpiredToken", "ExpiredTokenException", "RequestExpired"];
+
 /// Codes that mean "something else still uses it".
 const DEPENDENCY: &[&str] = &[
     "DependencyViolation",
@@ -130,6 +136,8 @@ pub(crate) fn classify(action: &str, what: &str, code: &str, message: String) ->
         ProviderError::NotFound { what }
     } else if ACCESS_DENIED.contains(&code) {
         ProviderError::AccessDenied { action, message }
+    } else if EXPIRED.contains(&code) {
+        ProviderError::CredentialsExpired { action, message }
     } else if THROTTLED.contains(&code) {
         ProviderError::Throttled { action, message }
     } else if DEPENDENCY.contains(&code) {
@@ -211,6 +219,12 @@ mod tests {
             c("RequestLimitExceeded"),
             ProviderError::Throttled { .. }
         ));
+        for expired in ["ExpiredToken", "ExpiredTokenException", "RequestExpired"] {
+            assert!(matches!(
+                c(expired),
+                ProviderError::CredentialsExpired { .. }
+            ));
+        }
         assert!(matches!(
             c("ThrottlingException"),
             ProviderError::Throttled { .. }

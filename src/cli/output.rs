@@ -47,6 +47,7 @@ impl Reporter for LineReporter {
                 format!("{step}: skipped, because {because} failed")
             }
             Event::Pass { number, remaining } => format!("pass {number}: {remaining} left"),
+            Event::Note { step, message } => format!("{step}: note: {message}"),
         };
         eprintln!("{stamp} {line}");
     }
@@ -109,6 +110,9 @@ impl Reporter for LiveReporter {
                     .bars
                     .println(format!("pass {number}: {remaining} left"));
             }
+            Event::Note { step, message } => {
+                let _ = self.bars.println(format!("{step}: note: {message}"));
+            }
         }
     }
 }
@@ -151,5 +155,8 @@ pub fn print_summary(summary: &Summary, style: Style) {
     }
     for (step, because) in &summary.skipped {
         println!("  skipped  {step} (because {because} failed)");
+    }
+    for (step, message) in &summary.notes {
+        println!("  note     {step}: {message}");
     }
 }

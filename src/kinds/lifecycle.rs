@@ -50,6 +50,9 @@ pub struct Lifecycle {
     /// States it never recovers from.
     #[serde(default)]
     pub failed: Vec<String>,
+    /// States in which AWS deletes it only without a final snapshot.
+    #[serde(default)]
+    pub no_final_snapshot: Vec<String>,
 }
 
 /// How long AWS takes to be consistent with itself.
@@ -111,6 +114,11 @@ impl Lifecycle {
 
     pub fn is_failed(&self, status: &str) -> bool {
         self.failed.iter().any(|f| Self::is(status, f))
+    }
+
+    /// AWS cannot take a final snapshot of it in this state.
+    pub fn no_final_snapshot(&self, status: &str) -> bool {
+        self.no_final_snapshot.iter().any(|f| Self::is(status, f))
     }
 
     pub fn is_stopped(&self, status: &str) -> bool {

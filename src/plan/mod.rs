@@ -236,6 +236,17 @@ impl Plan {
         hex::encode(&Sha256::digest(canonical)[..12])
     }
 
+    /// The seed of this plan's idempotency tokens: the same for every apply of this plan file,
+    /// so a retried apply cannot create anything twice, and different for every plan made, even
+    /// of an unchanged spec after a destroy. EC2 remembers a RunInstances ClientToken for at least
+    /// 24 hours after the instance terminated: the same token with the same parameters hands back
+    /// the terminated instance, with other ones it is refused (IdempotentParameterMismatch)
+    /// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+    pub fn token_seed(&self) -> String {
+        let seed = format!("{}/{}", self.id(), self.created_at);
+        hex::encode(&Sha256::digest(seed)[..12])
+    }
+
     pub fn count(&self, kind: ActionKind) -> usize {
         self.actions.iter().filter(|a| a.action == kind).count()
     }

@@ -58,6 +58,8 @@ pub enum ProviderError {
     },
     #[error("could not reach AWS for {action}: {message}")]
     Connection { action: String, message: String },
+    #[error("the AWS credentials expired during {action}: {message}")]
+    CredentialsExpired { action: String, message: String },
 }
 
 impl ProviderError {
@@ -93,6 +95,22 @@ impl ProviderError {
             ProviderError::DependencyViolation { .. } => {
                 Some("something outside this environment may still use it".into())
             }
+            ProviderError::FailedState { .. } => Some(
+                "AWS will not recover it: `rehearsal plan` plans a replacement, and \
+                 `rehearsal destroy` removes it"
+                    .into(),
+            ),
+            ProviderError::InvalidState { .. } => Some(
+                "AWS refused it in its current state: `rehearsal status ENV` shows the state; run \
+                 the command again once it has settled"
+                    .into(),
+            ),
+            ProviderError::CredentialsExpired { .. } => Some(
+                "the session behind these credentials ended (SSO and assumed-role sessions last \
+                 1 to 12 hours): sign in again (e.g. `aws sso login`) and run the command again; \
+                 apply and destroy pick up from what exists"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -146,6 +164,9 @@ pub struct DeletePolicy {
     /// Switch deletion protection off first. Only ever true for resources tagged as the
     /// environment's own, in an environment that is not protected.
     pub disable_deletion_protection: bool,
+    /// What the policy could not do as the spec asked, and why (no final snapshot of a database
+    /// AWS cannot snapshot): reported to the user.
+    pub warning: Option<String>,
 }
 
 /// What a delete call achieved.

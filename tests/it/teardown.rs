@@ -74,6 +74,7 @@ fn tagged(env: &str, address: &str, id: &str, kind: ResourceKind, status: &str) 
         ]
         .into(),
         transition: None,
+        visible_from_ms: None,
     }
 }
 

@@ -97,27 +97,27 @@ async fn by_ids(client: &Client, ids: &[&str], what: &str) -> Result<Vec<Instanc
     describe_instances(client, vec![filter("instance-id", ids)], what).await
 }
 
-/// Wait for an instance to reach `target` (`stopped`, say) within the operation's time.
+/// Wait for an instance to reach one of `targets` (`stopped`, say) within the operation's time.
 async fn wait_for_state(
     client: &Client,
     op: &Operation,
     current: &LiveResource,
-    target: &'static str,
+    targets: &[&str],
 ) -> Result<(), ProviderError> {
     let what = what(current);
-    wait::poll(op, &what, target, |_| {
+    let reached = wait::poll(op, &what, &targets.join(" or "), |_| {
         let what = what.clone();
         async move {
             let found = by_ids(client, &[current.id.as_str()], &what).await?;
             match found.first().map(state_of) {
-                Some(state) if state == target => Ok(Check::Done(())),
+                Some(state) if targets.contains(&state) => Ok(Check::Done(state.to_owned())),
                 Some(state) => Ok(Check::Pending(state.to_owned())),
                 None => Err(ProviderError::NotFound { what }),
             }
         }
     })
     .await?;
-    op.report(target);
+    op.report(&reached);
     Ok(())
 }
 
@@ -287,8 +287,11 @@ impl AwsKind for Ec2Instance {
             match *key {
                 "instance_type" => {
                     let new_type = desired.required_str("instance_type")?;
-                    // The type of a running instance cannot change: stop, modify, start.
-                    if matches!(current.status.as_str(), "pending" | "running" | "stopping") {
+                    // The type of a running instance cannot change: stop, modify, start. One
+                    // that someone stopped is changed and left stopped.
+                    let was_running =
+                        matches!(current.status.as_str(), "pending" | "running" | "stopping");
+                    if was_running {
                         op.report("stopping");
                         client
                             .stop_instances()
@@ -296,7 +299,7 @@ impl AwsKind for Ec2Instance {
                             .send()
                             .await
                             .map_err(|e| errors::sdk("ec2:StopInstances", &what, e))?;
-                        wait_for_state(client, op, current, "stopped").await?;
+                        wait_for_state(client, op, current, &["stopped"]).await?;
                     }
                     op.report(&format!("changing type to {new_type}"));
                     client
@@ -306,13 +309,17 @@ impl AwsKind for Ec2Instance {
                         .send()
                         .await
                         .map_err(|e| errors::sdk("ec2:ModifyInstanceAttribute", &what, e))?;
-                    op.report("starting");
-                    client
-                        .start_instances()
-                        .instance_ids(id)
-                        .send()
-                        .await
-                        .map_err(|e| errors::sdk("ec2:StartInstances", &what, e))?;
+                    if was_running {
+                        op.report("starting");
+                        client
+                            .start_instances()
+                            .instance_ids(id)
+                            .send()
+                            .await
+                            .map_err(|e| errors::sdk("ec2:StartInstances", &what, e))?;
+                        // Until a describe shows it starting, it still looks stopped.
+                        wait_for_state(client, op, current, &["pending", "running"]).await?;
+                    }
                 }
                 "security_groups" => {
                     let groups = desired.str_list("security_groups")?.unwrap_or_default();

@@ -11,7 +11,7 @@ use crate::aws::{Clients, Scan, errors};
 use crate::kinds;
 use crate::model::{Address, Attributes, LiveResource, ResourceKind};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::what;
+use crate::wait::{self, what};
 
 const KIND: ResourceKind = ResourceKind::RdsInstance;
 
@@ -65,6 +65,17 @@ fn live(db: &DbInstance, address: Address, all: TagMap) -> LiveResource {
         .nonempty("engine", db.engine());
     let mut attributes = b.into_inner();
     tagging::read_inputs(&all, &mut attributes, BOOL_INPUTS);
+    let pending = pending_changes(db);
+    if !pending.is_empty() {
+        attributes.insert(wait::PENDING.into(), pending.into());
+    }
+    let needs_reboot = db
+        .db_parameter_groups()
+        .iter()
+        .any(|g| g.parameter_apply_status() == Some("pending-reboot"));
+    if needs_reboot {
+        attributes.insert(wait::PENDING_REBOOT.into(), true.into());
+    }
     LiveResource {
         address,
         id,
@@ -72,6 +83,40 @@ fn live(db: &DbInstance, address: Address, all: TagMap) -> LiveResource {
         attributes,
         tags: all,
     }
+}
+
+/// What RDS has accepted but not made yet. Right after ModifyDBInstance the instance still
+/// reports `available`, with the new values under PendingModifiedValues (and security groups
+/// `adding`, a parameter group `applying`) until the modification is over:
+/// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.DBInstance.Modifying.html
+fn pending_changes(db: &DbInstance) -> Vec<&'static str> {
+    let mut pending = vec![];
+    if let Some(values) = db.pending_modified_values() {
+        if values.db_instance_class().is_some() {
+            pending.push("instance_class");
+        }
+        if values.backup_retention_period().is_some() {
+            pending.push("backup_retention_days");
+        }
+        if values.db_subnet_group_name().is_some() {
+            pending.push("subnet_group");
+        }
+    }
+    let groups_changing = db
+        .vpc_security_groups()
+        .iter()
+        .any(|g| g.status().is_some_and(|s| s != "active"));
+    if groups_changing {
+        pending.push("security_groups");
+    }
+    if db
+        .db_parameter_groups()
+        .iter()
+        .any(|g| g.parameter_apply_status() == Some("applying"))
+    {
+        pending.push("parameter_group");
+    }
+    pending
 }
 
 /// What a create answered when AWS described nothing back.

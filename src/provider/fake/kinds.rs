@@ -23,6 +23,24 @@ pub(super) trait FakeKind: Sync {
     /// What AWS reports only once the resource is ready (an endpoint, an address).
     fn when_ready(&self, _resource: &mut FakeResource, _host: u64) {}
 
+    /// What an update leaves to be done (a parameter group that takes a reboot).
+    fn on_update(&self, _resource: &mut FakeResource, _changed: &[String]) {}
+
+    /// Whether the create call takes an idempotency token (EC2's RunInstances ClientToken).
+    fn honours_client_token(&self) -> bool {
+        false
+    }
+
+    /// Whether a describe right after the create may not find it yet (EC2, ECS services).
+    fn eventually_consistent(&self) -> bool {
+        false
+    }
+
+    /// Why AWS would refuse to change it now, if it would.
+    fn refuses_update(&self, _resource: &FakeResource) -> Option<String> {
+        None
+    }
+
     /// Why AWS would refuse to delete it now, if it would.
     fn refuses_delete(&self, _resource: &FakeResource) -> Option<String> {
         None
@@ -75,10 +93,22 @@ impl FakeKind for RdsSnapshot {
         attributes: &mut Attributes,
     ) -> Result<String, ProviderError> {
         let source_db = str_attr(attributes, "source_db");
-        if !cloud.rds_exists(region, source_db) {
-            return Err(ProviderError::NotFound {
-                what: format!("rds_instance {source_db}"),
-            });
+        match cloud.rds_status(region, source_db) {
+            None => {
+                return Err(ProviderError::NotFound {
+                    what: format!("rds_instance {source_db}"),
+                });
+            }
+            // CreateDBSnapshot needs the instance available: InvalidDBInstanceState otherwise
+            // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBSnapshot.html).
+            Some(status) if status != "available" => {
+                return Err(ProviderError::InvalidState {
+                    what: format!("rds_instance {source_db}"),
+                    state: status.clone(),
+                    message: format!("DB instance {source_db} is {status}, not available"),
+                });
+            }
+            Some(_) => {}
         }
         let id = str_attr(attributes, "identifier").to_string();
         attributes.insert(
@@ -111,13 +141,25 @@ impl FakeKind for RdsInstance {
             });
         }
         if let Some(snapshot) = attributes.get("snapshot").and_then(Value::as_str) {
-            let found = cloud.resources.values().any(|r| {
-                r.kind == ResourceKind::RdsSnapshot && r.id == snapshot && r.status == "available"
-            });
-            if !found {
-                return Err(ProviderError::NotFound {
-                    what: format!("rds_snapshot {snapshot}"),
-                });
+            let found = cloud
+                .resources
+                .values()
+                .find(|r| r.kind == ResourceKind::RdsSnapshot && r.id == snapshot);
+            match found {
+                None => {
+                    return Err(ProviderError::NotFound {
+                        what: format!("rds_snapshot {snapshot}"),
+                    });
+                }
+                // A restore needs the snapshot available: InvalidDBSnapshotState otherwise.
+                Some(s) if s.status != "available" => {
+                    return Err(ProviderError::InvalidState {
+                        what: format!("rds_snapshot {snapshot}"),
+                        state: s.status.clone(),
+                        message: format!("DB snapshot {snapshot} is {}, not available", s.status),
+                    });
+                }
+                Some(_) => {}
             }
         }
         attributes.insert(
@@ -139,6 +181,26 @@ impl FakeKind for RdsInstance {
         rds_refuses_delete(resource)
     }
 
+    /// ModifyDBInstance needs the instance available: InvalidDBInstanceState otherwise.
+    fn refuses_update(&self, resource: &FakeResource) -> Option<String> {
+        (resource.status != "available").then(|| {
+            format!(
+                "DB instance {} is {}; it can be modified only when available",
+                resource.id, resource.status
+            )
+        })
+    }
+
+    /// A new parameter group takes effect after a reboot
+    /// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithParamGroups.html).
+    fn on_update(&self, resource: &mut FakeResource, changed: &[String]) {
+        if changed.iter().any(|c| c == "parameter_group") {
+            resource
+                .attributes
+                .insert(crate::wait::PENDING_REBOOT.into(), json!(true));
+        }
+    }
+
     fn after_delete(&self, cloud: &mut FakeCloud, resource: &FakeResource, policy: &DeletePolicy) {
         let Some(final_id) = &policy.final_snapshot_identifier else {
             return;
@@ -156,6 +218,7 @@ impl FakeKind for RdsInstance {
                 attributes: attributes.as_object().cloned().unwrap_or_default(),
                 tags,
                 transition: None,
+                visible_from_ms: None,
             },
         );
     }
@@ -164,6 +227,14 @@ impl FakeKind for RdsInstance {
 struct Ec2Instance;
 
 impl FakeKind for Ec2Instance {
+    fn honours_client_token(&self) -> bool {
+        true
+    }
+
+    fn eventually_consistent(&self) -> bool {
+        true
+    }
+
     /// A clone takes what the spec does not set from its source, as EC2 would launch it.
     fn create(
         &self,
@@ -240,6 +311,10 @@ impl FakeKind for EcsTaskDefinition {
 struct EcsService;
 
 impl FakeKind for EcsService {
+    fn eventually_consistent(&self) -> bool {
+        true
+    }
+
     fn create(
         &self,
         _: &mut FakeCloud,

@@ -66,6 +66,11 @@ impl Latency {
         }
     }
 
+    /// AWS seconds as the fake's milliseconds, at `aws_scale`.
+    fn scaled(&self, seconds: u64) -> u64 {
+        (seconds as f64 * 1000.0 * self.aws_scale).round() as u64
+    }
+
     /// The phases of one transition: AWS's `table`, stretched or shrunk to `total` if given.
     fn phases(&self, table: &[Phase], total: Option<Duration>, busy: &str) -> Vec<(String, u64)> {
         let table_total: u64 = table.iter().map(|p| p.1).sum();
@@ -82,10 +87,7 @@ impl Latency {
                 .collect(),
             None => table
                 .iter()
-                .map(|p| {
-                    let ms = (p.1 as f64 * 1000.0 * self.aws_scale).round() as u64;
-                    (p.state().to_string(), ms)
-                })
+                .map(|p| (p.state().to_string(), self.scaled(p.1)))
                 .collect(),
         }
     }
@@ -114,6 +116,17 @@ pub struct FakeCloud {
     pub sources: Vec<FakeSource>,
     pub resources: BTreeMap<String, FakeResource>,
     pub next_id: u64,
+    /// Idempotency tokens of creates that honour them (EC2 RunInstances), kept as AWS keeps
+    /// them: long after the resource is gone.
+    #[serde(default)]
+    pub client_tokens: BTreeMap<String, ClientToken>,
+}
+
+/// What a create with an idempotency token made, and with which parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientToken {
+    pub parameters: String,
+    pub resource: FakeResource,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -140,6 +153,10 @@ pub struct FakeResource {
     /// A change under way: the states still to come, on the fake's clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transition: Option<Transition>,
+    /// Until this time on the fake's clock, a describe by id does not find it yet: AWS's APIs
+    /// are eventually consistent right after a create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_from_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,6 +166,10 @@ pub struct Transition {
     /// `[state, milliseconds]` phases, in order.
     pub phases: Vec<(String, u64)>,
     pub then: Outcome,
+    /// Attribute values that take effect when the transition ends (a modification: until
+    /// then they are listed as pending, as AWS lists PendingModifiedValues).
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub applies: Attributes,
 }
 
 /// What a transition ends in.
@@ -269,6 +290,32 @@ impl FakeProvider {
         cloud.clone()
     }
 
+    /// Put a resource into a state, as AWS might (a restore that fails, a database someone
+    /// stopped): whatever change was under way ends there.
+    pub fn force_state(&self, id: &str, status: &str) {
+        let mut cloud = self.cloud.lock().unwrap();
+        self.settle(&mut cloud);
+        if let Some(resource) = cloud.resources.get_mut(id) {
+            resource.status = status.to_string();
+            resource.transition = None;
+            resource.sync_status();
+        }
+        self.persist(&cloud);
+    }
+
+    /// Change a source (production) behind rehearsal's back: a backup starting, say.
+    pub fn update_source(&self, kind: SourceKind, key: &str, change: impl FnOnce(&mut FakeSource)) {
+        let mut cloud = self.cloud.lock().unwrap();
+        if let Some(source) = cloud
+            .sources
+            .iter_mut()
+            .find(|s| s.kind == kind && s.key == key)
+        {
+            change(source);
+        }
+        self.persist(&cloud);
+    }
+
     /// Put a resource in the cloud directly, as if made outside rehearsal (or by a crashed run).
     pub fn insert_resource(&self, resource: FakeResource) {
         let mut cloud = self.cloud.lock().unwrap();
@@ -360,7 +407,11 @@ impl FakeProvider {
                 (None, Outcome::Gone) => gone.push(resource.id.clone()),
                 (None, Outcome::Ready(state)) => {
                     resource.status = state.clone();
-                    resource.transition = None;
+                    let applies = std::mem::take(&mut resource.transition.take().unwrap().applies);
+                    if !applies.is_empty() {
+                        resource.attributes.remove(crate::wait::PENDING);
+                        resource.attributes.extend(applies);
+                    }
                     ready.push(resource.id.clone());
                 }
             }
@@ -388,6 +439,7 @@ impl FakeProvider {
             since_ms: self.clock.now_ms(),
             phases,
             then,
+            applies: Attributes::new(),
         });
     }
 
@@ -488,10 +540,61 @@ impl FakeCloud {
             })
     }
 
+    /// The status of a DB instance, production's or an environment's.
+    fn rds_status(&self, region: &str, identifier: &str) -> Option<String> {
+        let source = self.sources.iter().find(|s| {
+            s.region == region && s.kind == SourceKind::RdsInstance && s.key == identifier
+        });
+        if let Some(source) = source {
+            let status = source.attributes.get("status").and_then(Value::as_str);
+            return Some(status.unwrap_or("available").to_string());
+        }
+        self.resources
+            .values()
+            .find(|r| {
+                r.region == region && r.kind == ResourceKind::RdsInstance && r.id == identifier
+            })
+            .map(|r| r.status.clone())
+    }
+
     fn fresh_id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}{:017x}", self.next_id)
     }
+}
+
+/// A create with a token AWS has seen: the same parameters hand back what that create made, as
+/// it is now (terminated, if it is gone), other ones are refused
+/// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html).
+fn replay(
+    cloud: &FakeCloud,
+    earlier: &ClientToken,
+    parameters: &str,
+    token: &str,
+) -> Result<LiveResource, ProviderError> {
+    if earlier.parameters != parameters {
+        return Err(ProviderError::Api {
+            action: "ec2:RunInstances".into(),
+            code: "IdempotentParameterMismatch".into(),
+            message: format!("The client token {token} was already used with other parameters"),
+        });
+    }
+    let resource = match cloud.resources.get(&earlier.resource.id) {
+        Some(now) => now.clone(),
+        None => {
+            let mut gone = earlier.resource.clone();
+            gone.status = lifecycle(gone.kind)
+                .gone
+                .clone()
+                .unwrap_or("deleted".into());
+            gone.transition = None;
+            gone.sync_status();
+            gone
+        }
+    };
+    resource.live().ok_or_else(|| ProviderError::NotFound {
+        what: format!("{} {}", resource.kind, resource.id),
+    })
 }
 
 fn not_found(kind: ResourceKind, id: &str) -> ProviderError {
@@ -547,9 +650,17 @@ impl Provider for FakeProvider {
         let kind = request.kind;
         let region = op.env.region.clone();
         let created = self.with_cloud_now(|cloud| {
+            let behaviour = kinds::behaviour(kind);
+            let parameters = serde_json::to_string(&(&request.attributes, &request.tags))
+                .expect("requests serialize");
+            if behaviour.honours_client_token()
+                && let Some(earlier) = cloud.client_tokens.get(&op.idempotency_token)
+            {
+                return replay(cloud, earlier, &parameters, &op.idempotency_token);
+            }
             let mut attributes = request.attributes.clone();
             attributes.insert("tags".into(), user_tags(&request.tags));
-            let id = kinds::behaviour(kind).create(cloud, &region, &mut attributes)?;
+            let id = behaviour.create(cloud, &region, &mut attributes)?;
             if cloud.resources.contains_key(&id) {
                 return Err(ProviderError::Api {
                     action: format!("create {kind}"),
@@ -558,6 +669,9 @@ impl Provider for FakeProvider {
                 });
             }
             attributes.insert("id".into(), json!(id));
+            let window = self
+                .latency
+                .scaled(crate::kinds::consistency().not_found_after_create);
             let mut resource = FakeResource {
                 region,
                 kind,
@@ -566,6 +680,8 @@ impl Provider for FakeProvider {
                 attributes,
                 tags: request.tags.clone(),
                 transition: None,
+                visible_from_ms: (behaviour.eventually_consistent() && window > 0)
+                    .then(|| self.clock.now_ms() + window),
             };
             let l = lifecycle(kind);
             let phases = self.latency.phases(
@@ -579,6 +695,15 @@ impl Provider for FakeProvider {
                 code: "InvalidTags".into(),
                 message: format!("the create request has no valid {} tag", tags::ADDRESS),
             });
+            if behaviour.honours_client_token() {
+                cloud.client_tokens.insert(
+                    op.idempotency_token.clone(),
+                    ClientToken {
+                        parameters,
+                        resource: resource.clone(),
+                    },
+                );
+            }
             cloud.resources.insert(id, resource);
             live
         })?;
@@ -592,10 +717,17 @@ impl Provider for FakeProvider {
         resources: &[LiveResource],
     ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
         self.enter(FakeOp::Describe, None)?;
+        let now = self.clock.now_ms();
         Ok(self.with_cloud_now(|cloud| {
             resources
                 .iter()
-                .map(|r| cloud.resources.get(&r.id).and_then(FakeResource::live))
+                .map(|r| {
+                    cloud
+                        .resources
+                        .get(&r.id)
+                        .filter(|found| found.visible_from_ms.is_none_or(|from| now >= from))
+                        .and_then(FakeResource::live)
+                })
                 .collect()
         }))
     }
@@ -614,20 +746,12 @@ impl Provider for FakeProvider {
                 .resources
                 .get_mut(&current.id)
                 .ok_or_else(|| not_found(kind, &current.id))?;
-            for key in changed {
-                let Some(v) = desired.get(key) else { continue };
-                if key == "tags" {
-                    r.tags.retain(|k, _| k.starts_with("rehearsal:"));
-                    for (k, v) in v.as_object().into_iter().flatten() {
-                        r.tags
-                            .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
-                    }
-                }
-                if key == "keep_after_destroy" {
-                    r.tags
-                        .insert(tags::KEEP.into(), v.as_bool().unwrap_or(false).to_string());
-                }
-                r.attributes.insert(key.clone(), v.clone());
+            if let Some(reason) = kinds::behaviour(kind).refuses_update(r) {
+                return Err(ProviderError::InvalidState {
+                    what: format!("{kind} {}", r.id),
+                    state: r.status.clone(),
+                    message: reason,
+                });
             }
             let l = lifecycle(kind);
             let phases = self.latency.phases(
@@ -635,7 +759,54 @@ impl Provider for FakeProvider {
                 self.latency.update.get(&kind).copied(),
                 "modifying",
             );
-            self.begin(r, phases, Outcome::Ready(l.ready.clone()));
+            let takes_time = phases.iter().any(|(_, ms)| *ms > 0);
+            // Tags and rehearsal's own policy change at once; the rest when the modification
+            // is over, pending until then.
+            let mut applies = Attributes::new();
+            for key in changed {
+                let Some(v) = desired.get(key) else { continue };
+                match key.as_str() {
+                    "tags" => {
+                        r.tags.retain(|k, _| k.starts_with("rehearsal:"));
+                        for (k, v) in v.as_object().into_iter().flatten() {
+                            r.tags
+                                .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+                        }
+                        r.attributes.insert(key.clone(), v.clone());
+                    }
+                    "keep_after_destroy" | "final_snapshot" => {
+                        if key == "keep_after_destroy" {
+                            r.tags.insert(
+                                tags::KEEP.into(),
+                                v.as_bool().unwrap_or(false).to_string(),
+                            );
+                        }
+                        r.attributes.insert(key.clone(), v.clone());
+                    }
+                    _ if takes_time => {
+                        applies.insert(key.clone(), v.clone());
+                    }
+                    _ => {
+                        r.attributes.insert(key.clone(), v.clone());
+                    }
+                }
+            }
+            kinds::behaviour(kind).on_update(r, changed);
+            if !applies.is_empty() {
+                let pending: Vec<Value> = applies.keys().map(|k| json!(k)).collect();
+                r.attributes
+                    .insert(crate::wait::PENDING.into(), Value::Array(pending));
+            }
+            // A stopped resource is changed and stays stopped: AWS does not start it.
+            let after = if l.is_stopped(&r.status) {
+                r.status.clone()
+            } else {
+                l.ready.clone()
+            };
+            self.begin(r, phases, Outcome::Ready(after));
+            if let Some(t) = r.transition.as_mut() {
+                t.applies = applies;
+            }
             Ok::<_, ProviderError>(r.live().expect("owned resources carry their address tag"))
         })?;
         op.report(&updated.status);

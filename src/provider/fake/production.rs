@@ -85,6 +85,7 @@ impl FakeCloud {
             ],
             resources: BTreeMap::new(),
             next_id: 1,
+            client_tokens: BTreeMap::new(),
         }
     }
 }

@@ -308,6 +308,7 @@ async fn deletion_protection_is_switched_off_only_when_the_policy_says_so() {
     let policy = DeletePolicy {
         final_snapshot_identifier: Some("protected-clone-final".into()),
         disable_deletion_protection: true,
+        warning: None,
     };
     assert_eq!(
         p.delete(&del_op, &live, &policy).await.unwrap(),
@@ -350,6 +351,7 @@ async fn nothing_outside_the_environment_is_ever_deleted() {
     let policy = DeletePolicy {
         final_snapshot_identifier: None,
         disable_deletion_protection: true,
+        warning: None,
     };
     match p.delete(&del_op, &forged, &policy).await {
         Err(ProviderError::Api { code, .. }) => assert_eq!(code, "NotOwned"),

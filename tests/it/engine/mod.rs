@@ -86,6 +86,7 @@ fn duplicate_of(original: &FakeResource) -> FakeResource {
     }
 }
 
+mod aws_lifecycles;
 mod changes;
 mod failure;
 mod first_plan;
