@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the whole pre-release story against a local AWS emulator that this script starts
 # and stops itself. Nothing here touches a real AWS account: every call goes to 127.0.0.1.
+# `REALISTIC=1 make demo` runs it at AWS's pace, scaled down (about a minute longer).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -8,9 +9,22 @@ cd "$ROOT"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 [ -n "${NO_COLOR:-}" ] && step() { printf '\n==> %s\n' "$*"; }
 
+# REALISTIC=1: AWS's lifecycles at 1/50 of their durations (a restore takes 12 s instead of 10
+# minutes; REALISTIC_SCALE changes the fraction). Otherwise they pass at once, while the
+# realistic layer still behaves as AWS does in every other way (refusals, tokens, rollouts).
+SCALE=0
+if [ -n "${REALISTIC:-}" ] && [ "${REALISTIC}" != 0 ]; then
+    SCALE="${REALISTIC_SCALE:-0.02}"
+fi
+
 # An emulator of our own, in a state dir of our own, stopped however the script ends.
 export EMULATOR_STATE_DIR="$(mktemp -d)"
+PROXY_PID=""
 cleanup() {
+    if [ -n "$PROXY_PID" ]; then
+        kill "$PROXY_PID" 2>/dev/null || true
+        wait "$PROXY_PID" 2>/dev/null || true
+    fi
     bash scripts/emulator.sh down >/dev/null 2>&1 || true
     rm -rf "$EMULATOR_STATE_DIR"
 }
@@ -19,14 +33,24 @@ trap cleanup EXIT
 step "Building rehearsal"
 make --no-print-directory build
 
-step "Starting a local AWS emulator (moto)"
-export AWS_ENDPOINT_URL="$(bash scripts/emulator.sh up)"
+step "Starting a local AWS emulator (moto), behind AWS's lifecycles (time scale $SCALE)"
+MOTO_URL="$(bash scripts/emulator.sh up)"
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
 unset AWS_PROFILE AWS_REGION AWS_DEFAULT_REGION
-echo "emulator at $AWS_ENDPOINT_URL"
+python3 scripts/fault_proxy.py --upstream "$MOTO_URL" --port 0 --fault-rate 0 \
+    --realism --time-scale "$SCALE" >"$EMULATOR_STATE_DIR/proxy.url" 2>"$EMULATOR_STATE_DIR/proxy.log" &
+PROXY_PID=$!
+for _ in $(seq 1 100); do
+    [ -s "$EMULATOR_STATE_DIR/proxy.url" ] && break
+    kill -0 "$PROXY_PID" 2>/dev/null || { cat "$EMULATOR_STATE_DIR/proxy.log" >&2; exit 1; }
+    sleep 0.1
+done
+export AWS_ENDPOINT_URL="$(head -n 1 "$EMULATOR_STATE_DIR/proxy.url")"
+echo "emulator at $MOTO_URL, rehearsal talks to it through $AWS_ENDPOINT_URL"
 
 step "Seeding a fake production: server, PostgreSQL database, ECS cluster and service"
-python3 scripts/seed_production.py --endpoint "$AWS_ENDPOINT_URL" --region eu-west-1 >/dev/null
+# Straight into moto: production was built long ago.
+python3 scripts/seed_production.py --endpoint "$MOTO_URL" --region eu-west-1 >/dev/null
 echo "production is up (see environments/production.toml)"
 
 step "make plan-prerelease-from-prod SERVER_VERSION=3.2.0"
