@@ -48,6 +48,44 @@ RDS (awsQuery, 2014-10-31)
      ``available``; each refused with ``InvalidDBInstanceState`` from the wrong state.
      https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_StopInstance.html
      https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_StartInstance.html
+ 15. ModifyDBInstance shows its changes as pending (moto applies them at once; it stays the truth,
+     the layer shows the old values over it). DBInstanceClass, AllocatedStorage,
+     BackupRetentionPeriod, MultiAZ, EngineVersion, LicenseModel, Iops, StorageThroughput,
+     StorageType, CACertificateIdentifier and DBSubnetGroup(Name) keep their old values in the
+     DBInstance while the new ones are listed under ``<PendingModifiedValues>`` (the API
+     reference's element names; the password as ``<MasterUserPassword>****``); every DBInstance
+     carries a ``<PendingModifiedValues>``, empty when nothing waits (as AWS describes them).
+     With ApplyImmediately the changes (and any queued earlier) are applied when the
+     ``rds_instance.modify`` phases end; without it they wait for the maintenance window, which
+     never comes here: pending until a later ModifyDBInstance with ApplyImmediately, and the
+     status stays ``available``. What AWS applies "asynchronously, as soon as possible" whatever
+     ApplyImmediately says runs the modify phases even without it: VpcSecurityGroupIds,
+     DBParameterGroupName (16), MasterUserPassword, and BackupRetentionPeriod from one non-zero
+     value to another (pending until the phases end). VpcSecurityGroups show the new groups at
+     once, ``active`` (the API reference: "Currently, the only valid status is active"), but the
+     removed ones still count as in use by the instance for DeleteSecurityGroup (17) until the
+     phases end. DeletionProtection, CopyTagsToSnapshot, AutoMinorVersionUpgrade, the
+     maintenance window and everything not listed show moto's new value at once (DeletionProtection
+     "occurs immediately" and "ignores the apply immediately setting"). DBPortNumber and
+     NewDBInstanceIdentifier are left as moto applies them.
+     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.DBInstance.Modifying.html
+     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ModifyInstance.Settings.html
+     https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html
+     https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PendingModifiedValues.html
+     https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_VpcSecurityGroupMembership.html
+ 16. A new DB parameter group takes effect after a reboot. After a ModifyDBInstance that changes
+     DBParameterGroupName the new name shows at once ("The parameter group name itself is changed
+     immediately"), with ``DBParameterGroups/DBParameterGroup/ParameterApplyStatus`` ``applying``
+     while the modify phases run, then ``pending-reboot`` until a RebootDBInstance has finished,
+     then ``in-sync`` (moto: ``in-sync`` at once). RebootDBInstance: ``rebooting``
+     (``rds_instance.reboot``, default ``[["rebooting", 60]]`` when the table has no such key)
+     then ``available``; refused with ``InvalidDBInstanceState`` unless ``available``. A reboot
+     accepted during the ``available`` moment before ``modifying`` runs first, and the rest of the
+     modification after it.
+     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithParamGroups.html
+     https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBParameterGroupStatus.html
+     https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RebootInstance.html
+     https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RebootDBInstance.html
 EC2 (ec2 query, 2016-11-15)
   7. RunInstances: ``pending`` (``ec2_instance.create``) then ``running``. For
      ``consistency.not_found_after_create`` seconds an instance is unknown to calls naming it
@@ -67,6 +105,22 @@ EC2 (ec2 query, 2016-11-15)
      shutting-down, terminated); ModifyInstanceAttribute of the instance type only when stopped.
      https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Stop_Start.html
      https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-resize.html
+ 17. DeleteSecurityGroup is refused with ``DependencyViolation`` ("resource sg-... has a dependent
+     object", HTTP 400, EC2's ``<Response><Errors>`` format) while the group is in use (moto
+     deletes it): by an instance that is not ``terminated`` as the layer shows it (one
+     ``shutting-down`` still uses its groups), by an RDS instance that is not gone (its
+     VpcSecurityGroups, and for the modify phases the groups a ModifyDBInstance removed), by an
+     ECS service with an awsvpc configuration that is DRAINING or has tasks running or pending
+     as the layer shows it, by a network interface that belongs to no instance and to no stopped
+     ECS task (RunTask's awsvpc tasks, interfaces made by hand), or by a rule
+     (IpPermissions or IpPermissionsEgress UserIdGroupPairs) of another group in the same VPC.
+     The default group of a VPC is refused with ``CannotDelete`` (moto deletes it, and then
+     CreateDBInstance fails with HTTP 500).
+     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html
+     https://docs.aws.amazon.com/vpc/latest/userguide/deleting-security-groups.html
+     https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+     Security groups made through the proxy exist at once (no lifecycle, no not-found window);
+     the Tagging API's lag (13) applies to them.
 ECS (JSON 1.1)
  10. Services finish deploying: after the ``ecs_service.create`` deploying phase (from CreateService,
      or from an UpdateService that changes the task definition, forces a new deployment or
@@ -93,7 +147,8 @@ ECS (JSON 1.1)
      https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html
 Tagging (``tag:GetResources``)
  13. A resource created through the proxy less than ``consistency.tagging_lag`` seconds ago is
-     not listed yet.
+     not listed yet (RDS instances and snapshots, EC2 instances and security groups, ECS
+     clusters, services and task definitions).
      https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/overview.html
 Credentials
  14. Once expired (control endpoint), every AWS API request is refused as AWS refuses an expired
@@ -117,7 +172,8 @@ Control endpoints (served by the proxy):
                                   {"enabled": true, "time_scale": 0.01,
                                    "toggles": {"rds": true, "ec2": true, "ec2_not_found": true,
                                                "client_tokens": true, "ecs": true,
-                                               "ecs_not_found": true, "tagging_lag": true},
+                                               "ecs_not_found": true, "tagging_lag": true,
+                                               "sg_dependencies": true},
                                    "expire_credentials": true,      (false: valid again)
                                    "credentials_expire_in": 5.0,    (real seconds; null: never)
                                    "client_token_memory": 86400,    (real seconds)
@@ -163,6 +219,9 @@ DEFAULT_TABLE: dict = {
     "rds_instance": {
         "create": [["creating", 480], ["backing-up", 120]], "ready": "available",
         "modify": [["available", 5], ["modifying", 60]], "delete": [["deleting", 300]],
+        # Not in lifecycles.toml (yet): RebootDBInstance, "a momentary outage, during which the DB
+        # instance status is set to rebooting" (API_RebootDBInstance.html).
+        "reboot": [["rebooting", 60]],
         "stop": [["stopping", 60]], "stopped": "stopped", "start": [["starting", 120]],
         "failed": ["failed", "incompatible-restore", "incompatible-network", "restore-error",
                    "inaccessible-encryption-credentials", "incompatible-option-group",
@@ -183,13 +242,14 @@ DEFAULT_TABLE: dict = {
 }
 
 DEFAULT_TOGGLES = {
-    "rds": True,  # RDS lifecycles and refusals (1-6)
+    "rds": True,  # RDS lifecycles, refusals and pending modifications (1-6, 15, 16)
     "ec2": True,  # EC2 lifecycles and refusals (7, 9); with it off, ec2_not_found is off too
     "ec2_not_found": True,  # EC2 not-found window (7)
     "client_tokens": True,  # RunInstances ClientToken (8), with or without "ec2"
     "ecs": True,  # ECS rollouts, draining and refusals (10-12); off: ecs_not_found too
     "ecs_not_found": True,  # ECS DescribeServices MISSING window (10)
     "tagging_lag": True,  # Tagging API lag (13)
+    "sg_dependencies": True,  # DeleteSecurityGroup refusals (17)
 }
 
 RDS_VERSION = "2014-10-31"
@@ -202,6 +262,26 @@ INSTANT_RATE = 1e9  # virtual seconds per real second at time scale 0
 EC2_STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48,
                    "stopping": 64, "stopped": 80}
 RDS_DELETE_NEEDS_SKIP = ("failed", "incompatible-restore", "incompatible-network")
+
+# 15: ModifyDBInstance settings that wait (with ApplyImmediately until the modification ends,
+# without it until the maintenance window), in the order of the API reference's
+# PendingModifiedValues: its element -> (the DBInstance element that keeps the old value, the
+# value's path inside that element or None for its text). MasterUserPassword is never described.
+# https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PendingModifiedValues.html
+PENDING_FIELDS: dict[str, tuple[str | None, str | None]] = {
+    "DBInstanceClass": ("DBInstanceClass", None),
+    "AllocatedStorage": ("AllocatedStorage", None),
+    "MasterUserPassword": (None, None),
+    "BackupRetentionPeriod": ("BackupRetentionPeriod", None),
+    "MultiAZ": ("MultiAZ", None),
+    "EngineVersion": ("EngineVersion", None),
+    "LicenseModel": ("LicenseModel", None),
+    "Iops": ("Iops", None),
+    "StorageThroughput": ("StorageThroughput", None),
+    "StorageType": ("StorageType", None),
+    "CACertificateIdentifier": ("CACertificateIdentifier", None),
+    "DBSubnetGroupName": ("DBSubnetGroup", "DBSubnetGroupName"),
+}
 
 SCOPE_RE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 
@@ -372,6 +452,31 @@ def set_text(el: ET.Element, tag: str, value: str) -> None:
     child.text = value
 
 
+def _value_of(el: ET.Element | None, path: str | None) -> str | None:
+    if el is None:
+        return None
+    return el.findtext(path) if path else el.text
+
+
+def _pending_values_element(db: ET.Element) -> ET.Element:
+    """A DBInstance's <PendingModifiedValues> (where AWS puts it: after the maintenance window)."""
+    pmv = db.find("PendingModifiedValues")
+    if pmv is None:
+        pmv = ET.Element("PendingModifiedValues")
+        kids = list(db)
+        at = next((i + 1 for i, c in enumerate(kids) if c.tag == "PreferredMaintenanceWindow"), len(kids))
+        db.insert(at, pmv)
+    return pmv
+
+
+def _vpc_groups(db: ET.Element) -> list[str]:
+    return [g.text or "" for g in db.findall("VpcSecurityGroups/VpcSecurityGroupMembership/VpcSecurityGroupId")]
+
+
+def _parameter_group(db: ET.Element) -> str | None:
+    return db.findtext("DBParameterGroups/DBParameterGroup/DBParameterGroupName")
+
+
 def rds_document(op: str, members: list[ET.Element]) -> bytes:
     """A well-formed <OpResponse><OpResult>members</OpResult><ResponseMetadata/></OpResponse>."""
     root = ET.Element(f"{op}Response")
@@ -455,6 +560,15 @@ class Call:
                  body)
         return c
 
+    def for_service(self, service: str) -> "Call":
+        """This request's credentials, addressed to another service (for a look at its state)."""
+        protocol = {"ec2": "ec2", "ecs": "json"}.get(service, "query")
+        headers = [(k, v) for k, v in _scoped_headers(self.headers, service, self.region)
+                   if k.lower() != "x-amz-target"]
+        c = Call(service, protocol, None, "POST", "/", headers, b"")
+        c.region = self.region
+        return c
+
     def with_json(self, target_op: str, payload: dict) -> "Call":
         prefix = (self.header("X-Amz-Target") or ECS_PREFIX).rsplit(".", 1)[0] + "."
         headers = [(k, v) for k, v in self.headers
@@ -462,6 +576,22 @@ class Call:
         headers += [("X-Amz-Target", prefix + target_op),
                     ("Content-Type", "application/x-amz-json-1.1")]
         return Call(self.service, "json", target_op, "POST", "/", headers, json.dumps(payload).encode())
+
+
+def _scoped_headers(headers: list[tuple[str, str]], service: str, region: str) -> list[tuple[str, str]]:
+    """The headers with the SigV4 credential scope naming `service` (moto routes a request by it)."""
+    out, signed = [], False
+    for k, v in headers:
+        if k.lower() == "authorization" and SCOPE_RE.search(v):
+            v = re.sub(r"(Credential=[^/,\s]+/\d{8}/[^/,\s]+/)[^/,\s]+(/aws4_request)",
+                       lambda m: m.group(1) + service + m.group(2), v, count=1)
+            signed = True
+        out.append((k, v))
+    if not signed:
+        out = [(k, v) for k, v in out if k.lower() != "authorization"]
+        out.append(("Authorization", f"AWS4-HMAC-SHA256 Credential=testing/20200101/{region}/{service}/"
+                                     "aws4_request, SignedHeaders=host, Signature=0"))
+    return out
 
 
 def _form_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -692,6 +822,7 @@ class Realism:
                                 ep = child.find("Endpoint")
                                 if ep is not None:
                                     child.remove(ep)
+                            self._show_pending(child, rec, now)
                         changed = True
                     elif child.tag == "DBSnapshot":
                         ident = child.findtext("DBSnapshotIdentifier") or ""
@@ -707,6 +838,64 @@ class Realism:
         with self.lock:
             self.counters["rewritten"] += 1
         return status, headers, doc.dump()
+
+    # --- 15/16: pending modifications and parameter groups -----------------------------------
+
+    @staticmethod
+    def _purge_pending(rec: Record, now: float) -> None:
+        """Forget the modifications that have been applied by now."""
+        pending = rec.extra.get("pending") or {}
+        for tag in [t for t, item in pending.items() if item["until"] is not None and now >= item["until"]]:
+            del pending[tag]
+        old = rec.extra.get("old_groups")
+        if old and now >= old["until"]:
+            rec.extra.pop("old_groups", None)
+
+    @staticmethod
+    def _param_status(ps: dict, now: float) -> str:
+        # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBParameterGroupStatus.html
+        if ps["applying_until"] is not None and now < ps["applying_until"]:
+            return "applying"
+        if ps["in_sync_at"] is not None and now >= ps["in_sync_at"]:
+            return "in-sync"
+        return "pending-reboot"
+
+    def _show_pending(self, db: ET.Element, rec: Record | None, now: float) -> None:
+        """15/16: a DBInstance (moto's, changes applied) as AWS shows it while changes wait: the
+        old values in place, the new ones under PendingModifiedValues, and the parameter group's
+        apply status. Call with the lock held."""
+        pmv = _pending_values_element(db)
+        if rec is None:
+            return
+        self._purge_pending(rec, now)
+        pending = rec.extra.get("pending") or {}
+        for tag, (element, path) in PENDING_FIELDS.items():
+            item = pending.get(tag)
+            if item is None:
+                continue
+            if element is None:
+                set_text(pmv, tag, "****")  # "the MasterUserPassword element exists in the
+                continue                    # PendingModifiedValues element" until it is done
+            current = db.find(element)
+            new = _value_of(current, path)
+            if new == _value_of(item["old"], path):
+                del pending[tag]  # changed back (in moto): nothing waits any more
+                continue
+            at = list(db).index(current) if current is not None else list(db).index(pmv)
+            if current is not None:
+                db.remove(current)
+            if item["old"] is not None:
+                db.insert(at, copy.deepcopy(item["old"]))
+            if new is not None:
+                set_text(pmv, tag, new)
+        ps = rec.extra.get("param_status")
+        if ps:
+            status = self._param_status(ps, now)
+            for group in db.findall("DBParameterGroups/DBParameterGroup"):
+                if group.findtext("DBParameterGroupName") == ps["name"]:
+                    set_text(group, "ParameterApplyStatus", status)
+            if status == "in-sync":
+                rec.extra.pop("param_status", None)
 
     def _invalid_instance(self, ident: str, state: str, what: str) -> Response:
         return self._refuse(query_error(
@@ -811,18 +1000,111 @@ class Realism:
         # With ApplyImmediately the instance is still `available` for a moment, then `modifying`.
         # AWS accepts a few changes on a stopped instance; refused here unless available.
         iid = call.p("DBInstanceIdentifier") or ""
-        _, state, err = self._rds_instance(call, iid)
+        before, state, err = self._rds_instance(call, iid)
         if err is not None:
             return err
         if state != "available":
             return self._invalid_instance(iid, state, "it can be modified only when it is available")
         resp = self._send(call)
         if resp[0] == 200:
+            after = XmlDoc(resp[2]).root.find(".//DBInstance")
+            if after is not None:
+                self._track_modification(call, iid, before, after)
+        return self._rewrite_rds(call, resp)
+
+    def _track_modification(self, call: Call, iid: str, before: ET.Element, after: ET.Element) -> None:
+        """15/16: what moto changed at once, and when AWS would apply it."""
+        # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html:
+        # ApplyImmediately applies "the modifications in this request and any pending
+        # modifications ... as soon as possible"; without it "changes to the DB instance are
+        # applied during the next maintenance window". VpcSecurityGroupIds, MasterUserPassword and
+        # a BackupRetentionPeriod "from one non-zero value to another non-zero value" are
+        # "asynchronously applied as soon as possible" either way; DBParameterGroupName "itself
+        # is changed immediately". DeletionProtection "occurs immediately" (Settings table,
+        # USER_ModifyInstance.Settings.html).
+        apply_now = (call.p("ApplyImmediately") or "false").lower() == "true"
+        with self.lock:
+            now = self.clock.now()
+            rec = self._get_or_new("rds_instance", call.region, iid)
+            self._purge_pending(rec, now)
+            pending = rec.extra.setdefault("pending", {})
+            soon = False  # something AWS applies as soon as possible, whatever ApplyImmediately says
+            for tag, (element, path) in PENDING_FIELDS.items():
+                if element is None:
+                    continue
+                old_el, new_el = before.find(element), after.find(element)
+                old, new = _value_of(old_el, path), _value_of(new_el, path)
+                if old == new:
+                    continue
+                asap = tag == "BackupRetentionPeriod" and old not in (None, "0") and new != "0"
+                item = pending.setdefault(tag, {"old": copy.deepcopy(old_el), "until": None})
+                item["asap"] = asap
+                soon = soon or asap
+            if call.p("MasterUserPassword"):
+                pending["MasterUserPassword"] = {"old": None, "until": None, "asap": True}
+                soon = True
+            removed = set(_vpc_groups(before)) - set(_vpc_groups(after))
+            groups_changed = set(_vpc_groups(before)) != set(_vpc_groups(after))
+            new_group = _parameter_group(after)
+            group_changed = new_group is not None and new_group != _parameter_group(before)
+            if not (apply_now or soon or groups_changed or group_changed):
+                return  # all of it waits for the maintenance window: the status stays available
+            lc = Lifecycle("modify", self._phases("rds_instance", "modify"), now,
+                           self.table["rds_instance"].get("ready", "available"))
+            rec.lifecycle = lc
+            end = lc.end()
+            for item in pending.values():
+                if apply_now or item.get("asap"):
+                    item["until"] = end
+            if removed:
+                still = set((rec.extra.get("old_groups") or {}).get("ids", []))
+                rec.extra["old_groups"] = {"ids": sorted(still | removed), "until": end}
+            if group_changed:
+                rec.extra["param_status"] = {"name": new_group, "applying_until": end, "in_sync_at": None}
+
+    def rds_reboot_instance(self, call: Call) -> Response:
+        # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RebootDBInstance.html:
+        # "a momentary outage, during which the DB instance status is set to rebooting";
+        # InvalidDBInstanceState "The DB instance isn't in a valid state". The user guide
+        # (USER_RebootInstance.html): the instance must be available to be rebooted.
+        # USER_WorkingWithParamGroups.html: a newly associated parameter group's static
+        # parameters take effect at the reboot (pending-reboot, then in-sync).
+        iid = call.p("DBInstanceIdentifier") or ""
+        _, state, err = self._rds_instance(call, iid)
+        if err is not None:
+            return err
+        if state != "available":
+            return self._invalid_instance(iid, state, "only an available instance can be rebooted")
+        resp = self._send(call)
+        if resp[0] == 200:
             with self.lock:
+                now = self.clock.now()
                 rec = self._get_or_new("rds_instance", call.region, iid)
-                rec.lifecycle = Lifecycle("modify", self._phases("rds_instance", "modify"),
-                                          self.clock.now(),
+                reboot = [(str(st), float(d)) for st, d in
+                          (self._phases("rds_instance", "reboot") or DEFAULT_TABLE["rds_instance"]["reboot"])]
+                took = sum(d for _, d in reboot)
+                rest = []
+                lc = rec.lifecycle
+                if lc is not None and not lc.forced and lc.final != GONE and lc.active(now):
+                    # Accepted in the `available` moment before a modification: the reboot first,
+                    # then the rest of the modification, whose changes wait that much longer.
+                    t = now - lc.start
+                    for st, d in lc.phases:
+                        if t < d:
+                            rest.append((st, d - max(t, 0.0)))
+                        t -= d
+                    for item in (rec.extra.get("pending") or {}).values():
+                        if item["until"] is not None and item["until"] > now:
+                            item["until"] += took
+                    for key, field in (("old_groups", "until"), ("param_status", "applying_until")):
+                        entry = rec.extra.get(key)
+                        if entry and entry.get(field) is not None and entry[field] > now:
+                            entry[field] += took
+                rec.lifecycle = Lifecycle("reboot", reboot + rest, now,
                                           self.table["rds_instance"].get("ready", "available"))
+                ps = rec.extra.get("param_status")
+                if ps and self._param_status(ps, now) == "pending-reboot":
+                    ps["in_sync_at"] = now + took
         return self._rewrite_rds(call, resp)
 
     def rds_stop_instance(self, call: Call) -> Response:
@@ -926,6 +1208,7 @@ class Realism:
                     call.with_params(params + [("SkipFinalSnapshot", "true")]))
         set_text(el, "DBInstanceStatus", phase)
         with self.lock:
+            self._show_pending(el, rec, now)
             self.counters["answered_by_layer"] += 1
         return 200, [("Content-Type", "text/xml")], rds_document("DeleteDBInstance", [el])
 
@@ -1222,6 +1505,144 @@ class Realism:
         if call.p("InstanceId"):
             ids.append(call.p("InstanceId"))
         return self._not_found_ids(call, [i for i in ids if i.startswith("i-")])
+
+    # --- 17: security groups ----------------------------------------------------------------------
+
+    def ec2_create_security_group(self, call: Call) -> Response:
+        # A security group exists as soon as CreateSecurityGroup returns; like every new resource
+        # it reaches the Tagging API a little later (13).
+        resp = self._send(call)
+        if resp[0] == 200:
+            root = XmlDoc(resp[2]).root
+            gid = root.findtext("groupId")
+            arn = root.findtext("securityGroupArn")
+            if gid and not arn:
+                _, _, body = self._ec2(call, [("Action", "DescribeSecurityGroups"), ("GroupId.1", gid)])
+                owner = XmlDoc(body).root.findtext("securityGroupInfo/item/ownerId") or "123456789012"
+                arn = f"arn:aws:ec2:{call.region}:{owner}:security-group/{gid}"
+            self._track_arn(arn)
+        return resp
+
+    def ec2_delete_security_group(self, call: Call) -> Response | None:
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html: "If
+        # you attempt to delete a security group that is associated with an instance or network
+        # interface, is referenced by another security group in the same VPC, or has a VPC
+        # association, the operation fails with DependencyViolation."
+        # https://docs.aws.amazon.com/vpc/latest/userguide/deleting-security-groups.html: it
+        # "can't be the default security group for a VPC" (CannotDelete, errors-overview.html).
+        gid, name = call.p("GroupId"), call.p("GroupName")
+        if (not gid and not name) or (call.p("DryRun") or "").lower() == "true":
+            return None
+        status, _, body = self._ec2(call, [("Action", "DescribeSecurityGroups"),
+                                           ("GroupId.1", gid) if gid else ("GroupName.1", name)])
+        if status != 200:
+            return None  # moto answers (InvalidGroup.NotFound and the like)
+        group = XmlDoc(body).root.find("securityGroupInfo/item")
+        if group is None:
+            return None
+        gid = group.findtext("groupId") or gid
+        if group.findtext("groupName") == "default" and group.findtext("vpcId"):
+            return self._refuse(ec2_error(
+                "CannotDelete", f'the specified group: "{gid}" name: "default" cannot be deleted by a user'))
+        user = self._sg_user(call, gid, group.findtext("vpcId"))
+        if user is None:
+            return None
+        self.log(f"realism: DeleteSecurityGroup {gid} refused: in use by {user}")
+        return self._refuse(ec2_error("DependencyViolation", f"resource {gid} has a dependent object"))
+
+    def _sg_user(self, call: Call, gid: str, vpc: str | None) -> str | None:
+        """What uses a security group, as AWS would see it now (None: nothing)."""
+        # Instances: every state but terminated (shutting-down ones still hold their interfaces).
+        status, _, body = self._ec2(call, [("Action", "DescribeInstances"),
+                                           ("Filter.1.Name", "instance.group-id"),
+                                           ("Filter.1.Value.1", gid)])
+        if status == 200:
+            now = self.clock.now()
+            with self.lock:
+                for item in XmlDoc(body).root.findall("reservationSet/item/instancesSet/item"):
+                    iid = item.findtext("instanceId")
+                    name = item.findtext("instanceState/name")
+                    if not iid or not name:
+                        continue
+                    state = self._overlay(self._rec("ec2_instance", call.region, iid), name, now)
+                    if state != self.table["ec2_instance"].get("gone", "terminated"):
+                        return f"instance {iid} ({state})"
+        # Rules of the other groups of its VPC.
+        params = [("Action", "DescribeSecurityGroups")]
+        if vpc:
+            params += [("Filter.1.Name", "vpc-id"), ("Filter.1.Value.1", vpc)]
+        status, _, body = self._ec2(call, params)
+        if status == 200:
+            info = XmlDoc(body).root.find("securityGroupInfo")
+            for other in list(info) if info is not None else []:
+                oid = other.findtext("groupId")
+                if oid == gid or (vpc and other.findtext("vpcId") not in (None, vpc)):
+                    continue
+                for perms in ("ipPermissions", "ipPermissionsEgress"):
+                    for pair in other.findall(f"{perms}/item/groups/item"):
+                        if pair.findtext("groupId") == gid:
+                            return f"a rule of {oid}"
+        # RDS instances that are not gone, and the groups a modification is still removing.
+        rds = call.for_service("rds")
+        status, _, body = self._rds(rds, [("Action", "DescribeDBInstances")])
+        if status == 200:
+            now = self.clock.now()
+            with self.lock:
+                for db in XmlDoc(body).root.iter("DBInstance"):
+                    ident = db.findtext("DBInstanceIdentifier") or ""
+                    rec = self._rec("rds_instance", call.region, ident)
+                    if self._overlay(rec, db.findtext("DBInstanceStatus"), now) == GONE:
+                        continue
+                    groups = set(_vpc_groups(db))
+                    if rec is not None:
+                        self._purge_pending(rec, now)
+                        groups |= set((rec.extra.get("old_groups") or {}).get("ids", []))
+                    if gid in groups:
+                        return f"DB instance {ident}"
+        # ECS services with tasks (as the layer shows them), or draining them.
+        ecs = call.for_service("ecs")
+        st, out = self._ecs(ecs, "ListClusters", {})
+        clusters = out.get("clusterArns") or [] if st == 200 else []
+        for cluster in clusters:
+            st, out = self._ecs(ecs, "ListServices", {"cluster": cluster, "maxResults": 100})
+            arns = out.get("serviceArns") or [] if st == 200 else []
+            for i in range(0, len(arns), 10):
+                st, desc = self._ecs(ecs, "DescribeServices", {"cluster": cluster, "services": arns[i:i + 10]})
+                if st != 200:
+                    continue
+                now = self.clock.now()
+                with self.lock:
+                    for svc in desc.get("services") or []:
+                        vpc_conf = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+                        if gid not in (vpc_conf.get("securityGroups") or []):
+                            continue
+                        svc = self._render_service(call.region, svc, now)
+                        tasks = int(svc.get("runningCount") or 0) + int(svc.get("pendingCount") or 0)
+                        if svc.get("status") == "DRAINING" or (svc.get("status") == "ACTIVE" and tasks):
+                            return f"ECS service {svc.get('serviceName')} ({svc.get('status')})"
+        # Other network interfaces: not an instance's (see above), not a stopped ECS task's.
+        status, _, body = self._ec2(call, [("Action", "DescribeNetworkInterfaces"),
+                                           ("Filter.1.Name", "group-id"), ("Filter.1.Value.1", gid)])
+        if status == 200:
+            loose = [eni.findtext("networkInterfaceId")
+                     for eni in XmlDoc(body).root.findall("networkInterfaceSet/item")
+                     if eni.findtext("networkInterfaceId") and not eni.findtext("attachment/instanceId")]
+            if loose:
+                stopped = set()
+                for cluster in clusters:
+                    st, out = self._ecs(ecs, "ListTasks", {"cluster": cluster, "desiredStatus": "STOPPED"})
+                    arns = out.get("taskArns") or [] if st == 200 else []
+                    for i in range(0, len(arns), 100):
+                        st, desc = self._ecs(ecs, "DescribeTasks", {"cluster": cluster, "tasks": arns[i:i + 100]})
+                        for task in desc.get("tasks") or [] if st == 200 else []:
+                            for att in task.get("attachments") or []:
+                                for d in att.get("details") or []:
+                                    if d.get("name") == "networkInterfaceId":
+                                        stopped.add(d.get("value"))
+                for eni in loose:
+                    if eni not in stopped:
+                        return f"network interface {eni}"
+        return None
 
     # --- ECS helpers ------------------------------------------------------------------------------
 
@@ -1657,6 +2078,15 @@ class Realism:
                                 round(self.clock.real_seconds(max(0.0, lc.end() - now)), 3))
                 if self._in_window(rec, now):
                     item["not_found_window"] = True
+                if kind == "rds_instance":
+                    pending = {tag: ("maintenance window" if it["until"] is None else
+                                     round(self.clock.real_seconds(max(0.0, it["until"] - now)), 3))
+                               for tag, it in (rec.extra.get("pending") or {}).items()
+                               if it["until"] is None or now < it["until"]}
+                    if pending:
+                        item["pending_modified_values"] = pending
+                    if rec.extra.get("param_status"):
+                        item["parameter_apply_status"] = self._param_status(rec.extra["param_status"], now)
                 if kind == "ecs_service":
                     dep = rec.extra.get("deployment")
                     item["deployment"] = None if not dep else {
@@ -1702,6 +2132,7 @@ HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("rds", "ModifyDBInstance"): ("rds", Realism.rds_modify_instance),
     ("rds", "StopDBInstance"): ("rds", Realism.rds_stop_instance),
     ("rds", "StartDBInstance"): ("rds", Realism.rds_start_instance),
+    ("rds", "RebootDBInstance"): ("rds", Realism.rds_reboot_instance),
     ("rds", "DeleteDBInstance"): ("rds", Realism.rds_delete_instance),
     ("rds", "DeleteDBSnapshot"): ("rds", Realism.rds_delete_snapshot),
     ("ec2", "RunInstances"): (None, Realism.ec2_run_instances),  # "ec2" or "client_tokens"
@@ -1711,6 +2142,8 @@ HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("ec2", "StartInstances"): ("ec2", Realism.ec2_start_instances),
     ("ec2", "ModifyInstanceAttribute"): ("ec2", Realism.ec2_modify_attribute),
     ("ec2", "DescribeInstanceAttribute"): ("ec2", Realism.ec2_by_instance_id),
+    ("ec2", "CreateSecurityGroup"): (None, Realism.ec2_create_security_group),
+    ("ec2", "DeleteSecurityGroup"): ("sg_dependencies", Realism.ec2_delete_security_group),
     ("ec2", "CreateTags"): ("ec2", Realism.ec2_by_instance_id),
     ("ec2", "DeleteTags"): ("ec2", Realism.ec2_by_instance_id),
     ("ecs", "CreateCluster"): ("ecs", Realism.ecs_create_cluster),

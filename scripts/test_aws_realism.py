@@ -5,12 +5,13 @@
 
 Starts its own moto on a free loopback port and the proxy in front of it with ``--realism
 --time-scale 0.005`` (a 480 s restore takes 2.4 s), drives both with boto3 and checks each simulated
-behaviour: states over time, refusals, ClientToken semantics, the not-found window, the Tagging
-API's lag, expired credentials, forced states, ECS rollouts, faults combined with realism, time
-scale 0, and that the proxy without ``--realism`` still passes moto through. Every test starts
-from an empty emulator (POST /moto-api/reset through the proxy, which also resets the layer).
-Prints one line per test and "N passed, M failed" last; exits non-zero on any failure. Kills the
-processes it started. Takes about 30 s.
+behaviour: states over time, refusals, pending modifications and parameter groups applied by a
+reboot, ClientToken semantics, the not-found window, security groups refused while in use, the
+Tagging API's lag, expired credentials, forced states, ECS rollouts, faults combined with realism,
+time scale 0, and that the proxy without ``--realism`` still passes moto through. Every test
+starts from an empty emulator (POST /moto-api/reset through the proxy, which also resets the
+layer). Prints one line per test and "N passed, M failed" last; exits non-zero on any failure.
+Kills the processes it started. Takes about 55 s.
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ class Env:
         assert tracked == [], f"reset through the proxy left {tracked}"
 
 
-TOGGLES = ("rds", "ec2", "ec2_not_found", "client_tokens", "ecs", "ecs_not_found", "tagging_lag")
+TOGGLES = ("rds", "ec2", "ec2_not_found", "client_tokens", "ecs", "ecs_not_found", "tagging_lag",
+           "sg_dependencies")
 
 
 def code_of(fn, *args, **kwargs) -> tuple[str, int] | None:
@@ -195,6 +197,26 @@ def ec2_state(env: Env, iid: str):
         return res[0]["Instances"][0]["State"]["Name"]
     except ClientError as e:
         return e.response["Error"]["Code"]
+
+
+def describe_db(env: Env, ident: str = "prod-db") -> dict:
+    return env.rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+
+
+def network(env: Env) -> tuple[str, str]:
+    """The default VPC and one of its subnets."""
+    vpc = env.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnet = env.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"]
+    return vpc, subnet
+
+
+def new_sg(env: Env, name: str, vpc: str) -> str:
+    return env.ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
+
+
+def delete_sg(env: Env, gid: str):
+    """None when DeleteSecurityGroup succeeds, else (code, HTTP status)."""
+    return code_of(env.ec2.delete_security_group, GroupId=gid)
 
 
 def snapshot_ready(env: Env, sid: str = "snap-1", db: str = "prod-db") -> None:
@@ -296,6 +318,91 @@ def rds_modify_available_then_modifying_then_available(env: Env):
     assert seen == ["available", "modifying", "available"], seen
     assert env.m_rds.describe_db_instances(DBInstanceIdentifier="prod-db")["DBInstances"][0][
         "BackupRetentionPeriod"] == 5
+
+
+@test
+def rds_modify_shows_old_values_and_pending_ones_until_modified(env: Env):
+    seed_db(env)
+    env.realism(table={"rds_instance": {"modify": [["available", 60], ["modifying", 100]]}})  # 0.3 s, 0.5 s
+    before = describe_db(env)
+    assert before["PendingModifiedValues"] == {}, before["PendingModifiedValues"]
+    fields = ("DBInstanceClass", "BackupRetentionPeriod", "MultiAZ", "AllocatedStorage", "EngineVersion")
+    wanted = {"DBInstanceClass": "db.t3.large", "BackupRetentionPeriod": 7, "MultiAZ": True,
+              "AllocatedStorage": 40, "EngineVersion": "16.4"}
+    out = env.rds.modify_db_instance(DBInstanceIdentifier="prod-db", DeletionProtection=True,
+                                     ApplyImmediately=True, **wanted)["DBInstance"]
+    assert {k: out[k] for k in fields} == {k: before[k] for k in fields}, out
+    assert out["PendingModifiedValues"] == wanted, out["PendingModifiedValues"]
+    assert out["DeletionProtection"] is True, "deletion protection applies at once"
+    truth = env.m_rds.describe_db_instances(DBInstanceIdentifier="prod-db")["DBInstances"][0]
+    assert {k: truth[k] for k in fields} == wanted, "moto applies at once; the layer shows the old values"
+
+    def read():
+        d = describe_db(env)
+        return d["DBInstanceStatus"], d["DBInstanceClass"], d["AllocatedStorage"], bool(d["PendingModifiedValues"])
+
+    seen = states_until(read, ("available", "db.t3.large", 40, False))
+    assert seen == [("available", "db.t3.micro", 20, True), ("modifying", "db.t3.micro", 20, True),
+                    ("available", "db.t3.large", 40, False)], seen
+    after = describe_db(env)
+    assert {k: after[k] for k in fields} == wanted and after["PendingModifiedValues"] == {}, after
+
+
+@test
+def rds_modify_without_apply_immediately_waits_for_the_maintenance_window(env: Env):
+    seed_db(env)
+    out = env.rds.modify_db_instance(DBInstanceIdentifier="prod-db", DBInstanceClass="db.t3.large")["DBInstance"]
+    assert (out["DBInstanceStatus"], out["DBInstanceClass"]) == ("available", "db.t3.micro"), out
+    assert out["PendingModifiedValues"] == {"DBInstanceClass": "db.t3.large"}, out["PendingModifiedValues"]
+    time.sleep(0.4)  # longer than the table's modify phases (65 s)
+    d = describe_db(env)
+    assert (d["DBInstanceStatus"], d["DBInstanceClass"], d["PendingModifiedValues"]) == \
+        ("available", "db.t3.micro", {"DBInstanceClass": "db.t3.large"}), d
+    tracked = {r["id"]: r for r in env.control("/__proxy/realism")["resources"]}
+    assert tracked["prod-db"]["pending_modified_values"] == {"DBInstanceClass": "maintenance window"}, tracked
+    # A retention period from one non-zero value to another: as soon as possible, regardless.
+    out = env.rds.modify_db_instance(DBInstanceIdentifier="prod-db", BackupRetentionPeriod=3)["DBInstance"]
+    assert out["BackupRetentionPeriod"] == 1, out["BackupRetentionPeriod"]
+    assert out["PendingModifiedValues"] == {"DBInstanceClass": "db.t3.large", "BackupRetentionPeriod": 3}
+    seen = states_until(lambda: (db_status(env, "prod-db"), describe_db(env)["BackupRetentionPeriod"]), ("available", 3))
+    assert ("modifying", 1) in seen, seen
+    assert describe_db(env)["PendingModifiedValues"] == {"DBInstanceClass": "db.t3.large"}
+    # ApplyImmediately applies the queue too.
+    env.rds.modify_db_instance(DBInstanceIdentifier="prod-db", ApplyImmediately=True)
+    seen = states_until(lambda: (db_status(env, "prod-db"), describe_db(env)["DBInstanceClass"]), ("available", "db.t3.large"))
+    assert ("modifying", "db.t3.micro") in seen, seen
+    assert describe_db(env)["PendingModifiedValues"] == {}
+
+
+@test
+def rds_parameter_group_pending_reboot_then_in_sync(env: Env):
+    env.realism(table={"rds_instance": {"modify": [["available", 40], ["modifying", 100]],
+                                        "reboot": [["rebooting", 100]]}})
+    seed_db(env)
+    env.rds.create_db_parameter_group(DBParameterGroupName="pre-params", DBParameterGroupFamily="postgres16",
+                                      Description="pre-release")
+    out = env.rds.modify_db_instance(DBInstanceIdentifier="prod-db", DBParameterGroupName="pre-params",
+                                     ApplyImmediately=True)["DBInstance"]
+    assert out["DBParameterGroups"] == [{"DBParameterGroupName": "pre-params",
+                                         "ParameterApplyStatus": "applying"}], out["DBParameterGroups"]
+
+    def read():
+        d = describe_db(env)
+        return d["DBInstanceStatus"], d["DBParameterGroups"][0]["ParameterApplyStatus"]
+
+    seen = states_until(read, ("modifying", "applying"))
+    assert code_of(env.rds.reboot_db_instance, DBInstanceIdentifier="prod-db") == ("InvalidDBInstanceState", 400)
+    seen += states_until(read, ("available", "pending-reboot"))[1:]
+    assert seen == [("available", "applying"), ("modifying", "applying"), ("available", "pending-reboot")], seen
+    time.sleep(0.1)
+    assert read() == ("available", "pending-reboot"), "only a reboot applies a new parameter group"
+    out = env.rds.reboot_db_instance(DBInstanceIdentifier="prod-db")["DBInstance"]
+    assert out["DBInstanceStatus"] == "rebooting", out["DBInstanceStatus"]
+    seen = states_until(read, ("available", "in-sync"))
+    assert seen == [("rebooting", "pending-reboot"), ("available", "in-sync")], seen
+    assert code_of(env.rds.reboot_db_instance, DBInstanceIdentifier="nope") == ("DBInstanceNotFound", 404)
+    env.control("/__proxy/realism/force", {"service": "rds", "id": "prod-db", "state": "stopped"})
+    assert code_of(env.rds.reboot_db_instance, DBInstanceIdentifier="prod-db") == ("InvalidDBInstanceState", 400)
 
 
 @test
@@ -490,6 +597,94 @@ def ec2_terminate_stop_start(env: Env):
 
 
 @test
+def ec2_delete_security_group_in_use_by_instances_rules_and_interfaces(env: Env):
+    env.realism(table={"ec2_instance": {"delete": [["shutting-down", 100]]}})  # 0.5 s
+    vpc, subnet = network(env)
+    web, app, db_sg, out = (new_sg(env, n, vpc) for n in ("web", "app", "db", "out"))
+    iid = env.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=subnet,
+                                SecurityGroupIds=[web])["Instances"][0]["InstanceId"]
+    try:
+        env.ec2.delete_security_group(GroupId=web)
+        raise AssertionError("a group in use was deleted")
+    except ClientError as e:
+        err = e.response["Error"]
+        assert (err["Code"], err["Message"], e.response["ResponseMetadata"]["HTTPStatusCode"]) == \
+            ("DependencyViolation", f"resource {web} has a dependent object", 400), e.response
+    env.ec2.terminate_instances(InstanceIds=[iid])
+    assert delete_sg(env, web) == ("DependencyViolation", 400), "shutting-down still uses its groups"
+    states_until(lambda: ec2_state(env, iid), "terminated")
+    assert delete_sg(env, web) is None
+    assert code_of(env.m_ec2.describe_security_groups, GroupIds=[web]) == ("InvalidGroup.NotFound", 400)
+    # Referenced by another group's rule (ingress or egress).
+    rule = [{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": app}]}]
+    env.ec2.authorize_security_group_ingress(GroupId=db_sg, IpPermissions=rule)
+    assert delete_sg(env, app) == ("DependencyViolation", 400)
+    env.ec2.revoke_security_group_ingress(GroupId=db_sg, IpPermissions=rule)
+    assert delete_sg(env, app) is None
+    rule = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": out}]}]
+    env.ec2.authorize_security_group_egress(GroupId=db_sg, IpPermissions=rule)
+    assert delete_sg(env, out) == ("DependencyViolation", 400)
+    env.ec2.revoke_security_group_egress(GroupId=db_sg, IpPermissions=rule)
+    assert delete_sg(env, out) is None
+    # A network interface of its own.
+    eni = env.ec2.create_network_interface(SubnetId=subnet, Groups=[db_sg])["NetworkInterface"]["NetworkInterfaceId"]
+    assert delete_sg(env, db_sg) == ("DependencyViolation", 400)
+    env.ec2.delete_network_interface(NetworkInterfaceId=eni)
+    assert delete_sg(env, db_sg) is None
+    # A VPC's default group: CannotDelete (moto deletes it, and then CreateDBInstance fails).
+    default = env.ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                                        {"Name": "group-name", "Values": ["default"]}])
+    assert delete_sg(env, default["SecurityGroups"][0]["GroupId"]) == ("CannotDelete", 400)
+    # Switched off: moto's own answer.
+    busy = new_sg(env, "busy", vpc)
+    env.m_ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[busy])
+    assert delete_sg(env, busy) == ("DependencyViolation", 400)
+    env.realism(toggles={"sg_dependencies": False})
+    assert delete_sg(env, busy) is None
+
+
+@test
+def ec2_delete_security_group_in_use_by_databases_and_ecs(env: Env):
+    env.realism(table={"rds_instance": {"modify": [["available", 20], ["modifying", 150]],
+                                        "delete": [["deleting", 100]]},
+                       "ecs_service": {"delete": [["DRAINING", 100]]}})
+    vpc, subnet = network(env)
+    db_a, db_b, svc_sg, task_sg = (new_sg(env, n, vpc) for n in ("db-a", "db-b", "svc", "task"))
+    env.m_rds.create_db_instance(DBInstanceIdentifier="prod-db", Engine="postgres", DBInstanceClass="db.t3.micro",
+                                 MasterUsername="u", MasterUserPassword="password1", AllocatedStorage=20,
+                                 VpcSecurityGroupIds=[db_a])
+    assert delete_sg(env, db_a) == ("DependencyViolation", 400)
+    env.rds.modify_db_instance(DBInstanceIdentifier="prod-db", VpcSecurityGroupIds=[db_b], ApplyImmediately=True)
+    assert describe_db(env)["VpcSecurityGroups"] == [{"VpcSecurityGroupId": db_b, "Status": "active"}]
+    assert delete_sg(env, db_a) == ("DependencyViolation", 400), "removed, but not before the modification ends"
+    states_until(lambda: db_status(env, "prod-db"), "modifying")
+    states_until(lambda: db_status(env, "prod-db"), "available")
+    assert delete_sg(env, db_a) is None
+    assert delete_sg(env, db_b) == ("DependencyViolation", 400)
+    env.rds.delete_db_instance(DBInstanceIdentifier="prod-db", SkipFinalSnapshot=True)
+    assert delete_sg(env, db_b) == ("DependencyViolation", 400), "a deleting instance still uses its groups"
+    states_until(lambda: db_status(env, "prod-db"), "DBInstanceNotFound")
+    assert delete_sg(env, db_b) is None
+    # ECS awsvpc: a service's tasks (as the layer shows them; moto runs none) and RunTask's.
+    env.ecs.create_cluster(clusterName="pre")
+    env.ecs.register_task_definition(family="pre-task", networkMode="awsvpc", containerDefinitions=[
+        {"name": "a", "image": "example/a:1", "memory": 64}])
+    awsvpc = lambda sg: {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}}  # noqa: E731
+    env.ecs.create_service(cluster="pre", serviceName="server", taskDefinition="pre-task", desiredCount=1,
+                           launchType="FARGATE", networkConfiguration=awsvpc(svc_sg))
+    assert delete_sg(env, svc_sg) == ("DependencyViolation", 400)
+    env.ecs.delete_service(cluster="pre", service="server", force=True)
+    assert delete_sg(env, svc_sg) == ("DependencyViolation", 400), "DRAINING: its tasks still run"
+    states_until(lambda: service(env)["status"], "INACTIVE")
+    assert delete_sg(env, svc_sg) is None
+    task = env.ecs.run_task(cluster="pre", taskDefinition="pre-task", launchType="FARGATE",
+                            networkConfiguration=awsvpc(task_sg))["tasks"][0]["taskArn"]
+    assert delete_sg(env, task_sg) == ("DependencyViolation", 400)
+    env.ecs.stop_task(cluster="pre", task=task)
+    assert delete_sg(env, task_sg) is None
+
+
+@test
 def ecs_rollout_completes_and_not_found_window(env: Env):
     env.realism(table={"consistency": {"not_found_after_create": 100},  # 0.5 s
                        "ecs_service": {"create": [["deploying", 300]]}})  # 1.5 s
@@ -593,6 +788,26 @@ def tagging_lag(env: Env):
 
 
 @test
+def tagging_lag_security_groups(env: Env):
+    env.realism(table={"consistency": {"tagging_lag": 100}})  # 0.5 s
+    vpc, _ = network(env)
+    spec = [{"ResourceType": "security-group", "Tags": [{"Key": "rehearsal:env", "Value": "pre"}]}]
+    old = env.m_ec2.create_security_group(GroupName="old", Description="o", VpcId=vpc,
+                                          TagSpecifications=spec)["GroupId"]
+    new = env.ec2.create_security_group(GroupName="new", Description="n", VpcId=vpc,
+                                        TagSpecifications=spec)["GroupId"]
+    assert env.ec2.describe_security_groups(GroupIds=[new])["SecurityGroups"], "no lifecycle: it exists at once"
+
+    def listed():
+        out = env.tag.get_resources(TagFilters=[{"Key": "rehearsal:env", "Values": ["pre"]}],
+                                    ResourceTypeFilters=["ec2:security-group"])
+        return sorted(m["ResourceARN"].rsplit("/", 1)[-1] for m in out["ResourceTagMappingList"])
+
+    seen = states_until(listed, sorted([old, new]))
+    assert seen == [[old], sorted([old, new])], seen
+
+
+@test
 def expired_credentials_in_each_protocol(env: Env):
     seed_db(env)
     env.realism(expire_credentials=True)
@@ -650,6 +865,12 @@ def time_scale_zero_is_instant_but_still_aws(env: Env):
     assert env.ec2.run_instances(**kw)["Instances"][0]["InstanceId"] == iid
     env.ecs.create_cluster(clusterName="z", tags=[{"key": "k", "value": "1"}])
     assert env.ecs.create_cluster(clusterName="z")["cluster"]["tags"] == [{"key": "k", "value": "1"}]
+    # Changes for the maintenance window wait, even at scale 0; ApplyImmediately applies them at once.
+    out = env.rds.modify_db_instance(DBInstanceIdentifier="prod-db", DBInstanceClass="db.t3.large")["DBInstance"]
+    assert out["PendingModifiedValues"] == {"DBInstanceClass": "db.t3.large"}, out["PendingModifiedValues"]
+    env.rds.modify_db_instance(DBInstanceIdentifier="prod-db", ApplyImmediately=True)
+    d = describe_db(env)
+    assert (d["DBInstanceClass"], d["PendingModifiedValues"]) == ("db.t3.large", {}), d
 
 
 @test

@@ -257,7 +257,7 @@ check "fault_proxy.py refuses --time-scale without --realism, and a negative one
 
 # --- realistic mode ---------------------------------------------------------------------------
 
-# Its own moto and proxy on free ports; about 45 s.
+# Its own moto and proxy on free ports; about 55 s.
 check "fault_proxy.py --realism: AWS lifecycles and refusals (scripts/test_aws_realism.py)" \
     "$PYTHON" scripts/test_aws_realism.py
 

@@ -47,6 +47,8 @@ pub struct Lifecycle {
     pub stopped: Option<String>,
     #[serde(default)]
     pub start: Vec<Phase>,
+    #[serde(default)]
+    pub reboot: Vec<Phase>,
     /// States it never recovers from.
     #[serde(default)]
     pub failed: Vec<String>,
