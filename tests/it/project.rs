@@ -1,0 +1,253 @@
+//! A project checkout as a release engineer (or CI) has one, and the `rehearsal` binary run in
+//! it: a fluent runner in the style of casey/just's test builder, so a CLI test reads like the
+//! story it tells:
+//!
+//! ```ignore
+//! project
+//!     .rehearsal(&["plan", "prerelease"])
+//!     .env("REHEARSAL_VAR_server_version", "3.2.0")
+//!     .run()
+//!     .exits(0)
+//!     .stdout_has("Plan: 6 to create");
+//! ```
+//!
+//! A project talks to one cloud: the fake one kept in `cloud.json` in the project directory
+//! (`REHEARSAL_PROVIDER=fake:PATH`, the CLI tests), or an AWS endpoint (the emulator tests).
+//! Either way the binary runs with no terminal, `NO_COLOR=1`, and nothing from the environment
+//! of the machine running the tests (no `AWS_REGION`, no `REHEARSAL_VAR_...`).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use rehearsal::provider::fake::FakeCloud;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A project directory: a copy of `environments/`, `plans/` once something is planned, and
+/// the cloud it talks to.
+pub struct Project {
+    dir: TempDir,
+    cloud: Cloud,
+}
+
+enum Cloud {
+    /// The fake cloud in `<project>/cloud.json`, seeded with production on first use.
+    Fake,
+    /// An AWS API at this endpoint (a private emulator, or a fault proxy in front of one).
+    Endpoint(String),
+}
+
+impl Project {
+    /// A project whose commands talk to the fake cloud kept in `cloud.json`.
+    pub fn new() -> Project {
+        Project::with(Cloud::Fake)
+    }
+
+    /// A project whose commands talk to the AWS API at `endpoint`, with test credentials and
+    /// nothing from the host's AWS configuration.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    pub fn against(endpoint: &str) -> Project {
+        Project::with(Cloud::Endpoint(endpoint.to_string()))
+    }
+
+    fn with(cloud: Cloud) -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let environments = dir.path().join("environments");
+        std::fs::create_dir(&environments).unwrap();
+        for entry in std::fs::read_dir(crate::support::environments_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                std::fs::copy(&path, environments.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        Project { dir, cloud }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// `rehearsal ARGS...`, to be run in the project directory.
+    pub fn rehearsal(&self, args: &[&str]) -> Run<'_> {
+        Run {
+            project: self,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: vec![],
+        }
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        std::fs::write(self.path(relative), text).unwrap();
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+    }
+
+    /// Replace text in `environments/SPEC.toml`, as a person editing it would. The text must
+    /// be there: an edit that silently does nothing would make a test pass for the wrong reason.
+    #[track_caller]
+    pub fn edit(&self, spec: &str, from: &str, to: &str) {
+        let relative = format!("environments/{spec}.toml");
+        let text = self.read(&relative);
+        assert!(text.contains(from), "{spec}.toml has no `{from}`");
+        self.write(&relative, &text.replacen(from, to, 1));
+    }
+
+    /// What the fake cloud holds now.
+    pub fn cloud(&self) -> FakeCloud {
+        serde_json::from_str(&self.read("cloud.json")).expect("a fake cloud state file")
+    }
+
+    /// Replace what the fake cloud holds, as if AWS changed under rehearsal.
+    pub fn set_cloud(&self, cloud: &FakeCloud) {
+        self.write("cloud.json", &serde_json::to_string_pretty(cloud).unwrap());
+    }
+
+    /// How many resources in the fake cloud carry an environment's tag.
+    pub fn owned_by(&self, env: &str) -> usize {
+        self.cloud()
+            .resources
+            .values()
+            .filter(|r| r.tags.get("rehearsal:env").map(String::as_str) == Some(env))
+            .count()
+    }
+}
+
+/// One command line, built up fluently, then run.
+pub struct Run<'a> {
+    project: &'a Project,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Run<'_> {
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    fn command(&self) -> Command {
+        let project = self.project;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rehearsal"));
+        cmd.args(&self.args)
+            .current_dir(project.dir.path())
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        match &project.cloud {
+            Cloud::Fake => {
+                let state = project.path("cloud.json");
+                cmd.env("REHEARSAL_PROVIDER", format!("fake:{}", state.display()));
+            }
+            Cloud::Endpoint(endpoint) => {
+                cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env("HOME", project.dir.path())
+                    .env("AWS_ENDPOINT_URL", endpoint)
+                    .env("AWS_ACCESS_KEY_ID", "testing")
+                    .env("AWS_SECRET_ACCESS_KEY", "testing")
+                    .env("AWS_EC2_METADATA_DISABLED", "true");
+            }
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// Run it to the end.
+    pub fn run(self) -> Outcome {
+        let output = self.command().output().expect("the rehearsal binary runs");
+        Outcome {
+            command: format!("rehearsal {}", self.args.join(" ")),
+            code: output.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+            stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+        }
+    }
+
+    /// Start it and SIGKILL it as soon as a progress line contains `marker`. Returns whether
+    /// it was killed (false: it finished before the marker showed).
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    pub fn kill_when(self, marker: &str) -> bool {
+        let mut child: Child = self
+            .command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rehearsal starts");
+        let stderr = child.stderr.take().expect("piped");
+        let mut killed = false;
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains(marker) {
+                child.kill().expect("SIGKILL");
+                killed = true;
+                break;
+            }
+        }
+        child.wait().expect("reaped");
+        killed
+    }
+}
+
+/// What the user sees: the exit code, stdout and stderr.
+pub struct Outcome {
+    pub command: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The whole outcome, as a failed assertion shows it.
+    pub fn show(&self) -> String {
+        format!(
+            "$ {}\n[exit {}]\n--- stdout\n{}--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+
+    #[track_caller]
+    pub fn exits(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "wrong exit code\n{}", self.show());
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n{}",
+            self.show()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, text: &str) -> Self {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.show()
+        );
+        self
+    }
+
+    /// On stdout or stderr: for stories where which stream says it does not matter.
+    #[track_caller]
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
+    pub fn shows(self, text: &str) -> Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "neither stdout nor stderr has {text:?}\n{}",
+            self.show()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.show()))
+    }
+}
