@@ -13,6 +13,7 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod destroy;
+pub mod exit;
 pub mod graph;
 pub mod plan;
 pub mod spec;

@@ -4,15 +4,29 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rehearsal::cli::{self, Cli};
+use rehearsal::exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own exit code for a usage error is 2, which `plan --detailed-exitcode` uses for
+    // "the plan has changes": map its errors here instead of letting it exit.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // `--help` and `--version` are not errors.
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
     init_logs(cli.global.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(cli::exit::ERROR);
+            return ExitCode::from(exit::ERROR);
         }
     };
     match runtime.block_on(cli::run(cli)) {

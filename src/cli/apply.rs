@@ -8,7 +8,6 @@ use super::output::{self, confirm, print_summary};
 use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
 use crate::apply::{ApplyOptions, execute};
 use crate::graph::ExecutionGraph;
-use crate::plan::Plan;
 use crate::plan::render::{self, Style};
 use crate::spec::{self, Spec, VariableInputs};
 use crate::workflow;
@@ -43,9 +42,10 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
                     "variables are fixed when the plan is made: pass them to `rehearsal plan`"
                         .into(),
                 ),
-            ));
+            )
+            .with_code(exit::USAGE));
         }
-        let plan = Plan::load(Path::new(&args.target))?;
+        let plan = super::plan::load_saved(Path::new(&args.target))?;
         // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
         let inputs = VariableInputs {
             cli: plan.variables.clone().into_iter().collect(),
@@ -72,7 +72,7 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
     };
     if !plan.has_changes() {
         println!("Nothing to apply.");
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
     let graph = ExecutionGraph::build(&plan)?;
@@ -90,11 +90,11 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
     let summary = execute(plan, &graph, live, provider, output::reporter(), options).await;
     print_summary(&summary, style);
     if summary.succeeded() {
-        Ok(exit::OK)
+        Ok(exit::SUCCESS)
     } else {
         eprintln!(
             "hint: fix the cause and run `rehearsal plan` again: it picks up from what exists now"
         );
-        Err(CliError::reported())
+        Err(CliError::reported(exit::STEPS_FAILED))
     }
 }

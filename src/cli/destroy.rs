@@ -54,6 +54,7 @@ pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), 
                         "pass --region (or set AWS_REGION): teardown works from tags alone".into(),
                     ),
                 )
+                .with_code(exit::USAGE)
             })?;
             eprintln!(
                 "note: cannot use {} ({e}); working from tags alone in {region}",
@@ -86,7 +87,7 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
             env.name, env.region
         );
         list_kept(&kept);
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     println!(
         "{} {} resources owned by {} ({}):",
@@ -111,7 +112,7 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
     list_kept(&kept);
     if args.dry_run {
         println!("Dry run: nothing was changed.");
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     if !args.auto_approve {
         confirm(
@@ -157,7 +158,7 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
             env.name,
             env.region
         );
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     println!(
         "{} {} resources are left:",
@@ -176,7 +177,8 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
     Err(CliError::new(
         format!("{} is not fully destroyed", env.name),
         Some("run `rehearsal destroy` again: it resumes from what is left".into()),
-    ))
+    )
+    .with_code(exit::LEFTOVERS))
 }
 
 fn list_kept(kept: &[crate::model::LiveResource]) {

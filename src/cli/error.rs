@@ -27,12 +27,17 @@ impl CliError {
     }
 
     /// An error whose output was already printed (an apply summary): only the exit code.
-    pub fn reported() -> Self {
+    pub fn reported(code: u8) -> Self {
         CliError {
             message: String::new(),
             hint: None,
-            code: super::exit::ERROR,
+            code,
         }
+    }
+
+    pub fn with_code(mut self, code: u8) -> Self {
+        self.code = code;
+        self
     }
 }
 
@@ -60,7 +65,11 @@ impl From<PlanError> for CliError {
 
 impl From<RecheckError> for CliError {
     fn from(e: RecheckError) -> Self {
-        CliError::new(e.to_string(), e.hint())
+        let code = match e {
+            RecheckError::AlreadyApplied { .. } | RecheckError::Stale { .. } => super::exit::REPLAN,
+            RecheckError::Observe(_) => super::exit::ERROR,
+        };
+        CliError::new(e.to_string(), e.hint()).with_code(code)
     }
 }
 

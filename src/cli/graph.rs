@@ -31,5 +31,5 @@ pub async fn run(g: &GlobalArgs, args: GraphArgs) -> Result<u8, CliError> {
         }
         print!("{}", graph.to_dot());
     }
-    Ok(exit::OK)
+    Ok(exit::SUCCESS)
 }

@@ -18,13 +18,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub use error::CliError;
 
-/// Exit codes are a contract (README.md, "Exit codes").
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const ERROR: u8 = 1;
-    /// `plan --detailed-exitcode`: the plan has changes.
-    pub const CHANGES: u8 = 2;
-}
+pub use crate::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -162,7 +156,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
                 "rehearsal",
                 &mut std::io::stdout(),
             );
-            Ok(exit::OK)
+            Ok(exit::SUCCESS)
         }
     }
 }

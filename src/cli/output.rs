@@ -119,7 +119,8 @@ pub fn confirm(question: &str, what: &str) -> Result<(), CliError> {
         return Err(CliError::new(
             format!("refusing to {what} without confirmation: there is no terminal to ask on"),
             Some("review the plan and pass --auto-approve (CI), or run it from a terminal".into()),
-        ));
+        )
+        .with_code(crate::exit::USAGE));
     }
     eprint!("{question}\n  Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();

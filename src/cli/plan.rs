@@ -67,12 +67,12 @@ pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Cli
     Ok(if args.detailed_exitcode && plan.has_changes() {
         exit::CHANGES
     } else {
-        exit::OK
+        exit::SUCCESS
     })
 }
 
 pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
-    let plan = Plan::load(path)?;
+    let plan = load_saved(path)?;
     if json {
         println!(
             "{}",
@@ -88,7 +88,21 @@ pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
         );
         print!("{}", render::human(&plan, style));
     }
-    Ok(exit::OK)
+    Ok(exit::SUCCESS)
+}
+
+/// A saved plan. A file that cannot be read is an error like any other; a file that holds no
+/// plan this rehearsal can apply (damaged, or of another plan format) means "plan again".
+pub fn load_saved(path: &Path) -> Result<Plan, CliError> {
+    Plan::load(path).map_err(|e| {
+        let unreadable = std::fs::File::open(path).is_err();
+        let error = CliError::from(e);
+        if unreadable {
+            error
+        } else {
+            error.with_code(exit::REPLAN)
+        }
+    })
 }
 
 /// A plan that failed must not leave the previous plan in its place: `make

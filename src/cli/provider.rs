@@ -23,7 +23,8 @@ pub async fn connect(region: &str) -> Result<Arc<dyn Provider>, CliError> {
             Some(format!(
                 "use {ENV_VAR}=aws (the default) or {ENV_VAR}=fake:STATE.json"
             )),
-        ));
+        )
+        .with_code(crate::exit::USAGE));
     }
     aws(region).await
 }

@@ -24,6 +24,7 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
             "reap needs a region",
             Some("pass --region eu-west-1".into()),
         )
+        .with_code(exit::USAGE)
     })?;
     let provider = provider::connect(&region).await?;
     let now = time::OffsetDateTime::now_utc();
@@ -54,7 +55,7 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
         if !expired.is_empty() {
             println!("Dry run: pass --execute to destroy the expired environments.");
         }
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     if !args.auto_approve {
         confirm(&format!("\nDestroy {}?", expired.join(", ")), "reap")?;
@@ -87,11 +88,12 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
         }
     }
     if failed.is_empty() {
-        Ok(exit::OK)
+        Ok(exit::SUCCESS)
     } else {
         Err(CliError::new(
             format!("not fully reaped: {}", failed.join(", ")),
             Some("run reap again".into()),
-        ))
+        )
+        .with_code(exit::LEFTOVERS))
     }
 }

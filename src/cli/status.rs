@@ -17,7 +17,7 @@ pub async fn run(g: &GlobalArgs, args: StatusArgs) -> Result<u8, CliError> {
     let mut live = provider.observe(&env).await?;
     live.sort_by(|a, b| a.address.cmp(&b.address));
     print_owned(&env, &live);
-    Ok(exit::OK)
+    Ok(exit::SUCCESS)
 }
 
 pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {

@@ -12,5 +12,5 @@ pub fn run(g: &GlobalArgs, env: &str, vars: VarArgs) -> Result<u8, CliError> {
         spec.sources.len(),
         spec.resources.len()
     );
-    Ok(exit::OK)
+    Ok(exit::SUCCESS)
 }

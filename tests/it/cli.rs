@@ -148,7 +148,7 @@ fn detailed_exitcode_says_whether_there_are_changes() {
     project
         .rehearsal(&["apply", PLAN_FILE])
         .run()
-        .exits(1)
+        .exits(3)
         .stderr_has("error: this plan was already applied: prerelease already matches it")
         .stderr_has("hint: nothing to do; `rehearsal plan prerelease` shows the current state");
     assert_eq!(project.owned_by("prerelease"), 6);
@@ -183,7 +183,7 @@ fn a_plan_overtaken_by_another_apply_is_refused_as_stale() {
     project
         .rehearsal(&["apply", "plans/new.json"])
         .run()
-        .exits(1)
+        .exits(3)
         .stderr_has("error: the plan is stale: live state changed since it was made:\n  resource ")
         .stderr_has("appeared")
         .stderr_has("hint: make a fresh plan with `rehearsal plan ENV`, review it, and apply that");
@@ -197,7 +197,7 @@ fn a_saved_plan_cannot_take_new_vars() {
     project
         .rehearsal(&["apply", PLAN_FILE, "--var", "server_version=3.2.0"])
         .run()
-        .exits(1)
+        .exits(64)
         .stderr_has("error: --var cannot change a saved plan");
 }
 
@@ -207,7 +207,7 @@ fn apply_without_a_terminal_needs_auto_approve() {
     project
         .rehearsal(&["apply", "prerelease"])
         .run()
-        .exits(1)
+        .exits(64)
         .stdout_has("Plan: 6 to create")
         .stderr_has("error: refusing to apply without confirmation: there is no terminal to ask on")
         .stderr_has("hint: review the plan and pass --auto-approve");
@@ -375,7 +375,7 @@ fn destroy_without_a_terminal_needs_auto_approve() {
     project
         .rehearsal(&["destroy", "prerelease"])
         .run()
-        .exits(1)
+        .exits(64)
         .stderr_has("error: refusing to destroy without confirmation")
         .stderr_has("--auto-approve");
     assert_eq!(project.owned_by("prerelease"), 6);
@@ -393,7 +393,7 @@ fn destroy_works_from_tags_when_the_spec_is_gone() {
     project
         .rehearsal(&["destroy", "prerelease", "--auto-approve"])
         .run()
-        .exits(1)
+        .exits(64)
         .stderr_has("error: cannot read the spec of prerelease, and no region was given")
         .stderr_has("hint: pass --region (or set AWS_REGION)");
     assert_eq!(project.owned_by("prerelease"), 6);
@@ -563,7 +563,7 @@ fn an_unknown_provider_is_refused_with_the_choices() {
         .rehearsal(&["plan", "prerelease"])
         .env("REHEARSAL_PROVIDER", "gcp")
         .run()
-        .exits(1)
+        .exits(64)
         .stderr_has("error: REHEARSAL_PROVIDER=gcp is not a provider")
         .stderr_has(
             "hint: use REHEARSAL_PROVIDER=aws (the default) or REHEARSAL_PROVIDER=fake:STATE.json",
@@ -609,4 +609,258 @@ fn a_broken_spec_also_removes_the_previous_plan() {
         .exits(1)
         .stderr_has("unknown field `instance_typo`");
     assert!(!project.path(PLAN_FILE).exists());
+}
+
+// --- exit codes: README.md's table, one command line per row ---------------------------------
+
+/// The table in README.md ("Exit codes"): each code it documents.
+fn documented_exit_codes() -> Vec<u8> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let table = readme
+        .split("### Exit codes")
+        .nth(1)
+        .expect("README.md has an Exit codes section");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with("| Code"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.split('|').nth(1).unwrap().trim().parse().expect("a code"))
+        .collect()
+}
+
+#[test]
+fn the_readme_documents_every_exit_code_and_no_other() {
+    use rehearsal::exit;
+    assert_eq!(
+        documented_exit_codes(),
+        [
+            exit::SUCCESS,
+            exit::ERROR,
+            exit::CHANGES,
+            exit::REPLAN,
+            exit::STEPS_FAILED,
+            exit::LEFTOVERS,
+            exit::USAGE
+        ]
+    );
+}
+
+#[test]
+fn exit_0_no_changes_and_proven_destroyed() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0)
+        .stdout_has("Proof: ");
+}
+
+#[test]
+fn exit_1_an_error() {
+    let project = Project::new();
+    project.edit("prerelease", "instance_type", "instance_typo");
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .run()
+        .exits(1)
+        .stderr_has("unknown field `instance_typo`");
+    project
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(1);
+    project
+        .rehearsal(&["show", "plans/none.plan.json"])
+        .run()
+        .exits(1)
+        .stderr_has("cannot read plan");
+    project
+        .rehearsal(&["destroy", "production", "--auto-approve"])
+        .run()
+        .exits(1)
+        .stderr_has("protected");
+}
+
+#[test]
+fn exit_2_the_plan_has_changes() {
+    Project::new()
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(2)
+        .stdout_has("Plan: 6 to create");
+}
+
+#[test]
+fn exit_3_plan_again() {
+    let project = Project::new();
+    for out in ["plans/first.json", "plans/second.json"] {
+        project
+            .rehearsal(&["plan", "prerelease", "--out", out])
+            .run()
+            .exits(0);
+    }
+    project
+        .rehearsal(&[
+            "plan",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--out",
+            "plans/stale.json",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["apply", "plans/first.json"])
+        .run()
+        .exits(0);
+    // Already applied.
+    project
+        .rehearsal(&["apply", "plans/first.json"])
+        .run()
+        .exits(3)
+        .stderr_has("already applied");
+    // Stale: the world moved since the plan was made.
+    project
+        .rehearsal(&["apply", "plans/stale.json"])
+        .run()
+        .exits(3)
+        .stderr_has("stale");
+
+    // Another plan format, and a damaged file.
+    let text = project.read("plans/second.json");
+    project.write(
+        "plans/other-format.json",
+        &text.replacen("\"format_version\": 1", "\"format_version\": 99", 1),
+    );
+    project
+        .rehearsal(&["apply", "plans/other-format.json"])
+        .run()
+        .exits(3)
+        .stderr_has("plan format 99");
+    project.write("plans/damaged.json", &text[..text.len() / 2]);
+    project
+        .rehearsal(&["apply", "plans/damaged.json"])
+        .run()
+        .exits(3)
+        .stderr_has("not a plan file");
+    project
+        .rehearsal(&["show", "plans/damaged.json"])
+        .run()
+        .exits(3);
+}
+
+#[test]
+fn exit_4_a_step_failed() {
+    let project = Project::new();
+    project.rehearsal(&["status", "prerelease"]).run().exits(0);
+    // Someone else made a database with the name pre-release's would have.
+    let mut cloud = project.cloud();
+    cloud.sources.push(rehearsal::provider::fake::FakeSource {
+        region: "eu-west-1".into(),
+        kind: rehearsal::model::SourceKind::RdsInstance,
+        key: "prerelease-db".into(),
+        cluster: None,
+        tags: Default::default(),
+        attributes: Default::default(),
+    });
+    project.set_cloud(&cloud);
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(4)
+        .stdout_has("Summary: 2 done, 1 failed, 3 skipped.")
+        .stdout_has("DB instance prerelease-db already exists");
+}
+
+#[test]
+fn exit_5_something_was_left_behind() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    // A database AWS never finishes making cannot be deleted.
+    let mut cloud = project.cloud();
+    let db = cloud
+        .resources
+        .get_mut("prerelease-db")
+        .expect("the database");
+    db.status = "creating".into();
+    project.set_cloud(&cloud);
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
+        .exits(5)
+        .stdout_has("NOT DESTROYED:")
+        .stdout_has("rds_instance prerelease-db is still creating");
+}
+
+#[test]
+fn exit_64_usage() {
+    let project = Project::new();
+    for args in [
+        &[
+            "plan",
+            "prerelease",
+            "--detailed-exitcode",
+            "--var",
+            "broken",
+        ][..],
+        &[
+            "plan",
+            "prerelease",
+            "--detailed-exitcode",
+            "--no-such-flag",
+        ],
+        &["plan"],
+        &["apply", "prerelease", "--parallelism", "0"],
+        &[],
+    ] {
+        let outcome = project.rehearsal(args).run().exits(64);
+        assert!(
+            outcome.stderr.starts_with("error: ") || args.is_empty(),
+            "{}",
+            outcome.show()
+        );
+    }
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    project
+        .rehearsal(&["apply", PLAN_FILE, "--var", "server_version=3.2.0"])
+        .run()
+        .exits(64)
+        .stderr_has("--var cannot change a saved plan");
+    project
+        .rehearsal(&["apply", "prerelease"])
+        .run()
+        .exits(64)
+        .stderr_has("no terminal");
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["destroy", "prerelease"])
+        .run()
+        .exits(64)
+        .stderr_has("no terminal");
+    project.rehearsal(&["reap"]).run().exits(64);
+    assert_eq!(project.owned_by("prerelease"), 6, "nothing was destroyed");
+
+    // --help and --version are not errors.
+    project.rehearsal(&["--help"]).run().exits(0);
+    project
+        .rehearsal(&["--version"])
+        .run()
+        .exits(0)
+        .stdout_has(env!("CARGO_PKG_VERSION"));
 }
