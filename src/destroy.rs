@@ -77,6 +77,18 @@ pub enum DestroyError {
     Observe { env: String, error: ProviderError },
 }
 
+impl DestroyError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DestroyError::Protected { .. } => Some(
+                "protected environments (production, staging) are never torn down by rehearsal"
+                    .into(),
+            ),
+            DestroyError::Observe { error, .. } => error.hint(),
+        }
+    }
+}
+
 /// Everything the environment owns that teardown should remove, and what it keeps.
 fn owned(
     env: &EnvId,

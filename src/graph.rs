@@ -44,6 +44,16 @@ pub enum GraphError {
     Cycle(String),
 }
 
+impl GraphError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GraphError::Cycle(_) => {
+                Some("this is a bug in rehearsal: please report it with the spec".into())
+            }
+        }
+    }
+}
+
 pub struct ExecutionGraph {
     pub graph: DiGraph<Step, ()>,
 }

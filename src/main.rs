@@ -1,46 +1,41 @@
-//! Thin: parse arguments, run, turn the outcome into an exit code.
+//! Thin: parse arguments, run, and end with the outcome's exit code; an error is rendered by
+//! `cli::render`, the one place errors become text.
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use rehearsal::cli::{self, Cli};
-use rehearsal::exit;
+use rehearsal::cli::{self, Cli, Placement};
+use rehearsal::{Error, exit};
 
 fn main() -> ExitCode {
     // clap's own exit code for a usage error is 2, which `plan --detailed-exitcode` uses for
-    // "the plan has changes": map its errors here instead of letting it exit.
+    // "the plan has changes": its errors are ours to report, with code 64.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
+        // `--help` and `--version` are not errors.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            // `--help` and `--version` are not errors.
-            return ExitCode::from(if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            });
+            return ExitCode::from(exit::SUCCESS);
         }
+        Err(e) => return fail(Error::Arguments(e)),
     };
     init_logs(cli.global.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::ERROR);
-        }
+        Err(e) => return fail(Error::Runtime(e)),
     };
     match runtime.block_on(cli::run(cli)) {
         Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            if !e.message.is_empty() {
-                eprintln!("error: {}", e.message);
-            }
-            if let Some(hint) = &e.hint {
-                eprintln!("hint: {hint}");
-            }
-            ExitCode::from(e.code)
-        }
+        Err(e) => fail(e),
     }
+}
+
+fn fail(error: Error) -> ExitCode {
+    eprintln!(
+        "{}",
+        cli::render(&error, Placement::Command, cli::stderr_style())
+    );
+    ExitCode::from(error.exit_code())
 }
 
 fn init_logs(verbose: u8) {
@@ -50,12 +45,9 @@ fn init_logs(verbose: u8) {
         2 => "rehearsal=debug,aws_config=info",
         _ => "trace",
     };
-    use std::io::IsTerminal;
-    let color = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(color)
+        .with_ansi(cli::stderr_style().color)
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .init();
 }

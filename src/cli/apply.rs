@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::Args;
 
 use super::output::{self, confirm, print_summary};
-use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use super::{Error, GlobalArgs, VarArgs, exit, load_spec, provider};
 use crate::apply::{ApplyOptions, execute};
 use crate::graph::ExecutionGraph;
 use crate::plan::render::{self, Style};
@@ -33,17 +33,10 @@ fn is_plan_file(target: &str) -> bool {
     target.ends_with(".json") || (Path::new(target).is_file() && !target.ends_with(".toml"))
 }
 
-pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, CliError> {
+pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Error> {
     let (plan, spec, provider) = if is_plan_file(&args.target) {
         if !args.vars.vars.is_empty() {
-            return Err(CliError::new(
-                "--var cannot change a saved plan",
-                Some(
-                    "variables are fixed when the plan is made: pass them to `rehearsal plan`"
-                        .into(),
-                ),
-            )
-            .with_code(exit::USAGE));
+            return Err(Error::VarsWithSavedPlan);
         }
         let plan = super::plan::load_saved(Path::new(&args.target))?;
         // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
@@ -92,9 +85,10 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
     if summary.succeeded() {
         Ok(exit::SUCCESS)
     } else {
-        eprintln!(
-            "hint: fix the cause and run `rehearsal plan` again: it picks up from what exists now"
-        );
-        Err(CliError::reported(exit::STEPS_FAILED))
+        Err(Error::StepsFailed {
+            failed: summary.failed.len(),
+            skipped: summary.skipped.len(),
+            total: summary.done.len() + summary.failed.len() + summary.skipped.len(),
+        })
     }
 }

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::output::{self, confirm};
-use super::{CliError, GlobalArgs, exit, provider};
+use super::{Error, GlobalArgs, exit, provider};
 use crate::destroy::{DestroyError, DestroyOptions, destroy, dry_run};
 use crate::model::{EnvId, tags};
 use crate::plan::render::Style;
@@ -29,7 +29,7 @@ pub struct DestroyArgs {
 
 /// The environment to act on: from its spec when readable, else from the name and the region
 /// given by --region, AWS_REGION or AWS_DEFAULT_REGION.
-pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), CliError> {
+pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), Error> {
     let path = spec::spec_path(&g.environments, name);
     match spec::load(&path, &VariableInputs::from_process(vec![])) {
         Ok(mut spec) => {
@@ -44,21 +44,21 @@ pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), 
                 .and_then(|s| s.to_str())
                 .unwrap_or(name)
                 .to_string();
-            let region = g.region_without_spec().ok_or_else(|| {
-                CliError::new(
-                    format!(
-                        "cannot read the spec of {env_name}, and no region was given: {}",
-                        e.render()
-                    ),
-                    Some(
-                        "pass --region (or set AWS_REGION): teardown works from tags alone".into(),
-                    ),
-                )
-                .with_code(exit::USAGE)
-            })?;
+            let Some(region) = g.region_without_spec() else {
+                return Err(Error::NoSpecNoRegion {
+                    env: env_name,
+                    error: e,
+                });
+            };
             eprintln!(
-                "note: cannot use {} ({e}); working from tags alone in {region}",
-                path.display()
+                "{}",
+                super::note(
+                    &format!(
+                        "cannot use {} ({e}); working from tags alone in {region}",
+                        path.display()
+                    ),
+                    super::output::stderr_style()
+                )
             );
             Ok((
                 EnvId {
@@ -71,7 +71,7 @@ pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), 
     }
 }
 
-pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, CliError> {
+pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, Error> {
     let (env, spec) = environment(g, &args.env)?;
     if spec.as_ref().is_some_and(Spec::is_protected) {
         return Err(DestroyError::Protected {
@@ -174,11 +174,7 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
             l.last_error.as_deref().unwrap_or("none (still going away)")
         );
     }
-    Err(CliError::new(
-        format!("{} is not fully destroyed", env.name),
-        Some("run `rehearsal destroy` again: it resumes from what is left".into()),
-    )
-    .with_code(exit::LEFTOVERS))
+    Err(Error::NotDestroyed { env: env.name })
 }
 
 fn list_kept(kept: &[crate::model::LiveResource]) {

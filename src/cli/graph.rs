@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use super::{Error, GlobalArgs, VarArgs, exit, load_spec, provider};
 use crate::graph::ExecutionGraph;
 use crate::workflow;
 
@@ -17,7 +17,7 @@ pub struct GraphArgs {
     pub steps: bool,
 }
 
-pub async fn run(g: &GlobalArgs, args: GraphArgs) -> Result<u8, CliError> {
+pub async fn run(g: &GlobalArgs, args: GraphArgs) -> Result<u8, Error> {
     let spec = load_spec(g, &args.env, &args.vars)?;
     let provider = provider::connect(&spec.env.region).await?;
     let plan = workflow::make_plan(provider.as_ref(), &spec).await?;

@@ -3,12 +3,12 @@
 
 mod apply;
 mod destroy;
-mod error;
 mod graph;
 mod output;
 mod plan;
 mod provider;
 mod reap;
+mod report;
 mod status;
 mod validate;
 
@@ -16,7 +16,10 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-pub use error::CliError;
+pub use crate::Error;
+pub use output::stderr_style;
+pub use provider::ENV_VAR as PROVIDER_ENV;
+pub use report::{Placement, note, render};
 
 pub use crate::exit;
 
@@ -137,7 +140,7 @@ pub enum Command {
 }
 
 /// Run a parsed command line; the exit code on success.
-pub async fn run(cli: Cli) -> Result<u8, CliError> {
+pub async fn run(cli: Cli) -> Result<u8, Error> {
     let style = output::style();
     let g = &cli.global;
     match cli.command {
@@ -162,7 +165,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
 }
 
 /// Load a spec named on the command line, with variables from flags and the environment.
-fn load_spec(g: &GlobalArgs, env: &str, vars: &VarArgs) -> Result<crate::spec::Spec, CliError> {
+fn load_spec(g: &GlobalArgs, env: &str, vars: &VarArgs) -> Result<crate::spec::Spec, Error> {
     let path = crate::spec::spec_path(&g.environments, env);
     let inputs = crate::spec::VariableInputs::from_process(vars.vars.clone());
     let mut spec = crate::spec::load(&path, &inputs)?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::CliError;
+use super::Error;
 use crate::apply::{Event, Reporter, Summary};
 use crate::plan::render::Style;
 
@@ -16,6 +16,14 @@ pub fn style() -> Style {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     Style {
         color: !no_color && std::io::stdout().is_terminal(),
+    }
+}
+
+/// The same rule for stderr: errors, hints, notes.
+pub fn stderr_style() -> Style {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Style {
+        color: !no_color && std::io::stderr().is_terminal(),
     }
 }
 
@@ -114,13 +122,9 @@ impl Reporter for LiveReporter {
 }
 
 /// Ask "yes" on a terminal. Without one, refuse instead of hanging: CI has nobody to answer.
-pub fn confirm(question: &str, what: &str) -> Result<(), CliError> {
+pub fn confirm(question: &str, what: &'static str) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::new(
-            format!("refusing to {what} without confirmation: there is no terminal to ask on"),
-            Some("review the plan and pass --auto-approve (CI), or run it from a terminal".into()),
-        )
-        .with_code(crate::exit::USAGE));
+        return Err(Error::NoTerminal { action: what });
     }
     eprint!("{question}\n  Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();
@@ -128,11 +132,11 @@ pub fn confirm(question: &str, what: &str) -> Result<(), CliError> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| CliError::new(e.to_string(), None))?;
+        .map_err(Error::Answer)?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(CliError::new(format!("{what} cancelled"), None))
+        Err(Error::Cancelled { action: what })
     }
 }
 

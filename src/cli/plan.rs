@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use super::{Error, GlobalArgs, VarArgs, exit, load_spec, provider};
 use crate::plan::render::Style;
 use crate::plan::{Plan, render};
 use crate::workflow;
@@ -26,7 +26,7 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
-pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, CliError> {
+pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Error> {
     let spec = match load_spec(g, &args.env, &args.vars) {
         Ok(spec) => spec,
         Err(e) => {
@@ -44,7 +44,7 @@ pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Cli
     let planned = match provider::connect(&spec.env.region).await {
         Ok(provider) => workflow::make_plan(provider.as_ref(), &spec)
             .await
-            .map_err(CliError::from),
+            .map_err(Error::from),
         Err(e) => Err(e),
     };
     let plan = planned.map_err(|e| discard_previous_plan(&out, e))?;
@@ -71,7 +71,7 @@ pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Cli
     })
 }
 
-pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
+pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, Error> {
     let plan = load_saved(path)?;
     if json {
         println!(
@@ -93,30 +93,26 @@ pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
 
 /// A saved plan. A file that cannot be read is an error like any other; a file that holds no
 /// plan this rehearsal can apply (damaged, or of another plan format) means "plan again".
-pub fn load_saved(path: &Path) -> Result<Plan, CliError> {
+pub fn load_saved(path: &Path) -> Result<Plan, Error> {
     Plan::load(path).map_err(|e| {
-        let unreadable = std::fs::File::open(path).is_err();
-        let error = CliError::from(e);
-        if unreadable {
-            error
+        // Telling the two apart by the file, not by the message: PlanError has one variant
+        // for both, and the plan format is not this module's to change.
+        if std::fs::File::open(path).is_err() {
+            Error::Plan(Box::new(e))
         } else {
-            error.with_code(exit::REPLAN)
+            Error::UnusablePlan(Box::new(e))
         }
     })
 }
 
 /// A plan that failed must not leave the previous plan in its place: `make
 /// create-prerelease-from-prod` would apply that older plan, made with other variables.
-fn discard_previous_plan(out: &Path, mut error: CliError) -> CliError {
+fn discard_previous_plan(out: &Path, error: Error) -> Error {
     if out.exists() && std::fs::remove_file(out).is_ok() {
-        let note = format!(
-            "the previous plan at {} was removed, so it cannot be applied by mistake",
-            out.display()
-        );
-        error.hint = Some(match error.hint.take() {
-            Some(h) => format!("{h}\nhint: {note}"),
-            None => note,
-        });
+        return Error::PlanFailed {
+            error: Box::new(error),
+            removed: out.to_path_buf(),
+        };
     }
     error
 }

@@ -4,42 +4,30 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::CliError;
+use super::Error;
 use crate::provider::Provider;
 use crate::provider::fake::FakeProvider;
 
 pub const ENV_VAR: &str = "REHEARSAL_PROVIDER";
 
-pub async fn connect(region: &str) -> Result<Arc<dyn Provider>, CliError> {
+pub async fn connect(region: &str) -> Result<Arc<dyn Provider>, Error> {
     let choice = std::env::var(ENV_VAR).unwrap_or_else(|_| "aws".into());
     if let Some(path) = choice.strip_prefix("fake:") {
-        let fake =
-            FakeProvider::open(Path::new(path), region).map_err(|e| CliError::new(e, None))?;
+        let fake = FakeProvider::open(Path::new(path), region).map_err(Error::FakeCloud)?;
         return Ok(Arc::new(fake));
     }
     if choice != "aws" {
-        return Err(CliError::new(
-            format!("{ENV_VAR}={choice} is not a provider"),
-            Some(format!(
-                "use {ENV_VAR}=aws (the default) or {ENV_VAR}=fake:STATE.json"
-            )),
-        )
-        .with_code(crate::exit::USAGE));
+        return Err(Error::UnknownProvider { value: choice });
     }
     aws(region).await
 }
 
 #[cfg(feature = "aws")]
-async fn aws(region: &str) -> Result<Arc<dyn Provider>, CliError> {
+async fn aws(region: &str) -> Result<Arc<dyn Provider>, Error> {
     Ok(Arc::new(crate::aws::AwsProvider::connect(region).await?))
 }
 
 #[cfg(not(feature = "aws"))]
-async fn aws(_region: &str) -> Result<Arc<dyn Provider>, CliError> {
-    Err(CliError::new(
-        "this rehearsal was built without the AWS provider",
-        Some(format!(
-            "build with the default `aws` feature, or set {ENV_VAR}=fake:STATE.json"
-        )),
-    ))
+async fn aws(_region: &str) -> Result<Arc<dyn Provider>, Error> {
+    Err(Error::NoAwsProvider)
 }

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::output::{self, confirm};
-use super::{CliError, GlobalArgs, exit, provider};
+use super::{Error, GlobalArgs, exit, provider};
 use crate::destroy::{DestroyOptions, destroy};
 use crate::model::EnvId;
 use crate::plan::render::Style;
@@ -18,14 +18,8 @@ pub struct ReapArgs {
     pub auto_approve: bool,
 }
 
-pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, CliError> {
-    let region = g.region_without_spec().ok_or_else(|| {
-        CliError::new(
-            "reap needs a region",
-            Some("pass --region eu-west-1".into()),
-        )
-        .with_code(exit::USAGE)
-    })?;
+pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Error> {
+    let region = g.region_without_spec().ok_or(Error::NoRegion)?;
     let provider = provider::connect(&region).await?;
     let now = time::OffsetDateTime::now_utc();
     let mut expired = vec![];
@@ -82,7 +76,12 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
                 failed.push(name);
             }
             Err(e) => {
-                println!("{name}: {e}");
+                let lead = format!("{name}: ");
+                let at = super::Placement::Item {
+                    lead: &lead,
+                    indent: 2,
+                };
+                println!("{}", super::render(&e.into(), at, style));
                 failed.push(name);
             }
         }
@@ -90,10 +89,6 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
     if failed.is_empty() {
         Ok(exit::SUCCESS)
     } else {
-        Err(CliError::new(
-            format!("not fully reaped: {}", failed.join(", ")),
-            Some("run reap again".into()),
-        )
-        .with_code(exit::LEFTOVERS))
+        Err(Error::NotReaped { envs: failed })
     }
 }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{CliError, GlobalArgs, exit, provider};
+use super::{Error, GlobalArgs, exit, provider};
 use crate::model::{EnvId, tags};
 
 #[derive(Debug, Args)]
@@ -11,7 +11,7 @@ pub struct StatusArgs {
     pub env: String,
 }
 
-pub async fn run(g: &GlobalArgs, args: StatusArgs) -> Result<u8, CliError> {
+pub async fn run(g: &GlobalArgs, args: StatusArgs) -> Result<u8, Error> {
     let env = super::destroy::environment(g, &args.env)?.0;
     let provider = provider::connect(&env.region).await?;
     let mut live = provider.observe(&env).await?;

@@ -1,8 +1,8 @@
 //! `rehearsal validate ENV`
 
-use super::{CliError, GlobalArgs, VarArgs, exit, load_spec};
+use super::{Error, GlobalArgs, VarArgs, exit, load_spec};
 
-pub fn run(g: &GlobalArgs, env: &str, vars: VarArgs) -> Result<u8, CliError> {
+pub fn run(g: &GlobalArgs, env: &str, vars: VarArgs) -> Result<u8, Error> {
     let spec = load_spec(g, env, &vars)?;
     println!(
         "{} is valid: environment {} in {}, {} sources, {} resources.",

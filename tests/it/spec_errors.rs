@@ -7,6 +7,8 @@ use std::path::Path;
 
 use rehearsal::spec::{self, Diagnostic, SpecError, VariableInputs};
 
+use crate::support::report;
+
 const FILE: &str = "environments/prerelease.toml";
 
 /// Spec text written as a raw string: the first line break after `r#"` is not part of it, so
@@ -50,14 +52,14 @@ fn assert_points_at(d: &Diagnostic, text: &str, line: usize, column: usize, unde
         "the position is not where `{underlined}` is"
     );
     let gutter = " ".repeat(line.to_string().len());
-    let rendered = d.render();
+    let rendered = report(SpecError::Invalid(Box::new(d.clone())));
     let expected_snippet = format!(
         "{gutter} |\n{line} | {source_line}\n{gutter} | {}{}",
         " ".repeat(column - 1),
         "^".repeat(underlined.chars().count())
     );
     assert!(
-        rendered.starts_with(&format!("{FILE}:{line}:{column}: {}\n", d.message)),
+        rendered.starts_with(&format!("error: {FILE}:{line}:{column}: {}\n", d.message)),
         "the report starts with file:line:column and the message:\n{rendered}"
     );
     assert!(
@@ -373,10 +375,10 @@ fn a_spec_saved_with_windows_line_endings_reports_the_same_place() {
     let d = rejected(&spec);
     assert_eq!((d.line, d.column), (21, 21));
     assert!(
-        d.render()
+        report(SpecError::Invalid(Box::new(d.clone())))
             .contains("\n21 | tags = { Version = \"${var.server_versoin}\" }"),
         "{}",
-        d.render()
+        report(SpecError::Invalid(Box::new(d.clone())))
     );
 }
 
@@ -837,8 +839,8 @@ fn a_var_flag_with_nothing_close_lists_the_declared_variables() {
         Some("declared variables: server_version")
     );
     assert_eq!(
-        err.render(),
-        "--var region: the spec declares no variable `region`\nhint: declared variables: server_version"
+        report(err),
+        "error: --var region: the spec declares no variable `region`\nhint: declared variables: server_version"
     );
 }
 
@@ -916,7 +918,7 @@ fn the_shipped_specs_are_valid() {
             &dir.join(format!("{name}.toml")),
             &VariableInputs::default(),
         )
-        .unwrap_or_else(|e| panic!("{name}.toml: {}", e.render()))
+        .unwrap_or_else(|e| panic!("{name}.toml: {}", report(e)))
     };
 
     let prerelease = load("prerelease");
@@ -1004,8 +1006,6 @@ fn no_damaged_spec_makes_validation_panic() {
             Ok(Ok(_)) => accepted += 1,
             Ok(Err(e)) => {
                 // Every error renders, and a located one points inside the text.
-                let rendered = e.render();
-                assert!(!rendered.is_empty());
                 if let SpecError::Invalid(d) = &e {
                     assert!(
                         d.line >= 1 && d.line <= text.lines().count().max(1) + 1,
@@ -1013,6 +1013,8 @@ fn no_damaged_spec_makes_validation_panic() {
                         d.line
                     );
                 }
+                let rendered = report(e);
+                assert!(!rendered.is_empty());
                 rejected += 1;
             }
             Err(_) => panic!("mutation {i} made parse panic; the input was:\n{text}"),
