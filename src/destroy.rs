@@ -13,7 +13,7 @@ use futures_util::stream::{self, StreamExt};
 use thiserror::Error;
 
 use crate::apply::events::{Event, Reporter, StepProgress};
-use crate::apply::{delete_policy, idempotency_token};
+use crate::apply::{StepError, delete_policy, idempotency_token};
 use crate::graph::StepOp;
 use crate::kinds;
 use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
@@ -55,7 +55,8 @@ impl Default for DestroyOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leftover {
     pub resource: LiveResource,
-    pub last_error: Option<String>,
+    /// Why the last attempt to delete it failed; none when AWS is still removing it.
+    pub last_error: Option<StepError>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -128,7 +129,7 @@ pub async fn destroy(
     options: &DestroyOptions,
 ) -> Result<DestroyReport, DestroyError> {
     let mut report = DestroyReport::default();
-    let mut last_error: BTreeMap<String, String> = BTreeMap::new();
+    let mut last_error: BTreeMap<String, StepError> = BTreeMap::new();
     let mut stalled = 0;
     let mut pause = options.pause;
     let mut previous_remaining = usize::MAX;
@@ -207,7 +208,7 @@ async fn pass(
     reporter: Arc<dyn Reporter>,
     options: &DestroyOptions,
     report: &mut DestroyReport,
-    last_error: &mut BTreeMap<String, String>,
+    last_error: &mut BTreeMap<String, StepError>,
 ) -> bool {
     let mut still_there: BTreeSet<ResourceKind> =
         remaining.iter().map(|r| r.address.kind).collect();
@@ -232,7 +233,7 @@ async fn pass(
                     for r in remaining.iter().filter(|r| r.address.kind == kind) {
                         last_error
                             .entry(r.id.clone())
-                            .or_insert_with(|| format!("waiting for every {blocker} to go first"));
+                            .or_insert(StepError::Blocked { blocker: *blocker });
                     }
                 }
                 None => ready.push(kind),
@@ -242,7 +243,7 @@ async fn pass(
             .iter()
             .filter(|r| ready.contains(&r.address.kind))
             .collect();
-        let results: Vec<(&LiveResource, String, Duration, Result<(), String>)> =
+        let results: Vec<(&LiveResource, String, Duration, Result<(), StepError>)> =
             stream::iter(batch)
                 .map(|r| {
                     let provider = provider.clone();
@@ -304,7 +305,7 @@ async fn delete_one(
     reporter: Arc<dyn Reporter>,
     options: &DestroyOptions,
     label: &str,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let op = Operation {
         env: env.clone(),
         address: target.address.clone(),
@@ -322,21 +323,11 @@ async fn delete_one(
             .insert("final_snapshot".into(), final_snapshot.into());
     }
     let policy = delete_policy(&target, false, options.now);
-    let render = |e: ProviderError| match e.hint() {
-        Some(h) => format!("{e} (hint: {h})"),
-        None => e.to_string(),
-    };
     if !target.is_going_away() {
-        match provider
-            .delete(&op, &target, &policy)
-            .await
-            .map_err(render)?
-        {
+        match provider.delete(&op, &target, &policy).await? {
             DeleteOutcome::Accepted => {}
-            DeleteOutcome::NotYet { reason } => return Err(reason),
+            DeleteOutcome::NotYet { reason } => return Err(StepError::NotYet { reason }),
         }
     }
-    wait::until_gone(provider, &op, &target)
-        .await
-        .map_err(render)
+    Ok(wait::until_gone(provider, &op, &target).await?)
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::apply::StepError;
 use crate::destroy::DestroyError;
 use crate::exit;
 use crate::graph::GraphError;
@@ -37,6 +38,9 @@ pub enum Error {
     Destroy(#[from] DestroyError),
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// One step of an apply or a teardown, as listed under that step.
+    #[error(transparent)]
+    Step(#[from] StepError),
 
     // --- The command line.
     /// What clap refused: an unknown flag, a missing argument, a bad value. Its message is
@@ -113,7 +117,7 @@ impl Error {
                 RecheckError::Stale { .. } | RecheckError::AlreadyApplied { .. } => exit::REPLAN,
                 RecheckError::Observe(_) => exit::ERROR,
             },
-            Error::StepsFailed { .. } => exit::STEPS_FAILED,
+            Error::StepsFailed { .. } | Error::Step(_) => exit::STEPS_FAILED,
             Error::NotDestroyed { .. } | Error::NotReaped { .. } => exit::LEFTOVERS,
             Error::PlanFailed { error, .. } => error.exit_code(),
             Error::Spec(_)
@@ -139,6 +143,7 @@ impl Error {
             Error::Provider(e) => e.hint().into_iter().collect(),
             Error::Destroy(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
+            Error::Step(e) => e.hint().into_iter().collect(),
             // clap's message carries its own tips.
             Error::Arguments(_) => vec![],
             Error::VarsWithSavedPlan => {

@@ -11,6 +11,7 @@ use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use thiserror::Error;
 use tokio::task::JoinSet;
 
 use crate::graph::{ExecutionGraph, StepOp};
@@ -43,12 +44,46 @@ impl Default for ApplyOptions {
     }
 }
 
+/// Why one step failed: a step of an apply (the executor), or a delete in a teardown pass.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum StepError {
+    /// What AWS (or the fake cloud) answered.
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    /// Apply: a reference to another resource whose value that resource did not report.
+    #[error(
+        "the value of ${{{reference}}} (the resource it names reported no such attribute) was not found"
+    )]
+    Unresolved { reference: String },
+    /// Apply: the live object an update is for is gone since the plan was made.
+    #[error("{address} (it disappeared since the plan) was not found")]
+    Disappeared { address: Address },
+    /// Teardown: AWS will not delete it yet, and said why (a database still being made).
+    #[error("{reason}")]
+    NotYet { reason: String },
+    /// Teardown: something of a kind that must go first is still there.
+    #[error("waiting for every {blocker} to go first")]
+    Blocked { blocker: ResourceKind },
+}
+
+impl StepError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StepError::Provider(e) => e.hint(),
+            StepError::Unresolved { .. }
+            | StepError::Disappeared { .. }
+            | StepError::NotYet { .. }
+            | StepError::Blocked { .. } => None,
+        }
+    }
+}
+
 /// What happened to each step.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     pub done: Vec<String>,
-    /// Step and error (with its hint).
-    pub failed: Vec<(String, String)>,
+    /// Step and why it failed.
+    pub failed: Vec<(String, StepError)>,
     /// Step and the failed step it depended on.
     pub skipped: Vec<(String, String)>,
 }
@@ -204,15 +239,11 @@ pub async fn execute(
                 }
             }
             Err(error) => {
-                let message = match error.hint() {
-                    Some(h) => format!("{error}\n  hint: {h}"),
-                    None => error.to_string(),
-                };
                 run.reporter.event(Event::Failed {
                     step: label.clone(),
-                    error: message.clone(),
+                    error: error.clone(),
                 });
-                summary.failed.push((label.clone(), message));
+                summary.failed.push((label.clone(), error));
                 // Skip everything downstream, and only that.
                 let mut dfs = petgraph::visit::Dfs::new(g, node);
                 while let Some(n) = dfs.next(g) {
@@ -231,7 +262,7 @@ pub async fn execute(
     summary
 }
 
-async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), ProviderError> {
+async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), StepError> {
     let action = &run.plan.actions[action_index];
     let address = &action.address;
     let timeout = run
@@ -310,8 +341,8 @@ async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), Prov
                 .unwrap()
                 .get(address)
                 .cloned()
-                .ok_or_else(|| ProviderError::NotFound {
-                    what: format!("{address} (it disappeared since the plan)"),
+                .ok_or_else(|| StepError::Disappeared {
+                    address: address.clone(),
                 })?;
             let changed: Vec<String> = action.changes.iter().map(|c| c.name.clone()).collect();
             let updating = run
@@ -404,7 +435,7 @@ pub async fn delete_and_wait(
 }
 
 /// Substitute references to other resources from what is known now.
-fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, ProviderError> {
+fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, StepError> {
     let outputs = run.outputs.lock().unwrap();
     let lookup = |r: &Reference| match r {
         Reference::Resource { address, attribute } => outputs.get(address)?.get(attribute).cloned(),
@@ -412,10 +443,8 @@ fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, ProviderError
     };
     let value = refs::interpolate(&Value::Object(template.clone()), &lookup);
     if let Some(missing) = refs::references_in(&value).first() {
-        return Err(ProviderError::NotFound {
-            what: format!(
-                "the value of ${{{missing}}} (the resource it names reported no such attribute)"
-            ),
+        return Err(StepError::Unresolved {
+            reference: missing.to_string(),
         });
     }
     match refs::unescape(&value) {

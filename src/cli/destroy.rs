@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::output::{self, confirm};
 use super::{Error, GlobalArgs, exit, provider};
-use crate::destroy::{DestroyError, DestroyOptions, destroy, dry_run};
+use crate::destroy::{DestroyError, DestroyOptions, Leftover, destroy, dry_run};
 use crate::model::{EnvId, tags};
 use crate::plan::render::Style;
 use crate::spec::{self, Spec, VariableInputs};
@@ -165,16 +165,30 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
         style.paint("NOT DESTROYED:", "31"),
         report.leftovers.len()
     );
-    for l in &report.leftovers {
-        println!(
-            "  {:<34} {:<12} {}  last error: {}",
+    list_leftovers(&report.leftovers, style);
+    Err(Error::NotDestroyed { env: env.name })
+}
+
+/// What a teardown left, each with the reason its last delete failed.
+pub fn list_leftovers(leftovers: &[Leftover], style: Style) {
+    for l in leftovers {
+        let lead = format!(
+            "  {:<34} {:<12} {}  last error: ",
             l.resource.address.to_string(),
             l.resource.status,
             l.resource.id,
-            l.last_error.as_deref().unwrap_or("none (still going away)")
         );
+        match &l.last_error {
+            Some(error) => {
+                let at = super::Placement::Item {
+                    lead: &lead,
+                    indent: 4,
+                };
+                println!("{}", super::render(&error.clone().into(), at, style));
+            }
+            None => println!("{lead}none (still going away)"),
+        }
     }
-    Err(Error::NotDestroyed { env: env.name })
 }
 
 fn list_kept(kept: &[crate::model::LiveResource]) {

@@ -152,7 +152,12 @@ pub fn print_summary(summary: &Summary, style: Style) {
         println!("  done     {step}");
     }
     for (step, error) in &summary.failed {
-        println!("  {} {step}: {error}", style.paint("FAILED ", "31"));
+        let lead = format!("  {} {step}: ", style.paint("FAILED ", "31"));
+        let at = super::Placement::Item {
+            lead: &lead,
+            indent: 11,
+        };
+        println!("{}", super::render(&error.clone().into(), at, style));
     }
     for (step, because) in &summary.skipped {
         println!("  skipped  {step} (because {because} failed)");

@@ -72,7 +72,12 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Err
                 println!("{} destroyed.", style.bold(&name))
             }
             Ok(report) => {
-                println!("{name}: {} resources left", report.leftovers.len());
+                println!(
+                    "{name}: {} {} resources are left:",
+                    style.paint("NOT DESTROYED:", "31"),
+                    report.leftovers.len()
+                );
+                super::destroy::list_leftovers(&report.leftovers, style);
                 failed.push(name);
             }
             Err(e) => {

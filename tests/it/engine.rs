@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rehearsal::apply::ApplyOptions;
 use rehearsal::apply::events::{Event, Recorder, Silent};
+use rehearsal::apply::{ApplyOptions, StepError};
 use rehearsal::graph::ExecutionGraph;
 use rehearsal::model::{ResourceKind, tags};
 use rehearsal::plan::render::{Style, human};
@@ -917,9 +917,15 @@ async fn a_database_slower_than_its_timeout_fails_after_exactly_that_long() {
     assert_eq!(summary.failed.len(), 1);
     let (step, error) = &summary.failed[0];
     assert_eq!(step, "+ rds_instance.db");
+    assert_eq!(
+        error.to_string(),
+        "timed out after 2700s waiting for rds_instance.db (prerelease-db) to become available"
+    );
     assert!(
-        error.starts_with("timed out after 2700s waiting for rds_instance.db (prerelease-db) to become available\n  hint: AWS may still finish it"),
-        "{error}"
+        error
+            .hint()
+            .is_some_and(|h| h.starts_with("AWS may still finish it")),
+        "{error:?}"
     );
 }
 
@@ -956,9 +962,15 @@ async fn a_failed_create_skips_exactly_what_depends_on_it() {
     assert_eq!(step, "+ rds_instance.db");
     assert_eq!(
         error,
-        "access denied for rds:RestoreDBInstanceFromDBSnapshot: User is not authorized to perform \
-         rds:RestoreDBInstanceFromDBSnapshot\n  hint: grant `rds:RestoreDBInstanceFromDBSnapshot` to the \
-         credentials in use (see the IAM policy in README.md), or pick other credentials with AWS_PROFILE"
+        &StepError::Provider(ProviderError::AccessDenied {
+            action: "rds:RestoreDBInstanceFromDBSnapshot".into(),
+            message: "User is not authorized to perform rds:RestoreDBInstanceFromDBSnapshot".into(),
+        })
+    );
+    assert_eq!(
+        error.hint().unwrap(),
+        "grant `rds:RestoreDBInstanceFromDBSnapshot` to the credentials in use (see the IAM \
+         policy in README.md), or pick other credentials with AWS_PROFILE"
     );
     let mut skipped = summary.skipped.clone();
     skipped.sort();
@@ -1028,7 +1040,9 @@ async fn a_throttled_create_fails_its_step_with_advice() {
     assert!(
         summary.failed[0]
             .1
-            .contains("hint: wait a minute and run the command again")
+            .hint()
+            .unwrap()
+            .starts_with("wait a minute and run the command again")
     );
     let skipped: BTreeMap<_, _> = summary.skipped.iter().cloned().collect();
     assert_eq!(skipped.keys().collect::<Vec<_>>(), ["+ ecs_service.server"]);
