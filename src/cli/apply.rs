@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::Args;
 
 use super::output::{self, confirm, print_summary};
-use super::{Error, GlobalArgs, VarArgs, exit, load_spec, provider};
+use super::{Error, Settings, VarArgs, exit};
 use crate::apply::{ApplyOptions, execute};
 use crate::graph::ExecutionGraph;
 use crate::plan::render::{self, Style};
@@ -33,12 +33,13 @@ fn is_plan_file(target: &str) -> bool {
     target.ends_with(".json") || (Path::new(target).is_file() && !target.ends_with(".toml"))
 }
 
-pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Error> {
+pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u8, Error> {
     let (plan, spec, provider) = if is_plan_file(&args.target) {
         if !args.vars.vars.is_empty() {
             return Err(Error::VarsWithSavedPlan);
         }
         let plan = super::plan::load_saved(Path::new(&args.target))?;
+        settings.check_plan_region(&plan)?;
         // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
         let inputs = VariableInputs {
             cli: plan.variables.clone().into_iter().collect(),
@@ -48,11 +49,11 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Er
             s.env.region = plan.env.region.clone();
             s
         });
-        let provider = provider::connect(&plan.env.region).await?;
+        let provider = settings.connect(&plan.env.region).await?;
         (plan, spec, provider)
     } else {
-        let spec = load_spec(g, &args.target, &args.vars)?;
-        let provider = provider::connect(&spec.env.region).await?;
+        let spec = settings.load_spec(&args.target, &args.vars)?;
+        let provider = settings.connect(&spec.env.region).await?;
         let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
         print!("{}", render::human(&plan, style));
         if plan.has_changes() && !args.auto_approve {

@@ -3,11 +3,11 @@
 use clap::Args;
 
 use super::output::{self, confirm};
-use super::{Error, GlobalArgs, exit, provider};
+use super::{Error, Settings, exit};
 use crate::destroy::{DestroyError, DestroyOptions, Leftover, destroy, dry_run};
-use crate::model::{EnvId, tags};
+use crate::model::tags;
 use crate::plan::render::Style;
-use crate::spec::{self, Spec, VariableInputs};
+use crate::spec::{self, Spec};
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -27,59 +27,15 @@ pub struct DestroyArgs {
     pub timeout: Option<std::time::Duration>,
 }
 
-/// The environment to act on: from its spec when readable, else from the name and the region
-/// given by --region, AWS_REGION or AWS_DEFAULT_REGION.
-pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), Error> {
-    let path = spec::spec_path(&g.environments, name);
-    match spec::load(&path, &VariableInputs::from_process(vec![])) {
-        Ok(mut spec) => {
-            if let Some(region) = &g.region {
-                spec.env.region = region.clone();
-            }
-            Ok((spec.env.clone(), Some(spec)))
-        }
-        Err(e) => {
-            let env_name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or(name)
-                .to_string();
-            let Some(region) = g.region_without_spec() else {
-                return Err(Error::NoSpecNoRegion {
-                    env: env_name,
-                    error: e,
-                });
-            };
-            eprintln!(
-                "{}",
-                super::note(
-                    &format!(
-                        "cannot use {} ({e}); working from tags alone in {region}",
-                        path.display()
-                    ),
-                    super::output::stderr_style()
-                )
-            );
-            Ok((
-                EnvId {
-                    name: env_name,
-                    region,
-                },
-                None,
-            ))
-        }
-    }
-}
-
-pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, Error> {
-    let (env, spec) = environment(g, &args.env)?;
+pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result<u8, Error> {
+    let (env, spec) = settings.environment(&args.env)?;
     if spec.as_ref().is_some_and(Spec::is_protected) {
         return Err(DestroyError::Protected {
             env: env.name.clone(),
         }
         .into());
     }
-    let provider = provider::connect(&env.region).await?;
+    let provider = settings.connect(&env.region).await?;
     let (doomed, kept) = dry_run(provider.as_ref(), &env).await?;
     if doomed.is_empty() {
         println!(

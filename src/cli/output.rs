@@ -11,22 +11,6 @@ use super::Error;
 use crate::apply::{Event, Reporter, Summary};
 use crate::plan::render::Style;
 
-/// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
-pub fn style() -> Style {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Style {
-        color: !no_color && std::io::stdout().is_terminal(),
-    }
-}
-
-/// The same rule for stderr: errors, hints, notes.
-pub fn stderr_style() -> Style {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Style {
-        color: !no_color && std::io::stderr().is_terminal(),
-    }
-}
-
 /// Spinners on a terminal; a line per state change otherwise (CI logs, make).
 pub fn reporter() -> Arc<dyn Reporter> {
     if std::io::stderr().is_terminal() {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{Error, GlobalArgs, VarArgs, exit, load_spec, provider};
+use super::{Error, Settings, VarArgs, exit};
 use crate::plan::render::Style;
 use crate::plan::{Plan, render};
 use crate::workflow;
@@ -26,8 +26,8 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
 }
 
-pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Error> {
-    let spec = match load_spec(g, &args.env, &args.vars) {
+pub async fn run(settings: &Settings, args: PlanArgs, style: Style) -> Result<u8, Error> {
+    let spec = match settings.load_spec(&args.env, &args.vars) {
         Ok(spec) => spec,
         Err(e) => {
             let name = Path::new(&args.env)
@@ -41,7 +41,7 @@ pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Err
     let out = args
         .out
         .unwrap_or_else(|| Plan::default_path(&spec.env.name));
-    let planned = match provider::connect(&spec.env.region).await {
+    let planned = match settings.connect(&spec.env.region).await {
         Ok(provider) => workflow::make_plan(provider.as_ref(), &spec)
             .await
             .map_err(Error::from),

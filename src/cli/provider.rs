@@ -1,25 +1,23 @@
 //! Which cloud a command talks to: AWS (default) or the fake one kept in a file, selected with
-//! `REHEARSAL_PROVIDER=fake:PATH` so the whole story can run without AWS.
+//! `REHEARSAL_PROVIDER=fake:PATH` so the whole story can run without AWS. The choice is made
+//! once, in [`super::Settings`].
 
-use std::path::Path;
 use std::sync::Arc;
 
-use super::Error;
+use super::settings::ProviderChoice;
+use crate::Error;
 use crate::provider::Provider;
 use crate::provider::fake::FakeProvider;
 
 pub const ENV_VAR: &str = "REHEARSAL_PROVIDER";
 
-pub async fn connect(region: &str) -> Result<Arc<dyn Provider>, Error> {
-    let choice = std::env::var(ENV_VAR).unwrap_or_else(|_| "aws".into());
-    if let Some(path) = choice.strip_prefix("fake:") {
-        let fake = FakeProvider::open(Path::new(path), region).map_err(Error::FakeCloud)?;
-        return Ok(Arc::new(fake));
+pub async fn connect(choice: &ProviderChoice, region: &str) -> Result<Arc<dyn Provider>, Error> {
+    match choice {
+        ProviderChoice::Fake(path) => Ok(Arc::new(
+            FakeProvider::open(path, region).map_err(Error::FakeCloud)?,
+        )),
+        ProviderChoice::Aws => aws(region).await,
     }
-    if choice != "aws" {
-        return Err(Error::UnknownProvider { value: choice });
-    }
-    aws(region).await
 }
 
 #[cfg(feature = "aws")]

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::output::{self, confirm};
-use super::{Error, GlobalArgs, exit, provider};
+use super::{Error, Settings, exit};
 use crate::destroy::{DestroyOptions, destroy};
 use crate::model::EnvId;
 use crate::plan::render::Style;
@@ -18,9 +18,9 @@ pub struct ReapArgs {
     pub auto_approve: bool,
 }
 
-pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Error> {
-    let region = g.region_without_spec().ok_or(Error::NoRegion)?;
-    let provider = provider::connect(&region).await?;
+pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8, Error> {
+    let region = settings.region_without_spec()?.name.clone();
+    let provider = settings.connect(&region).await?;
     let now = time::OffsetDateTime::now_utc();
     let mut expired = vec![];
     for env in provider.list_environments(&region).await? {

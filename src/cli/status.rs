@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{Error, GlobalArgs, exit, provider};
+use super::{Error, Settings, exit};
 use crate::model::{EnvId, tags};
 
 #[derive(Debug, Args)]
@@ -11,9 +11,9 @@ pub struct StatusArgs {
     pub env: String,
 }
 
-pub async fn run(g: &GlobalArgs, args: StatusArgs) -> Result<u8, Error> {
-    let env = super::destroy::environment(g, &args.env)?.0;
-    let provider = provider::connect(&env.region).await?;
+pub async fn run(settings: &Settings, args: StatusArgs) -> Result<u8, Error> {
+    let env = settings.environment(&args.env)?.0;
+    let provider = settings.connect(&env.region).await?;
     let mut live = provider.observe(&env).await?;
     live.sort_by(|a, b| a.address.cmp(&b.address));
     print_owned(&env, &live);

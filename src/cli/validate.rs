@@ -1,9 +1,9 @@
 //! `rehearsal validate ENV`
 
-use super::{Error, GlobalArgs, VarArgs, exit, load_spec};
+use super::{Error, Settings, VarArgs, exit};
 
-pub fn run(g: &GlobalArgs, env: &str, vars: VarArgs) -> Result<u8, Error> {
-    let spec = load_spec(g, env, &vars)?;
+pub fn run(settings: &Settings, env: &str, vars: VarArgs) -> Result<u8, Error> {
+    let spec = settings.load_spec(env, &vars)?;
     println!(
         "{} is valid: environment {} in {}, {} sources, {} resources.",
         spec.path.display(),

@@ -449,6 +449,98 @@ fn destroy_refuses_production() {
     assert_eq!(project.owned_by("production"), 1);
 }
 
+// --- the region ----------------------------------------------------------------------------
+
+/// `--region`, then `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the spec's, as the AWS CLI
+/// reads them (with the spec as its config file); a note says when it is not the spec's.
+#[test]
+fn the_region_is_the_flag_then_aws_region_then_aws_default_region_then_the_spec() {
+    let project = Project::new();
+    // The fake production lives in the spec's region, eu-west-1.
+    project.rehearsal(&["status", "prerelease"]).run().exits(0);
+
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .run()
+        .exits(0)
+        .stdout_has("environment prerelease in us-west-2")
+        .stderr_has(
+            "note: using region us-west-2 from AWS_DEFAULT_REGION, not the spec's eu-west-1\n",
+        );
+    let outcome = project
+        .rehearsal(&["plan", "prerelease"])
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .run()
+        .exits(1)
+        .stderr_has("note: using region us-east-1 from AWS_REGION, not the spec's eu-west-1\n")
+        .stderr_has("error: cannot look up source.");
+    assert_eq!(outcome.stderr.matches("note:").count(), 1, "one note");
+    let outcome = project
+        .rehearsal(&["plan", "prerelease", "--region", "eu-west-1"])
+        .env("AWS_REGION", "us-east-1")
+        .run()
+        .exits(0)
+        .stdout_has("rehearsal will make these changes to prerelease (eu-west-1):");
+    assert!(
+        !outcome.stderr.contains("note:"),
+        "the spec's region: nothing to note\n{}",
+        outcome.show()
+    );
+}
+
+#[test]
+fn a_saved_plan_applies_where_it_was_made() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    project
+        .rehearsal(&["apply", PLAN_FILE, "--region", "us-east-1"])
+        .run()
+        .exits(64)
+        .stderr_has(
+            "error: --region us-east-1 cannot move a saved plan: it was made for eu-west-1",
+        );
+    project
+        .rehearsal(&["apply", PLAN_FILE])
+        .env("AWS_REGION", "us-east-1")
+        .run()
+        .exits(0)
+        .stdout_has("Applying 6 changes to prerelease (eu-west-1)...")
+        .stderr_has("note: applying in eu-west-1, where the plan was made: AWS_REGION (us-east-1) does not move a saved plan\n");
+    assert!(
+        project
+            .cloud()
+            .resources
+            .values()
+            .all(|r| r.region == "eu-west-1")
+    );
+}
+
+#[test]
+fn destroy_without_a_spec_takes_the_region_from_the_environment() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    std::fs::remove_file(project.path("environments/prerelease.toml")).unwrap();
+    project
+        .rehearsal(&["status", "prerelease"])
+        .env("AWS_REGION", "eu-west-1")
+        .run()
+        .exits(0)
+        .stderr_has("working from tags alone in eu-west-1 (from AWS_REGION)")
+        .stdout_has("prerelease (eu-west-1) owns 6 resources:");
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .run()
+        .exits(0)
+        .stderr_has("working from tags alone in eu-west-1 (from AWS_DEFAULT_REGION)");
+    assert_eq!(project.owned_by("prerelease"), 0);
+}
+
 // --- reap ----------------------------------------------------------------------------------
 
 #[test]
