@@ -11,6 +11,9 @@
 //!     .stdout_has("Plan: 6 to create");
 //! ```
 //!
+//! or pins everything the user sees, exit code, stdout and stderr together, as an `insta`
+//! snapshot: `.run().snapshot("plan-prerelease")` (see [`Outcome::snapshot`]).
+//!
 //! A project talks to one cloud: the fake one kept in `cloud.json` in the project directory
 //! (`REHEARSAL_PROVIDER=fake:PATH`, the CLI tests), or an AWS endpoint (the emulator tests).
 //! Either way the binary runs with no terminal, `NO_COLOR=1`, and nothing from the environment
@@ -115,6 +118,26 @@ impl Project {
     }
 }
 
+/// What differs from one run of the same command line to the next, and its placeholder.
+const FILTERS: &[(&str, &str)] = &[
+    // RFC 3339: when a plan was made, when an environment expires.
+    (
+        r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+        "[TIME]",
+    ),
+    // The clock at the start of a progress line.
+    (r"(?m)^\[\d{2}:\d{2}\] ", "[MM:SS] "),
+    // A plan's id (a digest of its content, which holds times and ids).
+    (r"\b[0-9a-f]{24}\b", "[PLAN-ID]"),
+    // EC2 instance ids the fake cloud hands out (a counter) in the order creates reach it.
+    (r"\bi-0{8}[0-9a-f]{9}\b", "i-[ID]"),
+    // A final snapshot's name carries the time of the teardown.
+    (r"-final-\d{8}t\d{6}\b", "-final-[STAMP]"),
+    (r"rehearsal \d+\.\d+\.\d+\S*", "rehearsal [VERSION]"),
+    // Other temporary directories (the project's own is `[PROJECT]`).
+    (r"/tmp/\.tmp\w+", "[TEMP]"),
+];
+
 /// One command line, built up fluently, then run.
 pub struct Run<'a> {
     project: &'a Project,
@@ -157,8 +180,10 @@ impl Run<'_> {
     /// Run it to the end.
     pub fn run(self) -> Outcome {
         let output = self.command().output().expect("the rehearsal binary runs");
+        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
         Outcome {
-            command: format!("rehearsal {}", self.args.join(" ")),
+            command: format!("{}rehearsal {}", env.concat(), self.args.join(" ")),
+            project: self.project.dir.path().to_path_buf(),
             code: output.status.code().expect("exited, not killed"),
             stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
             stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
@@ -192,7 +217,9 @@ impl Run<'_> {
 
 /// What the user sees: the exit code, stdout and stderr.
 pub struct Outcome {
+    /// The command line, with the variables the test set before it.
     pub command: String,
+    project: PathBuf,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -242,6 +269,40 @@ impl Outcome {
             "neither stdout nor stderr has {text:?}\n{}",
             self.show()
         );
+        self
+    }
+
+    /// Pin the whole outcome, exit code, stdout and stderr, as the snapshot
+    /// `tests/it/snapshots/cli__NAME.snap`:
+    ///
+    /// ```text
+    /// $ rehearsal plan prerelease
+    /// [exit 0]
+    /// --- stdout
+    /// ...
+    /// --- stderr
+    /// ...
+    /// ```
+    ///
+    /// What changes from run to run is replaced by a placeholder: the project's temporary
+    /// directory (`[PROJECT]`), timestamps (`[TIME]`), progress clocks (`[MM:SS]`), plan ids
+    /// (`[PLAN-ID]`), the fake cloud's instance ids (`i-[ID]`) and rehearsal's version.
+    /// A changed snapshot fails the test with a diff; `INSTA_UPDATE=always cargo test` (or
+    /// `cargo insta review`) accepts the new output.
+    ///
+    /// Steps that run side by side report progress in any order: snapshot an `apply` or a
+    /// `destroy` with `--parallelism 1`.
+    #[track_caller]
+    pub fn snapshot(self, name: &str) -> Self {
+        let project = self.project.display().to_string();
+        let shown = self.show().replace(&project, "[PROJECT]");
+        let mut settings = insta::Settings::clone_current();
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_omit_expression(true);
+        for (pattern, replacement) in FILTERS {
+            settings.add_filter(pattern, *replacement);
+        }
+        settings.bind(|| insta::assert_snapshot!(format!("cli__{name}"), shown));
         self
     }
 
