@@ -20,7 +20,7 @@
 //! of the machine running the tests (no `AWS_REGION`, no `REHEARSAL_VAR_...`).
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use rehearsal::provider::fake::FakeCloud;
@@ -303,6 +303,41 @@ impl Outcome {
             settings.add_filter(pattern, *replacement);
         }
         settings.bind(|| insta::assert_snapshot!(format!("cli__{name}"), shown));
+        self
+    }
+
+    /// stdout is exactly the golden file `tests/it/golden/NAME`, byte for byte. With
+    /// `UPDATE_GOLDEN=1` the file is written from stdout instead (then review it with `git diff`).
+    #[track_caller]
+    pub fn stdout_is_golden(self, name: &str) -> Self {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+            std::fs::write(&path, &self.stdout)
+                .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+            return self;
+        }
+        let golden = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read the golden file {} ({e}): run with UPDATE_GOLDEN=1 to write it",
+                path.display()
+            )
+        });
+        if self.stdout != golden {
+            let first = golden
+                .lines()
+                .zip(self.stdout.lines())
+                .position(|(g, o)| g != o)
+                .unwrap_or_else(|| golden.lines().count().min(self.stdout.lines().count()));
+            panic!(
+                "stdout differs from {} from line {}; if the new output is right, run with \
+                 UPDATE_GOLDEN=1 and review the diff\n--- golden\n{golden}--- stdout\n{}",
+                path.display(),
+                first + 1,
+                self.stdout
+            );
+        }
         self
     }
 
