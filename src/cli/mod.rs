@@ -60,7 +60,8 @@ pub struct GlobalArgs {
         env = "REHEARSAL_ENVIRONMENTS"
     )]
     pub environments: PathBuf,
-    /// The AWS region [default: AWS_REGION, else AWS_DEFAULT_REGION, else the spec's region].
+    /// The AWS region [default: AWS_REGION, else AWS_DEFAULT_REGION, else the spec's region; a
+    /// saved plan keeps its own].
     #[arg(long, global = true)]
     pub region: Option<String>,
 }
@@ -86,7 +87,7 @@ pub enum Command {
     /// Diff a spec against live AWS and save the plan.
     #[command(
         after_help = "Examples:\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
-                            rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 1 error, 2 changes\n  \
+                            rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 2 changes, 1 error, 64 usage\n  \
                             rehearsal plan prerelease --json | jq .summary"
     )]
     Plan(plan::PlanArgs),

@@ -21,7 +21,7 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
+    /// Exit 0 when there are no changes and 2 when there are (1 on an error, 64 on a usage error).
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
