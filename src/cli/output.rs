@@ -136,7 +136,8 @@ pub fn print_summary(summary: &Summary, style: Style) {
         println!("  done     {step}");
     }
     for (step, error) in &summary.failed {
-        let lead = format!("  {} {step}: ", style.paint("FAILED ", "31"));
+        // In the column of `done` and `skipped`, the hints under the step's name.
+        let lead = format!("  {}   {step}: ", style.paint("FAILED", "31"));
         let at = super::Placement::Item {
             lead: &lead,
             indent: 11,

@@ -59,3 +59,55 @@ pub fn render(error: &Error, at: Placement, style: Style) -> String {
 pub fn note(text: &str, style: Style) -> String {
     format!("{}: {text}", style.paint("note", "1"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::StepError;
+    use crate::provider::ProviderError;
+
+    const PLAIN: Style = Style { color: false };
+
+    fn denied() -> Error {
+        StepError::Provider(ProviderError::AccessDenied {
+            action: "ecs:CreateCluster".into(),
+            message: "not authorized".into(),
+        })
+        .into()
+    }
+
+    #[test]
+    fn an_error_that_ends_a_command_has_its_hints_on_lines_of_their_own() {
+        assert_eq!(
+            render(&denied(), Placement::Command, PLAIN),
+            "error: access denied for ecs:CreateCluster: not authorized\n\
+             hint: grant `ecs:CreateCluster` to the credentials in use (see the IAM policy in \
+             README.md), or pick other credentials with AWS_PROFILE"
+        );
+    }
+
+    #[test]
+    fn an_item_s_hints_are_indented_under_it() {
+        let at = Placement::Item {
+            lead: "  FAILED   + ecs_cluster.main: ",
+            indent: 11,
+        };
+        let shown = render(&denied(), at, PLAIN);
+        assert_eq!(
+            shown.lines().collect::<Vec<_>>(),
+            [
+                "  FAILED   + ecs_cluster.main: access denied for ecs:CreateCluster: not authorized",
+                "           hint: grant `ecs:CreateCluster` to the credentials in use (see the IAM \
+                 policy in README.md), or pick other credentials with AWS_PROFILE"
+            ]
+        );
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let shown = render(&denied(), Placement::Command, Style { color: true });
+        assert!(shown.starts_with("\x1b[1;31merror\x1b[0m: access denied"));
+        assert!(shown.contains("\n\x1b[1;36mhint\x1b[0m: grant"));
+        assert!(!render(&denied(), Placement::Command, PLAIN).contains('\x1b'));
+    }
+}
