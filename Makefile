@@ -7,8 +7,8 @@
 #   make create-prerelease-from-prod   applies exactly that saved plan
 #   make destroy-prerelease            tears pre-release down (AUTO_APPROVE=1 for CI)
 #
-# AWS_PROFILE and AWS_ENDPOINT_URL are read by rehearsal itself; AWS_REGION, when set, replaces
-# the spec's region.
+# AWS_PROFILE, AWS_ENDPOINT_URL and AWS_REGION are read by rehearsal itself; AWS_REGION, when set,
+# replaces the spec's region (README.md, "Install and point it at AWS").
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +20,6 @@ REHEARSAL := $(CARGO_TARGET_DIR)/debug/rehearsal
 # The checklist keeps the release version in server/version/minor_version; SERVER_VERSION wins.
 SERVER_VERSION ?= $(shell cat server/version/minor_version 2>/dev/null)
 PLAN_FILE := plans/prerelease.plan.json
-REGION_FLAG := $(if $(AWS_REGION),--region $(AWS_REGION))
 VAR_FLAGS := $(if $(SERVER_VERSION),--var server_version=$(SERVER_VERSION))
 APPROVE_FLAG := $(if $(filter 1 yes true,$(AUTO_APPROVE)),--auto-approve)
 
@@ -34,17 +33,17 @@ build:
 	cargo build --quiet --bin rehearsal
 
 plan-prerelease-from-prod: build
-	$(REHEARSAL) $(REGION_FLAG) plan prerelease $(VAR_FLAGS) --out $(PLAN_FILE)
+	$(REHEARSAL) plan prerelease $(VAR_FLAGS) --out $(PLAN_FILE)
 
 create-prerelease-from-prod: build
 	@test -f $(PLAN_FILE) || { echo "no $(PLAN_FILE): run 'make plan-prerelease-from-prod' first" >&2; exit 1; }
 	$(REHEARSAL) apply $(PLAN_FILE)
 
 destroy-prerelease: build
-	$(REHEARSAL) $(REGION_FLAG) destroy prerelease $(APPROVE_FLAG)
+	$(REHEARSAL) destroy prerelease $(APPROVE_FLAG)
 
 status-prerelease: build
-	$(REHEARSAL) $(REGION_FLAG) status prerelease
+	$(REHEARSAL) status prerelease
 
 demo:
 	bash scripts/demo.sh

@@ -16,7 +16,7 @@ use futures_util::stream::{self, StreamExt};
 use thiserror::Error;
 
 use crate::apply::events::{Event, Reporter, StepProgress};
-use crate::apply::{delete_and_wait, delete_policy, idempotency_token};
+use crate::apply::{StepError, delete_and_wait, delete_policy, idempotency_token};
 use crate::graph::StepOp;
 use crate::kinds;
 use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
@@ -62,7 +62,8 @@ impl Default for DestroyOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leftover {
     pub resource: LiveResource,
-    pub last_error: Option<String>,
+    /// Why the last attempt to delete it failed; none when AWS is still removing it.
+    pub last_error: Option<StepError>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,6 +83,18 @@ pub enum DestroyError {
     Protected { env: String },
     #[error("cannot list what environment {env} owns: {error}")]
     Observe { env: String, error: ProviderError },
+}
+
+impl DestroyError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DestroyError::Protected { .. } => Some(
+                "protected environments (production, staging) are never torn down by rehearsal"
+                    .into(),
+            ),
+            DestroyError::Observe { error, .. } => error.hint(),
+        }
+    }
 }
 
 /// Everything the environment owns that teardown should remove, and what it keeps.
@@ -123,7 +136,7 @@ pub async fn destroy(
     options: &DestroyOptions,
 ) -> Result<DestroyReport, DestroyError> {
     let mut report = DestroyReport::default();
-    let mut last_error: BTreeMap<String, String> = BTreeMap::new();
+    let mut last_error: BTreeMap<String, StepError> = BTreeMap::new();
     let mut stalled = 0;
     let mut pause = options.pause;
     let mut previous_remaining = usize::MAX;
@@ -212,7 +225,7 @@ impl Teardown<'_> {
         &self,
         remaining: &[LiveResource],
         report: &mut DestroyReport,
-        last_error: &mut BTreeMap<String, String>,
+        last_error: &mut BTreeMap<String, StepError>,
     ) -> bool {
         let (reporter, options) = (&self.reporter, self.options);
         let mut still_there: BTreeSet<ResourceKind> =
@@ -236,9 +249,9 @@ impl Teardown<'_> {
                     Some(blocker) => {
                         everything_went = false;
                         for r in remaining.iter().filter(|r| r.address.kind == kind) {
-                            last_error.entry(r.id.clone()).or_insert_with(|| {
-                                format!("waiting for every {blocker} to go first")
-                            });
+                            last_error
+                                .entry(r.id.clone())
+                                .or_insert(StepError::Blocked { blocker: *blocker });
                         }
                     }
                     None => ready.push(kind),
@@ -248,7 +261,7 @@ impl Teardown<'_> {
                 .iter()
                 .filter(|r| ready.contains(&r.address.kind))
                 .collect();
-            let results: Vec<(&LiveResource, String, Duration, Result<(), String>)> =
+            let results: Vec<(&LiveResource, String, Duration, Result<(), StepError>)> =
                 stream::iter(batch)
                     .map(|r| async move {
                         let label = format!("- {} ({})", r.address, r.id);
@@ -293,7 +306,7 @@ impl Teardown<'_> {
 
     /// Delete one resource and wait until it is gone: what AWS cannot delete yet is asked again
     /// until it can, within what is left of the teardown's time.
-    async fn delete_one(&self, target: &LiveResource, label: &str) -> Result<(), String> {
+    async fn delete_one(&self, target: &LiveResource, label: &str) -> Result<(), StepError> {
         let (provider, env, options, deadline) = (
             self.provider.as_ref(),
             self.env,
@@ -318,17 +331,25 @@ impl Teardown<'_> {
                 .insert("final_snapshot".into(), final_snapshot.into());
         }
         let policy = delete_policy(&target, false, options.now);
-        let render = |e: ProviderError| match e.hint() {
-            Some(h) => format!("{e} (hint: {h})"),
-            None => e.to_string(),
+        let outcome = if target.is_going_away() {
+            wait::until_gone(provider, &op, &target).await
+        } else {
+            delete_and_wait(provider, &op, &target, &policy).await
         };
-        if target.is_going_away() {
-            return wait::until_gone(provider, &op, &target)
-                .await
-                .map_err(render);
-        }
-        delete_and_wait(provider, &op, &target, &policy)
-            .await
-            .map_err(render)
+        // A wait that ran out ran out of the teardown's time, whatever was left of it here.
+        Ok(outcome.map_err(|e| match e {
+            ProviderError::Timeout {
+                what,
+                target,
+                last_state,
+                ..
+            } => ProviderError::Timeout {
+                what,
+                target,
+                after: options.timeout,
+                last_state,
+            },
+            other => other,
+        })?)
     }
 }

@@ -45,6 +45,19 @@ pub enum GraphError {
     NoReplaceOrder(String),
 }
 
+impl GraphError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            GraphError::Cycle(_) => {
+                Some("this is a bug in rehearsal: please report it with the spec".into())
+            }
+            GraphError::NoReplaceOrder(_) => {
+                Some("make a new plan with `rehearsal plan ENV` and apply that".into())
+            }
+        }
+    }
+}
+
 pub struct ExecutionGraph {
     pub graph: DiGraph<Step, ()>,
 }

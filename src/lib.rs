@@ -13,8 +13,12 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod destroy;
+mod error;
+pub mod exit;
 pub mod graph;
 pub mod plan;
 pub mod spec;
 pub mod wait;
 pub mod workflow;
+
+pub use error::Error;

@@ -23,7 +23,7 @@ pub enum Event {
     },
     Failed {
         step: String,
-        error: String,
+        error: super::StepError,
     },
     Skipped {
         step: String,

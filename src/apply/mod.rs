@@ -3,6 +3,7 @@
 
 mod create;
 mod delete;
+mod error;
 pub mod events;
 mod step;
 
@@ -20,6 +21,7 @@ use crate::plan::Plan;
 use crate::provider::Provider;
 pub use create::{create_ready, idempotency_token, ownership_tags};
 pub use delete::{delete_and_wait, delete_policy, final_snapshot_identifier};
+pub use error::StepError;
 pub use events::{Event, Reporter};
 use step::{Run, run_step};
 
@@ -46,8 +48,8 @@ impl Default for ApplyOptions {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     pub done: Vec<String>,
-    /// Step and error (with its hint).
-    pub failed: Vec<(String, String)>,
+    /// Step and why it failed.
+    pub failed: Vec<(String, StepError)>,
     /// Step and the failed step it depended on.
     pub skipped: Vec<(String, String)>,
     /// Step and what the user should know that is not a failure (a change that waits for a
@@ -128,15 +130,11 @@ pub async fn execute(
                 }
             }
             Err(error) => {
-                let message = match error.hint() {
-                    Some(h) => format!("{error}\n  hint: {h}"),
-                    None => error.to_string(),
-                };
                 run.reporter.event(Event::Failed {
                     step: label.clone(),
-                    error: message.clone(),
+                    error: error.clone(),
                 });
-                summary.failed.push((label.clone(), message));
+                summary.failed.push((label.clone(), error));
                 // Skip everything downstream, and only that.
                 let mut dfs = petgraph::visit::Dfs::new(g, node);
                 while let Some(n) = dfs.next(g) {

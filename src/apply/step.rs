@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use super::create::{create_ready, idempotency_token, ownership_tags};
 use super::delete::{delete_and_wait, delete_policy};
-use super::{ApplyOptions, Reporter, events};
+use super::{ApplyOptions, Reporter, StepError, events};
 use crate::graph::{Step, StepOp};
 use crate::kinds;
 use crate::model::{Address, Attributes, LiveResource, tags};
@@ -108,11 +108,7 @@ impl Run {
     }
 }
 
-pub(super) async fn run_step(
-    run: &Run,
-    action_index: usize,
-    op: StepOp,
-) -> Result<(), ProviderError> {
+pub(super) async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Result<(), StepError> {
     let action = &run.plan.actions[action_index];
     let address = &action.address;
     let timeout = run
@@ -152,8 +148,8 @@ pub(super) async fn run_step(
                 .unwrap()
                 .get(address)
                 .cloned()
-                .ok_or_else(|| ProviderError::NotFound {
-                    what: format!("{address} (it disappeared since the plan)"),
+                .ok_or_else(|| StepError::Disappeared {
+                    address: address.clone(),
                 })?;
             let changed: Vec<String> = action.changes.iter().map(|c| c.name.clone()).collect();
             let was_stopped = kinds::lifecycle(address.kind).is_stopped(&current.status);
@@ -197,14 +193,14 @@ pub(super) async fn run_step(
     Ok(())
 }
 
-fn desired(action: &PlannedAction) -> Result<&Attributes, ProviderError> {
+fn desired(action: &PlannedAction) -> Result<&Attributes, StepError> {
     action.desired.as_ref().ok_or_else(|| incomplete(action))
 }
 
 /// Plans are checked for what each step needs when they are loaded; this is the last guard.
-fn incomplete(action: &PlannedAction) -> ProviderError {
-    ProviderError::NotFound {
-        what: format!("what the plan's step {} needs", action.label()),
+fn incomplete(action: &PlannedAction) -> StepError {
+    StepError::Incomplete {
+        step: action.label(),
     }
 }
 
@@ -216,7 +212,7 @@ async fn wait_for_dependencies(
     run: &Run,
     action: &PlannedAction,
     op: &Operation,
-) -> Result<(), ProviderError> {
+) -> Result<(), StepError> {
     for dependency in &action.depends_on {
         if run.built.contains(dependency) {
             continue;
@@ -289,7 +285,7 @@ fn create_request(run: &Run, address: &Address, attributes: Attributes) -> Creat
 }
 
 /// Substitute references to other resources from what is known now.
-fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, ProviderError> {
+fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, StepError> {
     let outputs = run.outputs.lock().unwrap();
     let lookup = |r: &Reference| match r {
         Reference::Resource { address, attribute } => outputs.get(address)?.get(attribute).cloned(),
@@ -297,10 +293,8 @@ fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, ProviderError
     };
     let value = refs::interpolate(&Value::Object(template.clone()), &lookup);
     if let Some(missing) = refs::references_in(&value).first() {
-        return Err(ProviderError::NotFound {
-            what: format!(
-                "the value of ${{{missing}}} (the resource it names reported no such attribute)"
-            ),
+        return Err(StepError::Unresolved {
+            reference: missing.to_string(),
         });
     }
     match refs::unescape(&value) {

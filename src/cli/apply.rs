@@ -5,10 +5,9 @@ use std::path::Path;
 use clap::Args;
 
 use super::output::{self, confirm, print_summary};
-use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use super::{Error, Settings, VarArgs, exit};
 use crate::apply::{ApplyOptions, execute};
 use crate::graph::ExecutionGraph;
-use crate::plan::Plan;
 use crate::plan::render::{self, Style};
 use crate::spec::{self, Spec, VariableInputs};
 use crate::workflow;
@@ -34,18 +33,13 @@ fn is_plan_file(target: &str) -> bool {
     target.ends_with(".json") || (Path::new(target).is_file() && !target.ends_with(".toml"))
 }
 
-pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, CliError> {
+pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u8, Error> {
     let (plan, spec, provider) = if is_plan_file(&args.target) {
         if !args.vars.vars.is_empty() {
-            return Err(CliError::new(
-                "--var cannot change a saved plan",
-                Some(
-                    "variables are fixed when the plan is made: pass them to `rehearsal plan`"
-                        .into(),
-                ),
-            ));
+            return Err(Error::VarsWithSavedPlan);
         }
-        let plan = Plan::load(Path::new(&args.target))?;
+        let plan = super::plan::load_saved(Path::new(&args.target))?;
+        settings.check_plan_region(&plan)?;
         // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
         let inputs = VariableInputs {
             cli: plan.variables.clone().into_iter().collect(),
@@ -55,11 +49,11 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
             s.env.region = plan.env.region.clone();
             s
         });
-        let provider = provider::connect(&plan.env.region).await?;
+        let provider = settings.connect(&plan.env.region).await?;
         (plan, spec, provider)
     } else {
-        let spec = load_spec(g, &args.target, &args.vars)?;
-        let provider = provider::connect(&spec.env.region).await?;
+        let spec = settings.load_spec(&args.target, &args.vars)?;
+        let provider = settings.connect(&spec.env.region).await?;
         let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
         print!("{}", render::human(&plan, style));
         if plan.has_changes() && !args.auto_approve {
@@ -72,7 +66,7 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
     };
     if !plan.has_changes() {
         println!("Nothing to apply.");
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
     let graph = ExecutionGraph::build(&plan)?;
@@ -90,11 +84,12 @@ pub async fn run(g: &GlobalArgs, args: ApplyArgs, style: Style) -> Result<u8, Cl
     let summary = execute(plan, &graph, live, provider, output::reporter(), options).await;
     print_summary(&summary, style);
     if summary.succeeded() {
-        Ok(exit::OK)
+        Ok(exit::SUCCESS)
     } else {
-        eprintln!(
-            "hint: fix the cause and run `rehearsal plan` again: it picks up from what exists now"
-        );
-        Err(CliError::reported())
+        Err(Error::StepsFailed {
+            failed: summary.failed.len(),
+            skipped: summary.skipped.len(),
+            total: summary.done.len() + summary.failed.len() + summary.skipped.len(),
+        })
     }
 }

@@ -3,11 +3,11 @@
 use clap::Args;
 
 use super::output::{self, confirm};
-use super::{CliError, GlobalArgs, exit, provider};
-use crate::destroy::{DestroyError, DestroyOptions, destroy, dry_run};
-use crate::model::{EnvId, tags};
+use super::{Error, Settings, exit};
+use crate::destroy::{DestroyError, DestroyOptions, Leftover, destroy, dry_run};
+use crate::model::tags;
 use crate::plan::render::Style;
-use crate::spec::{self, Spec, VariableInputs};
+use crate::spec::{self, Spec};
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -28,58 +28,15 @@ pub struct DestroyArgs {
     pub timeout: Option<std::time::Duration>,
 }
 
-/// The environment to act on: from its spec when readable, else from the name and the region
-/// given by --region, AWS_REGION or AWS_DEFAULT_REGION.
-pub fn environment(g: &GlobalArgs, name: &str) -> Result<(EnvId, Option<Spec>), CliError> {
-    let path = spec::spec_path(&g.environments, name);
-    match spec::load(&path, &VariableInputs::from_process(vec![])) {
-        Ok(mut spec) => {
-            if let Some(region) = &g.region {
-                spec.env.region = region.clone();
-            }
-            Ok((spec.env.clone(), Some(spec)))
-        }
-        Err(e) => {
-            let env_name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or(name)
-                .to_string();
-            let region = g.region_without_spec().ok_or_else(|| {
-                CliError::new(
-                    format!(
-                        "cannot read the spec of {env_name}, and no region was given: {}",
-                        e.render()
-                    ),
-                    Some(
-                        "pass --region (or set AWS_REGION): teardown works from tags alone".into(),
-                    ),
-                )
-            })?;
-            eprintln!(
-                "note: cannot use {} ({e}); working from tags alone in {region}",
-                path.display()
-            );
-            Ok((
-                EnvId {
-                    name: env_name,
-                    region,
-                },
-                None,
-            ))
-        }
-    }
-}
-
-pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, CliError> {
-    let (env, spec) = environment(g, &args.env)?;
+pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result<u8, Error> {
+    let (env, spec) = settings.environment(&args.env)?;
     if spec.as_ref().is_some_and(Spec::is_protected) {
         return Err(DestroyError::Protected {
             env: env.name.clone(),
         }
         .into());
     }
-    let provider = provider::connect(&env.region).await?;
+    let provider = settings.connect(&env.region).await?;
     let (doomed, kept) = dry_run(provider.as_ref(), &env).await?;
     if doomed.is_empty() {
         println!(
@@ -87,7 +44,7 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
             env.name, env.region
         );
         list_kept(&kept);
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     println!(
         "{} {} resources owned by {} ({}):",
@@ -112,7 +69,7 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
     list_kept(&kept);
     if args.dry_run {
         println!("Dry run: nothing was changed.");
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     if !args.auto_approve {
         confirm(
@@ -153,26 +110,37 @@ pub async fn run(g: &GlobalArgs, args: DestroyArgs, style: Style) -> Result<u8, 
             env.name,
             env.region
         );
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     println!(
         "{} {} resources are left:",
         style.paint("NOT DESTROYED:", "31"),
         report.leftovers.len()
     );
-    for l in &report.leftovers {
-        println!(
-            "  {:<34} {:<12} {}  last error: {}",
+    list_leftovers(&report.leftovers, style);
+    Err(Error::NotDestroyed { env: env.name })
+}
+
+/// What a teardown left, each with the reason its last delete failed.
+pub fn list_leftovers(leftovers: &[Leftover], style: Style) {
+    for l in leftovers {
+        let lead = format!(
+            "  {:<34} {:<12} {}  last error: ",
             l.resource.address.to_string(),
             l.resource.status,
             l.resource.id,
-            l.last_error.as_deref().unwrap_or("none (still going away)")
         );
+        match &l.last_error {
+            Some(error) => {
+                let at = super::Placement::Item {
+                    lead: &lead,
+                    indent: 4,
+                };
+                println!("{}", super::render(&error.clone().into(), at, style));
+            }
+            None => println!("{lead}none (still going away)"),
+        }
     }
-    Err(CliError::new(
-        format!("{} is not fully destroyed", env.name),
-        Some("run `rehearsal destroy` again: it resumes from what is left".into()),
-    ))
 }
 
 fn list_kept(kept: &[crate::model::LiveResource]) {

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use super::{Error, Settings, VarArgs, exit};
 use crate::graph::ExecutionGraph;
 use crate::workflow;
 
@@ -17,9 +17,9 @@ pub struct GraphArgs {
     pub steps: bool,
 }
 
-pub async fn run(g: &GlobalArgs, args: GraphArgs) -> Result<u8, CliError> {
-    let spec = load_spec(g, &args.env, &args.vars)?;
-    let provider = provider::connect(&spec.env.region).await?;
+pub async fn run(settings: &Settings, args: GraphArgs) -> Result<u8, Error> {
+    let spec = settings.load_spec(&args.env, &args.vars)?;
+    let provider = settings.connect(&spec.env.region).await?;
     let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
     let graph = ExecutionGraph::build(&plan)?;
     if args.steps {
@@ -31,5 +31,5 @@ pub async fn run(g: &GlobalArgs, args: GraphArgs) -> Result<u8, CliError> {
         }
         print!("{}", graph.to_dot());
     }
-    Ok(exit::OK)
+    Ok(exit::SUCCESS)
 }

@@ -1,14 +1,16 @@
 //! The command line: clap types, and one file per command. Commands never see AWS types; they
-//! get a `Provider` from [`provider::connect`].
+//! get a `Provider`, the spec and the region from [`Settings`], resolved once before they run,
+//! and end with an [`Error`] that [`render`] shows.
 
 mod apply;
 mod destroy;
-mod error;
 mod graph;
 mod output;
 mod plan;
 mod provider;
 mod reap;
+mod report;
+mod settings;
 mod status;
 mod validate;
 
@@ -16,15 +18,12 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-pub use error::CliError;
+pub use crate::Error;
+pub use provider::ENV_VAR as PROVIDER_ENV;
+pub use report::{Placement, note, render};
+pub use settings::{Colors, ProviderChoice, Region, RegionSource, Settings};
 
-/// Exit codes are a contract (README.md, "Exit codes").
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const ERROR: u8 = 1;
-    /// `plan --detailed-exitcode`: the plan has changes.
-    pub const CHANGES: u8 = 2;
-}
+pub use crate::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,7 +35,8 @@ pub mod exit {
                   applies it in dependency order, and tears everything the environment owns down again.",
     after_help = "Examples:\n  rehearsal validate prerelease\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
                   rehearsal apply plans/prerelease.plan.json\n  rehearsal destroy prerelease\n\n\
-                  Environment: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL as for every AWS tool; \
+                  Environment: AWS_PROFILE, AWS_REGION, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL as for \
+                  every AWS tool; \
                   REHEARSAL_VAR_<name> sets a spec variable; REHEARSAL_PROVIDER=fake:STATE.json runs \
                   against an in-memory cloud kept in a file (for trying rehearsal without AWS); NO_COLOR."
 )]
@@ -60,20 +60,10 @@ pub struct GlobalArgs {
         env = "REHEARSAL_ENVIRONMENTS"
     )]
     pub environments: PathBuf,
-    /// Use this AWS region instead of the spec's.
-    #[arg(long, global = true, env = "REHEARSAL_REGION")]
+    /// The AWS region [default: AWS_REGION, else AWS_DEFAULT_REGION, else the spec's region; a
+    /// saved plan keeps its own].
+    #[arg(long, global = true)]
     pub region: Option<String>,
-}
-
-impl GlobalArgs {
-    /// The region when no spec names one: --region, then AWS_REGION, then AWS_DEFAULT_REGION.
-    fn region_without_spec(&self) -> Option<String> {
-        self.region
-            .clone()
-            .or_else(|| std::env::var("AWS_REGION").ok())
-            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-            .filter(|r| !r.is_empty())
-    }
 }
 
 /// Spec variables, shared by the commands that read a spec.
@@ -97,7 +87,7 @@ pub enum Command {
     /// Diff a spec against live AWS and save the plan.
     #[command(
         after_help = "Examples:\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
-                            rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 1 error, 2 changes\n  \
+                            rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 2 changes, 1 error, 64 usage\n  \
                             rehearsal plan prerelease --json | jq .summary"
     )]
     Plan(plan::PlanArgs),
@@ -142,19 +132,18 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
 }
 
-/// Run a parsed command line; the exit code on success.
-pub async fn run(cli: Cli) -> Result<u8, CliError> {
-    let style = output::style();
-    let g = &cli.global;
-    match cli.command {
-        Command::Validate { env, vars } => validate::run(g, &env, vars),
-        Command::Plan(args) => plan::run(g, args, style).await,
+/// Run a parsed command with its settings; the exit code on success.
+pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
+    let style = settings.colors.stdout();
+    match command {
+        Command::Validate { env, vars } => validate::run(settings, &env, vars),
+        Command::Plan(args) => plan::run(settings, args, style).await,
         Command::Show { plan, json } => plan::show(&plan, json, style),
-        Command::Apply(args) => apply::run(g, args, style).await,
-        Command::Graph(args) => graph::run(g, args).await,
-        Command::Status(args) => status::run(g, args).await,
-        Command::Destroy(args) => destroy::run(g, args, style).await,
-        Command::Reap(args) => reap::run(g, args, style).await,
+        Command::Apply(args) => apply::run(settings, args, style).await,
+        Command::Graph(args) => graph::run(settings, args).await,
+        Command::Status(args) => status::run(settings, args).await,
+        Command::Destroy(args) => destroy::run(settings, args, style).await,
+        Command::Reap(args) => reap::run(settings, args, style).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -162,18 +151,7 @@ pub async fn run(cli: Cli) -> Result<u8, CliError> {
                 "rehearsal",
                 &mut std::io::stdout(),
             );
-            Ok(exit::OK)
+            Ok(exit::SUCCESS)
         }
     }
-}
-
-/// Load a spec named on the command line, with variables from flags and the environment.
-fn load_spec(g: &GlobalArgs, env: &str, vars: &VarArgs) -> Result<crate::spec::Spec, CliError> {
-    let path = crate::spec::spec_path(&g.environments, env);
-    let inputs = crate::spec::VariableInputs::from_process(vars.vars.clone());
-    let mut spec = crate::spec::load(&path, &inputs)?;
-    if let Some(region) = &g.region {
-        spec.env.region = region.clone();
-    }
-    Ok(spec)
 }

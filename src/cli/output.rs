@@ -7,17 +7,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::CliError;
+use super::Error;
 use crate::apply::{Event, Reporter, Summary};
 use crate::plan::render::Style;
-
-/// Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
-pub fn style() -> Style {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Style {
-        color: !no_color && std::io::stdout().is_terminal(),
-    }
-}
 
 /// Spinners on a terminal; a line per state change otherwise (CI logs, make).
 pub fn reporter() -> Arc<dyn Reporter> {
@@ -118,12 +110,9 @@ impl Reporter for LiveReporter {
 }
 
 /// Ask "yes" on a terminal. Without one, refuse instead of hanging: CI has nobody to answer.
-pub fn confirm(question: &str, what: &str) -> Result<(), CliError> {
+pub fn confirm(question: &str, what: &'static str) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::new(
-            format!("refusing to {what} without confirmation: there is no terminal to ask on"),
-            Some("review the plan and pass --auto-approve (CI), or run it from a terminal".into()),
-        ));
+        return Err(Error::NoTerminal { action: what });
     }
     eprint!("{question}\n  Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();
@@ -131,11 +120,11 @@ pub fn confirm(question: &str, what: &str) -> Result<(), CliError> {
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| CliError::new(e.to_string(), None))?;
+        .map_err(Error::Answer)?;
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(CliError::new(format!("{what} cancelled"), None))
+        Err(Error::Cancelled { action: what })
     }
 }
 
@@ -151,7 +140,13 @@ pub fn print_summary(summary: &Summary, style: Style) {
         println!("  done     {step}");
     }
     for (step, error) in &summary.failed {
-        println!("  {} {step}: {error}", style.paint("FAILED ", "31"));
+        // In the column of `done` and `skipped`, the hints under the step's name.
+        let lead = format!("  {}   {step}: ", style.paint("FAILED", "31"));
+        let at = super::Placement::Item {
+            lead: &lead,
+            indent: 11,
+        };
+        println!("{}", super::render(&error.clone().into(), at, style));
     }
     for (step, because) in &summary.skipped {
         println!("  skipped  {step} (because {because} failed)");

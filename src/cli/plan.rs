@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{CliError, GlobalArgs, VarArgs, exit, load_spec, provider};
+use super::{Error, Settings, VarArgs, exit};
 use crate::plan::render::Style;
 use crate::plan::{Plan, render};
 use crate::workflow;
@@ -21,13 +21,13 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Exit 0 when there are no changes, 1 on error, 2 when there are changes.
+    /// Exit 0 when there are no changes and 2 when there are (1 on an error, 64 on a usage error).
     #[arg(long)]
     pub detailed_exitcode: bool,
 }
 
-pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, CliError> {
-    let spec = match load_spec(g, &args.env, &args.vars) {
+pub async fn run(settings: &Settings, args: PlanArgs, style: Style) -> Result<u8, Error> {
+    let spec = match settings.load_spec(&args.env, &args.vars) {
         Ok(spec) => spec,
         Err(e) => {
             let name = Path::new(&args.env)
@@ -41,10 +41,10 @@ pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Cli
     let out = args
         .out
         .unwrap_or_else(|| Plan::default_path(&spec.env.name));
-    let planned = match provider::connect(&spec.env.region).await {
+    let planned = match settings.connect(&spec.env.region).await {
         Ok(provider) => workflow::make_plan(provider.as_ref(), &spec)
             .await
-            .map_err(CliError::from),
+            .map_err(Error::from),
         Err(e) => Err(e),
     };
     let plan = planned.map_err(|e| discard_previous_plan(&out, e))?;
@@ -67,12 +67,12 @@ pub async fn run(g: &GlobalArgs, args: PlanArgs, style: Style) -> Result<u8, Cli
     Ok(if args.detailed_exitcode && plan.has_changes() {
         exit::CHANGES
     } else {
-        exit::OK
+        exit::SUCCESS
     })
 }
 
-pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
-    let plan = Plan::load(path)?;
+pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, Error> {
+    let plan = load_saved(path)?;
     if json {
         println!(
             "{}",
@@ -88,21 +88,31 @@ pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, CliError> {
         );
         print!("{}", render::human(&plan, style));
     }
-    Ok(exit::OK)
+    Ok(exit::SUCCESS)
+}
+
+/// A saved plan. A file that cannot be read is an error like any other; a file that holds no
+/// plan this rehearsal can apply (damaged, or of another plan format) means "plan again".
+pub fn load_saved(path: &Path) -> Result<Plan, Error> {
+    Plan::load(path).map_err(|e| {
+        // Telling the two apart by the file, not by the message: PlanError has one variant
+        // for both, and the plan format is not this module's to change.
+        if std::fs::File::open(path).is_err() {
+            Error::Plan(Box::new(e))
+        } else {
+            Error::UnusablePlan(Box::new(e))
+        }
+    })
 }
 
 /// A plan that failed must not leave the previous plan in its place: `make
 /// create-prerelease-from-prod` would apply that older plan, made with other variables.
-fn discard_previous_plan(out: &Path, mut error: CliError) -> CliError {
+fn discard_previous_plan(out: &Path, error: Error) -> Error {
     if out.exists() && std::fs::remove_file(out).is_ok() {
-        let note = format!(
-            "the previous plan at {} was removed, so it cannot be applied by mistake",
-            out.display()
-        );
-        error.hint = Some(match error.hint.take() {
-            Some(h) => format!("{h}\nhint: {note}"),
-            None => note,
-        });
+        return Error::PlanFailed {
+            error: Box::new(error),
+            removed: out.to_path_buf(),
+        };
     }
     error
 }

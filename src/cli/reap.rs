@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::output::{self, confirm};
-use super::{CliError, GlobalArgs, exit, provider};
+use super::{Error, Settings, exit};
 use crate::destroy::{DestroyOptions, destroy};
 use crate::model::EnvId;
 use crate::plan::render::Style;
@@ -18,14 +18,9 @@ pub struct ReapArgs {
     pub auto_approve: bool,
 }
 
-pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, CliError> {
-    let region = g.region_without_spec().ok_or_else(|| {
-        CliError::new(
-            "reap needs a region",
-            Some("pass --region eu-west-1".into()),
-        )
-    })?;
-    let provider = provider::connect(&region).await?;
+pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8, Error> {
+    let region = settings.region_without_spec()?.name.clone();
+    let provider = settings.connect(&region).await?;
     let now = time::OffsetDateTime::now_utc();
     let mut expired = vec![];
     for env in provider.list_environments(&region).await? {
@@ -54,7 +49,7 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
         if !expired.is_empty() {
             println!("Dry run: pass --execute to destroy the expired environments.");
         }
-        return Ok(exit::OK);
+        return Ok(exit::SUCCESS);
     }
     if !args.auto_approve {
         confirm(&format!("\nDestroy {}?", expired.join(", ")), "reap")?;
@@ -77,21 +72,28 @@ pub async fn run(g: &GlobalArgs, args: ReapArgs, style: Style) -> Result<u8, Cli
                 println!("{} destroyed.", style.bold(&name))
             }
             Ok(report) => {
-                println!("{name}: {} resources left", report.leftovers.len());
+                println!(
+                    "{name}: {} {} resources are left:",
+                    style.paint("NOT DESTROYED:", "31"),
+                    report.leftovers.len()
+                );
+                super::destroy::list_leftovers(&report.leftovers, style);
                 failed.push(name);
             }
             Err(e) => {
-                println!("{name}: {e}");
+                let lead = format!("{name}: ");
+                let at = super::Placement::Item {
+                    lead: &lead,
+                    indent: 2,
+                };
+                println!("{}", super::render(&e.into(), at, style));
                 failed.push(name);
             }
         }
     }
     if failed.is_empty() {
-        Ok(exit::OK)
+        Ok(exit::SUCCESS)
     } else {
-        Err(CliError::new(
-            format!("not fully reaped: {}", failed.join(", ")),
-            Some("run reap again".into()),
-        ))
+        Err(Error::NotReaped { envs: failed })
     }
 }

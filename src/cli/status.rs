@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{CliError, GlobalArgs, exit, provider};
+use super::{Error, Settings, exit};
 use crate::model::{EnvId, tags};
 
 #[derive(Debug, Args)]
@@ -11,13 +11,13 @@ pub struct StatusArgs {
     pub env: String,
 }
 
-pub async fn run(g: &GlobalArgs, args: StatusArgs) -> Result<u8, CliError> {
-    let env = super::destroy::environment(g, &args.env)?.0;
-    let provider = provider::connect(&env.region).await?;
+pub async fn run(settings: &Settings, args: StatusArgs) -> Result<u8, Error> {
+    let env = settings.environment(&args.env)?.0;
+    let provider = settings.connect(&env.region).await?;
     let mut live = provider.observe(&env).await?;
     live.sort_by(|a, b| a.address.cmp(&b.address));
     print_owned(&env, &live);
-    Ok(exit::OK)
+    Ok(exit::SUCCESS)
 }
 
 pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {

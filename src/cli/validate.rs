@@ -1,9 +1,9 @@
 //! `rehearsal validate ENV`
 
-use super::{CliError, GlobalArgs, VarArgs, exit, load_spec};
+use super::{Error, Settings, VarArgs, exit};
 
-pub fn run(g: &GlobalArgs, env: &str, vars: VarArgs) -> Result<u8, CliError> {
-    let spec = load_spec(g, env, &vars)?;
+pub fn run(settings: &Settings, env: &str, vars: VarArgs) -> Result<u8, Error> {
+    let spec = settings.load_spec(env, &vars)?;
     println!(
         "{} is valid: environment {} in {}, {} sources, {} resources.",
         spec.path.display(),
@@ -12,5 +12,5 @@ pub fn run(g: &GlobalArgs, env: &str, vars: VarArgs) -> Result<u8, CliError> {
         spec.sources.len(),
         spec.resources.len()
     );
-    Ok(exit::OK)
+    Ok(exit::SUCCESS)
 }

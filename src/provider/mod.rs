@@ -86,7 +86,7 @@ impl ProviderError {
                 Some("wait a minute and run the command again; it resumes where it stopped".into())
             }
             ProviderError::Timeout { .. } => Some(
-                "AWS may still finish it: run `rehearsal plan` to see where it stands, or raise `timeout`"
+                "AWS may still finish it: run `rehearsal plan` to see where it stands, or give it more time (`timeout` in the spec, or --timeout)"
                     .into(),
             ),
             ProviderError::Connection { .. } => Some(

@@ -1,5 +1,5 @@
 //! Spec errors a person can act on: `file:line:column`, the message, the line with the
-//! offending span underlined, and a hint.
+//! offending span underlined, and a hint. `cli::render` shows them, like every other error.
 
 use std::fmt;
 use std::ops::Range;
@@ -49,14 +49,6 @@ impl Diagnostic {
             hint,
             snippet,
         }
-    }
-
-    pub fn render(&self) -> String {
-        let mut out = format!("{self}\n{}", self.snippet);
-        if let Some(h) = &self.hint {
-            out.push_str(&format!("\nhint: {h}"));
-        }
-        out
     }
 }
 
@@ -166,10 +158,8 @@ mod tests {
         let text = "a = 1\nbad = \"x\"\n";
         let d = Diagnostic::new("f.toml", text, 6..9, "nope".into(), Some("fix".into()));
         assert_eq!((d.line, d.column), (2, 1));
-        assert_eq!(
-            d.render(),
-            "f.toml:2:1: nope\n  |\n2 | bad = \"x\"\n  | ^^^\nhint: fix"
-        );
+        assert_eq!(d.to_string(), "f.toml:2:1: nope");
+        assert_eq!(d.snippet, "  |\n2 | bad = \"x\"\n  | ^^^");
     }
 
     #[test]

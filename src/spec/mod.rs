@@ -59,17 +59,6 @@ impl SpecError {
             SpecError::Variables { hint, .. } => Some(hint.clone()),
         }
     }
-
-    /// The full report: location, message, the offending line underlined, and the hint.
-    pub fn render(&self) -> String {
-        match self {
-            SpecError::Invalid(d) => d.render(),
-            other => match other.hint() {
-                Some(h) => format!("{other}\nhint: {h}"),
-                None => other.to_string(),
-            },
-        }
-    }
 }
 
 /// A look-up of an existing resource that rehearsal only reads.

@@ -1,132 +1,14 @@
-//! The `rehearsal` binary against a private moto server, as a release engineer runs it, and
-//! what the emulator holds afterwards, read with the SDK directly (not through rehearsal).
+//! What a private moto server holds after the `rehearsal` binary ran against it (a
+//! [`Project::against`](crate::project::Project::against) the emulator), read with the SDK
+//! directly, not through rehearsal; and the fault-injecting proxy put in front of it.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use aws_sdk_ec2::types::Filter;
-use tempfile::TempDir;
 
 use crate::emulator::{Emulator, Production};
-
-/// A project checkout: a copy of `environments/`, and `plans/` once something is planned.
-pub struct Project {
-    pub dir: TempDir,
-}
-
-impl Project {
-    pub fn new() -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let environments = dir.path().join("environments");
-        std::fs::create_dir(&environments).unwrap();
-        for name in ["production.toml", "prerelease.toml", "staging.toml"] {
-            std::fs::copy(
-                crate::support::environments_dir().join(name),
-                environments.join(name),
-            )
-            .unwrap();
-        }
-        Project { dir }
-    }
-
-    pub fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    /// Replace text in a spec, as a person editing it would.
-    pub fn edit(&self, spec: &str, from: &str, to: &str) {
-        let path = self.path(&format!("environments/{spec}.toml"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{spec}.toml has no `{from}`");
-        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    }
-
-    /// `rehearsal ARGS` against `endpoint`, with no terminal and nothing from the host's AWS
-    /// configuration.
-    pub fn command(&self, endpoint: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rehearsal"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("AWS_ENDPOINT_URL", endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    pub fn run(&self, endpoint: &str, args: &[&str]) -> Outcome {
-        let out = self
-            .command(endpoint, args)
-            .output()
-            .expect("rehearsal runs");
-        Outcome {
-            command: args.join(" "),
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Start `rehearsal ARGS` and SIGKILL it as soon as a progress line contains `marker`.
-    /// Returns whether it was killed (false: it finished before the marker showed).
-    pub fn kill_when(&self, endpoint: &str, args: &[&str], marker: &str) -> bool {
-        let mut child: Child = self
-            .command(endpoint, args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("rehearsal starts");
-        let stderr = child.stderr.take().expect("piped");
-        let mut killed = false;
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if line.contains(marker) {
-                child.kill().expect("SIGKILL");
-                killed = true;
-                break;
-            }
-        }
-        child.wait().expect("reaped");
-        killed
-    }
-}
-
-pub struct Outcome {
-    pub command: String,
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Outcome {
-    #[track_caller]
-    pub fn exits(self, code: i32) -> Outcome {
-        assert_eq!(
-            self.code, code,
-            "`rehearsal {}` exited {} (expected {code})\n--- stdout\n{}\n--- stderr\n{}",
-            self.command, self.code, self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    pub fn shows(self, text: &str) -> Outcome {
-        assert!(
-            self.stdout.contains(text) || self.stderr.contains(text),
-            "`rehearsal {}` did not show {text:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.command,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
 
 /// What the emulator holds for an environment: `kind id` of everything tagged
 /// `rehearsal:env = env` that is not gone, found with the SDK directly.

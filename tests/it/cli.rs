@@ -1,178 +1,14 @@
 //! The `rehearsal` binary as a person (or CI) runs it: in a project directory holding
 //! `environments/`, against a fake cloud kept in a file (`REHEARSAL_PROVIDER=fake:PATH`), with
 //! no terminal and `NO_COLOR=1`.
+//!
+//! Most command lines are pinned whole, exit code, stdout and stderr, as snapshots in
+//! `snapshots/cli__*.snap` (see `Outcome::snapshot`); what the fake cloud holds afterwards is
+//! asserted beside them.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-use rehearsal::provider::fake::FakeCloud;
 use serde_json::Value;
-use tempfile::TempDir;
 
-/// A project directory: a copy of `environments/`, a `plans/` directory to be, and a fake
-/// cloud file seeded with production on first use.
-struct Project {
-    dir: TempDir,
-}
-
-impl Project {
-    fn new() -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let environments = dir.path().join("environments");
-        std::fs::create_dir(&environments).unwrap();
-        for entry in std::fs::read_dir(crate::support::environments_dir()).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "toml") {
-                std::fs::copy(&path, environments.join(path.file_name().unwrap())).unwrap();
-            }
-        }
-        Project { dir }
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    /// `rehearsal ARGS...`, run in the project directory.
-    fn rehearsal(&self, args: &[&str]) -> Run<'_> {
-        Run {
-            project: self,
-            args: args.iter().map(|a| a.to_string()).collect(),
-            env: vec![],
-        }
-    }
-
-    fn write(&self, relative: &str, text: &str) {
-        std::fs::write(self.path(relative), text).unwrap();
-    }
-
-    fn read(&self, relative: &str) -> String {
-        std::fs::read_to_string(self.path(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
-    }
-
-    /// What the fake cloud holds now.
-    fn cloud(&self) -> FakeCloud {
-        serde_json::from_str(&self.read("cloud.json")).expect("a fake cloud state file")
-    }
-
-    /// How many resources carry an environment's tag.
-    fn owned_by(&self, env: &str) -> usize {
-        self.cloud()
-            .resources
-            .values()
-            .filter(|r| r.tags.get("rehearsal:env").map(String::as_str) == Some(env))
-            .count()
-    }
-}
-
-/// One command line, built up fluently.
-struct Run<'a> {
-    project: &'a Project,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
-}
-
-impl Run<'_> {
-    fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    #[track_caller]
-    fn succeeds(self) -> Outcome {
-        self.run().succeeds()
-    }
-
-    #[track_caller]
-    fn fails(self) -> Outcome {
-        self.run().fails()
-    }
-
-    #[track_caller]
-    fn exits(self, code: i32) -> Outcome {
-        self.run().exits(code)
-    }
-
-    fn run(self) -> Outcome {
-        let cloud = self.project.path("cloud.json");
-        let output = Command::new(env!("CARGO_BIN_EXE_rehearsal"))
-            .args(&self.args)
-            .current_dir(self.project.dir.path())
-            // Nothing from the machine running the tests: no AWS_REGION, no REHEARSAL_VAR_...
-            .env_clear()
-            .env("REHEARSAL_PROVIDER", format!("fake:{}", cloud.display()))
-            .env("NO_COLOR", "1")
-            .envs(self.env)
-            .stdin(Stdio::null())
-            .output()
-            .expect("the rehearsal binary runs");
-        Outcome {
-            command: format!("rehearsal {}", self.args.join(" ")),
-            code: output.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-            stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-        }
-    }
-}
-
-/// What the user sees: the exit code, stdout and stderr.
-struct Outcome {
-    command: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn show(&self) -> String {
-        format!(
-            "$ {}\nexit {}\n--- stdout\n{}--- stderr\n{}",
-            self.command, self.code, self.stdout, self.stderr
-        )
-    }
-
-    #[track_caller]
-    fn exits(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "wrong exit code\n{}", self.show());
-        self
-    }
-
-    #[track_caller]
-    fn succeeds(self) -> Self {
-        self.exits(0)
-    }
-
-    #[track_caller]
-    fn fails(self) -> Self {
-        self.exits(1)
-    }
-
-    #[track_caller]
-    fn prints(self, text: &str) -> Self {
-        assert!(
-            self.stdout.contains(text),
-            "stdout lacks {text:?}\n{}",
-            self.show()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn says(self, text: &str) -> Self {
-        assert!(
-            self.stderr.contains(text),
-            "stderr lacks {text:?}\n{}",
-            self.show()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.show()))
-    }
-}
+use crate::project::Project;
 
 const PLAN_FILE: &str = "plans/prerelease.plan.json";
 
@@ -183,60 +19,45 @@ fn validate_says_what_the_spec_describes() {
     let project = Project::new();
     project
         .rehearsal(&["validate", "prerelease"])
-        .succeeds()
-        .prints("environments/prerelease.toml is valid: environment prerelease in eu-west-1, 2 sources, 6 resources.");
+        .run()
+        .snapshot("validate-prerelease");
     for env in ["production", "staging"] {
         project
             .rehearsal(&["validate", env])
-            .succeeds()
-            .prints("is valid");
+            .run()
+            .exits(0)
+            .stdout_has("is valid");
     }
 }
 
 #[test]
 fn validate_points_at_a_typo_with_the_line_and_a_hint() {
     let project = Project::new();
-    let spec = project.read("environments/prerelease.toml");
-    project.write(
-        "environments/prerelease.toml",
-        &spec.replace(
-            "instance_type = \"t3.medium\"",
-            "instnce_type = \"t3.medium\"",
-        ),
+    project.edit(
+        "prerelease",
+        "instance_type = \"t3.medium\"",
+        "instnce_type = \"t3.medium\"",
     );
-    let line = spec
-        .lines()
-        .position(|l| l.starts_with("instance_type"))
-        .unwrap()
-        + 1;
-
-    let outcome = project.rehearsal(&["validate", "prerelease"]).fails();
-    let outcome = outcome
-        .says(&format!(
-            "error: environments/prerelease.toml:{line}:1: unknown field `instnce_type`"
-        ))
-        .says(&format!("{line} | instnce_type = \"t3.medium\"\n"))
-        .says("   | ^^^^^^^^^^^^\n")
-        .says("hint: did you mean `instance_type`?");
-    assert_eq!(outcome.stdout, "");
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .run()
+        .snapshot("validate-a-typo");
 }
 
 #[test]
 fn validate_refuses_an_undeclared_var() {
     Project::new()
         .rehearsal(&["validate", "prerelease", "--var", "server_verison=3.2.0"])
-        .fails()
-        .says("error: --var server_verison: the spec declares no variable `server_verison`")
-        .says("hint: did you mean `server_version`?");
+        .run()
+        .snapshot("validate-an-undeclared-var");
 }
 
 #[test]
 fn a_missing_spec_is_named_with_where_specs_live() {
     Project::new()
         .rehearsal(&["validate", "prerelase"])
-        .fails()
-        .says("error: cannot read environments/prerelase.toml")
-        .says("hint: environment specs live in environments/NAME.toml");
+        .run()
+        .snapshot("validate-a-missing-spec");
 }
 
 // --- plan, apply ---------------------------------------------------------------------------
@@ -246,11 +67,8 @@ fn plan_prints_what_it_would_do_and_saves_it() {
     let project = Project::new();
     project
         .rehearsal(&["plan", "prerelease"])
-        .succeeds()
-        .prints("rehearsal will make these changes to prerelease (eu-west-1):")
-        .prints("  + rds_instance.db\n      because it does not exist yet\n")
-        .prints("Plan: 6 to create, 0 to update, 0 to replace, 0 to delete.")
-        .prints("Saved the plan to plans/prerelease.plan.json. Apply exactly this plan with:\n  rehearsal apply plans/prerelease.plan.json");
+        .run()
+        .snapshot("plan-prerelease");
     let plan: Value = serde_json::from_str(&project.read(PLAN_FILE)).unwrap();
     assert_eq!(plan["env"]["name"], "prerelease");
     assert_eq!(plan["actions"].as_array().unwrap().len(), 6);
@@ -272,7 +90,8 @@ fn plan_with_a_var_plans_that_version() {
             "server_version=3.2.0",
             "--json",
         ])
-        .succeeds();
+        .run()
+        .exits(0);
     let plan = outcome.json();
     assert_eq!(plan["variables"]["server_version"], "3.2.0");
     assert_eq!(plan["summary"]["create"], 6);
@@ -291,28 +110,28 @@ fn detailed_exitcode_says_whether_there_are_changes() {
     let project = Project::new();
     project
         .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
-        .exits(2);
+        .run()
+        .exits(2)
+        .snapshot("plan-detailed-exitcode-changes");
 
     project
-        .rehearsal(&["apply", PLAN_FILE])
-        .succeeds()
-        .prints("Applying 6 changes to prerelease (eu-west-1)...")
-        .prints("Summary: 6 done, 0 failed, 0 skipped.")
-        .says("+ rds_instance.db: done");
+        .rehearsal(&["apply", PLAN_FILE, "--parallelism", "1"])
+        .run()
+        .snapshot("apply-the-saved-plan");
     assert_eq!(project.owned_by("prerelease"), 6);
 
     // The same plan again: nothing is done twice.
     project
         .rehearsal(&["apply", PLAN_FILE])
-        .fails()
-        .says("error: this plan was already applied: prerelease already matches it")
-        .says("hint: nothing to do; `rehearsal plan prerelease` shows the current state");
+        .run()
+        .snapshot("apply-the-saved-plan-again");
     assert_eq!(project.owned_by("prerelease"), 6);
 
     project
         .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
         .exits(0)
-        .prints("No changes. prerelease (eu-west-1) matches environments/prerelease.toml.");
+        .snapshot("plan-detailed-exitcode-no-changes");
 }
 
 #[test]
@@ -327,29 +146,29 @@ fn a_plan_overtaken_by_another_apply_is_refused_as_stale() {
             "--out",
             "plans/new.json",
         ])
-        .succeeds();
+        .run()
+        .exits(0);
     project
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
     let before = project.cloud();
 
     project
         .rehearsal(&["apply", "plans/new.json"])
-        .fails()
-        .says("error: the plan is stale: live state changed since it was made:\n  resource ")
-        .says("appeared")
-        .says("hint: make a fresh plan with `rehearsal plan ENV`, review it, and apply that");
+        .run()
+        .snapshot("apply-a-stale-plan");
     assert_eq!(project.cloud().resources, before.resources);
 }
 
 #[test]
 fn a_saved_plan_cannot_take_new_vars() {
     let project = Project::new();
-    project.rehearsal(&["plan", "prerelease"]).succeeds();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
     project
         .rehearsal(&["apply", PLAN_FILE, "--var", "server_version=3.2.0"])
-        .fails()
-        .says("error: --var cannot change a saved plan");
+        .run()
+        .snapshot("apply-a-saved-plan-with-a-var");
 }
 
 #[test]
@@ -357,21 +176,57 @@ fn apply_without_a_terminal_needs_auto_approve() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "prerelease"])
-        .fails()
-        .prints("Plan: 6 to create")
-        .says("error: refusing to apply without confirmation: there is no terminal to ask on")
-        .says("hint: review the plan and pass --auto-approve");
+        .run()
+        .snapshot("apply-without-a-terminal");
     assert_eq!(project.owned_by("prerelease"), 0, "nothing was changed");
 
     project
-        .rehearsal(&["apply", "prerelease", "--auto-approve"])
-        .succeeds()
-        .prints("Summary: 6 done");
+        .rehearsal(&[
+            "apply",
+            "prerelease",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+        ])
+        .run()
+        .snapshot("apply-auto-approve");
     assert_eq!(project.owned_by("prerelease"), 6);
     project
         .rehearsal(&["apply", "prerelease"])
-        .succeeds()
-        .prints("Nothing to apply.");
+        .run()
+        .snapshot("apply-with-nothing-to-do");
+}
+
+/// Someone else's database with the name pre-release's would have: restoring it fails.
+fn add_someone_elses_database_named_prerelease_db(project: &Project) {
+    let mut cloud = project.cloud();
+    cloud.sources.push(rehearsal::provider::fake::FakeSource {
+        region: "eu-west-1".into(),
+        kind: rehearsal::model::SourceKind::RdsInstance,
+        key: "prerelease-db".into(),
+        cluster: None,
+        tags: Default::default(),
+        attributes: Default::default(),
+    });
+    project.set_cloud(&cloud);
+}
+
+#[test]
+fn a_failed_step_skips_what_depends_on_it_and_the_summary_says_so() {
+    let project = Project::new();
+    project.rehearsal(&["status", "prerelease"]).run().exits(0);
+    add_someone_elses_database_named_prerelease_db(&project);
+    project
+        .rehearsal(&[
+            "apply",
+            "prerelease",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+        ])
+        .run()
+        .snapshot("apply-a-step-fails");
+    assert_eq!(project.owned_by("prerelease"), 2);
 }
 
 // --- show, graph, status -------------------------------------------------------------------
@@ -379,20 +234,17 @@ fn apply_without_a_terminal_needs_auto_approve() {
 #[test]
 fn show_renders_a_saved_plan_for_people_and_for_jq() {
     let project = Project::new();
-    project.rehearsal(&["plan", "prerelease"]).succeeds();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
 
     project
         .rehearsal(&["show", PLAN_FILE])
-        .succeeds()
-        .prints("Plan ")
-        .prints(" for prerelease, made ")
-        .prints(&format!(" by rehearsal {}.", env!("CARGO_PKG_VERSION")))
-        .prints("  + ec2_instance.server\n")
-        .prints("Plan: 6 to create");
+        .run()
+        .snapshot("show-the-saved-plan");
 
     let json = project
         .rehearsal(&["show", PLAN_FILE, "--json"])
-        .succeeds()
+        .run()
+        .exits(0)
         .json();
     assert_eq!(json["summary"]["create"], 6);
     assert_eq!(json["summary"]["changes"], 6);
@@ -405,29 +257,24 @@ fn show_renders_a_saved_plan_for_people_and_for_jq() {
 
     project
         .rehearsal(&["show", "plans/nope.plan.json"])
-        .fails()
-        .says("error: cannot read plan plans/nope.plan.json")
-        .says("hint: make a new one with `rehearsal plan ENV`");
+        .run()
+        .snapshot("show-a-missing-plan");
 }
 
 #[test]
 fn graph_prints_dot_with_the_ordered_steps() {
     let project = Project::new();
-    project
+    // DOT that `dot -Tsvg` reads, pinned whole: tests/it/golden/graph-prerelease.dot.
+    let outcome = project
         .rehearsal(&["graph", "prerelease"])
-        .succeeds()
-        .prints("// Steps in order (each line can run once the lines above are done):\n")
-        .prints("//   1. + ecs_cluster.main, + rds_snapshot.from_prod\n")
-        .prints("//   4. + ecs_service.server\n")
-        .prints("digraph plan {");
-    let steps = project
+        .run()
+        .exits(0)
+        .stdout_is_golden("graph-prerelease.dot");
+    assert_eq!(outcome.stderr, "");
+    project
         .rehearsal(&["graph", "prerelease", "--steps"])
-        .succeeds();
-    assert_eq!(
-        steps.stdout,
-        "1. + ecs_cluster.main, + rds_snapshot.from_prod\n2. + rds_instance.db\n\
-         3. + ec2_instance.server, + ecs_task_definition.server\n4. + ecs_service.server\n"
-    );
+        .run()
+        .snapshot("graph-steps");
 }
 
 #[test]
@@ -435,17 +282,16 @@ fn status_lists_what_an_environment_owns() {
     let project = Project::new();
     project
         .rehearsal(&["status", "prerelease"])
-        .succeeds()
-        .prints("prerelease (eu-west-1) owns nothing.");
+        .run()
+        .snapshot("status-owns-nothing");
     project
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
     project
         .rehearsal(&["status", "prerelease"])
-        .succeeds()
-        .prints("prerelease (eu-west-1) owns 6 resources:")
-        .prints("  rds_instance.db ")
-        .prints("(expires ");
+        .run()
+        .snapshot("status-after-apply");
 }
 
 // --- destroy -------------------------------------------------------------------------------
@@ -455,15 +301,14 @@ fn destroy_dry_run_lists_and_changes_nothing() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
     let before = project.read("cloud.json");
 
     project
         .rehearsal(&["destroy", "prerelease", "--dry-run"])
-        .succeeds()
-        .prints("Would delete 6 resources owned by prerelease (eu-west-1):")
-        .prints("  - ecs_service.server ")
-        .prints("Dry run: nothing was changed.");
+        .run()
+        .snapshot("destroy-dry-run");
     let after = project.read("cloud.json");
     assert_eq!(
         serde_json::from_str::<Value>(&after).unwrap(),
@@ -476,21 +321,24 @@ fn destroy_deletes_everything_and_proves_it() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
 
     project
-        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
-        .succeeds()
-        .prints("Will delete 6 resources owned by prerelease (eu-west-1):")
-        .prints("Deleted 6 resources in 1 pass")
-        .prints(
-            "Proof: a final listing finds nothing tagged rehearsal:env=prerelease in eu-west-1.",
-        )
-        .says("pass 1: 6 left");
+        .rehearsal(&[
+            "destroy",
+            "prerelease",
+            "--auto-approve",
+            "--parallelism",
+            "1",
+        ])
+        .run()
+        .snapshot("destroy-auto-approve");
     project
         .rehearsal(&["status", "prerelease"])
-        .succeeds()
-        .prints("prerelease (eu-west-1) owns nothing.");
+        .run()
+        .exits(0)
+        .stdout_has("prerelease (eu-west-1) owns nothing.");
     assert_eq!(project.owned_by("prerelease"), 0);
     assert_eq!(
         project.cloud().sources.len(),
@@ -500,8 +348,48 @@ fn destroy_deletes_everything_and_proves_it() {
 
     project
         .rehearsal(&["destroy", "prerelease", "--auto-approve"])
-        .succeeds()
-        .prints("Nothing to destroy: prerelease owns nothing in eu-west-1.");
+        .run()
+        .snapshot("destroy-with-nothing-left");
+}
+
+#[test]
+fn destroy_lists_what_it_could_not_delete_and_why() {
+    let project = Project::new();
+    project.rehearsal(&["status", "prerelease"]).run().exits(0);
+    add_a_database_that_never_finishes(&project);
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve", "--timeout", "2s"])
+        .run()
+        .snapshot("destroy-leaves-something-behind");
+    assert_eq!(project.owned_by("prerelease"), 1);
+}
+
+/// A pre-release database AWS never finishes making (left by a run that was killed, say): it
+/// cannot be deleted until it is made, so a destroy waits for it until its `--timeout`.
+fn add_a_database_that_never_finishes(project: &Project) {
+    let mut cloud = project.cloud();
+    let tags = [
+        ("rehearsal:env", "prerelease"),
+        ("rehearsal:address", "rds_instance.db"),
+        ("rehearsal:lifecycle", "ephemeral"),
+    ];
+    cloud.resources.insert(
+        "prerelease-db".into(),
+        rehearsal::provider::fake::FakeResource {
+            region: "eu-west-1".into(),
+            kind: rehearsal::model::ResourceKind::RdsInstance,
+            id: "prerelease-db".into(),
+            status: "creating".into(),
+            attributes: Default::default(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            transition: None,
+            visible_from_ms: None,
+        },
+    );
+    project.set_cloud(&cloud);
 }
 
 #[test]
@@ -509,12 +397,12 @@ fn destroy_without_a_terminal_needs_auto_approve() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
     project
         .rehearsal(&["destroy", "prerelease"])
-        .fails()
-        .says("error: refusing to destroy without confirmation")
-        .says("--auto-approve");
+        .run()
+        .snapshot("destroy-without-a-terminal");
     assert_eq!(project.owned_by("prerelease"), 6);
 }
 
@@ -523,14 +411,14 @@ fn destroy_works_from_tags_when_the_spec_is_gone() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
     std::fs::remove_file(project.path("environments/prerelease.toml")).unwrap();
 
     project
         .rehearsal(&["destroy", "prerelease", "--auto-approve"])
-        .fails()
-        .says("error: cannot read the spec of prerelease, and no region was given")
-        .says("hint: pass --region (or set AWS_REGION)");
+        .run()
+        .snapshot("destroy-without-a-spec-or-a-region");
     assert_eq!(project.owned_by("prerelease"), 6);
 
     project
@@ -540,13 +428,11 @@ fn destroy_works_from_tags_when_the_spec_is_gone() {
             "--region",
             "eu-west-1",
             "--auto-approve",
+            "--parallelism",
+            "1",
         ])
-        .succeeds()
-        .says("note: cannot use environments/prerelease.toml")
-        .says("working from tags alone in eu-west-1")
-        .prints(
-            "Proof: a final listing finds nothing tagged rehearsal:env=prerelease in eu-west-1.",
-        );
+        .run()
+        .snapshot("destroy-without-a-spec");
     assert_eq!(project.owned_by("prerelease"), 0);
 }
 
@@ -555,16 +441,14 @@ fn destroy_refuses_production() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "production", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
     assert_eq!(project.owned_by("production"), 1, "the release snapshot");
 
     project
         .rehearsal(&["destroy", "production", "--auto-approve"])
-        .fails()
-        .says("error: environment production is protected: rehearsal never destroys it")
-        .says(
-            "hint: protected environments (production, staging) are never torn down by rehearsal",
-        );
+        .run()
+        .snapshot("destroy-production");
     // Not even with the spec out of the way: the tags say it is protected.
     std::fs::remove_file(project.path("environments/production.toml")).unwrap();
     project
@@ -575,9 +459,81 @@ fn destroy_refuses_production() {
             "eu-west-1",
             "--auto-approve",
         ])
-        .fails()
-        .says("error: environment production is protected");
+        .run()
+        .snapshot("destroy-production-without-its-spec");
     assert_eq!(project.owned_by("production"), 1);
+}
+
+// --- the region ----------------------------------------------------------------------------
+
+/// `--region`, then `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the spec's, as the AWS CLI
+/// reads them (with the spec as its config file); a note says when it is not the spec's.
+#[test]
+fn the_region_is_the_flag_then_aws_region_then_aws_default_region_then_the_spec() {
+    let project = Project::new();
+    // The fake production lives in the spec's region, eu-west-1.
+    project.rehearsal(&["status", "prerelease"]).run().exits(0);
+
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .run()
+        .snapshot("region-from-aws-default-region");
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .run()
+        .snapshot("region-from-aws-region");
+    project
+        .rehearsal(&["validate", "prerelease", "--region", "eu-west-1"])
+        .env("AWS_REGION", "us-east-1")
+        .run()
+        .snapshot("region-from-the-flag");
+}
+
+#[test]
+fn a_saved_plan_applies_where_it_was_made() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    project
+        .rehearsal(&["apply", PLAN_FILE, "--region", "us-east-1"])
+        .run()
+        .snapshot("region-flag-with-a-saved-plan");
+    project
+        .rehearsal(&["apply", PLAN_FILE, "--parallelism", "1"])
+        .env("AWS_REGION", "us-east-1")
+        .run()
+        .snapshot("region-from-aws-region-with-a-saved-plan");
+    assert!(
+        project
+            .cloud()
+            .resources
+            .values()
+            .all(|r| r.region == "eu-west-1")
+    );
+}
+
+#[test]
+fn status_and_destroy_without_a_spec_take_the_region_from_the_environment() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    std::fs::remove_file(project.path("environments/prerelease.toml")).unwrap();
+    project
+        .rehearsal(&["status", "prerelease"])
+        .env("AWS_REGION", "eu-west-1")
+        .run()
+        .snapshot("status-without-a-spec");
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .run()
+        .exits(0)
+        .stderr_has("working from tags alone in eu-west-1 (from AWS_DEFAULT_REGION)");
+    assert_eq!(project.owned_by("prerelease"), 0);
 }
 
 // --- reap ----------------------------------------------------------------------------------
@@ -587,22 +543,17 @@ fn reap_destroys_only_expired_environments() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
     project
         .rehearsal(&["apply", "staging", "--auto-approve"])
-        .succeeds();
+        .run()
+        .exits(0);
 
     project
-        .rehearsal(&[
-            "reap",
-            "--region",
-            "eu-west-1",
-            "--execute",
-            "--auto-approve",
-        ])
-        .succeeds()
-        .prints("prerelease is not expired yet (until ")
-        .prints("staging has no expiry: left alone");
+        .rehearsal(&["reap", "--region", "eu-west-1"])
+        .run()
+        .snapshot("reap-nothing-expired");
     assert_eq!(project.owned_by("prerelease"), 6);
 
     // A day later (as far as the tags are concerned).
@@ -612,15 +563,15 @@ fn reap_destroys_only_expired_environments() {
             *at = "2000-01-01T00:00:00Z".into();
         }
     }
-    project.write("cloud.json", &serde_json::to_string(&cloud).unwrap());
+    project.set_cloud(&cloud);
 
     project
         .rehearsal(&["reap", "--region", "eu-west-1"])
-        .succeeds()
-        .prints("prerelease expired at 2000-01-01T00:00:00Z (6 resources)")
-        .prints("Dry run: pass --execute to destroy the expired environments.");
+        .run()
+        .snapshot("reap-dry-run");
     assert_eq!(project.owned_by("prerelease"), 6, "a dry run by default");
 
+    // Progress of deletes side by side comes in any order: assertions, not a snapshot.
     project
         .rehearsal(&[
             "reap",
@@ -629,8 +580,11 @@ fn reap_destroys_only_expired_environments() {
             "--execute",
             "--auto-approve",
         ])
-        .succeeds()
-        .prints("prerelease destroyed.");
+        .run()
+        .exits(0)
+        .stdout_has("prerelease expired at 2000-01-01T00:00:00Z (6 resources)")
+        .stdout_has("staging has no expiry: left alone")
+        .stdout_has("prerelease destroyed.");
     assert_eq!(project.owned_by("prerelease"), 0);
     assert_eq!(project.owned_by("staging"), 3);
 }
@@ -642,13 +596,15 @@ fn completions_print_a_shell_script() {
     let project = Project::new();
     project
         .rehearsal(&["completions", "bash"])
-        .succeeds()
-        .prints("_rehearsal()")
-        .prints("complete -F _rehearsal");
+        .run()
+        .exits(0)
+        .stdout_has("_rehearsal()")
+        .stdout_has("complete -F _rehearsal");
     project
         .rehearsal(&["completions", "zsh"])
-        .succeeds()
-        .prints("#compdef rehearsal");
+        .run()
+        .exits(0)
+        .stdout_has("#compdef rehearsal");
 }
 
 #[test]
@@ -656,8 +612,9 @@ fn every_command_has_an_example_in_its_help() {
     let project = Project::new();
     project
         .rehearsal(&["--help"])
-        .succeeds()
-        .prints("Examples:\n  rehearsal validate prerelease");
+        .run()
+        .exits(0)
+        .stdout_has("Examples:\n  rehearsal validate prerelease");
     for command in [
         "validate",
         "plan",
@@ -669,7 +626,7 @@ fn every_command_has_an_example_in_its_help() {
         "reap",
         "completions",
     ] {
-        let outcome = project.rehearsal(&[command, "--help"]).succeeds();
+        let outcome = project.rehearsal(&[command, "--help"]).run().exits(0);
         assert!(
             outcome.stdout.contains("Example")
                 && outcome.stdout.contains(&format!("rehearsal {command}")),
@@ -686,58 +643,275 @@ fn an_unknown_provider_is_refused_with_the_choices() {
         .rehearsal(&["plan", "prerelease"])
         .env("REHEARSAL_PROVIDER", "gcp")
         .run()
-        .fails()
-        .says("error: REHEARSAL_PROVIDER=gcp is not a provider")
-        .says(
-            "hint: use REHEARSAL_PROVIDER=aws (the default) or REHEARSAL_PROVIDER=fake:STATE.json",
-        );
+        .snapshot("an-unknown-provider");
     assert!(!project.path(PLAN_FILE).exists());
 }
 
 #[test]
 fn a_failed_plan_removes_the_previous_plan_so_it_cannot_be_applied_by_mistake() {
     let project = Project::new();
-    project.rehearsal(&["plan", "prerelease"]).run().succeeds();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
     assert!(project.path(PLAN_FILE).exists());
 
     // Production's database cannot be found any more: this plan fails...
-    let spec = project.read("environments/prerelease.toml");
-    project.write(
-        "environments/prerelease.toml",
-        &spec.replacen(
-            "identifier = \"production-db\"",
-            "identifier = \"production-db-gone\"",
-            1,
-        ),
+    project.edit(
+        "prerelease",
+        "identifier = \"production-db\"",
+        "identifier = \"production-db-gone\"",
     );
     project
         .rehearsal(&["plan", "prerelease"])
         .run()
-        .fails()
-        .says("cannot look up source.rds_instance.prod_db")
-        .says("the previous plan at plans/prerelease.plan.json was removed");
+        .snapshot("plan-fails-and-removes-the-previous-plan");
     // ...and the next step of the checklist has nothing old to apply.
     assert!(!project.path(PLAN_FILE).exists());
     project
         .rehearsal(&["apply", PLAN_FILE])
         .run()
-        .fails()
-        .says("cannot read plan");
+        .snapshot("apply-a-removed-plan");
 }
 
 #[test]
 fn a_broken_spec_also_removes_the_previous_plan() {
     let project = Project::new();
-    project.rehearsal(&["plan", "prerelease"]).run().succeeds();
-    let spec = project.read("environments/prerelease.toml");
-    project.write(
-        "environments/prerelease.toml",
-        &spec.replacen("instance_type", "instance_typo", 1),
-    );
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    project.edit("prerelease", "instance_type", "instance_typo");
     project
         .rehearsal(&["plan", "prerelease"])
         .run()
-        .fails()
-        .says("unknown field `instance_typo`");
+        .snapshot("plan-a-broken-spec-removes-the-previous-plan");
     assert!(!project.path(PLAN_FILE).exists());
+}
+
+// --- exit codes: README.md's table, one command line per row ---------------------------------
+
+/// The table in README.md ("Exit codes"): each code it documents.
+fn documented_exit_codes() -> Vec<u8> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let table = readme
+        .split("### Exit codes")
+        .nth(1)
+        .expect("README.md has an Exit codes section");
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with("| Code"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.split('|').nth(1).unwrap().trim().parse().expect("a code"))
+        .collect()
+}
+
+#[test]
+fn the_readme_documents_every_exit_code_and_no_other() {
+    use rehearsal::exit;
+    assert_eq!(
+        documented_exit_codes(),
+        [
+            exit::SUCCESS,
+            exit::ERROR,
+            exit::CHANGES,
+            exit::REPLAN,
+            exit::STEPS_FAILED,
+            exit::LEFTOVERS,
+            exit::USAGE
+        ]
+    );
+}
+
+#[test]
+fn exit_0_no_changes_and_proven_destroyed() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0)
+        .stdout_has("Proof: ");
+}
+
+#[test]
+fn exit_1_an_error() {
+    let project = Project::new();
+    project.edit("prerelease", "instance_type", "instance_typo");
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .run()
+        .exits(1)
+        .stderr_has("unknown field `instance_typo`");
+    project
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(1);
+    project
+        .rehearsal(&["show", "plans/none.plan.json"])
+        .run()
+        .exits(1)
+        .stderr_has("cannot read plan");
+    project
+        .rehearsal(&["destroy", "production", "--auto-approve"])
+        .run()
+        .exits(1)
+        .stderr_has("protected");
+}
+
+#[test]
+fn exit_2_the_plan_has_changes() {
+    Project::new()
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(2)
+        .stdout_has("Plan: 6 to create");
+}
+
+#[test]
+fn exit_3_plan_again() {
+    let project = Project::new();
+    for out in ["plans/first.json", "plans/second.json"] {
+        project
+            .rehearsal(&["plan", "prerelease", "--out", out])
+            .run()
+            .exits(0);
+    }
+    project
+        .rehearsal(&[
+            "plan",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--out",
+            "plans/stale.json",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["apply", "plans/first.json"])
+        .run()
+        .exits(0);
+    // Already applied.
+    project
+        .rehearsal(&["apply", "plans/first.json"])
+        .run()
+        .exits(3)
+        .stderr_has("already applied");
+    // Stale: the world moved since the plan was made.
+    project
+        .rehearsal(&["apply", "plans/stale.json"])
+        .run()
+        .exits(3)
+        .stderr_has("stale");
+
+    // Another plan format, and a damaged file.
+    let text = project.read("plans/second.json");
+    let mut other: Value = serde_json::from_str(&text).unwrap();
+    other["format_version"] = 99.into();
+    project.write("plans/other-format.json", &other.to_string());
+    project
+        .rehearsal(&["apply", "plans/other-format.json"])
+        .run()
+        .exits(3)
+        .stderr_has("format 99");
+    project.write("plans/damaged.json", &text[..text.len() / 2]);
+    project
+        .rehearsal(&["apply", "plans/damaged.json"])
+        .run()
+        .exits(3)
+        .stderr_has("not a plan file");
+    project
+        .rehearsal(&["show", "plans/damaged.json"])
+        .run()
+        .exits(3);
+}
+
+#[test]
+fn exit_4_a_step_failed() {
+    let project = Project::new();
+    project.rehearsal(&["status", "prerelease"]).run().exits(0);
+    add_someone_elses_database_named_prerelease_db(&project);
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(4)
+        .stdout_has("Summary: 2 done, 1 failed, 3 skipped.")
+        .stdout_has("DB instance prerelease-db already exists");
+}
+
+#[test]
+fn exit_5_something_was_left_behind() {
+    let project = Project::new();
+    project.rehearsal(&["status", "prerelease"]).run().exits(0);
+    add_a_database_that_never_finishes(&project);
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve", "--timeout", "2s"])
+        .run()
+        .exits(5)
+        .stdout_has("NOT DESTROYED:")
+        .stdout_has("(last seen: it is still creating)");
+}
+
+#[test]
+fn exit_64_usage() {
+    let project = Project::new();
+    for args in [
+        &[
+            "plan",
+            "prerelease",
+            "--detailed-exitcode",
+            "--var",
+            "broken",
+        ][..],
+        &[
+            "plan",
+            "prerelease",
+            "--detailed-exitcode",
+            "--no-such-flag",
+        ],
+        &["plan"],
+        &["apply", "prerelease", "--parallelism", "0"],
+        &[],
+    ] {
+        let outcome = project.rehearsal(args).run().exits(64);
+        assert!(
+            outcome.stderr.starts_with("error: ") || args.is_empty(),
+            "{}",
+            outcome.show()
+        );
+    }
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    project
+        .rehearsal(&["apply", PLAN_FILE, "--var", "server_version=3.2.0"])
+        .run()
+        .exits(64)
+        .stderr_has("--var cannot change a saved plan");
+    project
+        .rehearsal(&["apply", "prerelease"])
+        .run()
+        .exits(64)
+        .stderr_has("no terminal");
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["destroy", "prerelease"])
+        .run()
+        .exits(64)
+        .stderr_has("no terminal");
+    project.rehearsal(&["reap"]).run().exits(64);
+    assert_eq!(project.owned_by("prerelease"), 6, "nothing was destroyed");
+
+    // --help and --version are not errors.
+    project.rehearsal(&["--help"]).run().exits(0);
+    project
+        .rehearsal(&["--version"])
+        .run()
+        .exits(0)
+        .stdout_has(env!("CARGO_PKG_VERSION"));
 }

@@ -2,8 +2,9 @@
 //! the requests, and rehearsal killed with SIGKILL mid-way. Each test asserts on what the
 //! emulator holds afterwards, and that production was never touched.
 
-use crate::against_emulator::{FaultProxy, Project, assert_unchanged, production, tagged};
+use crate::against_emulator::{FaultProxy, assert_unchanged, production, tagged};
 use crate::emulator::Emulator;
+use crate::project::Project;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_and_destroy_converge_through_throttling_and_503s() {
@@ -11,10 +12,11 @@ async fn apply_and_destroy_converge_through_throttling_and_503s() {
     let prod = em.seed_production();
     let before = production(&em, &prod).await;
     let proxy = FaultProxy::start(em.endpoint(), 0.25, 0);
-    let project = Project::new();
+    let project = Project::against(&proxy.endpoint);
 
     project
-        .run(&proxy.endpoint, &["apply", "prerelease", "--auto-approve"])
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
         .exits(0)
         .shows("6 done, 0 failed, 0 skipped");
     assert_eq!(
@@ -23,10 +25,8 @@ async fn apply_and_destroy_converge_through_throttling_and_503s() {
         "exactly one of each, no duplicates"
     );
     project
-        .run(
-            &proxy.endpoint,
-            &["destroy", "prerelease", "--auto-approve"],
-        )
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
         .exits(0)
         .shows("Proof:");
 
@@ -51,7 +51,7 @@ async fn apply_killed_anywhere_then_destroy_leaves_nothing() {
     let before = production(&em, &prod).await;
     // Latency like a real API's, so the kills land mid-way.
     let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
-    let project = Project::new();
+    let project = Project::against(&proxy.endpoint);
 
     for marker in [
         "+ rds_snapshot.from_prod: snapshotting",
@@ -59,18 +59,14 @@ async fn apply_killed_anywhere_then_destroy_leaves_nothing() {
         "+ ec2_instance.server: launching",
         "+ ecs_service.server: started",
     ] {
-        let killed = project.kill_when(
-            &proxy.endpoint,
-            &["apply", "prerelease", "--auto-approve"],
-            marker,
-        );
+        let killed = project
+            .rehearsal(&["apply", "prerelease", "--auto-approve"])
+            .kill_when(marker);
         assert!(killed, "apply was killed at `{marker}`");
         let left_behind = tagged(&em, "prerelease").await;
         let destroyed = project
-            .run(
-                &proxy.endpoint,
-                &["destroy", "prerelease", "--auto-approve"],
-            )
+            .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+            .run()
             .exits(0);
         if !left_behind.is_empty() {
             destroyed.shows("Proof:");
@@ -91,7 +87,7 @@ async fn apply_killed_then_applied_again_converges_without_duplicates() {
     let prod = em.seed_production();
     let before = production(&em, &prod).await;
     let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
-    let project = Project::new();
+    let project = Project::against(&proxy.endpoint);
 
     // Each run resumes from what the one before left, and is killed a little further on.
     for marker in [
@@ -99,21 +95,18 @@ async fn apply_killed_then_applied_again_converges_without_duplicates() {
         "+ ec2_instance.server: launching",
         "+ ecs_service.server: started",
     ] {
-        let killed = project.kill_when(
-            &proxy.endpoint,
-            &["apply", "prerelease", "--auto-approve"],
-            marker,
-        );
+        let killed = project
+            .rehearsal(&["apply", "prerelease", "--auto-approve"])
+            .kill_when(marker);
         assert!(killed, "apply was killed at `{marker}`");
     }
     project
-        .run(&proxy.endpoint, &["apply", "prerelease", "--auto-approve"])
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
         .exits(0);
     project
-        .run(
-            &proxy.endpoint,
-            &["plan", "prerelease", "--detailed-exitcode"],
-        )
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
         .exits(0)
         .shows("No changes.");
     let owned = tagged(&em, "prerelease").await;
@@ -129,10 +122,8 @@ async fn apply_killed_then_applied_again_converges_without_duplicates() {
     );
 
     project
-        .run(
-            &proxy.endpoint,
-            &["destroy", "prerelease", "--auto-approve"],
-        )
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
         .exits(0);
     assert!(tagged(&em, "prerelease").await.is_empty());
     assert_unchanged(&before, &production(&em, &prod).await);
@@ -145,26 +136,23 @@ async fn destroy_killed_midway_and_run_again_converges() {
     let prod = em.seed_production();
     let before = production(&em, &prod).await;
     let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
-    let project = Project::new();
+    let project = Project::against(&proxy.endpoint);
     project
-        .run(&proxy.endpoint, &["apply", "prerelease", "--auto-approve"])
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
         .exits(0);
 
-    let killed = project.kill_when(
-        &proxy.endpoint,
-        &["destroy", "prerelease", "--auto-approve"],
-        "- rds_instance.db",
-    );
+    let killed = project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .kill_when("- rds_instance.db");
     assert!(killed, "destroy was killed mid-way");
     assert!(
         !tagged(&em, "prerelease").await.is_empty(),
         "the kill left work for the second run"
     );
     project
-        .run(
-            &proxy.endpoint,
-            &["destroy", "prerelease", "--auto-approve"],
-        )
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
         .exits(0)
         .shows("Proof:");
     assert!(tagged(&em, "prerelease").await.is_empty());

@@ -1,6 +1,7 @@
 //! One integration-test binary (fast to link): the spec, the engine, teardown and the CLI, each
 //! as a module that reads like the user's story. AWS-backed modules need the `aws` feature.
 
+mod project;
 mod support;
 
 mod cli;

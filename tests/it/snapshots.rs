@@ -8,7 +8,9 @@ use rehearsal::plan::render::{Style, human};
 use rehearsal::provider::fake::FakeProvider;
 use rehearsal::spec::{self, SpecError, VariableInputs};
 
-use crate::support::{REGION, converge, plan_for, prerelease_edited, shipped, shipped_text};
+use crate::support::{
+    REGION, converge, plan_for, prerelease_edited, report, shipped, shipped_text,
+};
 
 const PLAIN: Style = Style { color: false };
 
@@ -46,5 +48,5 @@ fn a_misspelt_key_in_the_spec() {
     ) else {
         panic!("a misspelt key is an error");
     };
-    insta::assert_snapshot!(d.render());
+    insta::assert_snapshot!(report(SpecError::Invalid(d)));
 }

@@ -1,11 +1,14 @@
 //! A person edits `environments/prerelease.toml` and gets something wrong. Every mistake is
-//! reported at `file:line:column` with the offending text underlined and a hint on what to do.
+//! reported at `file:line:column` with the offending text underlined and a hint on what to do;
+//! each test pins the report as the user reads it, an inline `insta` snapshot under the spec.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use rehearsal::spec::{self, Diagnostic, SpecError, VariableInputs};
+
+use crate::support::report;
 
 const FILE: &str = "environments/prerelease.toml";
 
@@ -29,54 +32,10 @@ fn rejected(text: &str) -> Diagnostic {
     }
 }
 
-/// The error points at `line:column`, and the rendered report shows that line with exactly
-/// `underlined` marked under it, then the hint.
-#[track_caller]
-fn assert_points_at(d: &Diagnostic, text: &str, line: usize, column: usize, underlined: &str) {
-    assert_eq!(
-        (d.line, d.column),
-        (line, column),
-        "wrong position for: {}",
-        d.message
-    );
-    let source_line = text.lines().nth(line - 1).expect("the line exists");
-    let marked: String = source_line
-        .chars()
-        .skip(column - 1)
-        .take(underlined.chars().count())
-        .collect();
-    assert_eq!(
-        marked, underlined,
-        "the position is not where `{underlined}` is"
-    );
-    let gutter = " ".repeat(line.to_string().len());
-    let rendered = d.render();
-    let expected_snippet = format!(
-        "{gutter} |\n{line} | {source_line}\n{gutter} | {}{}",
-        " ".repeat(column - 1),
-        "^".repeat(underlined.chars().count())
-    );
-    assert!(
-        rendered.starts_with(&format!("{FILE}:{line}:{column}: {}\n", d.message)),
-        "the report starts with file:line:column and the message:\n{rendered}"
-    );
-    assert!(
-        rendered.contains(&expected_snippet),
-        "the report underlines `{underlined}`:\n{rendered}"
-    );
-    if let Some(hint) = &d.hint {
-        assert!(
-            rendered.ends_with(&format!("\nhint: {hint}")),
-            "the report ends with the hint:\n{rendered}"
-        );
-    }
-}
-
-#[track_caller]
-fn hint(d: &Diagnostic) -> &str {
-    d.hint
-        .as_deref()
-        .unwrap_or_else(|| panic!("no hint for: {}", d.message))
+/// The error as `rehearsal validate` shows it on stderr: `file:line:column`, the message, the
+/// line with the offending text underlined, and the hint.
+fn shown(d: &Diagnostic) -> String {
+    report(SpecError::Invalid(Box::new(d.clone())))
 }
 
 // --- TOML itself ---------------------------------------------------------------------------
@@ -92,13 +51,13 @@ lifecycle = "ephemeral"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 3, 10, "e");
-    assert!(
-        d.message.contains("string values must be quoted"),
-        "{}",
-        d.message
-    );
-    assert!(hint(&d).contains("toml.io"), "{:?}", d.hint);
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:3:10: string values must be quoted, expected literal string
+      |
+    3 | region = eu-west-1
+      |          ^^^^^^^^^
+    hint: this is not valid TOML here; see https://toml.io for the syntax
+    ");
 }
 
 #[test]
@@ -119,14 +78,13 @@ instnce_type = "t3.large"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 11, 1, "instnce_type");
-    assert!(
-        d.message
-            .starts_with("unknown field `instnce_type`, expected one of `clone_of`"),
-        "{}",
-        d.message
-    );
-    assert_eq!(hint(&d), "did you mean `instance_type`?");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:11:1: unknown field `instnce_type`, expected one of `clone_of`, `image`, `subnet`, `security_groups`, `instance_type`, `user_data`, `key_name`, `tags`, `depends_on`, `timeout`
+       |
+    11 | instnce_type = "t3.large"
+       | ^^^^^^^^^^^^
+    hint: did you mean `instance_type`?
+    "#);
 }
 
 #[test]
@@ -141,11 +99,13 @@ owner = "release-team"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 5, 1, "owner");
-    assert_eq!(
-        hint(&d),
-        "remove it, or use one of: name, region, lifecycle, ttl"
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:5:1: unknown field `owner`, expected one of `name`, `region`, `lifecycle`, `ttl`
+      |
+    5 | owner = "release-team"
+      | ^^^^^
+    hint: remove it, or use one of: name, region, lifecycle, ttl
+    "#);
 }
 
 #[test]
@@ -168,9 +128,13 @@ desired_count = "one"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 13, 17, "\"one\"");
-    assert_eq!(d.message, "invalid type: string \"one\", expected i64");
-    assert!(hint(&d).contains("strings are quoted, numbers and booleans are not"));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:13:17: invalid type: string "one", expected i64
+       |
+    13 | desired_count = "one"
+       |                 ^^^^^
+    hint: check the value's type: strings are quoted, numbers and booleans are not
+    "#);
 }
 
 #[test]
@@ -184,13 +148,13 @@ lifecycle = "temporary"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 4, 13, "\"temporary\"");
-    assert!(
-        d.message.starts_with("unknown variant `temporary`"),
-        "{}",
-        d.message
-    );
-    assert_eq!(hint(&d), "remove it, or use one of: protected, ephemeral");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:4:13: unknown variant `temporary`, expected `protected` or `ephemeral`
+      |
+    4 | lifecycle = "temporary"
+      |             ^^^^^^^^^^^
+    hint: remove it, or use one of: protected, ephemeral
+    "#);
 }
 
 #[test]
@@ -207,9 +171,13 @@ identifier = "prerelease-from-prod"
 "#,
     );
     let d = rejected(spec);
-    assert_eq!(d.message, "missing field `source_db`");
-    assert_eq!(d.line, 6, "points at the table that lacks it");
-    assert!(hint(&d).starts_with("add it"));
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:6:1: missing field `source_db`
+      |
+    6 | [resources.rds_snapshot.from_prod]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: add it: see the spec reference in README.md
+    ");
 }
 
 // --- References ----------------------------------------------------------------------------
@@ -254,46 +222,52 @@ fn the_miniature_spec_itself_is_valid() {
 fn a_reference_to_an_unknown_resource_suggests_a_close_one() {
     let spec = with_reference(r#"tags = { Database = "${rds_instance.dbb.endpoint}" }"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 22, "${rds_instance.dbb.endpoint}");
-    assert_eq!(d.message, "unknown resource `rds_instance.dbb`");
-    assert_eq!(hint(&d), "did you mean `rds_instance.db`?");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:22: unknown resource `rds_instance.dbb`
+       |
+    21 | tags = { Database = "${rds_instance.dbb.endpoint}" }
+       |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `rds_instance.db`?
+    "#);
 }
 
 #[test]
 fn a_reference_to_an_undeclared_resource_says_where_to_declare_it() {
     let spec = with_reference(r#"tags = { Server = "${ec2_instance.server.private_ip}" }"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 20, "${ec2_instance.server.private_ip}");
-    assert_eq!(d.message, "unknown resource `ec2_instance.server`");
-    assert!(
-        hint(&d).starts_with("declare it under [resources.ec2_instance.server]"),
-        "{:?}",
-        d.hint
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:20: unknown resource `ec2_instance.server`
+       |
+    21 | tags = { Server = "${ec2_instance.server.private_ip}" }
+       |                    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: declare it under [resources.ec2_instance.server]; sources are written ${source.KIND.NAME.ATTRIBUTE}
+    "#);
 }
 
 #[test]
 fn a_reference_to_an_unknown_source_suggests_a_close_one() {
     let spec = with_reference(r#"tags = { From = "${source.rds_instance.prod_dbb.identifier}" }"#);
     let d = rejected(&spec);
-    assert_points_at(
-        &d,
-        &spec,
-        21,
-        18,
-        "${source.rds_instance.prod_dbb.identifier}",
-    );
-    assert_eq!(d.message, "unknown source `source.rds_instance.prod_dbb`");
-    assert_eq!(hint(&d), "did you mean `source.rds_instance.prod_db`?");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:18: unknown source `source.rds_instance.prod_dbb`
+       |
+    21 | tags = { From = "${source.rds_instance.prod_dbb.identifier}" }
+       |                  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `source.rds_instance.prod_db`?
+    "#);
 }
 
 #[test]
 fn a_resource_attribute_that_does_not_exist_suggests_a_close_one() {
     let spec = with_reference(r#"tags = { Database = "${rds_instance.db.endpont}" }"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 22, "${rds_instance.db.endpont}");
-    assert_eq!(d.message, "rds_instance has no attribute `endpont`");
-    assert_eq!(hint(&d), "did you mean `endpoint`?");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:22: rds_instance has no attribute `endpont`
+       |
+    21 | tags = { Database = "${rds_instance.db.endpont}" }
+       |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `endpoint`?
+    "#);
 }
 
 #[test]
@@ -301,16 +275,13 @@ fn a_resource_attribute_with_nothing_close_lists_them_all() {
     let spec =
         with_reference(r#"tags = { Database = "${rds_instance.db.hostname_of_the_primary}" }"#);
     let d = rejected(&spec);
-    assert_eq!(
-        d.message,
-        "rds_instance has no attribute `hostname_of_the_primary`"
-    );
-    assert!(
-        hint(&d).starts_with("its attributes are: identifier, snapshot,"),
-        "{:?}",
-        d.hint
-    );
-    assert!(hint(&d).contains("endpoint"), "{:?}", d.hint);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:22: rds_instance has no attribute `hostname_of_the_primary`
+       |
+    21 | tags = { Database = "${rds_instance.db.hostname_of_the_primary}" }
+       |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: its attributes are: identifier, snapshot, latest_snapshot_of, instance_class, subnet_group, security_groups, parameter_group, backup_retention_days, deletion_protection, final_snapshot, tags, id, arn, endpoint, port, status, engine
+    "#);
 }
 
 #[test]
@@ -318,27 +289,26 @@ fn a_source_attribute_that_does_not_exist_suggests_a_close_one() {
     let spec =
         with_reference(r#"tags = { Subnets = "${source.rds_instance.prod_db.subnet_groups}" }"#);
     let d = rejected(&spec);
-    assert_points_at(
-        &d,
-        &spec,
-        21,
-        21,
-        "${source.rds_instance.prod_db.subnet_groups}",
-    );
-    assert_eq!(
-        d.message,
-        "source rds_instance has no attribute `subnet_groups`"
-    );
-    assert_eq!(hint(&d), "did you mean `subnet_group`?");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:21: source rds_instance has no attribute `subnet_groups`
+       |
+    21 | tags = { Subnets = "${source.rds_instance.prod_db.subnet_groups}" }
+       |                     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `subnet_group`?
+    "#);
 }
 
 #[test]
 fn an_unknown_variable_suggests_a_close_one() {
     let spec = with_reference(r#"tags = { Version = "${var.server_versoin}" }"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 21, "${var.server_versoin}");
-    assert_eq!(d.message, "unknown variable `server_versoin`");
-    assert_eq!(hint(&d), "did you mean `server_version`?");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:21: unknown variable `server_versoin`
+       |
+    21 | tags = { Version = "${var.server_versoin}" }
+       |                     ^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `server_version`?
+    "#);
 }
 
 #[test]
@@ -353,8 +323,13 @@ fn an_error_inside_a_multi_line_string_points_at_its_own_line() {
          \"\"\"",
     );
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 26, 22, "${var.server_versoin}");
-    assert_eq!(d.message, "unknown variable `server_versoin`");
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:26:22: unknown variable `server_versoin`
+       |
+    26 | echo 'SERVER_VERSION=${var.server_versoin}' >> /etc/openchs/env
+       |                      ^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `server_version`?
+    ");
 }
 
 #[test]
@@ -362,8 +337,13 @@ fn escapes_before_a_reference_do_not_move_the_caret() {
     // Shell in a basic string: `\"` is two characters in the file and one in the value.
     let spec = with_reference(r#"tags = { Start = "echo \"v=${var.server_versoin}\"" }"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 28, "${var.server_versoin}");
-    assert_eq!(d.message, "unknown variable `server_versoin`");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:28: unknown variable `server_versoin`
+       |
+    21 | tags = { Start = "echo \"v=${var.server_versoin}\"" }
+       |                            ^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `server_version`?
+    "#);
 }
 
 #[test]
@@ -371,44 +351,52 @@ fn a_spec_saved_with_windows_line_endings_reports_the_same_place() {
     let spec =
         with_reference(r#"tags = { Version = "${var.server_versoin}" }"#).replace('\n', "\r\n");
     let d = rejected(&spec);
-    assert_eq!((d.line, d.column), (21, 21));
-    assert!(
-        d.render()
-            .contains("\n21 | tags = { Version = \"${var.server_versoin}\" }"),
-        "{}",
-        d.render()
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:21: unknown variable `server_versoin`
+       |
+    21 | tags = { Version = "${var.server_versoin}" }
+       |                     ^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `server_version`?
+    "#);
 }
 
 #[test]
 fn an_unknown_environment_attribute_names_the_two_there_are() {
     let spec = with_reference(r#"tags = { Zone = "${env.zone}" }"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 18, "${env.zone}");
-    assert_eq!(d.message, "the environment has no attribute `zone`");
-    assert_eq!(hint(&d), "use ${env.name} or ${env.region}");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:18: the environment has no attribute `zone`
+       |
+    21 | tags = { Zone = "${env.zone}" }
+       |                  ^^^^^^^^^^^
+    hint: use ${env.name} or ${env.region}
+    "#);
 }
 
 #[test]
 fn an_unclosed_reference_says_how_to_close_or_escape_it() {
     let spec = with_reference(r#"tags = { Version = "${var.server_version" }"#);
     let d = rejected(&spec);
-    assert_eq!(d.message, "`${` is not closed");
-    assert_eq!(d.line, 21);
-    assert!(hint(&d).contains("`$${`"), "{:?}", d.hint);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:20: `${` is not closed
+       |
+    21 | tags = { Version = "${var.server_version" }
+       |                    ^^^^^^^^^^^^^^^^^^^^^^
+    hint: close the reference with `}`, or write `$${` for a literal `${`
+    "#);
 }
 
 #[test]
 fn a_reference_to_an_unknown_kind_lists_the_kinds() {
     let spec = with_reference(r#"tags = { Bucket = "${s3_bucket.assets.arn}" }"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 20, "${s3_bucket.assets.arn}");
-    assert_eq!(d.message, "unknown resource kind `s3_bucket`");
-    assert!(
-        hint(&d).starts_with("resource kinds are: rds_snapshot, rds_instance,"),
-        "{:?}",
-        d.hint
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:20: unknown resource kind `s3_bucket`
+       |
+    21 | tags = { Bucket = "${s3_bucket.assets.arn}" }
+       |                    ^^^^^^^^^^^^^^^^^^^^^^^
+    hint: resource kinds are: rds_snapshot, rds_instance, ec2_instance, ecs_cluster, ecs_task_definition, ecs_service; sources are written ${source.KIND.NAME.ATTRIBUTE}
+    "#);
 }
 
 #[test]
@@ -428,32 +416,39 @@ name = "prerelease"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 7, 9, "${ecs_cluster.mine.name}");
-    assert_eq!(
-        d.message,
-        "a source can only use variables, not `${ecs_cluster.mine.name}`"
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:7:9: a source can only use variables, not `${ecs_cluster.mine.name}`
+      |
+    7 | name = "${ecs_cluster.mine.name}"
+      |         ^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: sources are looked up before anything is created
+    "#);
 }
 
 #[test]
 fn depends_on_an_unknown_resource_points_at_the_entry() {
     let spec = with_reference(r#"depends_on = ["rds_instance.db", "rds_instance.dbb"]"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 34, "\"rds_instance.dbb\"");
-    assert_eq!(d.message, "unknown resource `rds_instance.dbb`");
-    assert_eq!(hint(&d), "did you mean `rds_instance.db`?");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:34: unknown resource `rds_instance.dbb`
+       |
+    21 | depends_on = ["rds_instance.db", "rds_instance.dbb"]
+       |                                  ^^^^^^^^^^^^^^^^^^
+    hint: did you mean `rds_instance.db`?
+    "#);
 }
 
 #[test]
 fn depends_on_something_that_is_not_an_address() {
     let spec = with_reference(r#"depends_on = ["the database"]"#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 15, "\"the database\"");
-    assert_eq!(
-        d.message,
-        "`the database` is not an address like `rds_instance.db`"
-    );
-    assert_eq!(hint(&d), "write depends_on = [\"rds_instance.db\"]");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:15: `the database` is not an address like `rds_instance.db`
+       |
+    21 | depends_on = ["the database"]
+       |               ^^^^^^^^^^^^^^
+    hint: write depends_on = ["rds_instance.db"]
+    "#);
 }
 
 // --- Dependency cycles ---------------------------------------------------------------------
@@ -476,12 +471,13 @@ instance_class = "db.t3.medium"
 "#,
     );
     let d = rejected(spec);
-    assert_eq!(
-        d.message,
-        "dependency cycle between rds_snapshot.from_db → rds_instance.db"
-    );
-    assert_points_at(&d, spec, 6, 1, "[resources.rds_snapshot.from_db]");
-    assert!(hint(&d).contains("remove one reference or depends_on"));
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:6:1: dependency cycle between rds_snapshot.from_db → rds_instance.db
+      |
+    6 | [resources.rds_snapshot.from_db]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: each of these needs another to exist first; remove one reference or depends_on
+    ");
 }
 
 #[test]
@@ -503,11 +499,13 @@ depends_on = ["ecs_cluster.blue"]
 "#,
     );
     let d = rejected(spec);
-    assert_eq!(
-        d.message,
-        "dependency cycle between ecs_cluster.blue → ecs_cluster.green"
-    );
-    assert_points_at(&d, spec, 6, 1, "[resources.ecs_cluster.blue]");
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:6:1: dependency cycle between ecs_cluster.blue → ecs_cluster.green
+      |
+    6 | [resources.ecs_cluster.blue]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: each of these needs another to exist first; remove one reference or depends_on
+    ");
 }
 
 #[test]
@@ -534,11 +532,13 @@ depends_on = ["ecs_cluster.green"]
 "#,
     );
     let d = rejected(spec);
-    assert_eq!(
-        d.message,
-        "dependency cycle between ecs_cluster.blue → ecs_cluster.red → ecs_cluster.green"
-    );
-    assert_points_at(&d, spec, 6, 1, "[resources.ecs_cluster.blue]");
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:6:1: dependency cycle between ecs_cluster.blue → ecs_cluster.red → ecs_cluster.green
+      |
+    6 | [resources.ecs_cluster.blue]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: each of these needs another to exist first; remove one reference or depends_on
+    ");
 }
 
 #[test]
@@ -556,8 +556,13 @@ tags = { Self = "${ecs_cluster.main.arn}" }
 "#,
     );
     let d = rejected(spec);
-    assert_eq!(d.message, "dependency cycle between ecs_cluster.main");
-    assert_points_at(&d, spec, 6, 1, "[resources.ecs_cluster.main]");
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:6:1: dependency cycle between ecs_cluster.main
+      |
+    6 | [resources.ecs_cluster.main]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: each of these needs another to exist first; remove one reference or depends_on
+    ");
 }
 
 // --- The environment -----------------------------------------------------------------------
@@ -573,15 +578,13 @@ lifecycle = "ephemeral"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 2, 8, "\"staging\"");
-    assert_eq!(
-        d.message,
-        "the environment is named `staging` but the file is prerelease.toml"
-    );
-    assert!(
-        hint(&d)
-            .starts_with("name the file environments/staging.toml, or set name = \"prerelease\"")
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:2:8: the environment is named `staging` but the file is prerelease.toml
+      |
+    2 | name = "staging"
+      |        ^^^^^^^^^
+    hint: name the file environments/staging.toml, or set name = "prerelease": the name is what rehearsal tags and later destroys
+    "#);
 }
 
 #[test]
@@ -602,8 +605,13 @@ lifecycle = "ephemeral"
         Err(SpecError::Invalid(d)) => d,
         other => panic!("expected a located error, got {other:?}"),
     };
-    assert_eq!((d.line, d.column), (2, 8));
-    assert_eq!(d.message, "`Pre` is not a valid environment name");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/Pre.toml:2:8: `Pre` is not a valid environment name
+      |
+    2 | name = "Pre"
+      |        ^^^^^
+    hint: use lowercase letters, digits and hyphens, starting with a letter
+    "#);
 }
 
 #[test]
@@ -618,11 +626,13 @@ ttl = "24h"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 5, 7, "\"24h\"");
-    assert_eq!(
-        d.message,
-        "a protected environment cannot have a time to live"
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:5:7: a protected environment cannot have a time to live
+      |
+    5 | ttl = "24h"
+      |       ^^^^^
+    hint: remove `ttl`, or set lifecycle = "ephemeral"
+    "#);
 }
 
 #[test]
@@ -637,17 +647,26 @@ ttl = "1 day"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 5, 7, "\"1 day\"");
-    assert_eq!(d.message, "`1 day` is not a duration");
-    assert!(hint(&d).contains("\"24h\""));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:5:7: `1 day` is not a duration
+      |
+    5 | ttl = "1 day"
+      |       ^^^^^^^
+    hint: write a duration like "90m", "24h" or "7d"
+    "#);
 }
 
 #[test]
 fn a_resource_timeout_must_be_a_duration() {
     let spec = with_reference(r#"timeout = "forever""#);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 21, 11, "\"forever\"");
-    assert_eq!(d.message, "`forever` is not a duration");
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:11: `forever` is not a duration
+       |
+    21 | timeout = "forever"
+       |           ^^^^^^^^^
+    hint: write a timeout like "30m" or "2h"
+    "#);
 }
 
 #[test]
@@ -664,8 +683,13 @@ name = "prerelease"
 "#,
     );
     let d = rejected(spec);
-    assert_eq!(d.line, 6);
-    assert_eq!(d.message, "`Main` is not a valid resource name");
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:6:1: `Main` is not a valid resource name
+      |
+    6 | [resources.ecs_cluster.Main]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: use lowercase letters, digits and underscores, starting with a letter
+    ");
 }
 
 // --- Kind rules ----------------------------------------------------------------------------
@@ -685,12 +709,13 @@ tags = { Name = "production-server" }
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 6, 1, "[sources.ec2_instance.prod_server]");
-    assert_eq!(
-        d.message,
-        "source.ec2_instance.prod_server needs exactly one of `id` or `tags`"
-    );
-    assert!(hint(&d).contains("id = \"i-...\""));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:6:1: source.ec2_instance.prod_server needs exactly one of `id` or `tags`
+      |
+    6 | [sources.ec2_instance.prod_server]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: find the server by id = "i-..." or by tags = { Name = "..." }
+    "#);
 }
 
 #[test]
@@ -706,11 +731,13 @@ lifecycle = "ephemeral"
 "#,
     );
     let d = rejected(spec);
-    assert_eq!((d.line, d.column), (6, 1));
-    assert_eq!(
-        d.message,
-        "source.ec2_instance.prod_server needs exactly one of `id` or `tags`"
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:6:1: source.ec2_instance.prod_server needs exactly one of `id` or `tags`
+      |
+    6 | [sources.ec2_instance.prod_server]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: find the server by id = "i-..." or by tags = { Name = "..." }
+    "#);
 }
 
 #[test]
@@ -732,12 +759,13 @@ instance_class = "db.t3.medium"
 "#,
     );
     let d = rejected(spec);
-    assert_points_at(&d, spec, 9, 1, "[resources.rds_instance.db]");
-    assert_eq!(
-        d.message,
-        "rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`"
-    );
-    assert!(hint(&d).contains("latest_snapshot_of = "));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:9:1: rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`
+      |
+    9 | [resources.rds_instance.db]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: restore from snapshot = "${rds_snapshot.NAME.identifier}", or from latest_snapshot_of = "${source.rds_instance.NAME.identifier}"
+    "#);
 }
 
 #[test]
@@ -754,11 +782,13 @@ instance_class = "db.t3.medium"
 "#,
     );
     let d = rejected(spec);
-    assert_eq!((d.line, d.column), (6, 1));
-    assert_eq!(
-        d.message,
-        "rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`"
-    );
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:6:1: rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`
+      |
+    6 | [resources.rds_instance.db]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: restore from snapshot = "${rds_snapshot.NAME.identifier}", or from latest_snapshot_of = "${source.rds_instance.NAME.identifier}"
+    "#);
 }
 
 // --- Variables -----------------------------------------------------------------------------
@@ -798,12 +828,13 @@ fn cluster_name(inputs: &VariableInputs, default: Option<&str>) -> String {
 fn a_variable_without_a_value_says_the_three_ways_to_give_one() {
     let spec = versioned(None);
     let d = rejected(&spec);
-    assert_points_at(&d, &spec, 6, 1, "[variables.server_version]");
-    assert_eq!(d.message, "variable `server_version` has no value");
-    assert_eq!(
-        hint(&d),
-        "pass --var server_version=VALUE, set REHEARSAL_VAR_server_version, or give it a default"
-    );
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:6:1: variable `server_version` has no value
+      |
+    6 | [variables.server_version]
+      | ^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: pass --var server_version=VALUE, set REHEARSAL_VAR_server_version, or give it a default
+    ");
 }
 
 #[test]
@@ -812,16 +843,12 @@ fn a_var_flag_for_an_undeclared_variable_is_refused() {
         cli: vec![("server_verison".into(), "3.2.0".into())],
         env: BTreeMap::new(),
     };
-    match spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs) {
-        Err(SpecError::Variables { message, hint }) => {
-            assert_eq!(
-                message,
-                "--var server_verison: the spec declares no variable `server_verison`"
-            );
-            assert_eq!(hint, "did you mean `server_version`?");
-        }
-        other => panic!("expected a variables error, got {other:?}"),
-    }
+    let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
+    assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
+    insta::assert_snapshot!(report(err), @r"
+    error: --var server_verison: the spec declares no variable `server_verison`
+    hint: did you mean `server_version`?
+    ");
 }
 
 #[test]
@@ -831,15 +858,11 @@ fn a_var_flag_with_nothing_close_lists_the_declared_variables() {
         env: BTreeMap::new(),
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
-    assert!(matches!(err, SpecError::Variables { .. }));
-    assert_eq!(
-        err.hint().as_deref(),
-        Some("declared variables: server_version")
-    );
-    assert_eq!(
-        err.render(),
-        "--var region: the spec declares no variable `region`\nhint: declared variables: server_version"
-    );
+    assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
+    insta::assert_snapshot!(report(err), @r"
+    error: --var region: the spec declares no variable `region`
+    hint: declared variables: server_version
+    ");
 }
 
 #[test]
@@ -916,7 +939,7 @@ fn the_shipped_specs_are_valid() {
             &dir.join(format!("{name}.toml")),
             &VariableInputs::default(),
         )
-        .unwrap_or_else(|e| panic!("{name}.toml: {}", e.render()))
+        .unwrap_or_else(|e| panic!("{name}.toml: {}", report(e)))
     };
 
     let prerelease = load("prerelease");
@@ -1004,8 +1027,6 @@ fn no_damaged_spec_makes_validation_panic() {
             Ok(Ok(_)) => accepted += 1,
             Ok(Err(e)) => {
                 // Every error renders, and a located one points inside the text.
-                let rendered = e.render();
-                assert!(!rendered.is_empty());
                 if let SpecError::Invalid(d) = &e {
                     assert!(
                         d.line >= 1 && d.line <= text.lines().count().max(1) + 1,
@@ -1013,6 +1034,8 @@ fn no_damaged_spec_makes_validation_panic() {
                         d.line
                     );
                 }
+                let rendered = report(e);
+                assert!(!rendered.is_empty());
                 rejected += 1;
             }
             Err(_) => panic!("mutation {i} made parse panic; the input was:\n{text}"),
@@ -1035,6 +1058,11 @@ fn an_ephemeral_environment_lives_at_most_a_year() {
     ) else {
         panic!("a ttl over a year is refused");
     };
-    assert_eq!(d.message, "a time to live of 400d is longer than a year");
-    assert_eq!((d.line, d.column), (15, 7));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:15:7: a time to live of 400d is longer than a year
+       |
+    15 | ttl = "400d"
+       |       ^^^^^^
+    hint: ephemeral environments are meant to go away: use at most "365d"
+    "#);
 }

@@ -2,20 +2,21 @@
 //! plan the clone of production, apply it, plan again (no changes), change the server's
 //! instance type, see why, apply, destroy, and find nothing left and production untouched.
 
-use crate::against_emulator::{Project, assert_unchanged, production, tagged};
+use crate::against_emulator::{assert_unchanged, production, tagged};
 use crate::emulator::Emulator;
+use crate::project::Project;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_prerelease_story_end_to_end() {
     let em = Emulator::start();
     let prod = em.seed_production();
     let before = production(&em, &prod).await;
-    let ep = em.endpoint();
-    let project = Project::new();
+    let project = Project::against(em.endpoint());
 
     // The plan shows the clone, and saves it.
     project
-        .run(ep, &["plan", "prerelease", "--var", "server_version=3.2.0"])
+        .rehearsal(&["plan", "prerelease", "--var", "server_version=3.2.0"])
+        .run()
         .exits(0)
         .shows("+ rds_snapshot.from_prod")
         .shows("+ rds_instance.db")
@@ -28,7 +29,8 @@ async fn the_prerelease_story_end_to_end() {
     );
 
     project
-        .run(ep, &["apply", "plans/prerelease.plan.json"])
+        .rehearsal(&["apply", "plans/prerelease.plan.json"])
+        .run()
         .exits(0)
         .shows("6 done, 0 failed, 0 skipped");
     let owned = tagged(&em, "prerelease").await;
@@ -47,16 +49,14 @@ async fn the_prerelease_story_end_to_end() {
 
     // Just applied: no changes, exit 0 under --detailed-exitcode.
     project
-        .run(
-            ep,
-            &[
-                "plan",
-                "prerelease",
-                "--var",
-                "server_version=3.2.0",
-                "--detailed-exitcode",
-            ],
-        )
+        .rehearsal(&[
+            "plan",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--detailed-exitcode",
+        ])
+        .run()
         .exits(0)
         .shows("No changes.");
 
@@ -67,41 +67,39 @@ async fn the_prerelease_story_end_to_end() {
         "instance_type = \"t3.large\"",
     );
     project
-        .run(
-            ep,
-            &[
-                "plan",
-                "prerelease",
-                "--var",
-                "server_version=3.2.0",
-                "--detailed-exitcode",
-            ],
-        )
+        .rehearsal(&[
+            "plan",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--detailed-exitcode",
+        ])
+        .run()
         .exits(2)
         .shows("~ ec2_instance.server")
         .shows("because instance_type changed t3.medium → t3.large")
         .shows("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.");
     project
-        .run(ep, &["apply", "plans/prerelease.plan.json"])
+        .rehearsal(&["apply", "plans/prerelease.plan.json"])
+        .run()
         .exits(0)
         .shows("1 done, 0 failed");
     project
-        .run(
-            ep,
-            &[
-                "plan",
-                "prerelease",
-                "--var",
-                "server_version=3.2.0",
-                "--detailed-exitcode",
-            ],
-        )
+        .rehearsal(&[
+            "plan",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--detailed-exitcode",
+        ])
+        .run()
         .exits(0)
         .shows("No changes.");
 
     // Tear it down, and prove it.
     project
-        .run(ep, &["destroy", "prerelease", "--auto-approve"])
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
         .exits(0)
         .shows("Proof: a final listing finds nothing tagged rehearsal:env=prerelease");
     assert_eq!(
@@ -110,7 +108,8 @@ async fn the_prerelease_story_end_to_end() {
         "nothing tagged for pre-release remains"
     );
     project
-        .run(ep, &["destroy", "prerelease", "--auto-approve"])
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
         .exits(0)
         .shows("Nothing to destroy");
 
@@ -125,21 +124,18 @@ async fn the_prerelease_story_end_to_end() {
 async fn production_is_protected_and_its_snapshot_outlives_teardown() {
     let em = Emulator::start();
     let prod = em.seed_production();
-    let ep = em.endpoint();
-    let project = Project::new();
+    let project = Project::against(em.endpoint());
 
     // "Create a DB snapshot in AWS RDS (just to be safe)."
     project
-        .run(
-            ep,
-            &[
-                "apply",
-                "production",
-                "--var",
-                "release=r42",
-                "--auto-approve",
-            ],
-        )
+        .rehearsal(&[
+            "apply",
+            "production",
+            "--var",
+            "release=r42",
+            "--auto-approve",
+        ])
+        .run()
         .exits(0)
         .shows("+ rds_snapshot.before_release");
     assert_eq!(
@@ -149,22 +145,21 @@ async fn production_is_protected_and_its_snapshot_outlives_teardown() {
 
     let before = production(&em, &prod).await;
     project
-        .run(ep, &["destroy", "production", "--auto-approve"])
+        .rehearsal(&["destroy", "production", "--auto-approve"])
+        .run()
         .exits(1)
         .shows("environment production is protected");
     // Without the spec, the resources' own lifecycle tag still protects them.
     std::fs::remove_file(project.path("environments/production.toml")).unwrap();
     project
-        .run(
-            ep,
-            &[
-                "destroy",
-                "production",
-                "--auto-approve",
-                "--region",
-                "eu-west-1",
-            ],
-        )
+        .rehearsal(&[
+            "destroy",
+            "production",
+            "--auto-approve",
+            "--region",
+            "eu-west-1",
+        ])
+        .run()
         .exits(1)
         .shows("is protected");
     assert_eq!(
@@ -179,8 +174,8 @@ async fn production_is_protected_and_its_snapshot_outlives_teardown() {
 async fn a_missing_source_names_the_lookup_and_where_it_is_declared() {
     let em = Emulator::start();
     // No production seeded: the sources cannot be found.
-    let project = Project::new();
-    let out = project.run(em.endpoint(), &["plan", "prerelease"]).exits(1);
+    let project = Project::against(em.endpoint());
+    let out = project.rehearsal(&["plan", "prerelease"]).run().exits(1);
     let out = out
         .shows("cannot look up source.")
         .shows("environments/prerelease.toml:")
@@ -198,29 +193,28 @@ async fn a_missing_source_names_the_lookup_and_where_it_is_declared() {
 async fn reap_destroys_a_forgotten_prerelease_and_nothing_else() {
     let em = Emulator::start();
     let prod = em.seed_production();
-    let ep = em.endpoint();
-    let project = Project::new();
+    let project = Project::against(em.endpoint());
     project
-        .run(
-            ep,
-            &[
-                "apply",
-                "production",
-                "--var",
-                "release=r7",
-                "--auto-approve",
-            ],
-        )
+        .rehearsal(&[
+            "apply",
+            "production",
+            "--var",
+            "release=r7",
+            "--auto-approve",
+        ])
+        .run()
         .exits(0);
     project.edit("prerelease", "ttl = \"24h\"", "ttl = \"1s\"");
     project
-        .run(ep, &["apply", "prerelease", "--auto-approve"])
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
         .exits(0);
     let before = production(&em, &prod).await;
     std::thread::sleep(std::time::Duration::from_secs(2));
 
     project
-        .run(ep, &["reap", "--region", "eu-west-1"])
+        .rehearsal(&["reap", "--region", "eu-west-1"])
+        .run()
         .exits(0)
         .shows("prerelease expired at")
         .shows("production has no expiry: left alone")
@@ -232,16 +226,14 @@ async fn reap_destroys_a_forgotten_prerelease_and_nothing_else() {
     );
 
     project
-        .run(
-            ep,
-            &[
-                "reap",
-                "--region",
-                "eu-west-1",
-                "--execute",
-                "--auto-approve",
-            ],
-        )
+        .rehearsal(&[
+            "reap",
+            "--region",
+            "eu-west-1",
+            "--execute",
+            "--auto-approve",
+        ])
+        .run()
         .exits(0)
         .shows("prerelease destroyed.");
     assert!(tagged(&em, "prerelease").await.is_empty());

@@ -30,7 +30,17 @@ pub fn shipped(name: &str) -> Spec {
 }
 
 pub fn load(path: &Path) -> Spec {
-    spec::load(path, &VariableInputs::default()).unwrap_or_else(|e| panic!("{}", e.render()))
+    spec::load(path, &VariableInputs::default()).unwrap_or_else(|e| panic!("{}", report(e)))
+}
+
+/// An error as the CLI shows it on stderr (without colour): `error: ...`, a spec diagnostic's
+/// snippet, and `hint:` lines.
+pub fn report(error: impl Into<rehearsal::Error>) -> String {
+    rehearsal::cli::render(
+        &error.into(),
+        rehearsal::cli::Placement::Command,
+        rehearsal::plan::render::Style { color: false },
+    )
 }
 
 /// A spec file the test writes: `<tmp>/NAME.toml`, as a person editing their copy would.
@@ -60,7 +70,7 @@ impl SpecFile {
                 .collect(),
             env: Default::default(),
         };
-        spec::load(&self.path, &inputs).unwrap_or_else(|e| panic!("{}", e.render()))
+        spec::load(&self.path, &inputs).unwrap_or_else(|e| panic!("{}", report(e)))
     }
 }
 

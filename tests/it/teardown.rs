@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rehearsal::apply::events::{Event, Recorder, Silent};
-use rehearsal::apply::{ApplyOptions, delete_policy};
+use rehearsal::apply::{ApplyOptions, StepError, delete_policy};
 use rehearsal::destroy::{self, DestroyError, DestroyOptions, DestroyReport};
 use rehearsal::model::{EnvId, LiveResource, ResourceKind, tags};
 use rehearsal::plan::ActionKind;
@@ -322,7 +322,7 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
         events
             .iter()
             .any(|e| matches!(e, Event::Failed { step, error }
-        if step.starts_with("- ecs_service.server") && error.contains("tasks are still draining")))
+        if step.starts_with("- ecs_service.server") && error.to_string().contains("tasks are still draining")))
     );
 }
 
@@ -432,12 +432,15 @@ async fn a_delete_that_keeps_failing_is_reported_with_its_id_state_and_error() {
         "arn:aws:ecs:eu-west-1:000000000000:cluster/prerelease"
     );
     assert_eq!(left.resource.status, "ACTIVE");
+    let error = left.last_error.as_ref().expect("the last error");
     assert_eq!(
-        left.last_error.as_deref(),
-        Some(
-            "ecs_cluster prerelease is still in use: The Cluster cannot be deleted while Container Instances \
-             are active (hint: something outside this environment may still use it)"
-        )
+        error.to_string(),
+        "ecs_cluster prerelease is still in use: The Cluster cannot be deleted while Container \
+         Instances are active"
+    );
+    assert_eq!(
+        error.hint().as_deref(),
+        Some("something outside this environment may still use it")
     );
     assert_eq!(
         report.passes,
@@ -471,12 +474,13 @@ async fn a_database_that_never_finishes_creating_is_a_leftover_that_says_so() {
     assert_eq!(report.leftovers.len(), 1);
     assert_eq!(report.leftovers[0].resource.status, "creating");
     assert_eq!(
-        report.leftovers[0].last_error.as_deref(),
-        Some(
-            "timed out after 45m waiting for rds_instance.db (prerelease-db) to become deletable \
-             (last seen: it is still creating) (hint: AWS may still finish it: run `rehearsal plan` \
-             to see where it stands, or raise `timeout`)"
-        )
+        report.leftovers[0].last_error,
+        Some(StepError::Provider(ProviderError::Timeout {
+            what: "rds_instance.db (prerelease-db)".into(),
+            target: "deletable".into(),
+            after: Duration::from_secs(45 * 60),
+            last_state: Some("it is still creating".into()),
+        }))
     );
 }
 
@@ -525,6 +529,7 @@ async fn deletion_protection_is_switched_off_only_outside_protected_environments
     assert!(
         summary.failed[0]
             .1
+            .to_string()
             .contains("Cannot delete protected DB Instance"),
         "{summary:#?}"
     );

@@ -241,12 +241,16 @@ async fn a_restore_that_fails_fails_at_once_with_what_to_do() {
     );
     let (step, error) = &summary.failed[0];
     assert_eq!(step, "+ rds_instance.db");
+    assert_eq!(
+        error.to_string(),
+        "rds_instance.db (prerelease-db) ended up incompatible-restore while waiting for it to \
+         become available"
+    );
     assert!(
-        error.starts_with(
-            "rds_instance.db (prerelease-db) ended up incompatible-restore while waiting for it \
-             to become available\n  hint: AWS will not recover it"
-        ),
-        "{error}"
+        error
+            .hint()
+            .is_some_and(|h| h.starts_with("AWS will not recover it")),
+        "{error:?}"
     );
 }
 
@@ -338,10 +342,12 @@ async fn an_update_to_a_stopped_database_fails_at_once_with_what_to_do() {
     .await;
     assert!(started.elapsed() < MINUTE, "{:?}", started.elapsed());
     let (_, error) = &summary.failed[0];
-    assert!(error.contains("is stopped"), "{error}");
+    assert!(error.to_string().contains("is stopped"), "{error}");
     assert!(
-        error.contains("hint: AWS refused it in its current state"),
-        "{error}"
+        error
+            .hint()
+            .is_some_and(|h| h.starts_with("AWS refused it in its current state")),
+        "{error:?}"
     );
     assert_eq!(
         status_of(&provider, "rds_instance.db"),
@@ -395,11 +401,15 @@ async fn expired_credentials_say_so_with_a_hint() {
     .await;
     let (_, error) = &summary.failed[0];
     assert!(
-        error.starts_with("the AWS credentials expired during rds:CreateDBSnapshot"),
+        error
+            .to_string()
+            .starts_with("the AWS credentials expired during rds:CreateDBSnapshot"),
         "{error}"
     );
     assert!(
-        error.contains("hint: the session behind these credentials ended"),
-        "{error}"
+        error
+            .hint()
+            .is_some_and(|h| h.starts_with("the session behind these credentials ended")),
+        "{error:?}"
     );
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rehearsal::apply::ApplyOptions;
 use rehearsal::apply::events::{Event, Recorder, Silent};
+use rehearsal::apply::{ApplyOptions, StepError};
 use rehearsal::graph::ExecutionGraph;
 use rehearsal::model::{ResourceKind, tags};
 use rehearsal::plan::render::{Style, human};

@@ -151,11 +151,15 @@ async fn a_database_slower_than_its_timeout_fails_after_exactly_that_long() {
     assert_eq!(summary.failed.len(), 1);
     let (step, error) = &summary.failed[0];
     assert_eq!(step, "+ rds_instance.db");
+    assert_eq!(
+        error.to_string(),
+        "timed out after 45m waiting for rds_instance.db (prerelease-db) to become available \
+         (last seen: creating)"
+    );
     assert!(
-        error.starts_with(
-            "timed out after 45m waiting for rds_instance.db (prerelease-db) to become available \
-             (last seen: creating)\n  hint: AWS may still finish it"
-        ),
-        "{error}"
+        error
+            .hint()
+            .is_some_and(|h| h.starts_with("AWS may still finish it")),
+        "{error:?}"
     );
 }

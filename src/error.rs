@@ -1,0 +1,212 @@
+//! The one error type at the top: every way a command can end other than success, with its
+//! exit code ([`crate::exit`]) and the hints that tell the person at the terminal what to do.
+//!
+//! Library errors stay where they are made, each with its `hint()` beside it; this wraps them
+//! and adds the command line's own conditions. Nothing here decides how an error looks:
+//! `cli::render` is the one place an error becomes text.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::apply::StepError;
+use crate::destroy::DestroyError;
+use crate::exit;
+use crate::graph::GraphError;
+use crate::plan::PlanError;
+use crate::provider::ProviderError;
+use crate::spec::SpecError;
+use crate::workflow::RecheckError;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    // Boxed: a plan error carries a provider's error and its context, and would make every
+    // `Result<_, Error>` as large.
+    #[error(transparent)]
+    Plan(Box<PlanError>),
+    /// A saved plan whose file holds nothing this rehearsal can apply: it is damaged, or of
+    /// another plan format. (A file that cannot be read at all is a [`Error::Plan`].)
+    #[error(transparent)]
+    UnusablePlan(Box<PlanError>),
+    #[error(transparent)]
+    Recheck(Box<RecheckError>),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Destroy(#[from] DestroyError),
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// One step of an apply or a teardown, as listed under that step.
+    #[error(transparent)]
+    Step(#[from] StepError),
+
+    // --- The command line.
+    /// What clap refused: an unknown flag, a missing argument, a bad value. Its message is
+    /// clap's own, with clap's tips and usage line.
+    #[error("{0}")]
+    Arguments(clap::Error),
+    #[error("--var cannot change a saved plan")]
+    VarsWithSavedPlan,
+    #[error("--region {given} cannot move a saved plan: it was made for {planned}")]
+    RegionWithSavedPlan { given: String, planned: String },
+    #[error("refusing to {action} without confirmation: there is no terminal to ask on")]
+    NoTerminal { action: &'static str },
+    #[error("{action} cancelled")]
+    Cancelled { action: &'static str },
+    #[error("cannot read the answer: {0}")]
+    Answer(std::io::Error),
+    #[error("reap needs a region")]
+    NoRegion,
+    #[error("cannot read the spec of {env}, and no region was given: {error}")]
+    NoSpecNoRegion { env: String, error: SpecError },
+    #[error("{}={value} is not a provider", crate::cli::PROVIDER_ENV)]
+    UnknownProvider { value: String },
+    #[error("this rehearsal was built without the AWS provider")]
+    NoAwsProvider,
+    /// The fake cloud's state file (`REHEARSAL_PROVIDER=fake:PATH`) cannot be used.
+    #[error("{0}")]
+    FakeCloud(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+
+    // --- Outcomes whose details were already listed on stdout.
+    #[error("{failed} of {total} steps failed ({skipped} skipped)")]
+    StepsFailed {
+        failed: usize,
+        skipped: usize,
+        total: usize,
+    },
+    #[error("{env} is not fully destroyed")]
+    NotDestroyed { env: String },
+    #[error("not fully reaped: {}", envs.join(", "))]
+    NotReaped { envs: Vec<String> },
+
+    /// A `plan` that failed, after removing the previous plan at its path so that the next
+    /// step of a checklist cannot apply that older plan by mistake.
+    #[error("{error}")]
+    PlanFailed { error: Box<Error>, removed: PathBuf },
+}
+
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        Error::Plan(Box::new(e))
+    }
+}
+
+impl From<RecheckError> for Error {
+    fn from(e: RecheckError) -> Self {
+        Error::Recheck(Box::new(e))
+    }
+}
+
+impl Error {
+    /// The exit code this error ends the command with (README.md, "Exit codes").
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Arguments(_)
+            | Error::VarsWithSavedPlan
+            | Error::RegionWithSavedPlan { .. }
+            | Error::NoTerminal { .. }
+            | Error::NoRegion
+            | Error::NoSpecNoRegion { .. }
+            | Error::UnknownProvider { .. } => exit::USAGE,
+            Error::UnusablePlan(_) => exit::REPLAN,
+            Error::Recheck(e) => match **e {
+                RecheckError::Stale { .. } | RecheckError::AlreadyApplied { .. } => exit::REPLAN,
+                RecheckError::Observe(_) => exit::ERROR,
+            },
+            Error::StepsFailed { .. } | Error::Step(_) => exit::STEPS_FAILED,
+            Error::NotDestroyed { .. } | Error::NotReaped { .. } => exit::LEFTOVERS,
+            Error::PlanFailed { error, .. } => error.exit_code(),
+            Error::Spec(_)
+            | Error::Plan(_)
+            | Error::Provider(_)
+            | Error::Destroy(_)
+            | Error::Graph(_)
+            | Error::Cancelled { .. }
+            | Error::Answer(_)
+            | Error::NoAwsProvider
+            | Error::FakeCloud(_)
+            | Error::Runtime(_) => exit::ERROR,
+        }
+    }
+
+    /// What to do about it, most useful first. Library errors bring their own.
+    pub fn hints(&self) -> Vec<String> {
+        let own = |hint: &str| vec![hint.to_string()];
+        match self {
+            Error::Spec(e) => e.hint().into_iter().collect(),
+            Error::Plan(e) | Error::UnusablePlan(e) => e.hint().into_iter().collect(),
+            Error::Recheck(e) => e.hint().into_iter().collect(),
+            Error::Provider(e) => e.hint().into_iter().collect(),
+            Error::Destroy(e) => e.hint().into_iter().collect(),
+            Error::Graph(e) => e.hint().into_iter().collect(),
+            Error::Step(e) => e.hint().into_iter().collect(),
+            // clap's message carries its own tips.
+            Error::Arguments(_) => vec![],
+            Error::VarsWithSavedPlan => {
+                own("variables are fixed when the plan is made: pass them to `rehearsal plan`")
+            }
+            Error::RegionWithSavedPlan { given, .. } => vec![format!(
+                "a saved plan applies where it was made: for {given}, make a plan there with \
+                 `rehearsal plan ENV --region {given}`"
+            )],
+            Error::NoTerminal { .. } => {
+                own("review the plan and pass --auto-approve (CI), or run it from a terminal")
+            }
+            Error::NoRegion => own("pass --region eu-west-1, or set AWS_REGION"),
+            Error::NoSpecNoRegion { env, error } => {
+                let mut hints: Vec<String> = error.hint().into_iter().collect();
+                hints.push(format!(
+                    "pass --region (or set AWS_REGION): what {env} owns is found by its tags alone"
+                ));
+                hints
+            }
+            Error::UnknownProvider { .. } => vec![format!(
+                "use {var}=aws (the default) or {var}=fake:STATE.json",
+                var = crate::cli::PROVIDER_ENV
+            )],
+            Error::NoAwsProvider => vec![format!(
+                "build with the default `aws` feature, or set {}=fake:STATE.json",
+                crate::cli::PROVIDER_ENV
+            )],
+            Error::StepsFailed { .. } => own(
+                "fix the cause and run `rehearsal plan` again: it picks up from what exists now",
+            ),
+            Error::NotDestroyed { .. } => {
+                own("run `rehearsal destroy` again: it resumes from what is left")
+            }
+            Error::NotReaped { .. } => {
+                own("run `rehearsal reap` again: it resumes from what is left")
+            }
+            Error::PlanFailed { error, removed } => {
+                let mut hints = error.hints();
+                hints.push(format!(
+                    "the previous plan at {} was removed, so it cannot be applied by mistake",
+                    removed.display()
+                ));
+                hints
+            }
+            Error::Cancelled { .. }
+            | Error::Answer(_)
+            | Error::FakeCloud(_)
+            | Error::Runtime(_) => vec![],
+        }
+    }
+
+    /// The spec's offending line with the span underlined, where the error is a spec
+    /// diagnostic's.
+    pub fn snippet(&self) -> Option<&str> {
+        match self {
+            Error::Spec(SpecError::Invalid(d))
+            | Error::NoSpecNoRegion {
+                error: SpecError::Invalid(d),
+                ..
+            } => Some(&d.snippet),
+            Error::PlanFailed { error, .. } => error.snippet(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Exit codes are a contract: CI branches on them, so each means one thing (README.md, "Exit
+//! codes"). A usage error is 64 (sysexits' `EX_USAGE`), never 2: under `plan
+//! --detailed-exitcode`, 2 means "the plan has changes", and a mistyped flag must not read as that.
+
+/// Success. `plan --detailed-exitcode`: no changes. `destroy`: proven destroyed.
+pub const SUCCESS: u8 = 0;
+/// An error: a bad spec, AWS refused, a file cannot be read or written, a protected
+/// environment refused.
+pub const ERROR: u8 = 1;
+/// `plan --detailed-exitcode` only: the plan has changes.
+pub const CHANGES: u8 = 2;
+/// Re-plan: the saved plan cannot be applied as it is (stale, already applied, written in
+/// another plan format, or damaged).
+pub const REPLAN: u8 = 3;
+/// `apply` ran and a step failed; its summary lists what was done, what failed, what was skipped.
+pub const STEPS_FAILED: u8 = 4;
+/// `destroy` or `reap` left something behind, and listed it.
+pub const LEFTOVERS: u8 = 5;
+/// The command line is wrong: an unknown flag, a missing argument or region, a bad value,
+/// `--var` with a saved plan, or no terminal to confirm on and no `--auto-approve`.
+pub const USAGE: u8 = 64;
