@@ -19,7 +19,7 @@ use crate::apply::events::{Event, Reporter, StepProgress};
 use crate::apply::{StepError, delete_and_wait, delete_policy, idempotency_token};
 use crate::graph::StepOp;
 use crate::kinds;
-use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
+use crate::model::{Address, Declared, EnvId, LiveResource, ResourceKind, tags};
 use crate::provider::{Operation, Provider, ProviderError};
 use crate::wait;
 
@@ -41,6 +41,8 @@ pub struct DestroyOptions {
     /// The spec's `final_snapshot` choice per database, when the spec is readable; a database
     /// not listed keeps the choice recorded on it at creation.
     pub final_snapshot: BTreeMap<Address, bool>,
+    /// What the spec declares by name, when it is readable: found by name as well as by tag.
+    pub declared: Declared,
     pub now: time::OffsetDateTime,
 }
 
@@ -54,6 +56,7 @@ impl Default for DestroyOptions {
             pause: Duration::from_secs(2),
             max_pause: Duration::from_secs(60),
             final_snapshot: BTreeMap::new(),
+            declared: Declared::default(),
             now: time::OffsetDateTime::now_utc(),
         }
     }
@@ -122,8 +125,9 @@ fn owned(
 pub async fn dry_run(
     provider: &dyn Provider,
     env: &EnvId,
+    declared: &Declared,
 ) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
-    let live = observe(provider, env).await?;
+    let live = observe(provider, env, declared).await?;
     let (mut doomed, kept) = owned(env, live)?;
     doomed.sort_by_key(|r| (kinds::teardown_rank(r.address.kind), r.address.clone()));
     Ok((doomed, kept))
@@ -144,7 +148,7 @@ pub async fn destroy(
     let deadline = tokio::time::Instant::now() + options.timeout;
 
     let final_listing = loop {
-        let live = observe(provider.as_ref(), env).await?;
+        let live = observe(provider.as_ref(), env, &options.declared).await?;
         let (remaining, kept) = owned(env, live)?;
         report.kept = kept;
         let out_of_time = tokio::time::Instant::now() >= deadline;
@@ -198,9 +202,13 @@ pub async fn destroy(
     Ok(report)
 }
 
-async fn observe(provider: &dyn Provider, env: &EnvId) -> Result<Vec<LiveResource>, DestroyError> {
+async fn observe(
+    provider: &dyn Provider,
+    env: &EnvId,
+    declared: &Declared,
+) -> Result<Vec<LiveResource>, DestroyError> {
     provider
-        .observe(env)
+        .observe(env, declared)
         .await
         .map_err(|error| DestroyError::Observe {
             env: env.name.clone(),

@@ -244,6 +244,16 @@ pub struct EnvId {
     pub region: String,
 }
 
+/// What a spec (or a saved plan) declares, by name. A provider finds by name what it would
+/// otherwise find only through an eventually consistent index: ECS task definitions are found by
+/// tag through the Resource Groups Tagging API, which lists a new one only after a delay, so a
+/// revision registered a moment ago by an interrupted run could be missed by a plan and "appear"
+/// at the apply's re-check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Declared {
+    pub task_definition_families: std::collections::BTreeSet<String>,
+}
+
 /// A resource found live, owned by an environment (it carries the environment's tags).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveResource {

@@ -63,7 +63,7 @@ pub async fn recheck(
         found.map(|found| (address.clone(), found))
     });
     let found: BTreeMap<String, _> = try_join_all(lookups).await?.into_iter().collect();
-    let resources = observe_environment(provider, &plan.env).await?;
+    let resources = observe_environment(provider, &plan.env, &plan.declared()).await?;
     let observed = Observed {
         sources: BTreeMap::new(),
         resources,

@@ -37,7 +37,7 @@ use futures_util::future::try_join_all;
 use tokio::sync::OnceCell;
 
 use crate::model::{
-    Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery,
+    Attributes, Declared, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery,
 };
 use crate::provider::{
     CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
@@ -181,12 +181,14 @@ impl AwsProvider {
         &self,
         region: &str,
         env: Option<&str>,
+        declared: &Declared,
         with_user_data: bool,
     ) -> Result<Vec<LiveResource>, ProviderError> {
         let clients = self.clients(region);
         let cx = Scan {
             clients: &clients,
             env,
+            declared,
             with_user_data,
             ecs_clusters: OnceCell::new(),
         };
@@ -208,6 +210,8 @@ pub(crate) struct Scan<'a> {
     pub clients: &'a Clients,
     /// One environment, or every environment.
     pub env: Option<&'a str>,
+    /// What the spec declares by name, looked for by name too.
+    pub declared: &'a Declared,
     /// Read EC2 user data back (a plan compares it; listing environments does not need it).
     pub with_user_data: bool,
     /// The region's ECS clusters, for the cluster and service kinds.
@@ -284,15 +288,20 @@ impl Provider for AwsProvider {
         }
     }
 
-    async fn observe(&self, env: &EnvId) -> Result<Vec<LiveResource>, ProviderError> {
-        self.scan(&env.region, Some(&env.name), true).await
+    async fn observe(
+        &self,
+        env: &EnvId,
+        declared: &Declared,
+    ) -> Result<Vec<LiveResource>, ProviderError> {
+        self.scan(&env.region, Some(&env.name), declared, true)
+            .await
     }
 
     async fn list_environments(
         &self,
         region: &str,
     ) -> Result<Vec<EnvironmentSummary>, ProviderError> {
-        let found = self.scan(region, None, false).await?;
+        let found = self.scan(region, None, &Declared::default(), false).await?;
         Ok(EnvironmentSummary::from_tags(found.iter().map(|r| &r.tags)))
     }
 

@@ -37,7 +37,8 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         .into());
     }
     let provider = settings.connect(&env.region).await?;
-    let (doomed, kept) = dry_run(provider.as_ref(), &env).await?;
+    let declared = spec.as_ref().map(Spec::declared).unwrap_or_default();
+    let (doomed, kept) = dry_run(provider.as_ref(), &env, &declared).await?;
     if doomed.is_empty() {
         println!(
             "Nothing to destroy: {} owns nothing in {}.",
@@ -79,6 +80,7 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
     }
     let mut options = DestroyOptions {
         parallelism: usize::from(args.parallelism),
+        declared,
         ..Default::default()
     };
     // The spec, when readable, adds policy: each database's final-snapshot choice.

@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::{Error, Settings, exit};
 use crate::model::{EnvId, tags};
+use crate::spec::Spec;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -12,9 +13,10 @@ pub struct StatusArgs {
 }
 
 pub async fn run(settings: &Settings, args: StatusArgs) -> Result<u8, Error> {
-    let env = settings.environment(&args.env)?.0;
+    let (env, spec) = settings.environment(&args.env)?;
     let provider = settings.connect(&env.region).await?;
-    let mut live = provider.observe(&env).await?;
+    let declared = spec.as_ref().map(Spec::declared).unwrap_or_default();
+    let mut live = provider.observe(&env, &declared).await?;
     live.sort_by(|a, b| a.address.cmp(&b.address));
     print_owned(&env, &live);
     Ok(exit::SUCCESS)

@@ -247,6 +247,30 @@ impl Plan {
         hex::encode(&Sha256::digest(seed)[..12])
     }
 
+    /// What this plan declares by name (see [`crate::model::Declared`]): the task-definition
+    /// families it creates or acts on.
+    pub fn declared(&self) -> crate::model::Declared {
+        let family = |attrs: &Attributes| {
+            attrs
+                .get("family")
+                .and_then(Value::as_str)
+                .filter(|f| !f.contains("${"))
+                .map(str::to_string)
+        };
+        crate::model::Declared {
+            task_definition_families: self
+                .actions
+                .iter()
+                .filter(|a| a.address.kind == ResourceKind::EcsTaskDefinition)
+                .flat_map(|a| {
+                    let desired = a.desired.as_ref().and_then(family);
+                    let live = a.live.as_ref().and_then(|l| family(&l.attributes));
+                    desired.into_iter().chain(live)
+                })
+                .collect(),
+        }
+    }
+
     pub fn count(&self, kind: ActionKind) -> usize {
         self.actions.iter().filter(|a| a.action == kind).count()
     }

@@ -8,7 +8,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::PlanError;
-use crate::model::{Address, EnvId, LiveResource, SourceAddress, SourceObject, SourceQuery};
+use crate::model::{
+    Address, Declared, EnvId, LiveResource, SourceAddress, SourceObject, SourceQuery,
+};
 use crate::provider::Provider;
 use crate::spec::Spec;
 
@@ -28,7 +30,7 @@ impl Observed {
             found.await.map(|found| (s.address.clone(), found))
         });
         let sources = try_join_all(lookups).await?.into_iter().collect();
-        let resources = observe_environment(provider, &spec.env).await?;
+        let resources = observe_environment(provider, &spec.env, &spec.declared()).await?;
         Ok(Observed { sources, resources })
     }
 
@@ -79,9 +81,10 @@ pub async fn lookup_source(
 pub async fn observe_environment(
     provider: &dyn Provider,
     env: &EnvId,
+    declared: &Declared,
 ) -> Result<Vec<LiveResource>, PlanError> {
     provider
-        .observe(env)
+        .observe(env, declared)
         .await
         .map_err(|error| PlanError::Observe {
             env: env.name.clone(),

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::model::{
-    Address, Attributes, EnvId, LiveResource, ResourceKind, SourceObject, SourceQuery,
+    Address, Attributes, Declared, EnvId, LiveResource, ResourceKind, SourceObject, SourceQuery,
 };
 
 /// Errors a provider reports, classified so the engine can decide what to do next and the user
@@ -248,8 +248,12 @@ pub trait Provider: Send + Sync {
 
     /// Everything tagged for the environment in its region, including resources AWS is still
     /// creating or already deleting (but not ones that are gone: terminated instances,
-    /// inactive task definitions).
-    async fn observe(&self, env: &EnvId) -> Result<Vec<LiveResource>, ProviderError>;
+    /// inactive task definitions). What `declared` names is also looked for by name.
+    async fn observe(
+        &self,
+        env: &EnvId,
+        declared: &Declared,
+    ) -> Result<Vec<LiveResource>, ProviderError>;
 
     /// Every environment that has rehearsal-tagged resources in a region.
     async fn list_environments(

@@ -23,7 +23,7 @@ use schema::{Lifecycle, RawSpec, ResourceTable};
 
 use crate::kinds;
 use crate::model::{
-    Address, Attributes, EnvId, ResourceKind, SourceAddress, SourceKind, SourceQuery,
+    Address, Attributes, Declared, EnvId, ResourceKind, SourceAddress, SourceKind, SourceQuery,
 };
 
 /// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
@@ -113,6 +113,20 @@ impl Spec {
 
     pub fn is_protected(&self) -> bool {
         self.lifecycle == Lifecycle::Protected
+    }
+
+    /// What this spec declares by name (see [`Declared`]).
+    pub fn declared(&self) -> Declared {
+        Declared {
+            task_definition_families: self
+                .resources
+                .values()
+                .filter(|r| r.address.kind == ResourceKind::EcsTaskDefinition)
+                .filter_map(|r| r.attributes.get("family")?.as_str())
+                .filter(|family| !family.contains("${"))
+                .map(str::to_string)
+                .collect(),
+        }
     }
 }
 

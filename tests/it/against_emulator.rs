@@ -233,38 +233,60 @@ pub fn assert_unchanged(before: &str, after: &str) {
     );
 }
 
-/// The fault-injecting proxy in front of an emulator, stopped on drop.
+/// The proxy in front of an emulator (`scripts/fault_proxy.py`), stopped on drop: it throttles
+/// a share of the requests, holds each one for a while like a real API, and in realistic mode
+/// behaves as AWS does where moto does not (`scripts/aws_realism.py`).
 pub struct FaultProxy {
     child: Child,
     pub endpoint: String,
 }
 
+/// How the proxy behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Proxying {
+    /// Share of the AWS requests answered with throttling or a 503.
+    pub fault_rate: f64,
+    /// How long every forwarded request is held.
+    pub delay_ms: u32,
+    /// Realistic mode at this fraction of AWS's durations (`None`: moto as it is).
+    pub realism: Option<f64>,
+}
+
+/// AWS's lifecycles at a hundredth of their durations: a restore takes 6 s instead of 10
+/// minutes, which keeps the realistic stories to about a minute each.
+pub const REALISTIC: f64 = 0.01;
+
 impl FaultProxy {
-    pub fn start(upstream: &str, fault_rate: f64, delay_ms: u32) -> FaultProxy {
+    pub fn start(upstream: &str, how: Proxying) -> FaultProxy {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/fault_proxy.py");
-        let mut child =
-            Command::new(std::env::var("EMULATOR_PYTHON").unwrap_or_else(|_| "python3".into()))
-                .arg(script)
-                .args([
-                    "--upstream",
-                    upstream,
-                    "--port",
-                    "0",
-                    "--seed",
-                    "11",
-                    "--max-seconds",
-                    "900",
-                ])
-                .args([
-                    "--fault-rate",
-                    &fault_rate.to_string(),
-                    "--delay-ms",
-                    &delay_ms.to_string(),
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("the fault proxy starts");
+        let mut command =
+            Command::new(std::env::var("EMULATOR_PYTHON").unwrap_or_else(|_| "python3".into()));
+        command
+            .arg(script)
+            .args([
+                "--upstream",
+                upstream,
+                "--port",
+                "0",
+                "--seed",
+                "11",
+                "--max-seconds",
+                "1800",
+            ])
+            .args([
+                "--fault-rate",
+                &how.fault_rate.to_string(),
+                "--delay-ms",
+                &how.delay_ms.to_string(),
+            ]);
+        if let Some(scale) = how.realism {
+            command.args(["--realism", "--time-scale", &scale.to_string()]);
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the fault proxy starts");
         let mut first = String::new();
         BufReader::new(child.stdout.take().expect("piped"))
             .read_line(&mut first)

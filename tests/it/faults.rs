@@ -1,17 +1,30 @@
 //! Teardown and apply under faults, against the emulator: a proxy that throttles a quarter of
 //! the requests, and rehearsal killed with SIGKILL mid-way. Each test asserts on what the
 //! emulator holds afterwards, and that production was never touched.
+//!
+//! Every story runs twice: against moto as it is (`faults::instant`), and in realistic mode
+//! (`faults::realistic`), where AWS's lifecycles take a hundredth of their real durations and
+//! AWS's refusals, tokens and deployments apply: a kill then lands while a snapshot is still
+//! being taken or a database restored, which moto alone never shows.
 
-use crate::against_emulator::{FaultProxy, assert_unchanged, production, tagged};
+use crate::against_emulator::{
+    FaultProxy, Proxying, REALISTIC, assert_unchanged, production, tagged,
+};
 use crate::emulator::Emulator;
 use crate::project::Project;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn apply_and_destroy_converge_through_throttling_and_503s() {
+async fn apply_and_destroy_converge_through_throttling_and_503s(realism: Option<f64>) {
     let em = Emulator::start();
     let prod = em.seed_production();
     let before = production(&em, &prod).await;
-    let proxy = FaultProxy::start(em.endpoint(), 0.25, 0);
+    let proxy = FaultProxy::start(
+        em.endpoint(),
+        Proxying {
+            fault_rate: 0.25,
+            realism,
+            ..Proxying::default()
+        },
+    );
     let project = Project::against(&proxy.endpoint);
 
     project
@@ -44,13 +57,19 @@ async fn apply_and_destroy_converge_through_throttling_and_503s() {
 }
 
 /// Kill apply at several points; destroy afterwards leaves nothing.
-#[tokio::test(flavor = "multi_thread")]
-async fn apply_killed_anywhere_then_destroy_leaves_nothing() {
+async fn apply_killed_anywhere_then_destroy_leaves_nothing(realism: Option<f64>) {
     let em = Emulator::start();
     let prod = em.seed_production();
     let before = production(&em, &prod).await;
     // Latency like a real API's, so the kills land mid-way.
-    let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
+    let proxy = FaultProxy::start(
+        em.endpoint(),
+        Proxying {
+            delay_ms: 60,
+            realism,
+            ..Proxying::default()
+        },
+    );
     let project = Project::against(&proxy.endpoint);
 
     for marker in [
@@ -81,12 +100,18 @@ async fn apply_killed_anywhere_then_destroy_leaves_nothing() {
 }
 
 /// Kill apply, then apply again: it converges to the spec without duplicates.
-#[tokio::test(flavor = "multi_thread")]
-async fn apply_killed_then_applied_again_converges_without_duplicates() {
+async fn apply_killed_then_applied_again_converges_without_duplicates(realism: Option<f64>) {
     let em = Emulator::start();
     let prod = em.seed_production();
     let before = production(&em, &prod).await;
-    let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
+    let proxy = FaultProxy::start(
+        em.endpoint(),
+        Proxying {
+            delay_ms: 60,
+            realism,
+            ..Proxying::default()
+        },
+    );
     let project = Project::against(&proxy.endpoint);
 
     // Each run resumes from what the one before left, and is killed a little further on.
@@ -130,12 +155,18 @@ async fn apply_killed_then_applied_again_converges_without_duplicates() {
 }
 
 /// Kill destroy mid-way, run it again: it converges.
-#[tokio::test(flavor = "multi_thread")]
-async fn destroy_killed_midway_and_run_again_converges() {
+async fn destroy_killed_midway_and_run_again_converges(realism: Option<f64>) {
     let em = Emulator::start();
     let prod = em.seed_production();
     let before = production(&em, &prod).await;
-    let proxy = FaultProxy::start(em.endpoint(), 0.0, 60);
+    let proxy = FaultProxy::start(
+        em.endpoint(),
+        Proxying {
+            delay_ms: 60,
+            realism,
+            ..Proxying::default()
+        },
+    );
     let project = Project::against(&proxy.endpoint);
     project
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
@@ -158,3 +189,28 @@ async fn destroy_killed_midway_and_run_again_converges() {
     assert!(tagged(&em, "prerelease").await.is_empty());
     assert_unchanged(&before, &production(&em, &prod).await);
 }
+
+/// Each story as a test, in both modes.
+macro_rules! in_both_modes {
+    ($($story:ident),+ $(,)?) => {
+        mod instant {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $story() {
+                super::$story(None).await
+            })+
+        }
+        mod realistic {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $story() {
+                super::$story(Some(super::REALISTIC)).await
+            })+
+        }
+    };
+}
+
+in_both_modes!(
+    apply_and_destroy_converge_through_throttling_and_503s,
+    apply_killed_anywhere_then_destroy_leaves_nothing,
+    apply_killed_then_applied_again_converges_without_duplicates,
+    destroy_killed_midway_and_run_again_converges,
+);

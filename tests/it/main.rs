@@ -19,5 +19,8 @@ mod aws;
 mod emulator;
 #[cfg(feature = "aws")]
 mod faults;
+// The same emulator, behind AWS's lifecycles and refusals (scripts/aws_realism.py).
+#[cfg(feature = "aws")]
+mod realistic;
 #[cfg(feature = "aws")]
 mod story;

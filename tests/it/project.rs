@@ -202,6 +202,7 @@ impl Run<'_> {
             .expect("rehearsal starts");
         let stderr = child.stderr.take().expect("piped");
         let mut killed = false;
+        let mut seen = vec![];
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
             if line.contains(marker) {
@@ -209,8 +210,16 @@ impl Run<'_> {
                 killed = true;
                 break;
             }
+            seen.push(line);
         }
-        child.wait().expect("reaped");
+        let status = child.wait().expect("reaped");
+        if !killed {
+            // What it did instead, for the failed assertion that follows.
+            eprintln!(
+                "rehearsal ended ({status}) without showing `{marker}`; its stderr:\n{}",
+                seen.join("\n")
+            );
+        }
         killed
     }
 }

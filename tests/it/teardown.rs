@@ -47,7 +47,10 @@ async fn destroy(
 }
 
 async fn owned(provider: &FakeProvider, env: &EnvId) -> Vec<LiveResource> {
-    provider.observe(env).await.expect("observe")
+    provider
+        .observe(env, &Default::default())
+        .await
+        .expect("observe")
 }
 
 /// Everything in the cloud that the pre-release teardown must not touch, as JSON.
@@ -215,7 +218,7 @@ async fn a_protected_environment_is_refused_and_left_alone() {
         "environment production is protected: rehearsal never destroys it"
     );
     assert!(matches!(
-        destroy::dry_run(provider.as_ref(), &env).await,
+        destroy::dry_run(provider.as_ref(), &env, &Default::default()).await,
         Err(DestroyError::Protected { .. })
     ));
 
@@ -550,7 +553,7 @@ async fn deletion_protection_is_switched_off_only_outside_protected_environments
 
     // The policy itself.
     let live = provider
-        .observe(&env)
+        .observe(&env, &Default::default())
         .await
         .unwrap()
         .into_iter()
@@ -597,7 +600,7 @@ async fn a_dry_run_lists_in_teardown_order_and_changes_nothing() {
     let before = serde_json::to_value(provider.snapshot()).unwrap();
     let describes = provider.calls(FakeOp::Describe);
 
-    let (doomed, kept) = destroy::dry_run(provider.as_ref(), &prerelease())
+    let (doomed, kept) = destroy::dry_run(provider.as_ref(), &prerelease(), &Default::default())
         .await
         .unwrap();
     let doomed: Vec<String> = doomed.iter().map(|r| r.address.to_string()).collect();

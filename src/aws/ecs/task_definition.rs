@@ -193,6 +193,27 @@ async fn tagged_task_definitions(
     Ok(arns)
 }
 
+/// The ACTIVE revisions of exactly this family.
+async fn family_revisions(
+    client: &aws_sdk_ecs::Client,
+    family: &str,
+) -> Result<Vec<String>, ProviderError> {
+    let arns: Vec<String> = client
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(TaskDefinitionStatus::Active)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::sdk("ecs:ListTaskDefinitions", family, e))?;
+    Ok(arns
+        .into_iter()
+        .filter(|arn| super::family_revision(arn).is_some_and(|(f, _)| f == family))
+        .collect())
+}
+
 async fn describe_many(
     client: &aws_sdk_ecs::Client,
     arns: Vec<String>,
@@ -218,7 +239,14 @@ impl AwsKind for EcsTaskDefinition {
     }
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
-        let arns = tagged_task_definitions(&cx.clients.tagging, cx.env).await?;
+        let mut arns = tagged_task_definitions(&cx.clients.tagging, cx.env).await?;
+        // The Tagging API lists a new revision only after a delay; the families the spec
+        // declares are listed by name as well, which ECS answers consistently.
+        for family in &cx.declared.task_definition_families {
+            arns.extend(family_revisions(&cx.clients.ecs, family).await?);
+        }
+        arns.sort();
+        arns.dedup();
         // The tags that decide ownership are the ones ECS describes, not the Tagging API's copy.
         let described = describe_many(&cx.clients.ecs, arns).await?;
         Ok(described

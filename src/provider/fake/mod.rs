@@ -27,8 +27,8 @@ use super::{
 };
 use crate::kinds::{Phase, lifecycle};
 use crate::model::{
-    Address, Attributes, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject, SourceQuery,
-    tags,
+    Address, Attributes, Declared, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject,
+    SourceQuery, tags,
 };
 
 /// Which provider call a fault applies to, and what [`FakeProvider::calls`] counts.
@@ -618,7 +618,12 @@ impl Provider for FakeProvider {
         })
     }
 
-    async fn observe(&self, env: &EnvId) -> Result<Vec<LiveResource>, ProviderError> {
+    /// The fake cloud is consistent: what is declared is found by its tags like the rest.
+    async fn observe(
+        &self,
+        env: &EnvId,
+        _declared: &Declared,
+    ) -> Result<Vec<LiveResource>, ProviderError> {
         self.enter(FakeOp::Observe, None)?;
         Ok(self.with_cloud_now(|cloud| {
             cloud

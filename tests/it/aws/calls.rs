@@ -49,7 +49,11 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
     // and services one listing per cluster in the region (production's and pre-release's), since
     // a service of the environment may live in any cluster.
     w.emulator.start_recording();
-    let all = w.provider.observe(&env()).await.unwrap();
+    let all = w
+        .provider
+        .observe(&env(), &Default::default())
+        .await
+        .unwrap();
     let calls = w.emulator.stop_recording();
     assert_eq!(all.len(), 6, "{all:#?}");
     let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
@@ -198,7 +202,7 @@ async fn every_registered_kind_is_found_by_the_scan() {
     create_one_of_each(&w).await;
     let found: std::collections::BTreeSet<rehearsal::model::ResourceKind> = w
         .provider
-        .observe(&env())
+        .observe(&env(), &Default::default())
         .await
         .unwrap()
         .iter()

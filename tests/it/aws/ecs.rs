@@ -62,7 +62,7 @@ async fn ecs_cluster_task_definition_and_service_round_trip() {
     let service = create_ready(p, &service_req, "ecs_service.server").await;
     assert_eq!(service.status, "ACTIVE");
 
-    let all = p.observe(&env()).await.unwrap();
+    let all = p.observe(&env(), &Default::default()).await.unwrap();
     assert_eq!(all.len(), 3, "{all:#?}");
     for (req, address) in [
         (&cluster_req, "ecs_cluster.main"),
@@ -162,7 +162,12 @@ async fn ecs_cluster_task_definition_and_service_round_trip() {
         p.delete(&cluster_op, &cluster, &policy).await.unwrap(),
         DeleteOutcome::Accepted
     );
-    assert!(p.observe(&env()).await.unwrap().is_empty());
+    assert!(
+        p.observe(&env(), &Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let raw = w
         .ecs

@@ -57,7 +57,7 @@ async fn list_environments_groups_by_env_with_the_earliest_expiry() {
     assert_eq!(envs[1].resources, 1);
     assert_eq!(envs[1].expires_at, None);
 
-    let observed = p.observe(&env()).await.unwrap();
+    let observed = p.observe(&env(), &Default::default()).await.unwrap();
     let names: Vec<String> = observed.iter().map(|r| r.address.to_string()).collect();
     assert_eq!(names, ["ecs_cluster.a", "ecs_cluster.b"]);
     drop(w.emulator);

@@ -111,7 +111,10 @@ fn assert_round_trip(request: &CreateRequest, live: &LiveResource) {
 }
 
 async fn observed(provider: &AwsProvider, address: &str) -> Option<LiveResource> {
-    let all = provider.observe(&env()).await.expect("observe");
+    let all = provider
+        .observe(&env(), &Default::default())
+        .await
+        .expect("observe");
     all.into_iter().find(|r| r.address.to_string() == address)
 }
 
@@ -274,7 +277,11 @@ async fn create_one_of_each(w: &World) {
 /// `observe`, recorded: what it found and the API calls it made.
 async fn observe_recorded(w: &World) -> (Vec<LiveResource>, Vec<RecordedCall>) {
     w.emulator.start_recording();
-    let all = w.provider.observe(&env()).await.expect("observe");
+    let all = w
+        .provider
+        .observe(&env(), &Default::default())
+        .await
+        .expect("observe");
     (all, w.emulator.stop_recording())
 }
 

@@ -377,6 +377,11 @@ async fn nothing_outside_the_environment_is_ever_deleted() {
     assert!(p.delete(&ecs_op, &forged_cluster, &policy).await.is_err());
 
     // And observe sees none of production.
-    assert!(p.observe(&env()).await.unwrap().is_empty());
+    assert!(
+        p.observe(&env(), &Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     w.assert_production_untouched().await;
 }

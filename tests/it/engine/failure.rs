@@ -62,7 +62,7 @@ async fn a_failed_create_skips_exactly_what_depends_on_it() {
         .count();
     assert_eq!(skip_events, 3);
     let mut owned: Vec<String> = provider
-        .observe(&spec.env)
+        .observe(&spec.env, &Default::default())
         .await
         .unwrap()
         .into_iter()

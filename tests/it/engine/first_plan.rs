@@ -119,7 +119,7 @@ async fn every_registered_kind_is_observed_after_apply() {
     let spec = shipped("prerelease");
     converge(provider.clone(), &spec).await;
     let found: std::collections::BTreeSet<ResourceKind> = provider
-        .observe(&spec.env)
+        .observe(&spec.env, &Default::default())
         .await
         .unwrap()
         .iter()

@@ -83,7 +83,13 @@ async fn a_spec_emptied_of_resources_deletes_dependents_first() {
             "{first} before {then}: {events:#?}"
         );
     }
-    assert!(provider.observe(&spec.env).await.unwrap().is_empty());
+    assert!(
+        provider
+            .observe(&spec.env, &Default::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn ten_minute_cluster_and_snapshot() -> Latency {
