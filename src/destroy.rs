@@ -20,6 +20,7 @@ use crate::apply::{StepError, delete_and_wait, delete_policy, idempotency_token}
 use crate::graph::StepOp;
 use crate::kinds;
 use crate::model::{Address, Declared, EnvId, LiveResource, ResourceKind, tags};
+use crate::ownership;
 use crate::provider::{Operation, Provider, ProviderError};
 use crate::wait;
 
@@ -105,10 +106,11 @@ fn owned(
     env: &EnvId,
     live: Vec<LiveResource>,
 ) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
-    // A resource whose tag does not match exactly is not "probably ours".
+    // Only what proves it is this environment's own (see `ownership`): a resource whose tags
+    // merely look like ours is not "probably ours".
     let live: Vec<LiveResource> = live
         .into_iter()
-        .filter(|r| r.tags.get(tags::ENV) == Some(&env.name))
+        .filter(|r| ownership::belongs_to(r, env))
         .collect();
     if live
         .iter()

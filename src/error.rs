@@ -61,6 +61,8 @@ pub enum Error {
     NoRegion,
     #[error("cannot read the spec of {env}, and no region was given: {error}")]
     NoSpecNoRegion { env: String, error: SpecError },
+    #[error("cannot read the spec of {env}, and no project was given: {error}")]
+    NoSpecNoProject { env: String, error: SpecError },
     #[error("{}={value} is not a provider", crate::cli::PROVIDER_ENV)]
     UnknownProvider { value: String },
     #[error("this rehearsal was built without the AWS provider")]
@@ -111,6 +113,7 @@ impl Error {
             | Error::NoTerminal { .. }
             | Error::NoRegion
             | Error::NoSpecNoRegion { .. }
+            | Error::NoSpecNoProject { .. }
             | Error::UnknownProvider { .. } => exit::USAGE,
             Error::UnusablePlan(_) => exit::REPLAN,
             Error::Recheck(e) => match **e {
@@ -161,6 +164,14 @@ impl Error {
                 let mut hints: Vec<String> = error.hint().into_iter().collect();
                 hints.push(format!(
                     "pass --region (or set AWS_REGION): what {env} owns is found by its tags alone"
+                ));
+                hints
+            }
+            Error::NoSpecNoProject { env, error } => {
+                let mut hints: Vec<String> = error.hint().into_iter().collect();
+                hints.push(format!(
+                    "pass --project, the [environment] project of its spec: {env} of another \
+                     project is not this one's to touch"
                 ));
                 hints
             }

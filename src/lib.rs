@@ -6,6 +6,7 @@
 
 pub mod kinds;
 pub mod model;
+pub mod ownership;
 pub mod provider;
 
 pub mod apply;

@@ -12,8 +12,14 @@ pub type Attributes = serde_json::Map<String, serde_json::Value>;
 
 /// Tag keys rehearsal writes at creation time. State lives in AWS, in these tags.
 pub mod tags {
-    /// The environment that owns a resource. Teardown trusts nothing else.
+    /// The project an environment belongs to: two projects may both have a `prerelease`.
+    pub const PROJECT: &str = "rehearsal:project";
+    /// The environment that owns a resource.
     pub const ENV: &str = "rehearsal:env";
+    /// A digest binding project, environment and address to the resource's own anchor (its
+    /// identifier, name, family or launch token): tags copied onto another resource do not
+    /// prove it is ours. See `ownership`.
+    pub const IDENTITY: &str = "rehearsal:identity";
     /// The resource's address in the spec, e.g. `rds_instance.db`.
     pub const ADDRESS: &str = "rehearsal:address";
     /// RFC 3339 time after which `rehearsal reap` may destroy an ephemeral environment.
@@ -237,9 +243,11 @@ impl Serialize for SourceAddress {
     }
 }
 
-/// The environment a command acts on: its name and the region it lives in.
+/// The environment a command acts on: the project it belongs to, its name, and the region it
+/// lives in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvId {
+    pub project: String,
     pub name: String,
     pub region: String,
 }

@@ -1,35 +1,16 @@
-//! What creating a resource takes: its ownership tags, its idempotency token, the create call
+//! What creating a resource takes: its idempotency token, the create call
 //! (asked again while AWS refuses it for a state that will pass), the wait, and the settings a
 //! create cannot make.
-
-use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
 use crate::graph::StepOp;
 use crate::kinds;
-use crate::model::{Address, EnvId, LiveResource, tags};
+use crate::model::{Address, LiveResource};
+use crate::ownership;
 use crate::plan::diff;
 use crate::provider::{CreateRequest, Operation, Provider, ProviderError};
 use crate::wait::{self, Check};
-
-/// The tags that make a resource findable and ownable: set at creation, never changed after.
-pub fn ownership_tags(
-    env: &EnvId,
-    address: &Address,
-    protected: bool,
-    expires_at: Option<&str>,
-) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    out.insert(tags::ENV.to_string(), env.name.clone());
-    out.insert(tags::ADDRESS.to_string(), address.to_string());
-    let lifecycle = if protected { "protected" } else { "ephemeral" };
-    out.insert(tags::LIFECYCLE.to_string(), lifecycle.to_string());
-    if let Some(at) = expires_at {
-        out.insert(tags::EXPIRES_AT.to_string(), at.to_string());
-    }
-    out
-}
 
 /// The token of one step of one plan (EC2 `ClientToken`: at most 64 ASCII characters), from
 /// the plan's token seed: the same when an apply of that plan is retried, so a create cannot
@@ -63,6 +44,19 @@ pub async fn create_ready(
     })
     .await?;
     let ready = wait::until_ready(provider, op, &created).await?;
+    // What AWS handed back must be what this create made: ECS's CreateCluster answers a name
+    // in use with the existing cluster (API_CreateCluster), and rehearsal never adopts.
+    if !ownership::belongs_to(&ready, &op.env) {
+        return Err(ProviderError::NotOurs {
+            what: wait::what(&ready),
+            action: format!("create {}", request.kind),
+            why: format!(
+                "AWS handed back an existing {} that rehearsal did not create for {}/{}; \
+                 rehearsal never adopts: give yours another name, or remove the other",
+                request.kind, op.env.project, op.env.name
+            ),
+        });
+    }
     let kind = kinds::describe(request.kind);
     let unset: Vec<String> = kind
         .set_after_create

@@ -6,6 +6,7 @@ mod delete;
 mod error;
 pub mod events;
 mod step;
+mod update;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use crate::graph::ExecutionGraph;
 use crate::model::LiveResource;
 use crate::plan::Plan;
 use crate::provider::Provider;
-pub use create::{create_ready, idempotency_token, ownership_tags};
+pub use create::{create_ready, idempotency_token};
 pub use delete::{delete_and_wait, delete_policy, final_snapshot_identifier};
 pub use error::StepError;
 pub use events::{Event, Reporter};

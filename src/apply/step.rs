@@ -8,12 +8,14 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::create::{create_ready, idempotency_token, ownership_tags};
+use super::create::{create_ready, idempotency_token};
 use super::delete::{delete_and_wait, delete_policy};
+use super::update::{Updated, update_ready};
 use super::{ApplyOptions, Reporter, StepError, events};
 use crate::graph::{Step, StepOp};
 use crate::kinds;
 use crate::model::{Address, Attributes, LiveResource, tags};
+use crate::ownership;
 use crate::plan::{ActionKind, Plan, PlannedAction};
 use crate::provider::{CreateRequest, Operation, Provider, ProviderError};
 use crate::spec::refs::{self, Reference};
@@ -135,7 +137,7 @@ pub(super) async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Resu
         StepOp::Create => {
             wait_for_dependencies(run, action, &operation).await?;
             let attributes = resolve(run, desired(action)?)?;
-            let request = create_request(run, address, attributes);
+            let request = create_request(run, address, attributes, &operation.idempotency_token);
             let ready = create_ready(run.provider.as_ref(), &operation, &request).await?;
             run.remember(ready);
         }
@@ -152,18 +154,15 @@ pub(super) async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Resu
                     address: address.clone(),
                 })?;
             let changed: Vec<String> = action.changes.iter().map(|c| c.name.clone()).collect();
-            let was_stopped = kinds::lifecycle(address.kind).is_stopped(&current.status);
-            let updating = run
-                .provider
-                .update(&operation, &current, &desired, &changed)
-                .await?;
-            let updated = wait::until_updated(
+            let Updated {
+                resource: updated,
+                was_stopped,
+            } = update_ready(
                 run.provider.as_ref(),
                 &operation,
-                &updating,
+                current,
                 &desired,
                 &changed,
-                was_stopped,
             )
             .await?;
             if updated.attributes.get(PENDING_REBOOT) == Some(&Value::Bool(true)) {
@@ -248,7 +247,12 @@ async fn wait_for_dependencies(
 }
 
 /// The create call's request: the resolved attributes and every tag, rehearsal's own first.
-fn create_request(run: &Run, address: &Address, attributes: Attributes) -> CreateRequest {
+fn create_request(
+    run: &Run,
+    address: &Address,
+    attributes: Attributes,
+    token: &str,
+) -> CreateRequest {
     // A plan file edited to an absurd ttl gets no expiry rather than a panic.
     let expires = run.plan.ttl_secs.and_then(|ttl| {
         let now = run
@@ -260,9 +264,11 @@ fn create_request(run: &Run, address: &Address, attributes: Attributes) -> Creat
         at.format(&time::format_description::well_known::Rfc3339)
             .ok()
     });
-    let mut request_tags = ownership_tags(
+    let anchor = ownership::anchor_of_request(address, &attributes, token);
+    let mut request_tags = ownership::creation_tags(
         &run.plan.env,
         address,
+        &anchor,
         run.plan.protected,
         expires.as_deref(),
     );

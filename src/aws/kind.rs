@@ -9,6 +9,7 @@ use super::attrs::Reader;
 use super::tags::{self as tagging, TagMap};
 use super::{Clients, Scan, ec2, ecs, rds};
 use crate::model::{Attributes, LiveResource, ResourceKind};
+use crate::ownership;
 use crate::provider::{CreateRequest, DeleteOutcome, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -127,7 +128,7 @@ pub(crate) async fn guarded_update(
     let live = describe_one(k, c, current)
         .await?
         .ok_or_else(|| ProviderError::NotFound { what: what.clone() })?;
-    tagging::ensure_owned(&live.tags, &op.env.name, &what, k.actions().modify)?;
+    ownership::ensure_owned(&live, &op.env, k.actions().modify)?;
     let modified: Vec<&str> = changed
         .iter()
         .map(String::as_str)
@@ -159,14 +160,13 @@ pub(crate) async fn guarded_delete(
     target: &LiveResource,
     policy: &DeletePolicy,
 ) -> Result<DeleteOutcome, ProviderError> {
-    let what = what(target);
     let Some(live) = describe_one(k, c, target).await? else {
         return Ok(DeleteOutcome::Accepted);
     };
     if live.is_going_away() {
         return Ok(DeleteOutcome::Accepted);
     }
-    tagging::ensure_owned(&live.tags, &op.env.name, &what, k.actions().delete)?;
+    ownership::ensure_owned(&live, &op.env, k.actions().delete)?;
     if let Some(reason) = k.not_deletable(&live) {
         return Ok(DeleteOutcome::NotYet { reason });
     }

@@ -180,7 +180,7 @@ impl AwsProvider {
     async fn scan(
         &self,
         region: &str,
-        env: Option<&str>,
+        env: Option<&EnvId>,
         declared: &Declared,
         with_user_data: bool,
     ) -> Result<Vec<LiveResource>, ProviderError> {
@@ -208,8 +208,8 @@ impl AwsProvider {
 /// One scan of a region: what every kind's scan needs, and what kinds share, listed once.
 pub(crate) struct Scan<'a> {
     pub clients: &'a Clients,
-    /// One environment, or every environment.
-    pub env: Option<&'a str>,
+    /// One environment, or every environment (of every project).
+    pub env: Option<&'a EnvId>,
     /// What the spec declares by name, looked for by name too.
     pub declared: &'a Declared,
     /// Read EC2 user data back (a plan compares it; listing environments does not need it).
@@ -219,9 +219,13 @@ pub(crate) struct Scan<'a> {
 }
 
 impl Scan<'_> {
-    /// Whether a resource owned by `owner` is wanted: the scan's environment, or any.
-    pub fn wants(&self, owner: &str) -> bool {
-        self.env.is_none_or(|env| env == owner)
+    /// Whether a described resource is wanted: it proves it is the scan's environment's own
+    /// (see `ownership`), or, scanning every environment, some environment's.
+    pub fn wants(&self, resource: &LiveResource) -> bool {
+        match self.env {
+            Some(env) => crate::ownership::belongs_to(resource, env),
+            None => crate::ownership::owner(resource).is_some(),
+        }
     }
 }
 
@@ -293,8 +297,7 @@ impl Provider for AwsProvider {
         env: &EnvId,
         declared: &Declared,
     ) -> Result<Vec<LiveResource>, ProviderError> {
-        self.scan(&env.region, Some(&env.name), declared, true)
-            .await
+        self.scan(&env.region, Some(env), declared, true).await
     }
 
     async fn list_environments(
@@ -302,7 +305,7 @@ impl Provider for AwsProvider {
         region: &str,
     ) -> Result<Vec<EnvironmentSummary>, ProviderError> {
         let found = self.scan(region, None, &Declared::default(), false).await?;
-        Ok(EnvironmentSummary::from_tags(found.iter().map(|r| &r.tags)))
+        Ok(EnvironmentSummary::of(&found))
     }
 
     async fn create(

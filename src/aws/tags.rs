@@ -1,12 +1,12 @@
-//! Tags: how rehearsal recognises what it owns, which tags are the user's, and the creation-time
+//! Tags on AWS's side: which tags are the user's, the tag calls' formats, and the creation-time
 //! inputs AWS cannot describe back (recorded as `rehearsal:input:<attribute>` tags).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::model::{Address, Attributes, ResourceKind, tags};
-use crate::provider::{CreateRequest, ProviderError};
+use crate::model::{Attributes, tags};
+use crate::provider::CreateRequest;
 
 pub(crate) type TagMap = BTreeMap<String, String>;
 
@@ -30,37 +30,6 @@ pub(crate) fn user_tags_json(all: &TagMap) -> Value {
             .map(|(k, v)| (k, Value::String(v)))
             .collect(),
     )
-}
-
-/// The environment and address of a resource whose tags say rehearsal owns it, if they do and the
-/// address names a resource of `kind`. Anything else (no tags, a malformed address, an address of
-/// another kind) is not ours.
-pub(crate) fn ownership(all: &TagMap, kind: ResourceKind) -> Option<(String, Address)> {
-    let env = all.get(tags::ENV)?;
-    let address: Address = all.get(tags::ADDRESS)?.parse().ok()?;
-    (address.kind == kind && !env.is_empty()).then(|| (env.clone(), address))
-}
-
-/// Only an environment's own resources may be changed or deleted through it: checked against the
-/// live tags right before a destructive call, so a stale or wrong id can never reach production.
-pub(crate) fn ensure_owned(
-    all: &TagMap,
-    env: &str,
-    what: &str,
-    action: &str,
-) -> Result<(), ProviderError> {
-    match all.get(tags::ENV) {
-        Some(owner) if owner == env => Ok(()),
-        owner => Err(ProviderError::Api {
-            action: action.to_owned(),
-            code: "NotOwned".to_owned(),
-            message: format!(
-                "{what} is not tagged {}={env} (it is {}); rehearsal only changes what it created",
-                tags::ENV,
-                owner.map_or_else(|| "untagged".to_owned(), |o| format!("{}={o}", tags::ENV)),
-            ),
-        }),
-    }
 }
 
 pub(crate) fn input_key(attribute: &str) -> String {
@@ -152,25 +121,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn ownership_needs_env_and_a_matching_address() {
-        let kind = ResourceKind::RdsInstance;
-        let ok = map(&[(tags::ENV, "pre"), (tags::ADDRESS, "rds_instance.db")]);
-        assert_eq!(
-            ownership(&ok, kind).map(|(e, a)| (e, a.to_string())),
-            Some(("pre".into(), "rds_instance.db".into()))
-        );
-        assert!(ownership(&ok, ResourceKind::Ec2Instance).is_none());
-        assert!(ownership(&map(&[(tags::ENV, "pre")]), kind).is_none());
-        assert!(
-            ownership(
-                &map(&[(tags::ENV, "pre"), (tags::ADDRESS, "nonsense")]),
-                kind
-            )
-            .is_none()
-        );
     }
 
     #[test]

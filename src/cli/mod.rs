@@ -64,6 +64,10 @@ pub struct GlobalArgs {
     /// saved plan keeps its own].
     #[arg(long, global = true)]
     pub region: Option<String>,
+    /// The project, when no spec says it (`destroy` and `status` from tags alone; `reap` only
+    /// this project's environments) [default: the spec's `project`].
+    #[arg(long, global = true)]
+    pub project: Option<String>,
 }
 
 /// Spec variables, shared by the commands that read a spec.

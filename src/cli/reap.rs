@@ -22,27 +22,36 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
     let region = settings.region_without_spec()?.name.clone();
     let provider = settings.connect(&region).await?;
     let now = time::OffsetDateTime::now_utc();
-    let mut expired = vec![];
-    for env in provider.list_environments(&region).await? {
+    let mut expired: Vec<EnvId> = vec![];
+    let found = provider.list_environments(&region).await?;
+    // Only the given project's environments with --project; every project's otherwise (an
+    // expiry is its creator's consent to be reaped).
+    let wanted = found
+        .into_iter()
+        .filter(|env| settings.project.as_ref().is_none_or(|p| p == &env.project));
+    for env in wanted {
+        let name = format!("{}/{}", env.project, env.name);
         let expiry = env.expires_at.as_deref().and_then(|at| {
             time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
         });
         match expiry {
             Some(at) if at <= now => {
                 println!(
-                    "{} expired at {} ({} resources)",
-                    env.name,
+                    "{name} expired at {} ({} resources)",
                     env.expires_at.as_deref().unwrap_or("?"),
                     env.resources
                 );
-                expired.push(env.name);
+                expired.push(EnvId {
+                    project: env.project,
+                    name: env.name,
+                    region: region.clone(),
+                });
             }
             Some(_) => println!(
-                "{} is not expired yet (until {})",
-                env.name,
+                "{name} is not expired yet (until {})",
                 env.expires_at.as_deref().unwrap_or("?")
             ),
-            None => println!("{} has no expiry: left alone", env.name),
+            None => println!("{name} has no expiry: left alone"),
         }
     }
     if expired.is_empty() || !args.execute {
@@ -51,15 +60,15 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
         }
         return Ok(exit::SUCCESS);
     }
+    let names: Vec<String> = expired
+        .iter()
+        .map(|e| format!("{}/{}", e.project, e.name))
+        .collect();
     if !args.auto_approve {
-        confirm(&format!("\nDestroy {}?", expired.join(", ")), "reap")?;
+        confirm(&format!("\nDestroy {}?", names.join(", ")), "reap")?;
     }
     let mut failed = vec![];
-    for name in expired {
-        let env = EnvId {
-            name: name.clone(),
-            region: region.clone(),
-        };
+    for (env, name) in expired.into_iter().zip(names) {
         match destroy(
             provider.clone(),
             &env,

@@ -87,6 +87,8 @@ pub struct Settings {
     pub environments: PathBuf,
     /// `--region`, `AWS_REGION` or `AWS_DEFAULT_REGION`; none means the spec's.
     pub region: Option<Region>,
+    /// `--project`: needed only where no spec says it.
+    pub project: Option<String>,
     pub provider: ProviderChoice,
     pub colors: Colors,
 }
@@ -124,6 +126,7 @@ impl Settings {
         Ok(Settings {
             environments: global.environments.clone(),
             region,
+            project: global.project.clone(),
             provider,
             colors,
         })
@@ -175,6 +178,9 @@ impl Settings {
                 let Some(region) = &self.region else {
                     return Err(Error::NoSpecNoRegion { env, error });
                 };
+                let Some(project) = self.project.clone() else {
+                    return Err(Error::NoSpecNoProject { env, error });
+                };
                 self.note(&format!(
                     "cannot use {} ({error}); working from tags alone in {} (from {})",
                     path.display(),
@@ -183,6 +189,7 @@ impl Settings {
                 ));
                 Ok((
                     EnvId {
+                        project,
                         name: env,
                         region: region.name.clone(),
                     },
@@ -245,6 +252,7 @@ mod tests {
             verbose: 0,
             environments: PathBuf::from("environments"),
             region: flag.map(str::to_string),
+            project: None,
         };
         let env: BTreeMap<String, String> = env
             .iter()

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Kind, Rule, SpecContext};
+use super::{Anchor, Kind, Rule, SpecContext};
 use crate::model::{Attributes, ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -29,6 +29,7 @@ pub const KIND: Kind = Kind {
     set_after_create: &[],
     // Nothing clashes: the new server runs before the old one goes.
     replace_order: ReplaceOrder::CreateThenDelete,
+    anchor: Anchor::ClientToken,
     deleted_after: &[],
     complete: clone_defaults,
 };

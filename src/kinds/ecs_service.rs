@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, no_rules};
+use super::{Anchor, Kind, no_rules};
 use crate::model::{ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -26,6 +26,7 @@ pub const KIND: Kind = Kind {
     set_after_create: &[],
     // The name is unique in its cluster.
     replace_order: ReplaceOrder::DeleteThenCreate,
+    anchor: Anchor::Attribute("name"),
     deleted_after: &[],
     complete: no_rules,
 };

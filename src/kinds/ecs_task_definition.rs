@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, no_rules};
+use super::{Anchor, Kind, no_rules};
 use crate::model::{ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -27,6 +27,7 @@ pub const KIND: Kind = Kind {
     set_after_create: &[],
     // A new revision clashes with nothing: the service moves to it before the old one goes.
     replace_order: ReplaceOrder::CreateThenDelete,
+    anchor: Anchor::Attribute("family"),
     deleted_after: &[ResourceKind::EcsService],
     complete: no_rules,
 };

@@ -19,6 +19,17 @@ pub use lifecycle::{Consistency, Lifecycle, Phase, consistency, lifecycle};
 
 use crate::model::{Attributes, EnvId, ReplaceOrder, ResourceKind};
 
+/// What of a resource, fixed when rehearsal creates it, proves its tags were written for it
+/// and not copied from another (see `ownership`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// An attribute rehearsal chooses before the create call: an identifier, a name, a family.
+    Attribute(&'static str),
+    /// The idempotency token of the create call, which AWS records on the resource (EC2's
+    /// ClientToken): the only thing rehearsal fixes about an instance before it exists.
+    ClientToken,
+}
+
 /// Everything the engine needs to know about a kind, as data.
 #[derive(Debug)]
 pub struct Kind {
@@ -38,6 +49,8 @@ pub struct Kind {
     /// resource is ready, an update sets those that differ.
     pub set_after_create: &'static [&'static str],
     pub replace_order: ReplaceOrder,
+    /// What of the resource itself binds its ownership tags to it (see `ownership`).
+    pub anchor: Anchor,
     /// Kinds whose resources must all be gone before one of this kind can be deleted (services
     /// before their cluster, databases before the snapshot they were restored from).
     pub deleted_after: &'static [ResourceKind],

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Rule, SpecContext};
+use super::{Anchor, Kind, Rule, SpecContext};
 use crate::model::{Attributes, ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -39,6 +39,7 @@ pub const KIND: Kind = Kind {
     // checked, and set if need be, once the instance is available.
     set_after_create: &["backup_retention_days", "deletion_protection"],
     replace_order: ReplaceOrder::DeleteThenCreate,
+    anchor: Anchor::Attribute("identifier"),
     deleted_after: &[],
     complete,
 };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Kind, Rule, SpecContext};
+use super::{Anchor, Kind, Rule, SpecContext};
 use crate::model::{Attributes, ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -18,6 +18,7 @@ pub const KIND: Kind = Kind {
     exact_maps: &["tags"],
     set_after_create: &[],
     replace_order: ReplaceOrder::DeleteThenCreate,
+    anchor: Anchor::Attribute("identifier"),
     // A snapshot outlives the databases restored from it.
     deleted_after: &[ResourceKind::RdsInstance],
     complete: default_identifier,

@@ -60,6 +60,12 @@ pub enum ProviderError {
     Connection { action: String, message: String },
     #[error("the AWS credentials expired during {action}: {message}")]
     CredentialsExpired { action: String, message: String },
+    #[error("refusing {action} on {what}: {why}")]
+    NotOurs {
+        what: String,
+        action: String,
+        why: String,
+    },
 }
 
 impl ProviderError {
@@ -103,6 +109,11 @@ impl ProviderError {
             ProviderError::InvalidState { .. } => Some(
                 "AWS refused it in its current state: `rehearsal status ENV` shows the state; run \
                  the command again once it has settled"
+                    .into(),
+            ),
+            ProviderError::NotOurs { .. } => Some(
+                "rehearsal changes and deletes only what it created for this project and \
+                 environment, proven by its tags (see \"Ownership\" in README.md)"
                     .into(),
             ),
             ProviderError::CredentialsExpired { .. } => Some(
@@ -182,6 +193,7 @@ pub enum DeleteOutcome {
 /// A rehearsal environment found in a region by its tags, for `reap`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvironmentSummary {
+    pub project: String,
     pub name: String,
     /// The earliest `rehearsal:expires-at` among its resources, if any carries one.
     pub expires_at: Option<String>,
@@ -189,24 +201,26 @@ pub struct EnvironmentSummary {
 }
 
 impl EnvironmentSummary {
-    /// Group resources by their `rehearsal:env` tag, with the earliest expiry of each.
-    pub fn from_tags<'a>(
-        tag_sets: impl IntoIterator<Item = &'a BTreeMap<String, String>>,
+    /// Group resources that prove whose they are (see `ownership`) by project and environment,
+    /// with the earliest expiry of each.
+    pub fn of<'a>(
+        resources: impl IntoIterator<Item = &'a LiveResource>,
     ) -> Vec<EnvironmentSummary> {
-        let mut envs: BTreeMap<String, EnvironmentSummary> = BTreeMap::new();
-        for tags in tag_sets {
-            let Some(name) = tags.get(crate::model::tags::ENV) else {
+        let mut envs: BTreeMap<(String, String), EnvironmentSummary> = BTreeMap::new();
+        for resource in resources {
+            let Some((project, name)) = crate::ownership::owner(resource) else {
                 continue;
             };
             let summary = envs
-                .entry(name.clone())
+                .entry((project.to_string(), name.to_string()))
                 .or_insert_with(|| EnvironmentSummary {
-                    name: name.clone(),
+                    project: project.to_string(),
+                    name: name.to_string(),
                     expires_at: None,
                     resources: 0,
                 });
             summary.resources += 1;
-            if let Some(expiry) = tags.get(crate::model::tags::EXPIRES_AT)
+            if let Some(expiry) = resource.tags.get(crate::model::tags::EXPIRES_AT)
                 && summary
                     .expires_at
                     .as_deref()
@@ -300,26 +314,57 @@ pub trait Provider: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Address, EnvId};
+
+    fn made(project: &str, env: &str, address: &str, expires: &str) -> LiveResource {
+        let env = EnvId {
+            project: project.into(),
+            name: env.into(),
+            region: "eu-west-1".into(),
+        };
+        let address: Address = address.parse().unwrap();
+        let id = format!("{project}-{}-{}", env.name, address.name);
+        let mut tags = crate::ownership::creation_tags(&env, &address, &id, false, Some(expires));
+        tags.insert("Name".into(), "x".into());
+        LiveResource {
+            attributes: [("identifier".to_string(), id.clone().into())]
+                .into_iter()
+                .collect(),
+            address,
+            id,
+            status: "available".into(),
+            tags,
+        }
+    }
 
     #[test]
-    fn the_earliest_expiry_wins_compared_as_time() {
-        let tags = |env: &str, at: &str| -> BTreeMap<String, String> {
-            [("rehearsal:env", env), ("rehearsal:expires-at", at)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
+    fn environments_are_grouped_by_project_with_the_earliest_expiry_compared_as_time() {
         let found = [
-            tags("pr", "2026-01-01T09:00:00Z"),
-            tags("pr", "2026-01-01T10:00:00+02:00"),
-            tags("other", "2026-01-02T00:00:00Z"),
+            made("openchs", "pr", "rds_instance.a", "2026-01-01T09:00:00Z"),
+            made(
+                "openchs",
+                "pr",
+                "rds_instance.b",
+                "2026-01-01T10:00:00+02:00",
+            ),
+            made("openchs", "other", "rds_instance.a", "2026-01-02T00:00:00Z"),
+            made("moped", "pr", "rds_instance.a", "2026-01-03T00:00:00Z"),
         ];
-        let summaries = EnvironmentSummary::from_tags(found.iter());
-        assert_eq!(summaries.len(), 2);
-        assert_eq!(summaries[1].name, "pr");
-        assert_eq!(summaries[1].resources, 2);
+        let summaries = EnvironmentSummary::of(found.iter());
+        let names: Vec<(&str, &str, usize)> = summaries
+            .iter()
+            .map(|s| (s.project.as_str(), s.name.as_str(), s.resources))
+            .collect();
         assert_eq!(
-            summaries[1].expires_at.as_deref(),
+            names,
+            [
+                ("moped", "pr", 1),
+                ("openchs", "other", 1),
+                ("openchs", "pr", 2)
+            ]
+        );
+        assert_eq!(
+            summaries[2].expires_at.as_deref(),
             Some("2026-01-01T10:00:00+02:00")
         );
     }

@@ -265,6 +265,13 @@ impl<'a> Validator<'a> {
                 )),
             ));
         }
+        if !valid_name(&env.project) {
+            return Err(self.error(
+                self.span(&["environment", "project"]),
+                format!("`{}` is not a valid project name", env.project),
+                Some("use lowercase letters, digits and hyphens, starting with a letter".into()),
+            ));
+        }
         if !valid_name(&env.name) {
             return Err(self.error(
                 self.span(&["environment", "name"]),
@@ -298,6 +305,7 @@ impl<'a> Validator<'a> {
             }
         };
         let env_id = EnvId {
+            project: env.project.clone(),
             name: env.name.clone(),
             region: env.region.clone(),
         };

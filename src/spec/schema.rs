@@ -32,6 +32,9 @@ pub enum Lifecycle {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEnvironment {
+    /// The project the environment belongs to: written on everything it creates, so that two
+    /// projects' environments of the same name never see each other's resources.
+    pub project: String,
     pub name: String,
     pub region: String,
     pub lifecycle: Lifecycle,

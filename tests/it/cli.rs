@@ -368,11 +368,12 @@ fn destroy_lists_what_it_could_not_delete_and_why() {
 /// cannot be deleted until it is made, so a destroy waits for it until its `--timeout`.
 fn add_a_database_that_never_finishes(project: &Project) {
     let mut cloud = project.cloud();
-    let tags = [
-        ("rehearsal:env", "prerelease"),
-        ("rehearsal:address", "rds_instance.db"),
-        ("rehearsal:lifecycle", "ephemeral"),
-    ];
+    let mut tags = crate::support::owned_tags(
+        &crate::support::env_id("prerelease"),
+        "rds_instance.db",
+        "prerelease-db",
+    );
+    tags.insert("rehearsal:lifecycle".into(), "ephemeral".into());
     cloud.resources.insert(
         "prerelease-db".into(),
         rehearsal::provider::fake::FakeResource {
@@ -380,11 +381,10 @@ fn add_a_database_that_never_finishes(project: &Project) {
             kind: rehearsal::model::ResourceKind::RdsInstance,
             id: "prerelease-db".into(),
             status: "creating".into(),
-            attributes: Default::default(),
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+            attributes: [("identifier".to_string(), "prerelease-db".into())]
+                .into_iter()
                 .collect(),
+            tags,
             transition: None,
             visible_from_ms: None,
         },
@@ -421,12 +421,27 @@ fn destroy_works_from_tags_when_the_spec_is_gone() {
         .snapshot("destroy-without-a-spec-or-a-region");
     assert_eq!(project.owned_by("prerelease"), 6);
 
+    // The region is not enough: which project's `prerelease`?
     project
         .rehearsal(&[
             "destroy",
             "prerelease",
             "--region",
             "eu-west-1",
+            "--auto-approve",
+        ])
+        .run()
+        .snapshot("destroy-without-a-spec-or-a-project");
+    assert_eq!(project.owned_by("prerelease"), 6);
+
+    project
+        .rehearsal(&[
+            "destroy",
+            "prerelease",
+            "--region",
+            "eu-west-1",
+            "--project",
+            "openchs",
             "--auto-approve",
             "--parallelism",
             "1",
@@ -457,6 +472,8 @@ fn destroy_refuses_production() {
             "production",
             "--region",
             "eu-west-1",
+            "--project",
+            "openchs",
             "--auto-approve",
         ])
         .run()
@@ -523,12 +540,18 @@ fn status_and_destroy_without_a_spec_take_the_region_from_the_environment() {
         .exits(0);
     std::fs::remove_file(project.path("environments/prerelease.toml")).unwrap();
     project
-        .rehearsal(&["status", "prerelease"])
+        .rehearsal(&["status", "prerelease", "--project", "openchs"])
         .env("AWS_REGION", "eu-west-1")
         .run()
         .snapshot("status-without-a-spec");
     project
-        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .rehearsal(&[
+            "destroy",
+            "prerelease",
+            "--project",
+            "openchs",
+            "--auto-approve",
+        ])
         .env("AWS_DEFAULT_REGION", "eu-west-1")
         .run()
         .exits(0)

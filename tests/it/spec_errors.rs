@@ -45,16 +45,17 @@ fn a_toml_syntax_error_points_at_the_bad_value() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = eu-west-1
 lifecycle = "ephemeral"
 "#,
     );
     let d = rejected(spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:3:10: string values must be quoted, expected literal string
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:4:10: string values must be quoted, expected literal string
       |
-    3 | region = eu-west-1
+    4 | region = eu-west-1
       |          ^^^^^^^^^
     hint: this is not valid TOML here; see https://toml.io for the syntax
     ");
@@ -65,6 +66,7 @@ fn a_misspelt_key_suggests_the_right_one() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -79,9 +81,9 @@ instnce_type = "t3.large"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:11:1: unknown field `instnce_type`, expected one of `clone_of`, `image`, `subnet`, `security_groups`, `instance_type`, `user_data`, `key_name`, `tags`, `depends_on`, `timeout`
+    error: environments/prerelease.toml:12:1: unknown field `instnce_type`, expected one of `clone_of`, `image`, `subnet`, `security_groups`, `instance_type`, `user_data`, `key_name`, `tags`, `depends_on`, `timeout`
        |
-    11 | instnce_type = "t3.large"
+    12 | instnce_type = "t3.large"
        | ^^^^^^^^^^^^
     hint: did you mean `instance_type`?
     "#);
@@ -92,6 +94,7 @@ fn an_unknown_key_with_nothing_close_lists_the_keys_allowed() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -100,11 +103,11 @@ owner = "release-team"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:5:1: unknown field `owner`, expected one of `name`, `region`, `lifecycle`, `ttl`
+    error: environments/prerelease.toml:6:1: unknown field `owner`, expected one of `project`, `name`, `region`, `lifecycle`, `ttl`
       |
-    5 | owner = "release-team"
+    6 | owner = "release-team"
       | ^^^^^
-    hint: remove it, or use one of: name, region, lifecycle, ttl
+    hint: remove it, or use one of: project, name, region, lifecycle, ttl
     "#);
 }
 
@@ -113,6 +116,7 @@ fn a_value_of_the_wrong_type_says_which_type_was_expected() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -129,9 +133,9 @@ desired_count = "one"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:13:17: invalid type: string "one", expected i64
+    error: environments/prerelease.toml:14:17: invalid type: string "one", expected i64
        |
-    13 | desired_count = "one"
+    14 | desired_count = "one"
        |                 ^^^^^
     hint: check the value's type: strings are quoted, numbers and booleans are not
     "#);
@@ -142,6 +146,7 @@ fn an_unknown_lifecycle_lists_the_choices() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "temporary"
@@ -149,9 +154,9 @@ lifecycle = "temporary"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:4:13: unknown variant `temporary`, expected `protected` or `ephemeral`
+    error: environments/prerelease.toml:5:13: unknown variant `temporary`, expected `protected` or `ephemeral`
       |
-    4 | lifecycle = "temporary"
+    5 | lifecycle = "temporary"
       |             ^^^^^^^^^^^
     hint: remove it, or use one of: protected, ephemeral
     "#);
@@ -162,6 +167,7 @@ fn a_missing_required_key_is_named() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -171,10 +177,10 @@ identifier = "prerelease-from-prod"
 "#,
     );
     let d = rejected(spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:6:1: missing field `source_db`
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:7:1: missing field `source_db`
       |
-    6 | [resources.rds_snapshot.from_prod]
+    7 | [resources.rds_snapshot.from_prod]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: add it: see the spec reference in README.md
     ");
@@ -187,6 +193,7 @@ fn with_reference(broken: &str) -> String {
     text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -223,9 +230,9 @@ fn a_reference_to_an_unknown_resource_suggests_a_close_one() {
     let spec = with_reference(r#"tags = { Database = "${rds_instance.dbb.endpoint}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:22: unknown resource `rds_instance.dbb`
+    error: environments/prerelease.toml:22:22: unknown resource `rds_instance.dbb`
        |
-    21 | tags = { Database = "${rds_instance.dbb.endpoint}" }
+    22 | tags = { Database = "${rds_instance.dbb.endpoint}" }
        |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: did you mean `rds_instance.db`?
     "#);
@@ -236,9 +243,9 @@ fn a_reference_to_an_undeclared_resource_says_where_to_declare_it() {
     let spec = with_reference(r#"tags = { Server = "${ec2_instance.server.private_ip}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:20: unknown resource `ec2_instance.server`
+    error: environments/prerelease.toml:22:20: unknown resource `ec2_instance.server`
        |
-    21 | tags = { Server = "${ec2_instance.server.private_ip}" }
+    22 | tags = { Server = "${ec2_instance.server.private_ip}" }
        |                    ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: declare it under [resources.ec2_instance.server]; sources are written ${source.KIND.NAME.ATTRIBUTE}
     "#);
@@ -249,9 +256,9 @@ fn a_reference_to_an_unknown_source_suggests_a_close_one() {
     let spec = with_reference(r#"tags = { From = "${source.rds_instance.prod_dbb.identifier}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:18: unknown source `source.rds_instance.prod_dbb`
+    error: environments/prerelease.toml:22:18: unknown source `source.rds_instance.prod_dbb`
        |
-    21 | tags = { From = "${source.rds_instance.prod_dbb.identifier}" }
+    22 | tags = { From = "${source.rds_instance.prod_dbb.identifier}" }
        |                  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: did you mean `source.rds_instance.prod_db`?
     "#);
@@ -262,9 +269,9 @@ fn a_resource_attribute_that_does_not_exist_suggests_a_close_one() {
     let spec = with_reference(r#"tags = { Database = "${rds_instance.db.endpont}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:22: rds_instance has no attribute `endpont`
+    error: environments/prerelease.toml:22:22: rds_instance has no attribute `endpont`
        |
-    21 | tags = { Database = "${rds_instance.db.endpont}" }
+    22 | tags = { Database = "${rds_instance.db.endpont}" }
        |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: did you mean `endpoint`?
     "#);
@@ -276,9 +283,9 @@ fn a_resource_attribute_with_nothing_close_lists_them_all() {
         with_reference(r#"tags = { Database = "${rds_instance.db.hostname_of_the_primary}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:22: rds_instance has no attribute `hostname_of_the_primary`
+    error: environments/prerelease.toml:22:22: rds_instance has no attribute `hostname_of_the_primary`
        |
-    21 | tags = { Database = "${rds_instance.db.hostname_of_the_primary}" }
+    22 | tags = { Database = "${rds_instance.db.hostname_of_the_primary}" }
        |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: its attributes are: identifier, snapshot, latest_snapshot_of, instance_class, subnet_group, security_groups, parameter_group, backup_retention_days, deletion_protection, final_snapshot, tags, id, arn, endpoint, port, status, engine
     "#);
@@ -290,9 +297,9 @@ fn a_source_attribute_that_does_not_exist_suggests_a_close_one() {
         with_reference(r#"tags = { Subnets = "${source.rds_instance.prod_db.subnet_groups}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:21: source rds_instance has no attribute `subnet_groups`
+    error: environments/prerelease.toml:22:21: source rds_instance has no attribute `subnet_groups`
        |
-    21 | tags = { Subnets = "${source.rds_instance.prod_db.subnet_groups}" }
+    22 | tags = { Subnets = "${source.rds_instance.prod_db.subnet_groups}" }
        |                     ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: did you mean `subnet_group`?
     "#);
@@ -303,9 +310,9 @@ fn an_unknown_variable_suggests_a_close_one() {
     let spec = with_reference(r#"tags = { Version = "${var.server_versoin}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:21: unknown variable `server_versoin`
+    error: environments/prerelease.toml:22:21: unknown variable `server_versoin`
        |
-    21 | tags = { Version = "${var.server_versoin}" }
+    22 | tags = { Version = "${var.server_versoin}" }
        |                     ^^^^^^^^^^^^^^^^^^^^^
     hint: did you mean `server_version`?
     "#);
@@ -323,10 +330,10 @@ fn an_error_inside_a_multi_line_string_points_at_its_own_line() {
          \"\"\"",
     );
     let d = rejected(&spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:26:22: unknown variable `server_versoin`
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:27:22: unknown variable `server_versoin`
        |
-    26 | echo 'SERVER_VERSION=${var.server_versoin}' >> /etc/openchs/env
+    27 | echo 'SERVER_VERSION=${var.server_versoin}' >> /etc/openchs/env
        |                      ^^^^^^^^^^^^^^^^^^^^^
     hint: did you mean `server_version`?
     ");
@@ -338,9 +345,9 @@ fn escapes_before_a_reference_do_not_move_the_caret() {
     let spec = with_reference(r#"tags = { Start = "echo \"v=${var.server_versoin}\"" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:28: unknown variable `server_versoin`
+    error: environments/prerelease.toml:22:28: unknown variable `server_versoin`
        |
-    21 | tags = { Start = "echo \"v=${var.server_versoin}\"" }
+    22 | tags = { Start = "echo \"v=${var.server_versoin}\"" }
        |                            ^^^^^^^^^^^^^^^^^^^^^
     hint: did you mean `server_version`?
     "#);
@@ -352,9 +359,9 @@ fn a_spec_saved_with_windows_line_endings_reports_the_same_place() {
         with_reference(r#"tags = { Version = "${var.server_versoin}" }"#).replace('\n', "\r\n");
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:21: unknown variable `server_versoin`
+    error: environments/prerelease.toml:22:21: unknown variable `server_versoin`
        |
-    21 | tags = { Version = "${var.server_versoin}" }
+    22 | tags = { Version = "${var.server_versoin}" }
        |                     ^^^^^^^^^^^^^^^^^^^^^
     hint: did you mean `server_version`?
     "#);
@@ -365,9 +372,9 @@ fn an_unknown_environment_attribute_names_the_two_there_are() {
     let spec = with_reference(r#"tags = { Zone = "${env.zone}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:18: the environment has no attribute `zone`
+    error: environments/prerelease.toml:22:18: the environment has no attribute `zone`
        |
-    21 | tags = { Zone = "${env.zone}" }
+    22 | tags = { Zone = "${env.zone}" }
        |                  ^^^^^^^^^^^
     hint: use ${env.name} or ${env.region}
     "#);
@@ -378,9 +385,9 @@ fn an_unclosed_reference_says_how_to_close_or_escape_it() {
     let spec = with_reference(r#"tags = { Version = "${var.server_version" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:20: `${` is not closed
+    error: environments/prerelease.toml:22:20: `${` is not closed
        |
-    21 | tags = { Version = "${var.server_version" }
+    22 | tags = { Version = "${var.server_version" }
        |                    ^^^^^^^^^^^^^^^^^^^^^^
     hint: close the reference with `}`, or write `$${` for a literal `${`
     "#);
@@ -391,9 +398,9 @@ fn a_reference_to_an_unknown_kind_lists_the_kinds() {
     let spec = with_reference(r#"tags = { Bucket = "${s3_bucket.assets.arn}" }"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:20: unknown resource kind `s3_bucket`
+    error: environments/prerelease.toml:22:20: unknown resource kind `s3_bucket`
        |
-    21 | tags = { Bucket = "${s3_bucket.assets.arn}" }
+    22 | tags = { Bucket = "${s3_bucket.assets.arn}" }
        |                    ^^^^^^^^^^^^^^^^^^^^^^^
     hint: resource kinds are: rds_snapshot, rds_instance, ec2_instance, ecs_cluster, ecs_task_definition, ecs_service; sources are written ${source.KIND.NAME.ATTRIBUTE}
     "#);
@@ -404,6 +411,7 @@ fn a_source_cannot_depend_on_what_the_environment_creates() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -417,9 +425,9 @@ name = "prerelease"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:7:9: a source can only use variables, not `${ecs_cluster.mine.name}`
+    error: environments/prerelease.toml:8:9: a source can only use variables, not `${ecs_cluster.mine.name}`
       |
-    7 | name = "${ecs_cluster.mine.name}"
+    8 | name = "${ecs_cluster.mine.name}"
       |         ^^^^^^^^^^^^^^^^^^^^^^^^
     hint: sources are looked up before anything is created
     "#);
@@ -430,9 +438,9 @@ fn depends_on_an_unknown_resource_points_at_the_entry() {
     let spec = with_reference(r#"depends_on = ["rds_instance.db", "rds_instance.dbb"]"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:34: unknown resource `rds_instance.dbb`
+    error: environments/prerelease.toml:22:34: unknown resource `rds_instance.dbb`
        |
-    21 | depends_on = ["rds_instance.db", "rds_instance.dbb"]
+    22 | depends_on = ["rds_instance.db", "rds_instance.dbb"]
        |                                  ^^^^^^^^^^^^^^^^^^
     hint: did you mean `rds_instance.db`?
     "#);
@@ -443,9 +451,9 @@ fn depends_on_something_that_is_not_an_address() {
     let spec = with_reference(r#"depends_on = ["the database"]"#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:15: `the database` is not an address like `rds_instance.db`
+    error: environments/prerelease.toml:22:15: `the database` is not an address like `rds_instance.db`
        |
-    21 | depends_on = ["the database"]
+    22 | depends_on = ["the database"]
        |               ^^^^^^^^^^^^^^
     hint: write depends_on = ["rds_instance.db"]
     "#);
@@ -458,6 +466,7 @@ fn two_resources_that_reference_each_other_are_a_cycle() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -471,10 +480,10 @@ instance_class = "db.t3.medium"
 "#,
     );
     let d = rejected(spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:6:1: dependency cycle between rds_snapshot.from_db → rds_instance.db
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:7:1: dependency cycle between rds_snapshot.from_db → rds_instance.db
       |
-    6 | [resources.rds_snapshot.from_db]
+    7 | [resources.rds_snapshot.from_db]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: each of these needs another to exist first; remove one reference or depends_on
     ");
@@ -485,6 +494,7 @@ fn depends_on_can_make_a_cycle_too() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -499,10 +509,10 @@ depends_on = ["ecs_cluster.blue"]
 "#,
     );
     let d = rejected(spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:6:1: dependency cycle between ecs_cluster.blue → ecs_cluster.green
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:7:1: dependency cycle between ecs_cluster.blue → ecs_cluster.green
       |
-    6 | [resources.ecs_cluster.blue]
+    7 | [resources.ecs_cluster.blue]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: each of these needs another to exist first; remove one reference or depends_on
     ");
@@ -514,6 +524,7 @@ fn a_longer_cycle_is_named_in_the_order_its_members_need_each_other() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -532,10 +543,10 @@ depends_on = ["ecs_cluster.green"]
 "#,
     );
     let d = rejected(spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:6:1: dependency cycle between ecs_cluster.blue → ecs_cluster.red → ecs_cluster.green
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:7:1: dependency cycle between ecs_cluster.blue → ecs_cluster.red → ecs_cluster.green
       |
-    6 | [resources.ecs_cluster.blue]
+    7 | [resources.ecs_cluster.blue]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: each of these needs another to exist first; remove one reference or depends_on
     ");
@@ -546,6 +557,7 @@ fn a_resource_that_references_itself_is_a_cycle() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -556,10 +568,10 @@ tags = { Self = "${ecs_cluster.main.arn}" }
 "#,
     );
     let d = rejected(spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:6:1: dependency cycle between ecs_cluster.main
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:7:1: dependency cycle between ecs_cluster.main
       |
-    6 | [resources.ecs_cluster.main]
+    7 | [resources.ecs_cluster.main]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: each of these needs another to exist first; remove one reference or depends_on
     ");
@@ -572,6 +584,7 @@ fn the_environment_name_must_match_the_file_name() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "staging"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -579,9 +592,9 @@ lifecycle = "ephemeral"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:2:8: the environment is named `staging` but the file is prerelease.toml
+    error: environments/prerelease.toml:3:8: the environment is named `staging` but the file is prerelease.toml
       |
-    2 | name = "staging"
+    3 | name = "staging"
       |        ^^^^^^^^^
     hint: name the file environments/staging.toml, or set name = "prerelease": the name is what rehearsal tags and later destroys
     "#);
@@ -592,6 +605,7 @@ fn an_environment_name_must_be_lowercase() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "Pre"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -606,9 +620,9 @@ lifecycle = "ephemeral"
         other => panic!("expected a located error, got {other:?}"),
     };
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/Pre.toml:2:8: `Pre` is not a valid environment name
+    error: environments/Pre.toml:3:8: `Pre` is not a valid environment name
       |
-    2 | name = "Pre"
+    3 | name = "Pre"
       |        ^^^^^
     hint: use lowercase letters, digits and hyphens, starting with a letter
     "#);
@@ -619,6 +633,7 @@ fn a_protected_environment_cannot_expire() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "protected"
@@ -627,9 +642,9 @@ ttl = "24h"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:5:7: a protected environment cannot have a time to live
+    error: environments/prerelease.toml:6:7: a protected environment cannot have a time to live
       |
-    5 | ttl = "24h"
+    6 | ttl = "24h"
       |       ^^^^^
     hint: remove `ttl`, or set lifecycle = "ephemeral"
     "#);
@@ -640,6 +655,7 @@ fn a_duration_people_cannot_write_is_refused_with_examples() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -648,9 +664,9 @@ ttl = "1 day"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:5:7: `1 day` is not a duration
+    error: environments/prerelease.toml:6:7: `1 day` is not a duration
       |
-    5 | ttl = "1 day"
+    6 | ttl = "1 day"
       |       ^^^^^^^
     hint: write a duration like "90m", "24h" or "7d"
     "#);
@@ -661,9 +677,9 @@ fn a_resource_timeout_must_be_a_duration() {
     let spec = with_reference(r#"timeout = "forever""#);
     let d = rejected(&spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:21:11: `forever` is not a duration
+    error: environments/prerelease.toml:22:11: `forever` is not a duration
        |
-    21 | timeout = "forever"
+    22 | timeout = "forever"
        |           ^^^^^^^^^
     hint: write a timeout like "30m" or "2h"
     "#);
@@ -674,6 +690,7 @@ fn a_resource_name_must_be_lowercase() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -683,10 +700,10 @@ name = "prerelease"
 "#,
     );
     let d = rejected(spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:6:1: `Main` is not a valid resource name
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:7:1: `Main` is not a valid resource name
       |
-    6 | [resources.ecs_cluster.Main]
+    7 | [resources.ecs_cluster.Main]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: use lowercase letters, digits and underscores, starting with a letter
     ");
@@ -699,6 +716,7 @@ fn an_ec2_source_is_found_by_id_or_by_tags_not_both() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -710,9 +728,9 @@ tags = { Name = "production-server" }
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:6:1: source.ec2_instance.prod_server needs exactly one of `id` or `tags`
+    error: environments/prerelease.toml:7:1: source.ec2_instance.prod_server needs exactly one of `id` or `tags`
       |
-    6 | [sources.ec2_instance.prod_server]
+    7 | [sources.ec2_instance.prod_server]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: find the server by id = "i-..." or by tags = { Name = "..." }
     "#);
@@ -723,6 +741,7 @@ fn an_ec2_source_with_neither_id_nor_tags_is_refused_too() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -732,9 +751,9 @@ lifecycle = "ephemeral"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:6:1: source.ec2_instance.prod_server needs exactly one of `id` or `tags`
+    error: environments/prerelease.toml:7:1: source.ec2_instance.prod_server needs exactly one of `id` or `tags`
       |
-    6 | [sources.ec2_instance.prod_server]
+    7 | [sources.ec2_instance.prod_server]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: find the server by id = "i-..." or by tags = { Name = "..." }
     "#);
@@ -745,6 +764,7 @@ fn a_database_restores_from_a_snapshot_or_the_latest_one_not_both() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -760,10 +780,10 @@ instance_class = "db.t3.medium"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:9:1: rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`
-      |
-    9 | [resources.rds_instance.db]
-      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    error: environments/prerelease.toml:10:1: rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`
+       |
+    10 | [resources.rds_instance.db]
+       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: restore from snapshot = "${rds_snapshot.NAME.identifier}", or from latest_snapshot_of = "${source.rds_instance.NAME.identifier}"
     "#);
 }
@@ -773,6 +793,7 @@ fn a_database_with_nothing_to_restore_from_is_refused() {
     let spec = text(
         r#"
 [environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -783,9 +804,9 @@ instance_class = "db.t3.medium"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:6:1: rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`
+    error: environments/prerelease.toml:7:1: rds_instance.db needs exactly one of `snapshot` or `latest_snapshot_of`
       |
-    6 | [resources.rds_instance.db]
+    7 | [resources.rds_instance.db]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: restore from snapshot = "${rds_snapshot.NAME.identifier}", or from latest_snapshot_of = "${source.rds_instance.NAME.identifier}"
     "#);
@@ -794,6 +815,7 @@ instance_class = "db.t3.medium"
 // --- Variables -----------------------------------------------------------------------------
 
 const VERSIONED: &str = r#"[environment]
+project = "openchs"
 name = "prerelease"
 region = "eu-west-1"
 lifecycle = "ephemeral"
@@ -828,10 +850,10 @@ fn cluster_name(inputs: &VariableInputs, default: Option<&str>) -> String {
 fn a_variable_without_a_value_says_the_three_ways_to_give_one() {
     let spec = versioned(None);
     let d = rejected(&spec);
-    insta::assert_snapshot!(shown(&d), @r"
-    error: environments/prerelease.toml:6:1: variable `server_version` has no value
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:7:1: variable `server_version` has no value
       |
-    6 | [variables.server_version]
+    7 | [variables.server_version]
       | ^^^^^^^^^^^^^^^^^^^^^^^^^^
     hint: pass --var server_version=VALUE, set REHEARSAL_VAR_server_version, or give it a default
     ");
@@ -1059,9 +1081,9 @@ fn an_ephemeral_environment_lives_at_most_a_year() {
         panic!("a ttl over a year is refused");
     };
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:15:7: a time to live of 400d is longer than a year
+    error: environments/prerelease.toml:17:7: a time to live of 400d is longer than a year
        |
-    15 | ttl = "400d"
+    17 | ttl = "400d"
        |       ^^^^^^
     hint: ephemeral environments are meant to go away: use at most "365d"
     "#);

@@ -156,6 +156,8 @@ async fn production_is_protected_and_its_snapshot_outlives_teardown() {
             "destroy",
             "production",
             "--auto-approve",
+            "--project",
+            "openchs",
             "--region",
             "eu-west-1",
         ])

@@ -1,12 +1,13 @@
 //! What the engine and teardown stories share: the shipped specs, edited copies of them, and
 //! the plan → re-check → graph → execute sequence that `rehearsal apply` runs.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rehearsal::apply::{self, ApplyOptions, Reporter, Summary};
 use rehearsal::graph::ExecutionGraph;
-use rehearsal::model::Address;
+use rehearsal::model::{Address, EnvId};
 use rehearsal::plan::Plan;
 use rehearsal::provider::Provider;
 use rehearsal::spec::{self, Spec, VariableInputs};
@@ -14,6 +15,25 @@ use rehearsal::workflow;
 use tempfile::TempDir;
 
 pub const REGION: &str = "eu-west-1";
+
+/// The project of the shipped specs.
+pub const PROJECT: &str = "openchs";
+
+/// An environment of the shipped specs' project.
+pub fn env_id(name: &str) -> EnvId {
+    EnvId {
+        project: PROJECT.into(),
+        name: name.into(),
+        region: REGION.into(),
+    }
+}
+
+/// The tags rehearsal writes on a resource it creates at `address` for `env`, whose anchor (its
+/// identifier, name, family or launch token; see `rehearsal::ownership`) is `anchor`.
+pub fn owned_tags(env: &EnvId, address: &str, anchor: &str) -> BTreeMap<String, String> {
+    let address: Address = address.parse().expect("an address");
+    rehearsal::ownership::creation_tags(env, &address, anchor, false, None)
+}
 
 pub fn environments_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("environments")

@@ -15,7 +15,8 @@ use rehearsal::provider::{Provider, ProviderError};
 use serde_json::{Value, json};
 
 use crate::support::{
-    REGION, SpecFile, addr, apply_plan, converge, plan_for, prerelease_edited, shipped,
+    REGION, SpecFile, addr, apply_plan, converge, env_id, owned_tags, plan_for, prerelease_edited,
+    shipped,
 };
 
 fn production() -> Arc<FakeProvider> {
@@ -23,10 +24,7 @@ fn production() -> Arc<FakeProvider> {
 }
 
 fn prerelease() -> EnvId {
-    EnvId {
-        name: "prerelease".into(),
-        region: REGION.into(),
-    }
+    env_id("prerelease")
 }
 
 /// Short pauses, for tests on tokio's paused clock.
@@ -63,19 +61,22 @@ fn not_prerelease(cloud: &FakeCloud) -> Value {
     json!({ "sources": cloud.sources, "resources": others })
 }
 
+/// A resource rehearsal made for `env` (of the shipped specs' project), as AWS would list it:
+/// its anchor (identifier, name, family or launch token) is its id.
 fn tagged(env: &str, address: &str, id: &str, kind: ResourceKind, status: &str) -> FakeResource {
+    let mut tags = owned_tags(&env_id(env), address, id);
+    tags.insert(tags::LIFECYCLE.to_string(), "ephemeral".to_string());
+    let anchor = json!(id);
     FakeResource {
         region: REGION.into(),
         kind,
         id: id.into(),
         status: status.into(),
-        attributes: Default::default(),
-        tags: [
-            (tags::ENV.to_string(), env.to_string()),
-            (tags::ADDRESS.to_string(), address.to_string()),
-            (tags::LIFECYCLE.to_string(), "ephemeral".to_string()),
-        ]
-        .into(),
+        attributes: ["identifier", "name", "family", "client_token"]
+            .into_iter()
+            .map(|a| (a.to_string(), anchor.clone()))
+            .collect(),
+        tags,
         transition: None,
         visible_from_ms: None,
     }
@@ -201,10 +202,7 @@ async fn a_protected_environment_is_refused_and_left_alone() {
     let provider = production();
     converge(provider.clone(), &shipped("production")).await;
     let before = provider.snapshot();
-    let env = EnvId {
-        name: "production".into(),
-        region: REGION.into(),
-    };
+    let env = env_id("production");
 
     let err = destroy(&provider, &env, &DestroyOptions::default())
         .await
@@ -501,7 +499,7 @@ async fn deletion_protection_is_switched_off_only_outside_protected_environments
     // A protected environment's database: even a plan that deletes it leaves protection on.
     let guarded = |with_db: bool| {
         let mut text = String::from(
-            "[environment]\nname = \"guarded\"\nregion = \"eu-west-1\"\nlifecycle = \"protected\"\n\n\
+            "[environment]\nproject = \"openchs\"\nname = \"guarded\"\nregion = \"eu-west-1\"\nlifecycle = \"protected\"\n\n\
              [sources.rds_instance.prod_db]\nidentifier = \"production-db\"\n\n\
              [resources.rds_snapshot.base]\nsource_db = \"${source.rds_instance.prod_db.identifier}\"\n",
         );
@@ -542,10 +540,7 @@ async fn deletion_protection_is_switched_off_only_outside_protected_environments
         "protection is still on"
     );
 
-    let env = EnvId {
-        name: "guarded".into(),
-        region: REGION.into(),
-    };
+    let env = env_id("guarded");
     assert!(matches!(
         destroy(&provider, &env, &DestroyOptions::default()).await,
         Err(DestroyError::Protected { .. })

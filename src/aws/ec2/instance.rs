@@ -17,6 +17,7 @@ use crate::aws::kind::{Actions, AwsKind, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
 use crate::model::{Address, LiveResource, ResourceKind, tags};
+use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::{self, Check, what};
 
@@ -53,6 +54,7 @@ fn live(instance: &Instance, address: Address, user_data: Option<String>) -> Liv
             instance.instance_type().map(|t| t.as_str()),
         )
         .nonempty("key_name", instance.key_name())
+        .nonempty(ownership::CLIENT_TOKEN, instance.client_token())
         .opt("user_data", user_data.filter(|u| !u.is_empty()))
         .set("tags", tagging::user_tags_json(&all))
         .set("id", id.as_str())
@@ -136,21 +138,21 @@ impl AwsKind for Ec2Instance {
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
         let client = &cx.clients.ec2;
-        let owner_filter = match cx.env {
-            Some(name) => filter(&format!("tag:{}", tags::ENV), &[name]),
-            None => filter("tag-key", &[tags::ENV]),
+        let mut filters = match cx.env {
+            Some(env) => vec![
+                filter(&format!("tag:{}", tags::PROJECT), &[env.project.as_str()]),
+                filter(&format!("tag:{}", tags::ENV), &[env.name.as_str()]),
+            ],
+            None => vec![filter("tag-key", &[tags::ENV])],
         };
-        let instances = describe_instances(
-            client,
-            vec![owner_filter, filter("instance-state-name", PRESENT)],
-            "EC2 instances",
-        )
-        .await?;
+        filters.push(filter("instance-state-name", PRESENT));
+        let instances = describe_instances(client, filters, "EC2 instances").await?;
         let owned: Vec<(Instance, Address)> = instances
             .into_iter()
             .filter_map(|i| {
-                let (owner, address) = tagging::ownership(&tag_map(i.tags()), KIND)?;
-                cx.wants(&owner).then_some((i, address))
+                let address = ownership::claimed_address(&tag_map(i.tags()), KIND)?;
+                cx.wants(&live(&i, address.clone(), None))
+                    .then_some((i, address))
             })
             .collect();
         if !cx.with_user_data {

@@ -9,6 +9,7 @@ use crate::aws::kind::{Actions, AwsKind};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::model::{Address, LiveResource, ResourceKind};
+use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -55,8 +56,8 @@ impl AwsKind for EcsCluster {
             .filter(|c| c.status() != Some("INACTIVE"))
             .filter_map(|c| {
                 let all = tag_map(c.tags());
-                let (owner, address) = tagging::ownership(&all, KIND)?;
-                cx.wants(&owner).then(|| live(c, address, all))
+                let address = ownership::claimed_address(&all, KIND)?;
+                Some(live(c, address, all)).filter(|r| cx.wants(r))
             })
             .collect())
     }

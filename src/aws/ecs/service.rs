@@ -19,6 +19,7 @@ use crate::aws::kind::{Actions, AwsKind, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
 use crate::model::{Address, LiveResource, ResourceKind};
+use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -132,8 +133,8 @@ impl AwsKind for EcsService {
             .filter(|s| s.status() != Some("INACTIVE"))
             .filter_map(|s| {
                 let all = tag_map(s.tags());
-                let (owner, address) = tagging::ownership(&all, KIND)?;
-                cx.wants(&owner).then(|| live(s, address, all))
+                let address = ownership::claimed_address(&all, KIND)?;
+                Some(live(s, address, all)).filter(|r| cx.wants(r))
             })
             .collect())
     }

@@ -17,7 +17,8 @@ use crate::aws::attrs::{Builder, Reader};
 use crate::aws::kind::{Actions, AwsKind};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
-use crate::model::{Address, LiveResource, ResourceKind, tags};
+use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
+use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -168,15 +169,24 @@ fn container_definition(value: &Value) -> Result<ContainerDefinition, ProviderEr
 /// The Tagging API may still list revisions that are INACTIVE or deleted: describing them tells.
 async fn tagged_task_definitions(
     tagging_api: &aws_sdk_resourcegroupstagging::Client,
-    env: Option<&str>,
+    env: Option<&EnvId>,
 ) -> Result<Vec<String>, ProviderError> {
-    let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-        .key(tags::ENV)
-        .set_values(env.map(|env| vec![env.to_owned()]))
-        .build();
+    let tag = |key: &str, value: Option<&str>| {
+        aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+            .key(key)
+            .set_values(value.map(|v| vec![v.to_owned()]))
+            .build()
+    };
+    let filters = match env {
+        Some(env) => vec![
+            tag(tags::PROJECT, Some(&env.project)),
+            tag(tags::ENV, Some(&env.name)),
+        ],
+        None => vec![tag(tags::ENV, None)],
+    };
     let mappings: Vec<_> = tagging_api
         .get_resources()
-        .tag_filters(filter)
+        .set_tag_filters(Some(filters))
         .resource_type_filters("ecs:task-definition")
         .into_paginator()
         .items()
@@ -254,8 +264,8 @@ impl AwsKind for EcsTaskDefinition {
             .flatten()
             .filter(|(td, _)| td.status() == Some(&TaskDefinitionStatus::Active))
             .filter_map(|(td, all)| {
-                let (owner, address) = tagging::ownership(&all, KIND)?;
-                cx.wants(&owner).then(|| live(&td, address, all))
+                let address = ownership::claimed_address(&all, KIND)?;
+                Some(live(&td, address, all)).filter(|r| cx.wants(r))
             })
             .collect())
     }

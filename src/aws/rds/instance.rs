@@ -10,6 +10,7 @@ use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::kinds;
 use crate::model::{Address, Attributes, LiveResource, ResourceKind};
+use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::{self, what};
 
@@ -186,8 +187,8 @@ impl AwsKind for RdsInstance {
             .filter(|db| db.db_instance_status() != Some("deleted"))
             .filter_map(|db| {
                 let all = tag_map(db.tag_list());
-                let (owner, address) = tagging::ownership(&all, KIND)?;
-                cx.wants(&owner).then(|| live(db, address, all))
+                let address = ownership::claimed_address(&all, KIND)?;
+                Some(live(db, address, all)).filter(|r| cx.wants(r))
             })
             .collect())
     }

@@ -10,6 +10,7 @@ use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::kinds;
 use crate::model::{Address, LiveResource, ResourceKind, tags};
+use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -61,8 +62,8 @@ impl AwsKind for RdsSnapshot {
             .filter(|s| s.status() != Some("deleted"))
             .filter_map(|s| {
                 let all = tag_map(s.tag_list());
-                let (owner, address) = tagging::ownership(&all, KIND)?;
-                cx.wants(&owner).then(|| live(s, address, all))
+                let address = ownership::claimed_address(&all, KIND)?;
+                Some(live(s, address, all)).filter(|r| cx.wants(r))
             })
             .collect())
     }

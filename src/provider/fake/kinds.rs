@@ -31,6 +31,12 @@ pub(super) trait FakeKind: Sync {
         false
     }
 
+    /// Whether a create of a name in use answers with the existing object instead of an error
+    /// (ECS CreateCluster).
+    fn answers_with_existing(&self) -> bool {
+        false
+    }
+
     /// Whether a describe right after the create may not find it yet (EC2, ECS services).
     fn eventually_consistent(&self) -> bool {
         false
@@ -268,6 +274,10 @@ impl FakeKind for Ec2Instance {
 struct EcsCluster;
 
 impl FakeKind for EcsCluster {
+    fn answers_with_existing(&self) -> bool {
+        true
+    }
+
     fn create(
         &self,
         _: &mut FakeCloud,

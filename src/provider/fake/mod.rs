@@ -30,6 +30,7 @@ use crate::model::{
     Address, Attributes, Declared, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject,
     SourceQuery, tags,
 };
+use crate::ownership;
 
 /// Which provider call a fault applies to, and what [`FakeProvider::calls`] counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -471,10 +472,6 @@ impl FakeResource {
         })
     }
 
-    fn env(&self) -> Option<&str> {
-        self.tags.get(tags::ENV).map(String::as_str)
-    }
-
     /// The lifecycle word among the attributes, where the kind outputs one.
     fn sync_status(&mut self) {
         let outputs = crate::kinds::describe(self.kind).outputs;
@@ -629,8 +626,9 @@ impl Provider for FakeProvider {
             cloud
                 .resources
                 .values()
-                .filter(|r| r.region == env.region && r.env() == Some(env.name.as_str()))
+                .filter(|r| r.region == env.region)
                 .filter_map(FakeResource::live)
+                .filter(|live| ownership::belongs_to(live, env))
                 .collect()
         }))
     }
@@ -641,8 +639,13 @@ impl Provider for FakeProvider {
     ) -> Result<Vec<EnvironmentSummary>, ProviderError> {
         self.enter(FakeOp::Observe, None)?;
         Ok(self.with_cloud_now(|cloud| {
-            let in_region = cloud.resources.values().filter(|r| r.region == region);
-            EnvironmentSummary::from_tags(in_region.map(|r| &r.tags))
+            let in_region: Vec<LiveResource> = cloud
+                .resources
+                .values()
+                .filter(|r| r.region == region)
+                .filter_map(FakeResource::live)
+                .collect();
+            EnvironmentSummary::of(&in_region)
         }))
     }
 
@@ -665,8 +668,22 @@ impl Provider for FakeProvider {
             }
             let mut attributes = request.attributes.clone();
             attributes.insert("tags".into(), user_tags(&request.tags));
+            if behaviour.honours_client_token() {
+                // AWS records the launch's ClientToken on the instance.
+                attributes.insert(ownership::CLIENT_TOKEN.into(), json!(op.idempotency_token));
+            }
             let id = behaviour.create(cloud, &region, &mut attributes)?;
-            if cloud.resources.contains_key(&id) {
+            if let Some(existing) = cloud.resources.get(&id) {
+                // ECS answers CreateCluster of a name in use with the existing cluster,
+                // whoever made it (API_CreateCluster); rehearsal must notice.
+                if behaviour.answers_with_existing() {
+                    return existing.live().ok_or_else(|| ProviderError::NotOurs {
+                        what: format!("{kind} {id}"),
+                        action: format!("create {kind}"),
+                        why: "AWS handed back an existing one that carries no rehearsal tags"
+                            .into(),
+                    });
+                }
                 return Err(ProviderError::Api {
                     action: format!("create {kind}"),
                     code: "AlreadyExists".into(),
@@ -751,6 +768,9 @@ impl Provider for FakeProvider {
                 .resources
                 .get_mut(&current.id)
                 .ok_or_else(|| not_found(kind, &current.id))?;
+            if let Some(live) = r.live() {
+                ownership::ensure_owned(&live, &op.env, &format!("update {kind}"))?;
+            }
             if let Some(reason) = kinds::behaviour(kind).refuses_update(r) {
                 return Err(ProviderError::InvalidState {
                     what: format!("{kind} {}", r.id),
@@ -833,6 +853,16 @@ impl Provider for FakeProvider {
             let l = lifecycle(kind);
             if l.is_going_away(&r.status) {
                 return Ok(DeleteOutcome::Accepted);
+            }
+            match r.live() {
+                Some(live) => ownership::ensure_owned(&live, &op.env, &format!("delete {kind}"))?,
+                None => {
+                    return Err(ProviderError::NotOurs {
+                        what: format!("{kind} {}", r.id),
+                        action: format!("delete {kind}"),
+                        why: "it carries no rehearsal address".into(),
+                    });
+                }
             }
             let behaviour = kinds::behaviour(kind);
             if let Some(reason) = behaviour.refuses_delete(&r) {

@@ -1,6 +1,5 @@
 //! How the provider talks to AWS: tags on the create calls, batched reads.
 
-use rehearsal::model::tags;
 use rehearsal::provider::Provider;
 use serde_json::json;
 
@@ -146,7 +145,7 @@ async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
                 .build(),
         )
         .set_tags(Some(
-            ownership_tags("ecs_task_definition.old")
+            ownership_tags("ecs_task_definition.old", "prerelease-server")
                 .into_iter()
                 .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
                 .collect(),
@@ -173,12 +172,11 @@ async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
     );
 
     // list_environments finds task definitions of every environment through the same tag.
-    let mut staging = request(
+    let staging = request_in(
+        "staging",
         "ecs_task_definition.server",
         json!({"family": "staging-server", "containers": [{"name": "server", "image": "a:1", "memory": 512}]}),
     );
-    staging.tags.insert(tags::ENV.into(), "staging".into());
-    staging.tags.remove(tags::EXPIRES_AT);
     let (staging_op, _) = op("ecs_task_definition.server");
     w.provider
         .create(&staging_op, &staging)

@@ -17,9 +17,7 @@ async fn list_environments_groups_by_env_with_the_earliest_expiry() {
     let mut late = request("ecs_cluster.b", json!({"name": "pre-b"}));
     late.tags
         .insert(tags::EXPIRES_AT.into(), "2031-01-01T00:00:00Z".into());
-    let mut other = request("ecs_cluster.c", json!({"name": "staging"}));
-    other.tags.insert(tags::ENV.into(), "staging".into());
-    other.tags.remove(tags::EXPIRES_AT);
+    let other = request_in("staging", "ecs_cluster.c", json!({"name": "staging"}));
     for (req, address) in [
         (&late, "ecs_cluster.b"),
         (&early, "ecs_cluster.a"),

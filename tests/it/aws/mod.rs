@@ -41,10 +41,7 @@ impl Progress {
 }
 
 fn env() -> EnvId {
-    EnvId {
-        name: ENV.into(),
-        region: REGION.into(),
-    }
+    crate::support::env_id(ENV)
 }
 
 fn op(address: &str) -> (Operation, Arc<Progress>) {
@@ -59,23 +56,40 @@ fn op(address: &str) -> (Operation, Arc<Progress>) {
     (op, progress)
 }
 
-fn ownership_tags(address: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (tags::ENV.to_owned(), ENV.to_owned()),
-        (tags::ADDRESS.to_owned(), address.to_owned()),
-        (
-            tags::EXPIRES_AT.to_owned(),
-            "2030-01-01T00:00:00Z".to_owned(),
-        ),
-    ])
+/// The tags rehearsal writes when it creates `address` whose anchor is `anchor` (its identifier,
+/// name, family, or the create's token for an instance), with an expiry.
+fn ownership_tags(address: &str, anchor: &str) -> BTreeMap<String, String> {
+    let mut all = crate::support::owned_tags(&env(), address, anchor);
+    all.insert(
+        tags::EXPIRES_AT.to_owned(),
+        "2030-01-01T00:00:00Z".to_owned(),
+    );
+    all
 }
 
 fn request(address: &str, attributes: Value) -> CreateRequest {
+    request_in(ENV, address, attributes)
+}
+
+/// What rehearsal asks for when it creates `address` in environment `env_name` of the test
+/// project: the attributes and the ownership tags of that environment, without an expiry.
+fn request_in(env_name: &str, address: &str, attributes: Value) -> CreateRequest {
     let parsed: Address = address.parse().unwrap();
+    let attributes = attributes.as_object().unwrap().clone();
+    let (op, _) = op(address);
+    let anchor =
+        rehearsal::ownership::anchor_of_request(&parsed, &attributes, &op.idempotency_token);
+    let mut tags = crate::support::owned_tags(&crate::support::env_id(env_name), address, &anchor);
+    if env_name == ENV {
+        tags.insert(
+            tags::EXPIRES_AT.to_owned(),
+            "2030-01-01T00:00:00Z".to_owned(),
+        );
+    }
     CreateRequest {
         kind: parsed.kind,
-        attributes: attributes.as_object().unwrap().clone(),
-        tags: ownership_tags(address),
+        tags,
+        attributes,
     }
 }
 

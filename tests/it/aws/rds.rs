@@ -345,7 +345,7 @@ async fn nothing_outside_the_environment_is_ever_deleted() {
         id: "production-db".into(),
         status: "available".into(),
         attributes: attrs(json!({"identifier": "production-db"})),
-        tags: ownership_tags("rds_instance.db"),
+        tags: ownership_tags("rds_instance.db", "prerelease-db"),
     };
     let (del_op, _) = op("rds_instance.db");
     let policy = DeletePolicy {
@@ -354,7 +354,7 @@ async fn nothing_outside_the_environment_is_ever_deleted() {
         warning: None,
     };
     match p.delete(&del_op, &forged, &policy).await {
-        Err(ProviderError::Api { code, .. }) => assert_eq!(code, "NotOwned"),
+        Err(ProviderError::NotOurs { why, .. }) => assert_eq!(why, "it carries no rehearsal tags"),
         other => panic!("expected a refusal, got {other:?}"),
     }
     let forged_server = LiveResource {
@@ -362,7 +362,7 @@ async fn nothing_outside_the_environment_is_ever_deleted() {
         id: w.production.instance_id.clone(),
         status: "running".into(),
         attributes: attrs(json!({})),
-        tags: ownership_tags("ec2_instance.server"),
+        tags: ownership_tags("ec2_instance.server", "test-ec2_instance-server"),
     };
     let (ec2_op, _) = op("ec2_instance.server");
     assert!(p.delete(&ec2_op, &forged_server, &policy).await.is_err());
@@ -371,7 +371,7 @@ async fn nothing_outside_the_environment_is_ever_deleted() {
         id: w.production.cluster_arn.clone(),
         status: "ACTIVE".into(),
         attributes: attrs(json!({})),
-        tags: ownership_tags("ecs_cluster.main"),
+        tags: ownership_tags("ecs_cluster.main", "prerelease"),
     };
     let (ecs_op, _) = op("ecs_cluster.main");
     assert!(p.delete(&ecs_op, &forged_cluster, &policy).await.is_err());

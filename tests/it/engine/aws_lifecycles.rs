@@ -125,6 +125,40 @@ async fn an_apply_killed_while_the_database_is_restored_finishes_when_run_again(
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_change_to_a_database_still_being_restored_waits_until_rds_takes_changes() {
+    let provider = aws();
+    killed_after(&provider, &shipped("prerelease"), 6 * MINUTE).await;
+    assert_eq!(status_of(&provider, "rds_instance.db"), "creating");
+
+    // Run again with a bigger class: the database is changed in place, once RDS allows it.
+    let edited = prerelease_edited(
+        "instance_class = \"db.t3.medium\"",
+        "instance_class = \"db.t3.large\"",
+    );
+    let spec = edited.load();
+    let plan = plan_for(provider.as_ref(), &spec).await;
+    assert!(labels(&plan).contains(&"~ rds_instance.db".to_string()));
+    let recorder = Arc::new(Recorder::default());
+    let summary = apply_plan(
+        provider.clone(),
+        plan,
+        &spec,
+        recorder.clone(),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "{summary:#?}");
+    let progress = progress_of(&recorded(&recorder), "~ rds_instance.db");
+    assert!(
+        progress.contains(&"waiting until it can be changed: it is creating".to_string()),
+        "{progress:?}"
+    );
+    let db = live_one(&provider, "rds_instance.db");
+    assert_eq!(db.attributes["instance_class"], "db.t3.large");
+    assert_eq!(db.status, "available");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_snapshot_of_a_busy_production_database_waits_for_it() {
     let provider = aws();
     // Production's nightly backup is running; it ends three minutes into the apply.

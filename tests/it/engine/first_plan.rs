@@ -98,7 +98,7 @@ async fn a_source_production_does_not_have_is_named_with_where_it_is_declared() 
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot look up source.rds_instance.prod_db (rds_instance production-dbb, declared at {}:27:1): \
+            "cannot look up source.rds_instance.prod_db (rds_instance production-dbb, declared at {}:29:1): \
              rds_instance production-dbb was not found",
             edited.path.display()
         )

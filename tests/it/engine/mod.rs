@@ -91,5 +91,6 @@ mod changes;
 mod failure;
 mod first_plan;
 mod order;
+mod ownership;
 mod plan_files;
 mod stale;
