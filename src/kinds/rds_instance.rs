@@ -19,6 +19,7 @@ pub const KIND: Kind = Kind {
         "parameter_group",
         "backup_retention_days",
         "deletion_protection",
+        "publicly_accessible",
         "final_snapshot",
         "tags",
     ],
@@ -29,15 +30,21 @@ pub const KIND: Kind = Kind {
         "parameter_group",
         "backup_retention_days",
         "deletion_protection",
+        "publicly_accessible",
         "final_snapshot",
         "tags",
     ],
     outputs: &["id", "arn", "endpoint", "port", "status", "engine"],
     sets: &["security_groups"],
     exact_maps: &["tags"],
-    // A restore may ignore these (older API versions, and moto, copy the source's), so they are
-    // checked, and set if need be, once the instance is available.
-    set_after_create: &["backup_retention_days", "deletion_protection"],
+    // A restore may ignore these (older API versions, and moto, copy the source's: a public
+    // production would make a public copy), so they are checked, and set if need be, once the
+    // instance is available.
+    set_after_create: &[
+        "backup_retention_days",
+        "deletion_protection",
+        "publicly_accessible",
+    ],
     replace_order: ReplaceOrder::DeleteThenCreate,
     anchor: Anchor::Attribute("identifier"),
     deleted_after: &[],
@@ -67,6 +74,10 @@ pub struct Spec {
     pub backup_retention_days: i64,
     #[serde(default)]
     pub deletion_protection: bool,
+    /// A public endpoint for a copy of production's data: off unless the spec turns it on.
+    /// Always sent, because RDS defaults it to on in a default VPC (see `aws::rds::instance`).
+    #[serde(default)]
+    pub publicly_accessible: bool,
     /// Take a final snapshot when the environment is destroyed.
     #[serde(default)]
     pub final_snapshot: bool,

@@ -23,4 +23,6 @@ mod faults;
 #[cfg(feature = "aws")]
 mod realistic;
 #[cfg(feature = "aws")]
+mod safety;
+#[cfg(feature = "aws")]
 mod story;

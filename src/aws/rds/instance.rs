@@ -51,6 +51,10 @@ fn live(db: &DbInstance, address: Address, all: TagMap) -> LiveResource {
             "deletion_protection",
             db.deletion_protection().unwrap_or(false),
         )
+        .set(
+            "publicly_accessible",
+            db.publicly_accessible().unwrap_or(false),
+        )
         .set("tags", tagging::user_tags_json(&all))
         .set("id", id.as_str())
         .nonempty("arn", db.db_instance_arn())
@@ -251,6 +255,11 @@ impl AwsKind for RdsInstance {
             .set_db_parameter_group_name(r.str("parameter_group")?)
             .set_backup_retention_period(r.i32("backup_retention_days")?)
             .set_deletion_protection(r.bool("deletion_protection")?)
+            // Always sent: left out, RDS makes the instance publicly accessible when its subnet
+            // group is the default VPC's or is not given, and this is a copy of production's
+            // data with production's password ("PubliclyAccessible" in
+            // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceFromDBSnapshot.html).
+            .publicly_accessible(r.bool("publicly_accessible")?.unwrap_or(false))
             .set_tags(Some(rds_tags(&all)))
             .send()
             .await
@@ -297,6 +306,11 @@ impl AwsKind for RdsInstance {
                 }
                 "deletion_protection" => {
                     modify = modify.set_deletion_protection(desired.bool("deletion_protection")?);
+                    modified = true;
+                }
+                "publicly_accessible" => {
+                    modify = modify
+                        .publicly_accessible(desired.bool("publicly_accessible")?.unwrap_or(false));
                     modified = true;
                 }
                 // Teardown policy only: nothing in AWS changes but the recorded input.

@@ -168,6 +168,11 @@ impl FakeKind for RdsInstance {
                 Some(_) => {}
             }
         }
+        // Not asked, RDS makes the instance public when its VPC has an internet gateway, as the
+        // fake's default VPC does (API_RestoreDBInstanceFromDBSnapshot, PubliclyAccessible).
+        attributes
+            .entry("publicly_accessible")
+            .or_insert(json!(true));
         attributes.insert(
             "arn".into(),
             json!(format!("arn:aws:rds:{region}:{ACCOUNT}:db:{identifier}")),
