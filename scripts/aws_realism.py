@@ -92,6 +92,10 @@ EC2 (ec2 query, 2016-11-15)
      (``InvalidInstanceID.NotFound``) and missing from listings.
      https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-lifecycle.html
      https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html
+     RunInstances without ``BlockDeviceMapping`` launches with the image's mapping (moto
+     attaches one root volume deleted with the instance): moto's images keep their root volume
+     (``DeleteOnTermination`` false), so it outlives the instance, detached and ``available``.
+     https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html
   8. RunInstances ``ClientToken``: same token and parameters → the original response again
      (same ids, current states, nothing launched, even after termination); same token with other
      parameters → ``IdempotentParameterMismatch``. Remembered while any of its instances exists
@@ -1346,9 +1350,42 @@ class Realism:
             return False
         return time.monotonic() > max(ends.values()) + self.token_memory
 
+    def _with_image_mapping(self, call: Call) -> Call:
+        """RunInstances without a BlockDeviceMapping launches with the image's (moto ignores it
+        and attaches one root volume that goes with the instance): a volume the image's mapping
+        keeps (DeleteOnTermination false) outlives its instance, detached and `available`.
+        https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/block-device-mapping-concepts.html"""
+        if any(k.startswith("BlockDeviceMapping.") for k, _ in call.params):
+            return call
+        image = call.p("ImageId")
+        if not image:
+            return call
+        status, _, body = self._ec2(call.for_service("ec2"),
+                                    [("Action", "DescribeImages"), ("ImageId.1", image)])
+        if status != 200:
+            return call
+        params = list(call.params)
+        n = 0
+        for item in XmlDoc(body).root.iter("item"):
+            device = item.findtext("deviceName")
+            ebs = item.find("ebs")
+            if not device or ebs is None:
+                continue
+            n += 1
+            params.append((f"BlockDeviceMapping.{n}.DeviceName", device))
+            for field, name in (("snapshotId", "SnapshotId"), ("volumeSize", "VolumeSize"),
+                                ("volumeType", "VolumeType"),
+                                ("deleteOnTermination", "DeleteOnTermination")):
+                value = ebs.findtext(field)
+                if value:
+                    params.append((f"BlockDeviceMapping.{n}.Ebs.{name}", value))
+        return call.with_params(params) if n else call
+
     def _run(self, call: Call, token: tuple | None) -> Response:
         # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-lifecycle.html:
         # pending, then running.
+        if self.toggles.get("ec2", True):
+            call = self._with_image_mapping(call)
         resp = self._send(call)
         if resp[0] != 200:
             return resp

@@ -597,6 +597,31 @@ def ec2_terminate_stop_start(env: Env):
 
 
 @test
+def ec2_launch_uses_the_images_block_device_mapping(env: Env):
+    image = env.m_ec2.describe_images(ImageIds=[AMI])["Images"][0]
+    kept = [m for m in image["BlockDeviceMappings"] if m["Ebs"].get("DeleteOnTermination") is False]
+    assert kept, f"moto's image keeps its root volume: {image['BlockDeviceMappings']}"
+    env.realism(table={"consistency": {"not_found_after_create": 0}})
+    tags = [{"ResourceType": "volume", "Tags": [{"Key": "made-by", "Value": "launch"}]}]
+    iid = env.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1,
+                                TagSpecifications=tags)["Instances"][0]["InstanceId"]
+    attached = env.m_ec2.describe_volumes(
+        Filters=[{"Name": "attachment.instance-id", "Values": [iid]}])["Volumes"]
+    assert [v["Size"] for v in attached] == [kept[0]["Ebs"]["VolumeSize"]], attached
+    assert attached[0]["Tags"] == tags[0]["Tags"], attached
+    env.ec2.terminate_instances(InstanceIds=[iid])
+    left = env.m_ec2.describe_volumes(VolumeIds=[attached[0]["VolumeId"]])["Volumes"][0]
+    assert left["State"] == "available", left
+    # An explicit mapping is the caller's.
+    iid2 = env.ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, BlockDeviceMappings=[
+        {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 9, "DeleteOnTermination": True}}],
+    )["Instances"][0]["InstanceId"]
+    mine = env.m_ec2.describe_volumes(
+        Filters=[{"Name": "attachment.instance-id", "Values": [iid2]}])["Volumes"]
+    assert [v["Size"] for v in mine] == [9], mine
+
+
+@test
 def ec2_delete_security_group_in_use_by_instances_rules_and_interfaces(env: Env):
     env.realism(table={"ec2_instance": {"delete": [["shutting-down", 100]]}})  # 0.5 s
     vpc, subnet = network(env)

@@ -20,6 +20,9 @@ pub mod tags {
     /// identifier, name, family or launch token): tags copied onto another resource do not
     /// prove it is ours. See `ownership`.
     pub const IDENTITY: &str = "rehearsal:identity";
+    /// On what AWS makes for a resource (the volumes of an instance): the create call's token,
+    /// the anchor of their identity. See `ownership`.
+    pub const LAUNCH: &str = "rehearsal:launch";
     /// The resource's address in the spec, e.g. `rds_instance.db`.
     pub const ADDRESS: &str = "rehearsal:address";
     /// RFC 3339 time after which `rehearsal reap` may destroy an ephemeral environment.
@@ -62,6 +65,7 @@ resource_kinds! {
     RdsSnapshot => "rds_snapshot",
     RdsInstance => "rds_instance",
     Ec2Instance => "ec2_instance",
+    EbsVolume => "ebs_volume",
     EcsCluster => "ecs_cluster",
     EcsTaskDefinition => "ecs_task_definition",
     EcsService => "ecs_service",

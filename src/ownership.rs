@@ -8,6 +8,12 @@
 //! (`kinds::Kind::anchor`): the RDS identifier, the ECS name or family, or the ClientToken EC2
 //! recorded when rehearsal launched the instance.
 //!
+//! What AWS makes on a resource's behalf records nothing of the call that made it: the EBS
+//! volumes of an instance carry the instance's launch token in a tag of their own
+//! (`rehearsal:launch`), written in the same RunInstances call. Their proof is their tags alone,
+//! so a volume someone tagged with every tag of one of ours would pass it; nothing AWS does
+//! copies volume tags that way, and a volume is only ever deleted once it is detached.
+//!
 //! Tags alone are not enough, because AWS and people copy them: a database restored by hand from
 //! a rehearsal snapshot inherits the snapshot's tags, "launch more like this" copies an
 //! instance's, and two projects may both have an environment called `prerelease`. Each of those
@@ -57,20 +63,37 @@ pub fn creation_tags(
 pub fn anchor_of_request(address: &Address, attributes: &Attributes, token: &str) -> String {
     match kinds::describe(address.kind).anchor {
         Anchor::Attribute(name) => text(attributes.get(name)),
-        Anchor::ClientToken => token.to_string(),
+        Anchor::ClientToken | Anchor::LaunchTag => token.to_string(),
     }
+}
+
+/// The tags of what AWS makes along with a resource (the volumes of an instance, tagged in
+/// the RunInstances call): the maker's tags, with the by-product's own address and identity,
+/// anchored on the maker's create token written as `rehearsal:launch`.
+pub fn by_product_tags(
+    env: &EnvId,
+    maker_tags: &BTreeMap<String, String>,
+    by_product: &Address,
+    token: &str,
+) -> BTreeMap<String, String> {
+    let mut out = maker_tags.clone();
+    out.insert(tags::ADDRESS.to_string(), by_product.to_string());
+    out.insert(
+        tags::IDENTITY.to_string(),
+        identity(&env.project, &env.name, by_product, token),
+    );
+    out.insert(tags::LAUNCH.to_string(), token.to_string());
+    out
 }
 
 /// The anchor of a resource as AWS describes it.
 fn anchor_of(live: &LiveResource) -> Option<String> {
-    let name = match kinds::describe(live.address.kind).anchor {
-        Anchor::Attribute(name) => name,
-        Anchor::ClientToken => CLIENT_TOKEN,
+    let anchor = match kinds::describe(live.address.kind).anchor {
+        Anchor::Attribute(name) => text(live.attributes.get(name)),
+        Anchor::ClientToken => text(live.attributes.get(CLIENT_TOKEN)),
+        Anchor::LaunchTag => live.tags.get(tags::LAUNCH).cloned().unwrap_or_default(),
     };
-    live.attributes
-        .get(name)
-        .map(|v| text(Some(v)))
-        .filter(|a| !a.is_empty())
+    Some(anchor).filter(|a| !a.is_empty())
 }
 
 fn text(value: Option<&serde_json::Value>) -> String {
@@ -174,6 +197,29 @@ mod tests {
         );
         assert!(!belongs_to(&db, &env("openchs", "staging")));
         assert!(ensure_owned(&db, &ours, "rds:DeleteDBInstance").is_ok());
+    }
+
+    #[test]
+    fn a_volume_an_instance_launched_with_belongs_to_its_environment() {
+        let ours = env("openchs", "prerelease");
+        let server: Address = "ec2_instance.server".parse().unwrap();
+        let maker_tags = creation_tags(&ours, &server, "rh-token", false, None);
+        let address: Address = "ebs_volume.server".parse().unwrap();
+        let volume = LiveResource {
+            tags: by_product_tags(&ours, &maker_tags, &address, "rh-token"),
+            address,
+            id: "vol-1".into(),
+            status: "available".into(),
+            attributes: Attributes::new(),
+        };
+        assert!(belongs_to(&volume, &ours));
+        assert!(!belongs_to(&volume, &env("moped", "prerelease")));
+        // Another launch token than the one its identity was made with.
+        let mut relabelled = volume.clone();
+        relabelled
+            .tags
+            .insert(tags::LAUNCH.into(), "rh-another".into());
+        assert!(!belongs_to(&relabelled, &ours));
     }
 
     #[test]

@@ -55,6 +55,8 @@ const INVALID_STATE: &[&str] = &[
     "InvalidDBSnapshotStateFault",
     "IncorrectInstanceState",
     "IncorrectState",
+    // DeleteVolume of a volume still attached: it is freed when its instance ends.
+    "VolumeInUse",
     "ServiceNotActiveException",
 ];
 

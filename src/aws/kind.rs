@@ -92,6 +92,7 @@ pub(crate) fn handler(kind: ResourceKind) -> &'static dyn AwsKind {
         ResourceKind::RdsSnapshot => &rds::snapshot::RdsSnapshot,
         ResourceKind::RdsInstance => &rds::instance::RdsInstance,
         ResourceKind::Ec2Instance => &ec2::instance::Ec2Instance,
+        ResourceKind::EbsVolume => &ec2::volume::EbsVolume,
         ResourceKind::EcsCluster => &ecs::cluster::EcsCluster,
         ResourceKind::EcsTaskDefinition => &ecs::task_definition::EcsTaskDefinition,
         ResourceKind::EcsService => &ecs::service::EcsService,

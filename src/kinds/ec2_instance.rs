@@ -31,6 +31,7 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::CreateThenDelete,
     anchor: Anchor::ClientToken,
     deleted_after: &[],
+    by_product: None,
     complete: clone_defaults,
 };
 

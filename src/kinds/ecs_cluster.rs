@@ -19,6 +19,7 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::DeleteThenCreate,
     anchor: Anchor::Attribute("name"),
     deleted_after: &[ResourceKind::EcsService],
+    by_product: None,
     complete: no_rules,
 };
 

@@ -28,6 +28,7 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::DeleteThenCreate,
     anchor: Anchor::Attribute("name"),
     deleted_after: &[],
+    by_product: None,
     complete: no_rules,
 };
 

@@ -29,6 +29,7 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::CreateThenDelete,
     anchor: Anchor::Attribute("family"),
     deleted_after: &[ResourceKind::EcsService],
+    by_product: None,
     complete: no_rules,
 };
 

@@ -5,6 +5,7 @@
 //! (`aws::registry`) have a registry of their own, keyed by the same enum, so a new kind does
 //! not compile until all three know it (CONTRIBUTING.md lists the steps).
 
+pub mod ebs_volume;
 pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod ecs_service;
@@ -28,6 +29,21 @@ pub enum Anchor {
     /// The idempotency token of the create call, which AWS records on the resource (EC2's
     /// ClientToken): the only thing rehearsal fixes about an instance before it exists.
     ClientToken,
+    /// The maker's create token, written in the `rehearsal:launch` tag: for what AWS makes on a
+    /// resource's behalf (an instance's volumes), which records nothing of the call that made
+    /// it. Weaker: a copy of every tag passes (see `ownership`).
+    LaunchTag,
+}
+
+/// A kind AWS makes as a side effect of another (the EBS volumes an instance launches with):
+/// never declared in a spec, part of its maker while attached to it, and the environment's to
+/// delete once its maker left it behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByProduct {
+    /// The kind whose create makes it; its address shares the maker's name.
+    pub of: ResourceKind,
+    /// The state in which it no longer belongs to a maker (`available`: detached).
+    pub left_behind_when: &'static str,
 }
 
 /// Everything the engine needs to know about a kind, as data.
@@ -54,6 +70,8 @@ pub struct Kind {
     /// Kinds whose resources must all be gone before one of this kind can be deleted (services
     /// before their cluster, databases before the snapshot they were restored from).
     pub deleted_after: &'static [ResourceKind],
+    /// `Some` for a kind AWS makes on another's behalf, which specs cannot declare.
+    pub by_product: Option<ByProduct>,
     /// Defaults and rules of the spec table its TOML types cannot say.
     pub complete: fn(&mut Attributes, &SpecContext) -> Result<(), Rule>,
 }
@@ -83,6 +101,7 @@ pub fn describe(kind: ResourceKind) -> &'static Kind {
         ResourceKind::RdsSnapshot => &rds_snapshot::KIND,
         ResourceKind::RdsInstance => &rds_instance::KIND,
         ResourceKind::Ec2Instance => &ec2_instance::KIND,
+        ResourceKind::EbsVolume => &ebs_volume::KIND,
         ResourceKind::EcsCluster => &ecs_cluster::KIND,
         ResourceKind::EcsTaskDefinition => &ecs_task_definition::KIND,
         ResourceKind::EcsService => &ecs_service::KIND,
@@ -100,6 +119,11 @@ impl Kind {
 
     pub fn changes_in_place(&self, attribute: &str) -> bool {
         self.in_place.contains(&attribute)
+    }
+
+    /// Whether a spec may declare resources of this kind.
+    pub fn is_declarable(&self) -> bool {
+        self.by_product.is_none()
     }
 }
 

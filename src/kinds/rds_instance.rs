@@ -48,6 +48,7 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::DeleteThenCreate,
     anchor: Anchor::Attribute("identifier"),
     deleted_after: &[],
+    by_product: None,
     complete,
 };
 

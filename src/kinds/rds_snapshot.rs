@@ -21,6 +21,7 @@ pub const KIND: Kind = Kind {
     anchor: Anchor::Attribute("identifier"),
     // A snapshot outlives the databases restored from it.
     deleted_after: &[ResourceKind::RdsInstance],
+    by_product: None,
     complete: default_identifier,
 };
 

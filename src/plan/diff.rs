@@ -66,9 +66,26 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
         }
     }
 
-    // What is live but not wanted: resources no longer in the spec, and duplicates an
-    // interrupted apply left behind.
+    // What is live but not wanted: resources no longer in the spec, duplicates an interrupted
+    // apply left behind, and what an instance left behind when it ended.
     for (address, objects) in &live {
+        if let Some(by_product) = kinds::describe(address.kind).by_product {
+            // Attached, it is part of its maker, and goes (or is left) with it.
+            let maker = Address::new(by_product.of, address.name.clone());
+            for object in objects
+                .iter()
+                .filter(|o| o.status == by_product.left_behind_when)
+            {
+                actions.push(delete(
+                    address,
+                    object,
+                    Reason::LeftBehind {
+                        maker: maker.clone(),
+                    },
+                ));
+            }
+            continue;
+        }
         let keep = chosen.get(address).map(|c| c.id.clone());
         // Snapshots kept after teardown are history (last release's safety snapshot, say):
         // rehearsal never deletes them, here or in `destroy`.
@@ -80,20 +97,24 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
                 Some(kept) => Reason::Duplicate { kept: kept.clone() },
                 None => Reason::NotInSpec,
             };
-            actions.push(PlannedAction {
-                address: address.clone(),
-                action: ActionKind::Delete,
-                reason,
-                replace_order: None,
-                changes: vec![],
-                desired: None,
-                live: Some((*object).clone()),
-                depends_on: vec![],
-                timeout_secs: DEFAULT_TIMEOUT.as_secs(),
-            });
+            actions.push(delete(address, object, reason));
         }
     }
     actions
+}
+
+fn delete(address: &Address, object: &LiveResource, reason: Reason) -> PlannedAction {
+    PlannedAction {
+        address: address.clone(),
+        action: ActionKind::Delete,
+        reason,
+        replace_order: None,
+        changes: vec![],
+        desired: None,
+        live: Some(object.clone()),
+        depends_on: vec![],
+        timeout_secs: DEFAULT_TIMEOUT.as_secs(),
+    }
 }
 
 /// Spec resources, dependencies first (the spec has no cycles: validation saw to that).

@@ -75,6 +75,8 @@ pub enum Reason {
     NotInSpec,
     /// Delete: a second object carries the address (an interrupted apply's); `kept` stays.
     Duplicate { kept: String },
+    /// Delete: what AWS made along with `maker` (a volume of an instance) outlived it.
+    LeftBehind { maker: Address },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -147,6 +147,9 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
             "because it duplicates {} ({kept}), left by an interrupted apply",
             action.address
         ),
+        Reason::LeftBehind { maker } => {
+            format!("because {maker} left it behind: it is detached, and bills until deleted")
+        }
     }
 }
 

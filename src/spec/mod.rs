@@ -499,6 +499,8 @@ impl<'a> Validator<'a> {
                 ResourceKind::RdsSnapshot => collect(kind, &r.rds_snapshot, &mut entries),
                 ResourceKind::RdsInstance => collect(kind, &r.rds_instance, &mut entries),
                 ResourceKind::Ec2Instance => collect(kind, &r.ec2_instance, &mut entries),
+                // Made by instances, never declared: `RawResources` has no table for it.
+                ResourceKind::EbsVolume => {}
                 ResourceKind::EcsCluster => collect(kind, &r.ecs_cluster, &mut entries),
                 ResourceKind::EcsTaskDefinition => {
                     collect(kind, &r.ecs_task_definition, &mut entries)

@@ -90,7 +90,12 @@ impl Reference {
                         e,
                         &format!(
                             "resource kinds are: {}; sources are written ${{source.KIND.NAME.ATTRIBUTE}}",
-                            list(ResourceKind::ALL.iter().map(|k| k.as_str()))
+                            list(
+                                ResourceKind::ALL
+                                    .iter()
+                                    .filter(|k| crate::kinds::describe(**k).is_declarable())
+                                    .map(|k| k.as_str())
+                            )
                         ),
                     )
                 })?;

@@ -11,7 +11,8 @@ use aws_sdk_ec2::types::Filter;
 use crate::emulator::{Emulator, Production};
 
 /// What the emulator holds for an environment: `kind id` of everything tagged
-/// `rehearsal:env = env` that is not gone, found with the SDK directly.
+/// `rehearsal:env = env` that is not gone (volumes included: one left behind bills), found
+/// with the SDK directly.
 pub async fn tagged(em: &Emulator, env: &str) -> Vec<String> {
     let config = em.sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
@@ -43,6 +44,26 @@ pub async fn tagged(em: &Emulator, env: &str) -> Vec<String> {
                     i.instance_id().unwrap_or_default()
                 ));
             }
+        }
+    }
+    let volumes = ec2
+        .describe_volumes()
+        .filters(
+            Filter::builder()
+                .name("tag:rehearsal:env")
+                .values(env)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe volumes");
+    for v in volumes.volumes() {
+        let state = v.state().map(|s| s.as_str()).unwrap_or_default();
+        if state != "deleted" {
+            found.push(format!(
+                "volume {} {state}",
+                v.volume_id().unwrap_or_default()
+            ));
         }
     }
     let ours = |tags: &[aws_sdk_rds::types::Tag]| {

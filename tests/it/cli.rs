@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::project::Project;
+use crate::project::{PRERELEASE_OWNS, Project};
 
 const PLAN_FILE: &str = "plans/prerelease.plan.json";
 
@@ -118,14 +118,14 @@ fn detailed_exitcode_says_whether_there_are_changes() {
         .rehearsal(&["apply", PLAN_FILE, "--parallelism", "1"])
         .run()
         .snapshot("apply-the-saved-plan");
-    assert_eq!(project.owned_by("prerelease"), 6);
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
 
     // The same plan again: nothing is done twice.
     project
         .rehearsal(&["apply", PLAN_FILE])
         .run()
         .snapshot("apply-the-saved-plan-again");
-    assert_eq!(project.owned_by("prerelease"), 6);
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
 
     project
         .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
@@ -190,7 +190,7 @@ fn apply_without_a_terminal_needs_auto_approve() {
         ])
         .run()
         .snapshot("apply-auto-approve");
-    assert_eq!(project.owned_by("prerelease"), 6);
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
     project
         .rehearsal(&["apply", "prerelease"])
         .run()
@@ -403,7 +403,7 @@ fn destroy_without_a_terminal_needs_auto_approve() {
         .rehearsal(&["destroy", "prerelease"])
         .run()
         .snapshot("destroy-without-a-terminal");
-    assert_eq!(project.owned_by("prerelease"), 6);
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
 }
 
 #[test]
@@ -419,7 +419,7 @@ fn destroy_works_from_tags_when_the_spec_is_gone() {
         .rehearsal(&["destroy", "prerelease", "--auto-approve"])
         .run()
         .snapshot("destroy-without-a-spec-or-a-region");
-    assert_eq!(project.owned_by("prerelease"), 6);
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
 
     // The region is not enough: which project's `prerelease`?
     project
@@ -432,7 +432,7 @@ fn destroy_works_from_tags_when_the_spec_is_gone() {
         ])
         .run()
         .snapshot("destroy-without-a-spec-or-a-project");
-    assert_eq!(project.owned_by("prerelease"), 6);
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
 
     project
         .rehearsal(&[
@@ -577,7 +577,7 @@ fn reap_destroys_only_expired_environments() {
         .rehearsal(&["reap", "--region", "eu-west-1"])
         .run()
         .snapshot("reap-nothing-expired");
-    assert_eq!(project.owned_by("prerelease"), 6);
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
 
     // A day later (as far as the tags are concerned).
     let mut cloud = project.cloud();
@@ -592,7 +592,11 @@ fn reap_destroys_only_expired_environments() {
         .rehearsal(&["reap", "--region", "eu-west-1"])
         .run()
         .snapshot("reap-dry-run");
-    assert_eq!(project.owned_by("prerelease"), 6, "a dry run by default");
+    assert_eq!(
+        project.owned_by("prerelease"),
+        PRERELEASE_OWNS,
+        "a dry run by default"
+    );
 
     // Progress of deletes side by side comes in any order: assertions, not a snapshot.
     project
@@ -605,7 +609,7 @@ fn reap_destroys_only_expired_environments() {
         ])
         .run()
         .exits(0)
-        .stdout_has("prerelease expired at 2000-01-01T00:00:00Z (6 resources)")
+        .stdout_has("prerelease expired at 2000-01-01T00:00:00Z (7 resources)")
         .stdout_has("staging has no expiry: left alone")
         .stdout_has("prerelease destroyed.");
     assert_eq!(project.owned_by("prerelease"), 0);
@@ -928,7 +932,11 @@ fn exit_64_usage() {
         .exits(64)
         .stderr_has("no terminal");
     project.rehearsal(&["reap"]).run().exits(64);
-    assert_eq!(project.owned_by("prerelease"), 6, "nothing was destroyed");
+    assert_eq!(
+        project.owned_by("prerelease"),
+        PRERELEASE_OWNS,
+        "nothing was destroyed"
+    );
 
     // --help and --version are not errors.
     project.rehearsal(&["--help"]).run().exits(0);

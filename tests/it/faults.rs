@@ -11,7 +11,7 @@ use crate::against_emulator::{
     FaultProxy, Proxying, REALISTIC, assert_unchanged, production, tagged,
 };
 use crate::emulator::Emulator;
-use crate::project::Project;
+use crate::project::{PRERELEASE_OWNS, Project};
 
 async fn apply_and_destroy_converge_through_throttling_and_503s(realism: Option<f64>) {
     let em = Emulator::start();
@@ -34,7 +34,7 @@ async fn apply_and_destroy_converge_through_throttling_and_503s(realism: Option<
         .shows("6 done, 0 failed, 0 skipped");
     assert_eq!(
         tagged(&em, "prerelease").await.len(),
-        6,
+        PRERELEASE_OWNS,
         "exactly one of each, no duplicates"
     );
     project
@@ -137,8 +137,8 @@ async fn apply_killed_then_applied_again_converges_without_duplicates(realism: O
     let owned = tagged(&em, "prerelease").await;
     assert_eq!(
         owned.len(),
-        6,
-        "one of each of the six resources: {owned:#?}"
+        PRERELEASE_OWNS,
+        "one of each of the six resources, and the server's volume: {owned:#?}"
     );
     assert_eq!(
         owned.iter().filter(|o| o.starts_with("ec2 ")).count(),

@@ -27,6 +27,10 @@ use rehearsal::provider::fake::FakeCloud;
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// What the applied pre-release owns: the six resources of its spec, and the volume its server
+/// launched with.
+pub const PRERELEASE_OWNS: usize = 7;
+
 /// A project directory: a copy of `environments/`, `plans/` once something is planned, and
 /// the cloud it talks to.
 pub struct Project {
@@ -109,6 +113,7 @@ impl Project {
     }
 
     /// How many resources in the fake cloud carry an environment's tag.
+    /// (The applied pre-release owns [`PRERELEASE_OWNS`].)
     pub fn owned_by(&self, env: &str) -> usize {
         self.cloud()
             .resources

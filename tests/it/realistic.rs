@@ -8,7 +8,7 @@ use crate::against_emulator::{
     FaultProxy, Proxying, REALISTIC, assert_unchanged, production, tagged,
 };
 use crate::emulator::Emulator;
-use crate::project::Project;
+use crate::project::{PRERELEASE_OWNS, Project};
 
 /// An emulator with a fake production, and a project talking to it in realistic mode.
 struct World {
@@ -91,7 +91,11 @@ async fn the_same_version_rehearsed_twice_in_a_row_works() {
             .run()
             .exits(0)
             .stdout_has("Summary: 6 done, 0 failed, 0 skipped.");
-        assert_eq!(tagged(&w.em, "prerelease").await.len(), 6, "round {round}");
+        assert_eq!(
+            tagged(&w.em, "prerelease").await.len(),
+            PRERELEASE_OWNS,
+            "round {round}"
+        );
         w.project
             .rehearsal(&["destroy", "prerelease", "--auto-approve"])
             .run()
@@ -126,7 +130,11 @@ async fn an_interrupted_apply_run_again_finishes() {
         .exits(0)
         .shows("No changes.");
     let owned = tagged(&w.em, "prerelease").await;
-    assert_eq!(owned.len(), 6, "one of each, no duplicates: {owned:#?}");
+    assert_eq!(
+        owned.len(),
+        PRERELEASE_OWNS,
+        "one of each, no duplicates: {owned:#?}"
+    );
 
     w.project
         .rehearsal(&["destroy", "prerelease", "--auto-approve"])

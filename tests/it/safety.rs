@@ -8,7 +8,7 @@ use crate::against_emulator::{
     FaultProxy, Proxying, REALISTIC, assert_unchanged, production, tagged,
 };
 use crate::emulator::Emulator;
-use crate::project::Project;
+use crate::project::{PRERELEASE_OWNS, Project};
 
 async fn rds(em: &Emulator) -> aws_sdk_rds::Client {
     aws_sdk_rds::Client::new(&em.sdk_config().await)
@@ -301,7 +301,7 @@ async fn another_projects_prerelease_in_the_same_account_is_left_alone() {
         .run()
         .exits(0);
     let theirs_before = tagged(&em, "prerelease").await;
-    assert_eq!(theirs_before.len(), 6, "{theirs_before:#?}");
+    assert_eq!(theirs_before.len(), PRERELEASE_OWNS, "{theirs_before:#?}");
 
     // Ours plans everything as new: nothing of theirs is a "duplicate" or a leftover.
     ours.rehearsal(&["plan", "prerelease"])
@@ -331,4 +331,50 @@ async fn another_projects_prerelease_in_the_same_account_is_left_alone() {
     .run()
     .exits(64)
     .shows("--project");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_volume_the_servers_image_keeps_is_deleted_by_destroy_and_covered_by_its_proof() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let before = production(&em, &prod).await;
+    // Realistic mode launches with the image's block device mapping, and moto's images keep
+    // their root volume when the instance ends (DeleteOnTermination false).
+    let proxy = FaultProxy::start(
+        em.endpoint(),
+        Proxying {
+            realism: Some(REALISTIC),
+            ..Proxying::default()
+        },
+    );
+    let project = Project::against(&proxy.endpoint);
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let volumes: Vec<String> = tagged(&em, "prerelease")
+        .await
+        .into_iter()
+        .filter(|t| t.starts_with("volume "))
+        .collect();
+    assert_eq!(volumes.len(), 1, "{volumes:?}");
+    assert!(volumes[0].ends_with(" in-use"), "{volumes:?}");
+    project
+        .rehearsal(&["status", "prerelease"])
+        .run()
+        .exits(0)
+        .shows("ebs_volume.server");
+
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0)
+        .shows("- ebs_volume.server")
+        .shows("Proof: a final listing finds nothing");
+    assert_eq!(
+        tagged(&em, "prerelease").await,
+        Vec::<String>::new(),
+        "the volume is not left billing"
+    );
+    assert_unchanged(&before, &production(&em, &prod).await);
 }

@@ -4,7 +4,7 @@
 
 use crate::against_emulator::{assert_unchanged, production, tagged};
 use crate::emulator::Emulator;
-use crate::project::Project;
+use crate::project::{PRERELEASE_OWNS, Project};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_prerelease_story_end_to_end() {
@@ -36,7 +36,7 @@ async fn the_prerelease_story_end_to_end() {
     let owned = tagged(&em, "prerelease").await;
     assert_eq!(
         owned.len(),
-        6,
+        PRERELEASE_OWNS,
         "the clone exists in the emulator: {owned:#?}"
     );
     assert!(owned.iter().any(|o| o == "rds prerelease-db"), "{owned:#?}");
@@ -223,7 +223,7 @@ async fn reap_destroys_a_forgotten_prerelease_and_nothing_else() {
         .shows("Dry run");
     assert_eq!(
         tagged(&em, "prerelease").await.len(),
-        6,
+        PRERELEASE_OWNS,
         "a dry run changes nothing"
     );
 

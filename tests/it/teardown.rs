@@ -10,7 +10,7 @@ use rehearsal::apply::{ApplyOptions, StepError, delete_policy};
 use rehearsal::destroy::{self, DestroyError, DestroyOptions, DestroyReport};
 use rehearsal::model::{EnvId, LiveResource, ResourceKind, tags};
 use rehearsal::plan::ActionKind;
-use rehearsal::provider::fake::{FakeCloud, FakeOp, FakeProvider, FakeResource};
+use rehearsal::provider::fake::{BlockDevice, FakeCloud, FakeOp, FakeProvider, FakeResource};
 use rehearsal::provider::{Provider, ProviderError};
 use serde_json::{Value, json};
 
@@ -86,7 +86,11 @@ fn tagged(env: &str, address: &str, id: &str, kind: ResourceKind, status: &str) 
 async fn after_apply_destroy_leaves_nothing_and_proves_it() {
     let provider = production();
     converge(provider.clone(), &shipped("prerelease")).await;
-    assert_eq!(owned(&provider, &prerelease()).await.len(), 6);
+    assert_eq!(
+        owned(&provider, &prerelease()).await.len(),
+        7,
+        "six resources and the server's volume"
+    );
 
     let recorder = Arc::new(Recorder::default());
     let report = destroy::destroy(
@@ -101,7 +105,7 @@ async fn after_apply_destroy_leaves_nothing_and_proves_it() {
     assert!(report.leftovers.is_empty(), "{report:#?}");
     assert!(report.kept.is_empty());
     assert_eq!(report.passes, 1);
-    assert_eq!(report.deleted.len(), 6);
+    assert_eq!(report.deleted.len(), 7);
     assert!(
         report
             .deleted
@@ -120,7 +124,7 @@ async fn after_apply_destroy_leaves_nothing_and_proves_it() {
         events[0],
         Event::Pass {
             number: 1,
-            remaining: 6
+            remaining: 7
         }
     );
     let position = |prefix: &str, finished: bool| {
@@ -170,7 +174,7 @@ async fn a_snapshot_marked_keep_after_destroy_is_kept_and_listed() {
         .await
         .unwrap();
     assert!(report.leftovers.is_empty(), "{report:#?}");
-    assert_eq!(report.deleted.len(), 5);
+    assert_eq!(report.deleted.len(), 6);
     let kept: Vec<(String, String)> = report
         .kept
         .iter()
@@ -261,7 +265,7 @@ async fn production_and_other_environments_are_untouched() {
         .await
         .unwrap();
     assert!(report.leftovers.is_empty());
-    assert_eq!(report.deleted.len(), 6);
+    assert_eq!(report.deleted.len(), 7);
     assert_eq!(
         not_prerelease(&provider.snapshot()),
         before,
@@ -297,7 +301,7 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
     assert_eq!(report.passes, 2);
     // The retry came after a pause, not straight away.
     assert!(started.elapsed() >= DestroyOptions::default().pause);
-    assert_eq!(report.deleted.len(), 6);
+    assert_eq!(report.deleted.len(), 7);
     assert!(owned(&provider, &prerelease()).await.is_empty());
 
     let events = recorder.0.lock().unwrap().clone();
@@ -311,7 +315,7 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
         [
             &Event::Pass {
                 number: 1,
-                remaining: 6
+                remaining: 7
             },
             &Event::Pass {
                 number: 2,
@@ -424,7 +428,7 @@ async fn a_delete_that_keeps_failing_is_reported_with_its_id_state_and_error() {
         "gave up after a few short pauses"
     );
 
-    assert_eq!(report.deleted.len(), 5, "everything else went");
+    assert_eq!(report.deleted.len(), 6, "everything else went");
     assert_eq!(report.leftovers.len(), 1);
     let left = &report.leftovers[0];
     assert_eq!(left.resource.address, addr("ecs_cluster.main"));
@@ -606,6 +610,8 @@ async fn a_dry_run_lists_in_teardown_order_and_changes_nothing() {
             "rds_instance.db",
             "ec2_instance.server",
             "ecs_service.server",
+            // Once the server is gone: its volume, deleted with it or left behind.
+            "ebs_volume.server",
             "ecs_cluster.main",
             "ecs_task_definition.server",
         ]
@@ -619,5 +625,100 @@ async fn a_dry_run_lists_in_teardown_order_and_changes_nothing() {
         provider.calls(FakeOp::Describe),
         describes,
         "nothing waited on"
+    );
+}
+
+/// Production's server image keeps a data volume when the instance ends (its mapping says
+/// DeleteOnTermination = false), as images made from a running server often do.
+fn production_with_an_image_that_keeps_a_volume() -> Arc<FakeProvider> {
+    let mut cloud = FakeCloud::production(REGION);
+    cloud.images.insert(
+        "ami-04681a1dbd79675a5".into(),
+        vec![
+            BlockDevice::root(),
+            BlockDevice {
+                device: "/dev/sdf".into(),
+                size_gib: 100,
+                delete_on_termination: false,
+            },
+        ],
+    );
+    Arc::new(FakeProvider::with_cloud(cloud))
+}
+
+fn volumes(provider: &FakeProvider) -> Vec<FakeResource> {
+    provider
+        .snapshot()
+        .resources
+        .into_values()
+        .filter(|r| r.kind == ResourceKind::EbsVolume)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_volume_the_server_leaves_behind_is_found_and_deleted_by_destroy() {
+    let provider = production_with_an_image_that_keeps_a_volume();
+    converge(provider.clone(), &shipped("prerelease")).await;
+    assert_eq!(volumes(&provider).len(), 2, "root and data, attached");
+
+    let report = destroy(&provider, &prerelease(), &DestroyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    let deleted_volumes = report
+        .deleted
+        .iter()
+        .filter(|d| d.starts_with("- ebs_volume.server"))
+        .count();
+    assert_eq!(deleted_volumes, 2, "{:?}", report.deleted);
+    assert_eq!(
+        volumes(&provider),
+        Vec::<FakeResource>::new(),
+        "nothing left billing"
+    );
+}
+
+#[tokio::test]
+async fn a_volume_left_by_a_replaced_server_is_planned_for_deletion_and_says_why() {
+    let provider = production_with_an_image_that_keeps_a_volume();
+    converge(provider.clone(), &shipped("prerelease")).await;
+    // New user data launches a new server; the old one ends and leaves its data volume.
+    let edited = prerelease_edited(
+        "systemctl restart openchs",
+        "systemctl restart openchs-server",
+    );
+    let summary = converge(provider.clone(), &edited.load()).await;
+    assert!(summary.succeeded(), "{summary:#?}");
+    let left: Vec<FakeResource> = volumes(&provider)
+        .into_iter()
+        .filter(|v| v.status == "available")
+        .collect();
+    assert_eq!(left.len(), 1, "the old server's data volume");
+
+    let plan = plan_for(provider.as_ref(), &edited.load()).await;
+    let deletes: Vec<_> = plan
+        .actions
+        .iter()
+        .filter(|a| a.action == ActionKind::Delete)
+        .collect();
+    assert_eq!(deletes.len(), 1, "{:#?}", plan.actions);
+    assert_eq!(deletes[0].address, addr("ebs_volume.server"));
+    assert_eq!(deletes[0].live.as_ref().unwrap().id, left[0].id);
+    assert_eq!(
+        rehearsal::plan::render::reason(&plan, deletes[0]),
+        "because ec2_instance.server left it behind: it is detached, and bills until deleted"
+    );
+    let summary = apply_plan(
+        provider.clone(),
+        plan,
+        &edited.load(),
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "{summary:#?}");
+    assert!(
+        volumes(&provider).iter().all(|v| v.status == "in-use"),
+        "only the new server's volumes are left"
     );
 }

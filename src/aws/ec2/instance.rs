@@ -229,15 +229,23 @@ impl AwsKind for Ec2Instance {
             image.ok_or_else(|| errors::attribute(KIND, "`image` or `clone_of` is required"))?;
 
         let all = tagging::creation_tags(request, INPUTS);
-        let tag_specs = [ResourceType::Instance, ResourceType::Volume]
-            .into_iter()
-            .map(|rt| {
-                TagSpecification::builder()
-                    .resource_type(rt)
-                    .set_tags(Some(ec2_tags(&all)))
-                    .build()
-            })
-            .collect();
+        // The volumes the image maps are tagged by the same call, as the instance's by-products:
+        // one the mapping keeps after termination is found, and deleted, by its tags.
+        let volumes = Address::new(ResourceKind::EbsVolume, op.address.name.clone());
+        let volume_tags =
+            ownership::by_product_tags(&op.env, &all, &volumes, &op.idempotency_token);
+        let tag_specs = [
+            (ResourceType::Instance, &all),
+            (ResourceType::Volume, &volume_tags),
+        ]
+        .into_iter()
+        .map(|(rt, tags)| {
+            TagSpecification::builder()
+                .resource_type(rt)
+                .set_tags(Some(ec2_tags(tags)))
+                .build()
+        })
+        .collect();
         let what = format!("{} (new instance)", op.address);
         op.report("launching");
         let out = client

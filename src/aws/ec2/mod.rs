@@ -1,7 +1,8 @@
-//! EC2: what the instance kind and the source look-up share (tags, filters, describing
+//! EC2: what the instance and volume kinds and the source look-up share (tags, filters, describing
 //! instances), and the source look-up itself.
 
 pub(crate) mod instance;
+pub(crate) mod volume;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, Instance, Tag};

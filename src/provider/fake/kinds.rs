@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{FakeCloud, FakeResource};
+use super::{BlockDevice, FakeCloud, FakeResource};
 use crate::kinds;
-use crate::model::{Attributes, ResourceKind, SourceKind, SourceQuery};
+use crate::model::{Address, Attributes, EnvId, ResourceKind, SourceKind, SourceQuery};
+use crate::ownership;
 use crate::provider::{DeletePolicy, ProviderError};
 
 pub(super) trait FakeKind: Sync {
@@ -52,6 +53,17 @@ pub(super) trait FakeKind: Sync {
         None
     }
 
+    /// What AWS makes along with it, tagged by the same call (the volumes of an instance).
+    fn made_along(
+        &self,
+        _cloud: &mut FakeCloud,
+        _maker: &FakeResource,
+        _env: &EnvId,
+        _token: &str,
+    ) -> Vec<FakeResource> {
+        vec![]
+    }
+
     /// What a delete leaves behind (a final snapshot).
     fn after_delete(
         &self,
@@ -68,6 +80,7 @@ pub(super) fn behaviour(kind: ResourceKind) -> &'static dyn FakeKind {
         ResourceKind::RdsSnapshot => &RdsSnapshot,
         ResourceKind::RdsInstance => &RdsInstance,
         ResourceKind::Ec2Instance => &Ec2Instance,
+        ResourceKind::EbsVolume => &EbsVolume,
         ResourceKind::EcsCluster => &EcsCluster,
         ResourceKind::EcsTaskDefinition => &EcsTaskDefinition,
         ResourceKind::EcsService => &EcsService,
@@ -273,6 +286,109 @@ impl FakeKind for Ec2Instance {
         resource
             .attributes
             .insert("private_ip".into(), json!(address));
+    }
+
+    /// The volumes of the image's block device mapping, attached and tagged by RunInstances.
+    fn made_along(
+        &self,
+        cloud: &mut FakeCloud,
+        instance: &FakeResource,
+        env: &EnvId,
+        token: &str,
+    ) -> Vec<FakeResource> {
+        let image = str_attr(&instance.attributes, "image");
+        let mapping = cloud
+            .images
+            .get(image)
+            .cloned()
+            .unwrap_or_else(|| vec![BlockDevice::root()]);
+        let Some(name) = instance
+            .tags
+            .get(crate::model::tags::ADDRESS)
+            .and_then(|a| a.parse::<Address>().ok())
+            .map(|a| a.name)
+        else {
+            return vec![];
+        };
+        let address = Address::new(ResourceKind::EbsVolume, name);
+        let volume_tags = ownership::by_product_tags(env, &instance.tags, &address, token);
+        mapping
+            .into_iter()
+            .map(|device| {
+                let id = cloud.fresh_id("vol-");
+                let attributes = json!({
+                    "id": id,
+                    "size": device.size_gib,
+                    "volume_type": "gp3",
+                    "device": device.device,
+                    "attached_to": instance.id,
+                    "delete_on_termination": device.delete_on_termination,
+                });
+                FakeResource {
+                    region: instance.region.clone(),
+                    kind: ResourceKind::EbsVolume,
+                    id,
+                    status: "in-use".into(),
+                    attributes: attributes.as_object().cloned().unwrap_or_default(),
+                    tags: volume_tags.clone(),
+                    transition: None,
+                    visible_from_ms: None,
+                }
+            })
+            .collect()
+    }
+
+    /// EC2 deletes the volumes marked DeleteOnTermination and detaches the others, which stay,
+    /// `available` (https://docs.aws.amazon.com/ebs/latest/userguide/ebs-detaching-volume.html).
+    fn after_delete(&self, cloud: &mut FakeCloud, instance: &FakeResource, _: &DeletePolicy) {
+        let attached: Vec<String> = cloud
+            .resources
+            .values()
+            .filter(|r| {
+                r.kind == ResourceKind::EbsVolume
+                    && r.attributes.get("attached_to") == Some(&json!(instance.id))
+            })
+            .map(|r| r.id.clone())
+            .collect();
+        for id in attached {
+            let Some(volume) = cloud.resources.get_mut(&id) else {
+                continue;
+            };
+            if volume.attributes.get("delete_on_termination") == Some(&json!(true)) {
+                cloud.resources.remove(&id);
+            } else {
+                volume.status = "available".into();
+                volume.attributes.remove("attached_to");
+            }
+        }
+    }
+}
+
+/// A volume is made by RunInstances, never on its own; attached, EC2 refuses to delete it.
+struct EbsVolume;
+
+impl FakeKind for EbsVolume {
+    fn create(
+        &self,
+        _: &mut FakeCloud,
+        _: &str,
+        _: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        Err(ProviderError::Api {
+            action: "ec2:CreateVolume".into(),
+            code: "Unsupported".into(),
+            message: "rehearsal never creates a volume; instances launch with theirs".into(),
+        })
+    }
+
+    fn refuses_delete(&self, volume: &FakeResource) -> Option<String> {
+        (volume.status == "in-use").then(|| {
+            format!(
+                "volume {} is attached to {} (VolumeInUse)",
+                volume.id,
+                str_attr(&volume.attributes, "attached_to")
+            )
+        })
     }
 }
 

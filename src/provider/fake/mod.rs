@@ -121,6 +121,30 @@ pub struct FakeCloud {
     /// them: long after the resource is gone.
     #[serde(default)]
     pub client_tokens: BTreeMap<String, ClientToken>,
+    /// The block device mapping of each image an instance may launch from; an image not listed
+    /// has one root volume that goes with its instance.
+    #[serde(default)]
+    pub images: BTreeMap<String, Vec<BlockDevice>>,
+}
+
+/// One EBS volume of an image's block device mapping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockDevice {
+    pub device: String,
+    pub size_gib: u64,
+    /// EC2 deletes the volume when the instance terminates; otherwise it is left, detached.
+    pub delete_on_termination: bool,
+}
+
+impl BlockDevice {
+    /// What most images have: one root volume, deleted with the instance.
+    pub fn root() -> BlockDevice {
+        BlockDevice {
+            device: "/dev/xvda".into(),
+            size_gib: 8,
+            delete_on_termination: true,
+        }
+    }
 }
 
 /// What a create with an idempotency token made, and with which parameters.
@@ -554,7 +578,7 @@ impl FakeCloud {
             .map(|r| r.status.clone())
     }
 
-    fn fresh_id(&mut self, prefix: &str) -> String {
+    pub(crate) fn fresh_id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}{:017x}", self.next_id)
     }
@@ -725,6 +749,9 @@ impl Provider for FakeProvider {
                         resource: resource.clone(),
                     },
                 );
+            }
+            for made in behaviour.made_along(cloud, &resource, &op.env, &op.idempotency_token) {
+                cloud.resources.insert(made.id.clone(), made);
             }
             cloud.resources.insert(id, resource);
             live

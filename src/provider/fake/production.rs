@@ -86,6 +86,7 @@ impl FakeCloud {
             resources: BTreeMap::new(),
             next_id: 1,
             client_tokens: BTreeMap::new(),
+            images: BTreeMap::new(),
         }
     }
 }

@@ -54,11 +54,16 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
         .await
         .unwrap();
     let calls = w.emulator.stop_recording();
-    assert_eq!(all.len(), 6, "{all:#?}");
+    assert_eq!(
+        all.len(),
+        7,
+        "six resources and the server's volume: {all:#?}"
+    );
     let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
     for action in [
         "DescribeInstances",
         "DescribeInstanceAttribute",
+        "DescribeVolumes",
         "DescribeDBInstances",
         "DescribeDBSnapshots",
         "ListClusters",
@@ -77,7 +82,7 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
     assert_eq!(count("DescribeTaskDefinition"), 1);
     assert_eq!(count("ListTaskDefinitions"), 0);
     assert_eq!((count("ListServices"), count("DescribeServices")), (2, 2));
-    assert_eq!(calls.len(), 12);
+    assert_eq!(calls.len(), 13);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,7 +90,7 @@ async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
     let w = world().await;
     create_one_of_each(&w).await;
     let (before, calls_before) = observe_recorded(&w).await;
-    assert_eq!(before.len(), 6, "{before:#?}");
+    assert_eq!(before.len(), 7, "{before:#?}");
 
     // Someone else's family, untagged, with many revisions: on a real account, hundreds.
     for revision in 1..=15 {
@@ -187,7 +192,7 @@ async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
         .iter()
         .map(|e| (e.name.as_str(), e.resources))
         .collect();
-    assert_eq!(summary, [(ENV, 6), ("staging", 1)], "{envs:?}");
+    assert_eq!(summary, [(ENV, 7), ("staging", 1)], "{envs:?}");
     w.assert_production_untouched().await;
 }
 

@@ -54,7 +54,11 @@ async fn copied_tags_prove_nothing_so_the_copies_are_left_alone() {
     assert!(!plan.has_changes(), "{}", human(&plan, PLAIN));
     let report = destroy_prerelease(&provider).await;
     assert!(report.leftovers.is_empty(), "{report:#?}");
-    assert_eq!(report.deleted.len(), 6);
+    assert_eq!(
+        report.deleted.len(),
+        7,
+        "six resources and the server's volume"
+    );
     let cloud = provider.snapshot();
     assert!(cloud.resources.contains_key("hand-restored"));
     assert!(cloud.resources.contains_key("i-0handlaunched0000"));
@@ -98,7 +102,11 @@ async fn a_namesake_environment_of_another_project_is_not_ours() {
     )
     .await
     .unwrap();
-    assert_eq!(report.deleted.len(), 6);
+    assert_eq!(
+        report.deleted.len(),
+        7,
+        "six resources and the server's volume"
+    );
     assert!(
         !plan_for(provider.as_ref(), &shipped("prerelease"))
             .await

@@ -21,7 +21,11 @@ async fn a_plan_is_stale_when_someone_else_applied_first() {
     let RecheckError::Stale { changes } = &err else {
         panic!("expected stale, got {err}")
     };
-    assert_eq!(changes.len(), 6, "{changes:#?}");
+    assert_eq!(
+        changes.len(),
+        7,
+        "six resources and the server's volume: {changes:#?}"
+    );
     assert!(
         changes
             .iter()
