@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod engine;
+mod iam_policy;
 mod snapshots;
 mod spec_errors;
 mod teardown;
