@@ -20,7 +20,7 @@ use crate::model::{
     Address, Attributes, EnvId, LiveResource, ReplaceOrder, ResourceKind, SourceQuery,
 };
 use crate::provider::ProviderError;
-use crate::spec::Spec;
+use crate::spec::{Spec, diagnostic};
 pub use observe::Observed;
 
 /// Bumped when the file format changes incompatibly. A plan of another format is refused: a
@@ -280,9 +280,10 @@ impl Plan {
 
     #[allow(clippy::result_large_err)]
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        // serde quotes what it could not read: a damaged plan can hold megabytes in one value.
         let read_err = |message: String| PlanError::Read {
             path: path.to_path_buf(),
-            message,
+            message: diagnostic::clip(&message, diagnostic::MESSAGE_WIDTH),
         };
         let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
         let probe: Value =

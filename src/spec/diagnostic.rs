@@ -15,6 +15,14 @@ pub struct Diagnostic {
     pub snippet: String,
 }
 
+/// The most of a source line a snippet shows: a window around the error, `…` where the line
+/// is cut. A spec with a 50 MB line gets an error of a few lines, not 100 MB of stderr.
+pub const SNIPPET_WIDTH: usize = 100;
+/// How much of the line before the error a cut window keeps.
+const SNIPPET_BEFORE: usize = 40;
+/// The longest message or hint shown; longer ones lose their middle.
+pub const MESSAGE_WIDTH: usize = 300;
+
 impl Diagnostic {
     pub fn new(
         file: &str,
@@ -33,23 +41,68 @@ impl Diagnostic {
         let source_line = text[line_start..line_end].trim_end_matches('\r');
         let end = floor_char_boundary(text, span.end.clamp(start, line_end));
         let width = text[start..end].chars().count().max(1);
+        let (shown, caret_at, width) = window(source_line, column - 1, width);
         let gutter = line.to_string().len();
         let snippet = format!(
-            "{:gutter$} |\n{line} | {source_line}\n{:gutter$} | {}{}",
+            "{:gutter$} |\n{line} | {shown}\n{:gutter$} | {}{}",
             "",
             "",
-            " ".repeat(column - 1),
+            " ".repeat(caret_at),
             "^".repeat(width),
         );
         Diagnostic {
             file: file.to_string(),
             line,
             column,
-            message,
-            hint,
+            message: clip(&message, MESSAGE_WIDTH),
+            hint: hint.map(|h| clip(&h, MESSAGE_WIDTH)),
             snippet,
         }
     }
+}
+
+/// The part of `line` a snippet shows, with the error at character `at` (`width` characters
+/// long): the whole line when it is short, else [`SNIPPET_WIDTH`] characters around the error
+/// with `…` where it is cut. Returns the text, the caret's column in it and the caret's width.
+/// Tabs show as one space and other control characters as `�`, one character each, so the
+/// caret stays under the character it points at.
+fn window(line: &str, at: usize, width: usize) -> (String, usize, usize) {
+    let total = line.chars().count();
+    let (from, to) = if total <= SNIPPET_WIDTH {
+        (0, total)
+    } else {
+        let to = (at.saturating_sub(SNIPPET_BEFORE) + SNIPPET_WIDTH).min(total);
+        (to.saturating_sub(SNIPPET_WIDTH), to)
+    };
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(from).take(to - from).map(|c| match c {
+        '\t' => ' ',
+        c if c.is_control() => '\u{FFFD}',
+        c => c,
+    }));
+    if to < total {
+        shown.push('…');
+    }
+    let caret_at = at.min(to) - from + usize::from(from > 0);
+    let width = width.min(to.saturating_sub(at)).max(1);
+    (shown, caret_at, width)
+}
+
+/// `text` if it is at most `max` characters long, else its start and end around a `…`.
+pub fn clip(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_string();
+    }
+    let head = max * 3 / 4;
+    let tail = max - head - 1;
+    let mut out: String = text.chars().take(head).collect();
+    out.push('…');
+    out.extend(text.chars().skip(total - tail));
+    out
 }
 
 impl fmt::Display for Diagnostic {
@@ -160,6 +213,57 @@ mod tests {
         assert_eq!((d.line, d.column), (2, 1));
         assert_eq!(d.to_string(), "f.toml:2:1: nope");
         assert_eq!(d.snippet, "  |\n2 | bad = \"x\"\n  | ^^^");
+    }
+
+    #[test]
+    fn a_long_line_shows_a_window_around_the_error_with_the_caret_under_it() {
+        let text = format!("a = \"{}\" + 1\n", "x".repeat(5000));
+        let at = text.find('+').unwrap();
+        let d = Diagnostic::new("f.toml", &text, at..at + 1, "nope".into(), None);
+        assert_eq!((d.line, d.column), (1, at + 1));
+        let lines: Vec<&str> = d.snippet.lines().collect();
+        let shown = lines[1].strip_prefix("1 | ").unwrap();
+        assert_eq!(shown, format!("…{}\" + 1", "x".repeat(SNIPPET_WIDTH - 5)));
+        let caret = lines[2].strip_prefix("  | ").unwrap();
+        assert_eq!(
+            caret.len(),
+            shown.chars().position(|c| c == '+').unwrap() + 1
+        );
+        assert!(caret.ends_with(" ^"));
+
+        // In the middle of the line: cut on both sides, the error near the start of the window.
+        let text = format!("{}!{}", "a".repeat(3000), "b".repeat(3000));
+        let d = Diagnostic::new("f.toml", &text, 3000..6001, "nope".into(), None);
+        let lines: Vec<&str> = d.snippet.lines().collect();
+        let shown = lines[1].strip_prefix("1 | ").unwrap();
+        assert_eq!(shown.chars().count(), SNIPPET_WIDTH + 2);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        let caret = lines[2].strip_prefix("  | ").unwrap();
+        let column = shown.chars().position(|c| c == '!').unwrap();
+        assert_eq!(
+            caret,
+            format!("{}{}", " ".repeat(column), "^".repeat(SNIPPET_WIDTH - 40))
+        );
+    }
+
+    #[test]
+    fn long_messages_lose_their_middle() {
+        let long = format!(
+            "invalid type: string \"{}\", expected i64",
+            "x".repeat(10_000)
+        );
+        let d = Diagnostic::new("f.toml", "a = 1", 0..1, long, Some("y".repeat(1000)));
+        assert_eq!(d.message.chars().count(), MESSAGE_WIDTH);
+        assert!(d.message.starts_with("invalid type: string \"xxx"));
+        assert!(d.message.ends_with("xxx\", expected i64"));
+        assert_eq!(d.hint.unwrap().chars().count(), MESSAGE_WIDTH);
+    }
+
+    #[test]
+    fn tabs_and_control_characters_keep_the_caret_in_place() {
+        let text = "a =\t\u{1b}[31m x";
+        let d = Diagnostic::new("f.toml", text, 10..11, "nope".into(), None);
+        assert_eq!(d.snippet, "  |\n1 | a = \u{FFFD}[31m x\n  |           ^");
     }
 
     #[test]

@@ -180,6 +180,63 @@ identifier = "prerelease-from-prod"
     ");
 }
 
+#[test]
+fn a_syntax_error_on_a_very_long_line_shows_a_window_of_it() {
+    // A note pasted into a tag, 50 000 characters long, then a value left unquoted.
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+tags = { Note = "NOTE", Owner = release-team }
+"#,
+    )
+    .replace("NOTE", &"x".repeat(50_000));
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:8:50029: string values must be quoted, expected literal string
+      |
+    8 | …xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Owner = release-team }
+      |                                                                                        ^^^^^^^^^^^^
+    hint: this is not valid TOML here; see https://toml.io for the syntax
+    "#);
+}
+
+#[test]
+fn a_long_value_in_a_message_is_cut_in_the_middle() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+
+[resources.ecs_service.server]
+name = "server"
+cluster = "${ecs_cluster.main.name}"
+task_definition = "arn:aws:ecs:eu-west-1:000000000000:task-definition/server:1"
+desired_count = "ONE"
+"#,
+    )
+    .replace("ONE", &"x".repeat(5_000_000));
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:13:17: invalid type: string "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", expected i64
+       |
+    13 | desired_count = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…
+       |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: check the value's type: strings are quoted, numbers and booleans are not
+    "#);
+    assert!(shown(&d).len() < 1_000, "a 5 MB value makes a short error");
+}
+
 // --- References ----------------------------------------------------------------------------
 
 /// The pre-release spec in miniature; each reference test breaks one reference in it.
