@@ -154,11 +154,46 @@ pub fn parse_var_arg(arg: &str) -> Result<(String, String), String> {
 }
 
 pub fn load(path: &Path, inputs: &VariableInputs) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text, inputs)
+    parse_bytes(path, &bytes, inputs)
+}
+
+/// Parse and validate a spec file's bytes: text that is not UTF-8 is refused at its first
+/// invalid byte.
+pub fn parse_bytes(path: &Path, bytes: &[u8], inputs: &VariableInputs) -> Result<Spec, SpecError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(path, text, inputs),
+        Err(e) => Err(not_utf8(path, bytes, e)),
+    }
+}
+
+fn not_utf8(path: &Path, bytes: &[u8], error: std::str::Utf8Error) -> SpecError {
+    let at = error.valid_up_to();
+    let bad = error.error_len().unwrap_or(bytes.len() - at);
+    let shown: Vec<String> = bytes[at..at + bad]
+        .iter()
+        .map(|b| format!("0x{b:02X}"))
+        .collect();
+    // The lossy text has the same valid start, then one U+FFFD (3 bytes) for the bad bytes.
+    let text = String::from_utf8_lossy(bytes);
+    SpecError::Invalid(Box::new(Diagnostic::new(
+        &path.display().to_string(),
+        &text,
+        at..at + '\u{FFFD}'.len_utf8(),
+        format!(
+            "the spec is not UTF-8: {} {} cannot be read as text",
+            if bad == 1 { "byte" } else { "bytes" },
+            shown.join(" ")
+        ),
+        Some(
+            "save the file as UTF-8: an editor may have saved it as Latin-1 or Windows-1252 \
+             (`iconv -f latin1 -t utf-8` converts it)"
+                .into(),
+        ),
+    )))
 }
 
 /// Parse and validate spec text. `path` is used for messages and the file-name check.

@@ -237,6 +237,39 @@ desired_count = "ONE"
     assert!(shown(&d).len() < 1_000, "a 5 MB value makes a short error");
 }
 
+#[test]
+fn a_spec_saved_as_latin_1_points_at_the_first_byte_that_is_not_utf_8() {
+    // "Café" as an editor set to Latin-1 saves it: é is the one byte 0xE9.
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[variables.server_version]
+description = "Server build for the Café"
+default = "3.1.0"
+"#,
+    );
+    let latin_1: Vec<u8> = spec
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 character"))
+        .collect();
+    let file = crate::support::SpecFile::write_bytes("prerelease", &latin_1);
+    let Err(SpecError::Invalid(d)) = spec::load(&file.path, &VariableInputs::default()) else {
+        panic!("a spec that is not UTF-8 is refused with a position");
+    };
+    let shown = shown(&d).replace(&file.path.display().to_string(), FILE);
+    insta::assert_snapshot!(shown, @r#"
+    error: environments/prerelease.toml:7:40: the spec is not UTF-8: byte 0xE9 cannot be read as text
+      |
+    7 | description = "Server build for the Caf�"
+      |                                        ^
+    hint: save the file as UTF-8: an editor may have saved it as Latin-1 or Windows-1252 (`iconv -f latin1 -t utf-8` converts it)
+    "#);
+}
+
 // --- References ----------------------------------------------------------------------------
 
 /// The pre-release spec in miniature; each reference test breaks one reference in it.
