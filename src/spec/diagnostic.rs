@@ -171,35 +171,47 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// A hint for serde's messages: "unknown field `x`, expected one of `a`, `b`" gets a
-/// "did you mean"; a wrong type gets an example of the right one.
-pub fn hint_for_serde_message(message: &str) -> Option<String> {
+/// A hint for the TOML parser's and serde's messages: "unknown field `x`, expected one of `a`,
+/// `b`" gets a "did you mean"; a wrong type gets an example of the right one; whatever else
+/// they say, a pointer to the spec format. Every located error has a hint.
+pub fn hint_for_serde_message(message: &str) -> String {
     if let Some(rest) = message
         .strip_prefix("unknown field `")
         .or_else(|| message.strip_prefix("unknown variant `"))
     {
         let written = rest.split('`').next().unwrap_or("");
         let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
-        return Some(did_you_mean(written, &expected).unwrap_or_else(|| {
+        return did_you_mean(written, &expected).unwrap_or_else(|| {
             if expected.is_empty() {
                 "remove it: this table takes no keys here".to_string()
             } else {
                 format!("remove it, or use one of: {}", expected.join(", "))
             }
-        }));
+        });
     }
     if message.starts_with("missing field") {
-        return Some("add it: see the spec reference in README.md".into());
+        return "add it: see the spec reference in README.md".into();
     }
-    if message.starts_with("invalid type") {
-        return Some(
-            "check the value's type: strings are quoted, numbers and booleans are not".into(),
-        );
+    if message.starts_with("duplicate key") {
+        return "a key is set once per table and a [table] is written once: remove this one, \
+                or merge it into the first"
+            .into();
+    }
+    if message.starts_with("integer number overflowed") {
+        return "integers are 64-bit: at most 9223372036854775807".into();
+    }
+    if message.starts_with("floating-point number overflowed") {
+        return "this number is too large; the spec's numbers are counts and sizes, written \
+                as integers like 1024"
+            .into();
+    }
+    if message.starts_with("invalid type") || message.starts_with("wanted ") {
+        return "check the value's type: strings are quoted, numbers and booleans are not".into();
     }
     if message.contains("expected") || message.contains("invalid") {
-        return Some("this is not valid TOML here; see https://toml.io for the syntax".into());
+        return "this is not valid TOML here; see https://toml.io for the syntax".into();
     }
-    None
+    "see the spec format in README.md, and https://toml.io for the syntax".into()
 }
 
 #[cfg(test)]

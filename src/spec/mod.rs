@@ -203,16 +203,24 @@ pub fn parse(path: &Path, text: &str, inputs: &VariableInputs) -> Result<Spec, S
         let span = e.span().unwrap_or(0..0);
         let message = e.message().trim().to_string();
         let hint = diagnostic::hint_for_serde_message(&message);
-        SpecError::Invalid(Box::new(Diagnostic::new(&file, text, span, message, hint)))
+        SpecError::Invalid(Box::new(Diagnostic::new(
+            &file,
+            text,
+            span,
+            message,
+            Some(hint),
+        )))
     })?;
     // The typed parse succeeded, so the spanned parse does too; it gives us positions.
     let spanned = DeTable::parse(text).map_err(|e| {
+        let message = e.message().trim().to_string();
+        let hint = diagnostic::hint_for_serde_message(&message);
         SpecError::Invalid(Box::new(Diagnostic::new(
             &file,
             text,
             e.span().unwrap_or(0..0),
-            e.message().to_string(),
-            None,
+            message,
+            Some(hint),
         )))
     })?;
     Validator {

@@ -1156,3 +1156,123 @@ fn an_ephemeral_environment_lives_at_most_a_year() {
     hint: ephemeral environments are meant to go away: use at most "365d"
     "#);
 }
+
+// --- Every located error says what to do ---------------------------------------------------
+
+/// A shipped spec damaged every way this test knows: cut at every byte, each line duplicated
+/// or deleted, neighbouring characters swapped, and each value replaced by something people
+/// (and editors) get wrong.
+fn damaged(name: &str) -> Vec<String> {
+    let original = crate::support::shipped_text(name);
+    let lines: Vec<&str> = original.lines().collect();
+    let mut out = vec![];
+    for i in (0..=original.len()).filter(|i| original.is_char_boundary(*i)) {
+        out.push(original[..i].to_string());
+    }
+    for i in 0..lines.len() {
+        let mut duplicated = lines.clone();
+        duplicated.insert(i, lines[i]);
+        out.push(duplicated.join("\n"));
+        let mut deleted = lines.clone();
+        deleted.remove(i);
+        out.push(deleted.join("\n"));
+    }
+    let chars: Vec<char> = original.chars().collect();
+    for i in (0..chars.len() - 1).step_by(2) {
+        let mut swapped = chars.clone();
+        swapped.swap(i, i + 1);
+        out.push(swapped.into_iter().collect());
+    }
+    let wrong = [
+        "",
+        "[",
+        "{",
+        "\"",
+        "'''",
+        "1e400",
+        "99999999999999999999",
+        "0x",
+        "inf",
+        "true",
+        "1979-05-27T07:32:00Z",
+        "[1, \"a\"]",
+        "{ a = 1 }",
+        "\"${\"",
+        "\"${var.nope}\"",
+    ];
+    for (i, line) in lines.iter().enumerate() {
+        let Some(eq) = line.find(" = ") else { continue };
+        for value in wrong {
+            let mut replaced = lines.clone();
+            let edited = format!("{} = {value}", &line[..eq]);
+            replaced[i] = &edited;
+            out.push(replaced.join("\n"));
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn every_located_error_has_a_hint(name: &str) {
+    let path = format!("environments/{name}.toml");
+    let mut located = 0;
+    let mut without: BTreeMap<String, String> = BTreeMap::new();
+    for text in damaged(name) {
+        if let Err(SpecError::Invalid(d)) =
+            spec::parse(Path::new(&path), &text, &VariableInputs::default())
+        {
+            located += 1;
+            if d.hint.is_none() {
+                without
+                    .entry(d.message.clone())
+                    .or_insert_with(|| shown(&d));
+            }
+        }
+    }
+    assert!(located > 1000, "only {located} located errors");
+    assert!(
+        without.is_empty(),
+        "{} kinds of located error have no hint:\n\n{}",
+        without.len(),
+        without.into_values().collect::<Vec<_>>().join("\n\n")
+    );
+}
+
+#[test]
+fn every_located_error_in_a_damaged_prerelease_spec_has_a_hint() {
+    every_located_error_has_a_hint("prerelease");
+}
+
+#[test]
+fn every_located_error_in_a_damaged_production_spec_has_a_hint() {
+    every_located_error_has_a_hint("production");
+}
+
+#[test]
+fn every_located_error_in_a_damaged_staging_spec_has_a_hint() {
+    every_located_error_has_a_hint("staging");
+}
+
+#[test]
+fn a_key_set_twice_says_to_remove_or_merge_it() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+name = "prerelease-2"
+"#,
+    );
+    let d = rejected(spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:8:1: duplicate key
+      |
+    8 | name = "prerelease-2"
+      | ^^^^
+    hint: a key is set once per table and a [table] is written once: remove this one, or merge it into the first
+    "#);
+}
