@@ -29,6 +29,9 @@ use crate::model::{
 /// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
 pub const VAR_ENV_PREFIX: &str = "REHEARSAL_VAR_";
 
+/// Tags starting with this (in any case) are rehearsal's own; a spec cannot set them.
+pub const RESERVED_TAG_PREFIX: &str = "rehearsal:";
+
 /// The longest an ephemeral environment may live.
 pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -543,6 +546,7 @@ impl<'a> Validator<'a> {
                     ),
                 ));
             }
+            self.check_tags(&path)?;
             let referenced = self.check_references(&path, &declared, sources, vars, false)?;
             let mut deps = BTreeSet::new();
             let mut used_sources = BTreeSet::new();
@@ -608,6 +612,38 @@ impl<'a> Validator<'a> {
             );
         }
         Ok(out)
+    }
+
+    /// A resource's `tags` cannot use the namespaces AWS and rehearsal reserve: `aws:` is
+    /// AWS's, and `rehearsal:` tags are how rehearsal proves what an environment owns.
+    fn check_tags(&self, resource: &[&str]) -> Result<(), SpecError> {
+        let Some(DeValue::Table(tags)) = self
+            .node(&[resource, &["tags"]].concat())
+            .map(|v| v.get_ref())
+        else {
+            return Ok(());
+        };
+        for (key, _) in tags.iter() {
+            let name = key.get_ref().as_ref();
+            let lower = name.to_ascii_lowercase();
+            let (message, hint) = if lower.starts_with(RESERVED_TAG_PREFIX) {
+                (
+                    format!("the tag `{name}` is in rehearsal's own namespace"),
+                    "rehearsal sets its `rehearsal:` tags itself: they are how it proves what an \
+                     environment owns. Give this tag another name, like `release:env`",
+                )
+            } else if lower.starts_with("aws:") {
+                (
+                    format!("the tag `{name}` is in AWS's namespace"),
+                    "AWS reserves tag keys starting with `aws:` and refuses them in a request. \
+                     Give this tag another name",
+                )
+            } else {
+                continue;
+            };
+            return Err(self.error(key.span(), message, Some(hint.into())));
+        }
+        Ok(())
     }
 
     /// Defaults and rules of the kind's spec table that its types cannot say.

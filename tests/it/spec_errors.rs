@@ -881,6 +881,36 @@ instance_class = "db.t3.medium"
     "#);
 }
 
+// --- Tags ----------------------------------------------------------------------------------
+
+#[test]
+fn a_tag_in_rehearsal_s_namespace_is_refused() {
+    let spec = with_reference(r#"tags = { Team = "release", "rehearsal:env" = "production" }"#);
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:21:28: the tag `rehearsal:env` is in rehearsal's own namespace
+       |
+    21 | tags = { Team = "release", "rehearsal:env" = "production" }
+       |                            ^^^^^^^^^^^^^^^
+    hint: rehearsal sets its `rehearsal:` tags itself: they are how it proves what an environment owns. Give this tag another name, like `release:env`
+    "#);
+}
+
+#[test]
+fn a_tag_in_aws_s_namespace_is_refused_in_a_table_of_its_own_too() {
+    let spec = with_reference(
+        "[resources.ecs_cluster.main.tags]\nTeam = \"release\"\n\"AWS:CreatedBy\" = \"me\"",
+    );
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:23:1: the tag `AWS:CreatedBy` is in AWS's namespace
+       |
+    23 | "AWS:CreatedBy" = "me"
+       | ^^^^^^^^^^^^^^^
+    hint: AWS reserves tag keys starting with `aws:` and refuses them in a request. Give this tag another name
+    "#);
+}
+
 // --- Variables -----------------------------------------------------------------------------
 
 const VERSIONED: &str = r#"[environment]
