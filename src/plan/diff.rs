@@ -37,7 +37,8 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
                 Reference::Resource { address, attribute } => {
                     let value = planned.get(address)?.get(attribute)?;
                     let is_input = kinds::describe(address.kind).is_input(attribute);
-                    (is_input && !refs::has_references(value)).then(|| value.clone())
+                    // Spec text: the plain text it stands for, escaped again where it is used.
+                    (is_input && !refs::has_references(value)).then(|| refs::unescape(value))
                 }
                 _ => None,
             }

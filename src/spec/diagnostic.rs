@@ -148,12 +148,26 @@ pub fn quote_len(token: &str) -> usize {
 
 /// "did you mean `x`?" when a known name is close to what was written.
 pub fn did_you_mean(written: &str, known: &[&str]) -> Option<String> {
+    closest(written, known).map(|k| format!("did you mean `{k}`?"))
+}
+
+/// The known name closest to what was written, if one is close enough to be a typo of it.
+pub fn closest<'k>(written: &str, known: &[&'k str]) -> Option<&'k str> {
+    let length = written.chars().count();
     known
         .iter()
-        .map(|k| (edit_distance(written, k), *k))
-        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .filter_map(|k| {
+            let allowed = (k.len() / 3).max(2);
+            // The distance is at least the difference in length: a 50 MB key is no typo,
+            // and comparing it character by character would take minutes.
+            if length.abs_diff(k.chars().count()) > allowed {
+                return None;
+            }
+            let distance = edit_distance(written, k);
+            (distance <= allowed).then_some((distance, *k))
+        })
         .min()
-        .map(|(_, k)| format!("did you mean `{k}`?"))
+        .map(|(_, k)| k)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

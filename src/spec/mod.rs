@@ -47,7 +47,7 @@ pub enum SpecError {
     },
     #[error("{0}")]
     Invalid(Box<Diagnostic>),
-    #[error("{message}")]
+    #[error("{}", diagnostic::clip(.message, diagnostic::MESSAGE_WIDTH))]
     Variables { message: String, hint: String },
 }
 
@@ -59,7 +59,9 @@ impl SpecError {
                 path.file_stem().and_then(|s| s.to_str()).unwrap_or("?")
             )),
             SpecError::Invalid(d) => d.hint.clone(),
-            SpecError::Variables { hint, .. } => Some(hint.clone()),
+            SpecError::Variables { hint, .. } => {
+                Some(diagnostic::clip(hint, diagnostic::MESSAGE_WIDTH))
+            }
         }
     }
 }
@@ -97,6 +99,10 @@ pub struct Spec {
     pub variables: BTreeMap<String, String>,
     pub sources: BTreeMap<SourceAddress, SourceSpec>,
     pub resources: BTreeMap<Address, ResourceSpec>,
+    /// What the user should know that is not an error (a `REHEARSAL_VAR_` for a variable the
+    /// spec does not declare, ignored); the CLI prints each as a `note:`.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl Spec {
@@ -138,11 +144,21 @@ pub struct VariableInputs {
 }
 
 impl VariableInputs {
-    pub fn from_process(cli: Vec<(String, String)>) -> Self {
-        let env = std::env::vars()
-            .filter_map(|(k, v)| k.strip_prefix(VAR_ENV_PREFIX).map(|n| (n.to_string(), v)))
-            .collect();
-        VariableInputs { cli, env }
+    /// `--var` values and the process's `REHEARSAL_VAR_<name>` variables. Other variables are
+    /// not read, whatever they hold; a `REHEARSAL_VAR_` value that is not UTF-8 is refused.
+    pub fn from_process(cli: Vec<(String, String)>) -> Result<Self, SpecError> {
+        let mut env = BTreeMap::new();
+        for (key, value) in std::env::vars_os() {
+            let Some(name) = key.to_str().and_then(|k| k.strip_prefix(VAR_ENV_PREFIX)) else {
+                continue;
+            };
+            let value = value.into_string().map_err(|_| SpecError::Variables {
+                message: format!("{VAR_ENV_PREFIX}{name} is not UTF-8 text"),
+                hint: format!("set it to plain text, or unset it: unset {VAR_ENV_PREFIX}{name}"),
+            })?;
+            env.insert(name.to_string(), value);
+        }
+        Ok(VariableInputs { cli, env })
     }
 }
 
@@ -333,7 +349,7 @@ impl<'a> Validator<'a> {
             name: env.name.clone(),
             region: env.region.clone(),
         };
-        let variables = self.variables(&raw, inputs)?;
+        let (variables, warnings) = self.variables(&raw, inputs)?;
 
         let sources = self.sources(&raw, &variables, &env_id)?;
         let mut resources = self.resources(&raw, &variables, &env_id, &sources)?;
@@ -349,6 +365,7 @@ impl<'a> Validator<'a> {
             variables,
             sources,
             resources,
+            warnings,
         })
     }
 
@@ -362,14 +379,17 @@ impl<'a> Validator<'a> {
         })
     }
 
+    /// Each declared variable's value: `--var`, then `REHEARSAL_VAR_<name>`, then its default.
+    /// Values are plain text: a `${...}` in one would be a reference nothing checked, so it is
+    /// refused (`$${` writes a literal `${`). Returns the values and the notes for the user.
     fn variables(
         &self,
         raw: &RawSpec,
         inputs: &VariableInputs,
-    ) -> Result<BTreeMap<String, String>, SpecError> {
+    ) -> Result<(BTreeMap<String, String>, Vec<String>), SpecError> {
+        let known: Vec<&str> = raw.variables.keys().map(String::as_str).collect();
         for (name, _) in &inputs.cli {
             if !raw.variables.contains_key(name) {
-                let known: Vec<&str> = raw.variables.keys().map(String::as_str).collect();
                 return Err(SpecError::Variables {
                     message: format!("--var {name}: the spec declares no variable `{name}`"),
                     hint: diagnostic::did_you_mean(name, &known)
@@ -377,20 +397,39 @@ impl<'a> Validator<'a> {
                 });
             }
         }
+        // The environment is ambient: one CI job sets REHEARSAL_VAR_server_version for every
+        // spec it runs. A name close to a declared one is a typo; another spec's is noted.
+        let mut notes = vec![];
+        for name in inputs.env.keys() {
+            if raw.variables.contains_key(name) {
+                continue;
+            }
+            let close = known
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(name))
+                .copied()
+                .or_else(|| diagnostic::closest(name, &known));
+            if let Some(meant) = close {
+                return Err(SpecError::Variables {
+                    message: format!(
+                        "{VAR_ENV_PREFIX}{name}: the spec declares no variable `{name}`"
+                    ),
+                    hint: format!("did you mean `{meant}`? Set {VAR_ENV_PREFIX}{meant} instead"),
+                });
+            }
+            notes.push(format!(
+                "{VAR_ENV_PREFIX}{name} is ignored: {} declares no variable `{name}`",
+                self.file
+            ));
+        }
         let mut values = BTreeMap::new();
         for (name, var) in &raw.variables {
-            let from_cli = inputs
-                .cli
-                .iter()
-                .rev()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v);
-            let value = from_cli.or(inputs.env.get(name)).or(var.default.as_ref());
-            match value {
-                Some(v) => {
-                    values.insert(name.clone(), v.clone());
-                }
-                None => {
+            let from_cli = inputs.cli.iter().rev().find(|(n, _)| n == name);
+            let (value, given_as) = match (from_cli, inputs.env.get(name), &var.default) {
+                (Some((_, v)), _, _) => (v, Some(format!("--var {name}"))),
+                (None, Some(v), _) => (v, Some(format!("{VAR_ENV_PREFIX}{name}"))),
+                (None, None, Some(v)) => (v, None),
+                (None, None, None) => {
                     return Err(self.error(
                         self.span(&["variables", name]),
                         format!("variable `{name}` has no value"),
@@ -399,9 +438,26 @@ impl<'a> Validator<'a> {
                         )),
                     ));
                 }
+            };
+            if holds_reference(value) {
+                let hint = "variables hold plain text: put the reference in the spec where the \
+                            variable is used, or write `$${` for a literal `${`";
+                let shown = diagnostic::clip(value, 80);
+                return Err(match given_as {
+                    Some(given_as) => SpecError::Variables {
+                        message: format!("{given_as}: `{shown}` holds a reference"),
+                        hint: hint.into(),
+                    },
+                    None => self.error(
+                        self.span(&["variables", name, "default"]),
+                        format!("the default of variable `{name}` holds a reference"),
+                        Some(hint.into()),
+                    ),
+                });
             }
+            values.insert(name.clone(), value.clone());
         }
-        Ok(values)
+        Ok((values, notes))
     }
 
     fn sources(
@@ -420,7 +476,9 @@ impl<'a> Validator<'a> {
             let path = ["sources", kind.as_str(), name];
             self.check_references(&path, &BTreeSet::new(), &BTreeMap::new(), vars, true)?;
             let subst = |s: &str| -> String {
-                refs::interpolate(&Value::String(s.into()), &|r| plain_value(r, vars, env))
+                let value =
+                    refs::interpolate(&Value::String(s.into()), &|r| plain_value(r, vars, env));
+                refs::unescape(&value)
                     .as_str()
                     .unwrap_or_default()
                     .to_string()
@@ -878,10 +936,32 @@ fn collect_strings(
     }
 }
 
+/// A `${` that is not written `$${`: a reference, or the start of one.
+fn holds_reference(value: &str) -> bool {
+    refs::pieces(value).map_or(true, |pieces| {
+        pieces.iter().any(|p| matches!(p, Piece::Reference { .. }))
+    })
+}
+
+/// A variable's value as text: `$${` written in it is a literal `${`. (It holds no reference:
+/// [`holds_reference`] saw to that.)
+fn plain_text(value: &str) -> String {
+    match refs::pieces(value) {
+        Ok(pieces) => pieces
+            .into_iter()
+            .map(|p| match p {
+                Piece::Text(t) => t,
+                Piece::Reference { expr, .. } => format!("${{{expr}}}"),
+            })
+            .collect(),
+        Err(_) => value.to_string(),
+    }
+}
+
 /// Values known as soon as the spec is read: variables and the environment's own name.
 fn plain_value(r: &Reference, vars: &BTreeMap<String, String>, env: &EnvId) -> Option<Value> {
     match r {
-        Reference::Variable(name) => vars.get(name).map(|v| Value::String(v.clone())),
+        Reference::Variable(name) => vars.get(name).map(|v| Value::String(plain_text(v))),
         Reference::Environment(attr) if attr == "name" => Some(Value::String(env.name.clone())),
         Reference::Environment(_) => Some(Value::String(env.region.clone())),
         _ => None,

@@ -233,10 +233,13 @@ fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Val
     let Ok(ps) = pieces(s) else {
         return Value::String(s.to_string());
     };
+    // What a lookup returns is plain text (a variable's value, an attribute AWS reported): a
+    // `${` in it is escaped, so it is never mistaken for a reference, and `unescape` gives it
+    // back as it was.
     if let [Piece::Reference { parsed: Ok(r), .. }] = ps.as_slice()
         && let Some(v) = lookup(r)
     {
-        return v;
+        return escape(&v);
     }
     let mut out = String::new();
     for p in ps {
@@ -253,9 +256,10 @@ fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Val
                                 .unwrap_or_else(|| i.to_string())
                         })
                         .collect::<Vec<_>>()
-                        .join(","),
+                        .join(",")
+                        .replace("${", "$${"),
                 ),
-                Some(other) => out.push_str(&other.to_string()),
+                Some(other) => out.push_str(&other.to_string().replace("${", "$${")),
                 None => {
                     out.push_str("${");
                     out.push_str(&expr);
@@ -265,6 +269,18 @@ fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Val
         }
     }
     Value::String(out)
+}
+
+/// Plain text made spec text: every `${` written `$${`. The inverse of [`unescape`].
+pub fn escape(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(s.replace("${", "$${")),
+        Value::Array(items) => Value::Array(items.iter().map(escape).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), escape(v))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// Turn `$${` escapes into `${` once every reference is resolved: the value AWS should get.
@@ -329,6 +345,16 @@ mod tests {
         let v = interpolate(&json!("echo $${HOME} ${var.version}"), &vars);
         assert!(!has_references(&v));
         assert_eq!(unescape(&v), json!("echo ${HOME} 1.4.2"));
+    }
+
+    #[test]
+    fn looked_up_text_is_never_read_as_a_reference() {
+        let shell = |_: &Reference| Some(json!("echo ${HOME}"));
+        for template in [json!("${var.script}"), json!("run: ${var.script}")] {
+            let v = interpolate(&template, &shell);
+            assert!(!has_references(&v), "{v}");
+            assert!(unescape(&v).as_str().unwrap().ends_with("echo ${HOME}"));
+        }
     }
 
     #[test]

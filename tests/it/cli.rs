@@ -53,6 +53,31 @@ fn validate_refuses_an_undeclared_var() {
 }
 
 #[test]
+fn a_variable_set_in_the_environment_for_another_spec_is_noted_and_ignored() {
+    // CI sets REHEARSAL_VAR_server_version for every spec; production declares no such variable.
+    Project::new()
+        .rehearsal(&["validate", "production"])
+        .env("REHEARSAL_VAR_server_version", "3.2.0")
+        .run()
+        .snapshot("validate-ignores-another-spec-s-variable");
+}
+
+#[test]
+fn an_environment_holding_text_that_is_not_utf_8_is_no_panic() {
+    let project = Project::new();
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .env_bytes("LEGACY_LOCALE_SETTING", b"caf\xe9")
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .env_bytes("REHEARSAL_VAR_server_version", b"3.2.0-caf\xe9")
+        .run()
+        .snapshot("validate-a-variable-that-is-not-utf-8");
+}
+
+#[test]
 fn a_missing_spec_is_named_with_where_specs_live() {
     Project::new()
         .rehearsal(&["validate", "prerelase"])

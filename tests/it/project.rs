@@ -19,6 +19,7 @@
 //! Either way the binary runs with no terminal, `NO_COLOR=1`, and nothing from the environment
 //! of the machine running the tests (no `AWS_REGION`, no `REHEARSAL_VAR_...`).
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -142,12 +143,20 @@ const FILTERS: &[(&str, &str)] = &[
 pub struct Run<'a> {
     project: &'a Project,
     args: Vec<String>,
-    env: Vec<(String, String)>,
+    env: Vec<(String, OsString)>,
 }
 
 impl Run<'_> {
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// An environment variable holding any bytes, UTF-8 or not.
+    pub fn env_bytes(mut self, key: &str, value: &[u8]) -> Self {
+        use std::os::unix::ffi::OsStringExt;
+        self.env
+            .push((key.into(), OsString::from_vec(value.to_vec())));
         self
     }
 
@@ -180,7 +189,11 @@ impl Run<'_> {
     /// Run it to the end.
     pub fn run(self) -> Outcome {
         let output = self.command().output().expect("the rehearsal binary runs");
-        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={} ", v.to_string_lossy()))
+            .collect();
         Outcome {
             command: format!("{}rehearsal {}", env.concat(), self.args.join(" ")),
             project: self.project.dir.path().to_path_buf(),

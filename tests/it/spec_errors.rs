@@ -986,6 +986,118 @@ fn a_var_flag_with_nothing_close_lists_the_declared_variables() {
 }
 
 #[test]
+fn a_var_flag_holding_a_reference_is_refused() {
+    // It would pass validate and plan, and fail half-way through apply: nothing checked it.
+    let inputs = VariableInputs {
+        cli: vec![(
+            "server_version".into(),
+            "${rds_instance.db.endpoint}".into(),
+        )],
+        env: BTreeMap::new(),
+    };
+    let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
+    insta::assert_snapshot!(report(err), @r"
+    error: --var server_version: `${rds_instance.db.endpoint}` holds a reference
+    hint: variables hold plain text: put the reference in the spec where the variable is used, or write `$${` for a literal `${`
+    ");
+}
+
+#[test]
+fn an_environment_variable_holding_a_reference_is_refused() {
+    let inputs = VariableInputs {
+        cli: vec![],
+        env: [("server_version".to_string(), "3.2.0-${var.x".to_string())].into(),
+    };
+    let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
+    insta::assert_snapshot!(report(err), @r"
+    error: REHEARSAL_VAR_server_version: `3.2.0-${var.x` holds a reference
+    hint: variables hold plain text: put the reference in the spec where the variable is used, or write `$${` for a literal `${`
+    ");
+}
+
+#[test]
+fn a_default_holding_a_reference_is_refused_where_it_is_written() {
+    let spec = versioned(Some("${source.rds_instance.prod_db.identifier}"));
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:8:11: the default of variable `server_version` holds a reference
+      |
+    8 | default = "${source.rds_instance.prod_db.identifier}"
+      |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: variables hold plain text: put the reference in the spec where the variable is used, or write `$${` for a literal `${`
+    "#);
+}
+
+#[test]
+fn two_dollars_in_a_variable_write_a_literal_dollar_brace() {
+    let spec = text(
+        r#"
+[environment]
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[variables.start]
+default = "3.1.0"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+tags = { Whole = "${var.start}", Inside = "run: ${var.start}" }
+"#,
+    );
+    let inputs = VariableInputs {
+        cli: vec![("start".into(), "echo $${HOME}".into())],
+        env: BTreeMap::new(),
+    };
+    let spec = spec::parse(Path::new(FILE), spec, &inputs).expect("valid");
+    let tags = &spec.resources.values().next().unwrap().attributes["tags"];
+    assert_eq!(
+        rehearsal::spec::refs::unescape(tags),
+        serde_json::json!({ "Whole": "echo ${HOME}", "Inside": "run: echo ${HOME}" })
+    );
+    assert!(!rehearsal::spec::refs::has_references(tags));
+}
+
+#[test]
+fn a_typo_in_an_environment_variable_is_refused_with_the_name_meant() {
+    let refused = |name: &str| {
+        let inputs = VariableInputs {
+            cli: vec![],
+            env: [(name.to_string(), "3.2.0".to_string())].into(),
+        };
+        let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
+        assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
+        err
+    };
+    insta::assert_snapshot!(report(refused("server_verison")), @r"
+    error: REHEARSAL_VAR_server_verison: the spec declares no variable `server_verison`
+    hint: did you mean `server_version`? Set REHEARSAL_VAR_server_version instead
+    ");
+    assert_eq!(
+        refused("SERVER_VERSION").hint().unwrap(),
+        "did you mean `server_version`? Set REHEARSAL_VAR_server_version instead",
+        "a name in another case is the same typo"
+    );
+}
+
+#[test]
+fn an_environment_variable_for_another_spec_is_noted_and_ignored() {
+    // One CI job sets REHEARSAL_VAR_release for the production spec and runs every spec.
+    let inputs = VariableInputs {
+        cli: vec![],
+        env: [("release".to_string(), "3.2.0".to_string())].into(),
+    };
+    let spec = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).expect("valid");
+    assert_eq!(
+        spec.warnings,
+        [
+            "REHEARSAL_VAR_release is ignored: environments/prerelease.toml declares no variable `release`"
+        ]
+    );
+    assert_eq!(spec.variables["server_version"], "3.1.0");
+}
+
+#[test]
 fn var_flags_beat_the_environment_which_beats_the_default() {
     let env: BTreeMap<String, String> =
         [("server_version".to_string(), "3.2.0-env".to_string())].into();
