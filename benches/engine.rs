@@ -59,7 +59,7 @@ fn diff_time_per_resource(n: usize, rounds: u32) -> Duration {
     let observed = Observed::default();
     let started = Instant::now();
     for _ in 0..rounds {
-        let plan = Plan::new(&spec, &observed, String::new());
+        let plan = Plan::new(&spec, &observed, String::new()).expect("plans");
         assert_eq!(plan.actions.len(), n);
     }
     started.elapsed() / (rounds * n as u32)

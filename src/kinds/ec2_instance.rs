@@ -31,6 +31,7 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::CreateThenDelete,
     deleted_after: &[],
     complete: clone_defaults,
+    names: &[],
 };
 
 /// `[resources.ec2_instance.NAME]`

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, no_rules};
+use super::{Kind, Name, no_rules};
 use crate::model::{ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -19,6 +19,10 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::DeleteThenCreate,
     deleted_after: &[ResourceKind::EcsService],
     complete: no_rules,
+    names: &[Name {
+        attribute: "name",
+        check: |name| super::ecs_name("ECS cluster name", name),
+    }],
 };
 
 /// `[resources.ecs_cluster.NAME]`

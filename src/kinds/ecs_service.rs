@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, no_rules};
+use super::{Kind, Name, no_rules};
 use crate::model::{ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -28,6 +28,10 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::DeleteThenCreate,
     deleted_after: &[],
     complete: no_rules,
+    names: &[Name {
+        attribute: "name",
+        check: |name| super::ecs_name("ECS service name", name),
+    }],
 };
 
 /// `[resources.ecs_service.NAME]`

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, no_rules};
+use super::{Kind, Name, no_rules};
 use crate::model::{ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -29,6 +29,10 @@ pub const KIND: Kind = Kind {
     replace_order: ReplaceOrder::CreateThenDelete,
     deleted_after: &[ResourceKind::EcsService],
     complete: no_rules,
+    names: &[Name {
+        attribute: "family",
+        check: |family| super::ecs_name("ECS task-definition family", family),
+    }],
 };
 
 /// `[resources.ecs_task_definition.NAME]`

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Kind, Rule, SpecContext};
+use super::{Kind, Name, Rule, SpecContext};
 use crate::model::{Attributes, ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -21,6 +21,17 @@ pub const KIND: Kind = Kind {
     // A snapshot outlives the databases restored from it.
     deleted_after: &[ResourceKind::RdsInstance],
     complete: default_identifier,
+    names: &[Name {
+        attribute: "identifier",
+        check: |identifier| {
+            super::rds_instance::rds_identifier(
+                "RDS DB snapshot identifier",
+                255,
+                "snapshot",
+                identifier,
+            )
+        },
+    }],
 };
 
 /// `[resources.rds_snapshot.NAME]`

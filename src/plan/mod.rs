@@ -158,6 +158,14 @@ pub enum PlanError {
     Format { path: PathBuf, found: String },
     #[error("plan {} was changed after it was made: {}", path.display(), edits.join("; "))]
     Edited { path: PathBuf, edits: Vec<String> },
+    /// A name the plan resolved (from a source, say) that AWS would refuse.
+    #[error("{location}: {address}: {message}")]
+    Name {
+        address: String,
+        location: String,
+        message: String,
+        hint: String,
+    },
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -188,6 +196,7 @@ impl PlanError {
                  `rehearsal plan ENV` rather than editing the file"
                     .into(),
             ),
+            PlanError::Name { hint, .. } => Some(hint.clone()),
             PlanError::Write { .. } => None,
         }
     }
@@ -195,7 +204,8 @@ impl PlanError {
 
 impl Plan {
     /// Diff `spec` against what was observed.
-    pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Plan {
+    #[allow(clippy::result_large_err)]
+    pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Result<Plan, PlanError> {
         let mut plan = Plan {
             format_version: FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -211,13 +221,13 @@ impl Plan {
                 .iter()
                 .map(|(a, s)| (a.to_string(), s.query.clone()))
                 .collect(),
-            actions: diff::diff(spec, observed),
+            actions: diff::diff(spec, observed)?,
             teardown: kinds::teardown_prerequisites(),
             fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };
         plan.integrity = integrity::record(&plan);
-        plan
+        Ok(plan)
     }
 
     pub fn has_changes(&self) -> bool {

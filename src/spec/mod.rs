@@ -657,6 +657,7 @@ impl<'a> Validator<'a> {
                 _ => unreachable!("resource specs serialize to objects"),
             };
             self.kind_rules(&address, &mut attributes, env)?;
+            self.check_names(&address, &attributes, vars, env)?;
             out.insert(
                 address.clone(),
                 ResourceSpec {
@@ -722,6 +723,33 @@ impl<'a> Validator<'a> {
                 Some(rule.hint),
             )
         })
+    }
+
+    /// The names AWS knows the resource by, where they are known now, against AWS's rules:
+    /// the error points at the value, or at the table for a default derived from its name.
+    fn check_names(
+        &self,
+        address: &Address,
+        attrs: &Attributes,
+        vars: &BTreeMap<String, String>,
+        env: &EnvId,
+    ) -> Result<(), SpecError> {
+        let table = ["resources", address.kind.as_str(), address.name.as_str()];
+        for name in kinds::describe(address.kind).names {
+            let Some(value) = name.known_value(attrs) else {
+                continue;
+            };
+            if let Err(rule) = (name.check)(&value) {
+                let node = self.node(&[&table[..], &[name.attribute]].concat());
+                let mut hint = rule.hint;
+                if let Some(DeValue::String(written)) = node.map(|n| n.get_ref()) {
+                    hint.push_str(&slug_suggestion(written, name, vars, env).unwrap_or_default());
+                }
+                let span = node.map(|v| v.span()).unwrap_or_else(|| self.span(&table));
+                return Err(self.error(span, rule.message, Some(hint)));
+            }
+        }
+        Ok(())
     }
 
     /// Check every `${...}` under `path`; return the references found.
@@ -799,6 +827,9 @@ impl<'a> Validator<'a> {
                 ))
             }
             Reference::Variable(_) | Reference::Environment(_) => Ok(()),
+            Reference::Slug(inner) => {
+                self.check_reference(inner, at, declared, sources, vars, variables_only)
+            }
             _ if variables_only => Err(self.error(
                 at,
                 format!("a source can only use variables, not `${{{reference}}}`"),
@@ -936,6 +967,41 @@ fn collect_strings(
     }
 }
 
+/// When a name AWS refuses was made from variables (`production-before-${var.release}` with
+/// release = 3.2.0) and their slugs make one it accepts: "; `${var.release | slug}` makes it
+/// `production-before-3-2-0`".
+fn slug_suggestion(
+    written: &str,
+    name: &kinds::Name,
+    vars: &BTreeMap<String, String>,
+    env: &EnvId,
+) -> Option<String> {
+    let mut plain: Vec<String> = refs::pieces(written)
+        .ok()?
+        .into_iter()
+        .filter_map(|piece| match piece {
+            Piece::Reference {
+                parsed: Ok(r @ (Reference::Variable(_) | Reference::Environment(_))),
+                ..
+            } => Some(format!("`${{{r} | slug}}`")),
+            _ => None,
+        })
+        .collect();
+    plain.dedup();
+    if plain.is_empty() {
+        return None;
+    }
+    let slugged = refs::interpolate(&Value::String(written.into()), &|r| match r {
+        Reference::Variable(_) | Reference::Environment(_) => {
+            plain_value(&Reference::Slug(Box::new(r.clone())), vars, env)
+        }
+        r => plain_value(r, vars, env),
+    });
+    let slugged = refs::unescape(&slugged).as_str()?.to_string();
+    (name.check)(&slugged).ok()?;
+    Some(format!("; {} makes it `{slugged}`", plain.join(" and ")))
+}
+
 /// A `${` that is not written `$${`: a reference, or the start of one.
 fn holds_reference(value: &str) -> bool {
     refs::pieces(value).map_or(true, |pieces| {
@@ -964,6 +1030,10 @@ fn plain_value(r: &Reference, vars: &BTreeMap<String, String>, env: &EnvId) -> O
         Reference::Variable(name) => vars.get(name).map(|v| Value::String(plain_text(v))),
         Reference::Environment(attr) if attr == "name" => Some(Value::String(env.name.clone())),
         Reference::Environment(_) => Some(Value::String(env.region.clone())),
+        Reference::Slug(inner) => {
+            let value = plain_value(inner, vars, env)?;
+            Some(Value::String(refs::slug(value.as_str()?)))
+        }
         _ => None,
     }
 }

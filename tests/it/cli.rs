@@ -697,6 +697,27 @@ fn a_failed_plan_removes_the_previous_plan_so_it_cannot_be_applied_by_mistake() 
 }
 
 #[test]
+fn a_name_only_the_plan_can_resolve_is_checked_by_the_plan() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    // Production's identifier is known once the plan looks it up; with it, a dot.
+    project.edit(
+        "prerelease",
+        "identifier = \"prerelease-from-prod\"",
+        "identifier = \"${source.rds_instance.prod_db.identifier}.before-rehearsal\"",
+    );
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .snapshot("plan-a-name-aws-would-refuse");
+    assert!(!project.path(PLAN_FILE).exists());
+}
+
+#[test]
 fn a_broken_spec_also_removes_the_previous_plan() {
     let project = Project::new();
     project.rehearsal(&["plan", "prerelease"]).run().exits(0);

@@ -911,6 +911,188 @@ fn a_tag_in_aws_s_namespace_is_refused_in_a_table_of_its_own_too() {
     "#);
 }
 
+// --- Names AWS accepts ---------------------------------------------------------------------
+
+/// Production's release-day snapshot as the spec once wrote it, for a release called 3.2.0.
+fn release_snapshot(identifier: &str) -> Result<spec::Spec, SpecError> {
+    let spec = text(
+        r#"
+[environment]
+name = "production"
+region = "eu-west-1"
+lifecycle = "protected"
+
+[variables.release]
+default = "manual"
+
+[sources.rds_instance.db]
+identifier = "production-db"
+
+[resources.rds_snapshot.before_release]
+identifier = "IDENTIFIER"
+source_db = "${source.rds_instance.db.identifier}"
+keep_after_destroy = true
+"#,
+    )
+    .replace("IDENTIFIER", identifier);
+    let inputs = VariableInputs {
+        cli: vec![("release".into(), "3.2.0".into())],
+        env: BTreeMap::new(),
+    };
+    spec::parse(Path::new("environments/production.toml"), &spec, &inputs)
+}
+
+#[test]
+fn a_snapshot_named_after_a_version_is_refused_with_the_slug_that_fixes_it() {
+    let Err(SpecError::Invalid(d)) = release_snapshot("production-before-${var.release}") else {
+        panic!("RDS refuses dots in identifiers");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/production.toml:13:14: `production-before-3.2.0` is not a valid RDS DB snapshot identifier: `.` is not allowed
+       |
+    13 | identifier = "production-before-${var.release}"
+       |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: an RDS DB snapshot identifier is 1 to 255 letters, digits and hyphens, starting with a letter; `${var.release | slug}` makes it `production-before-3-2-0`
+    "#);
+    let spec = release_snapshot("production-before-${var.release | slug}").expect("valid");
+    let snapshot = spec.resources.values().next().unwrap();
+    assert_eq!(snapshot.attributes["identifier"], "production-before-3-2-0");
+}
+
+#[test]
+fn slug_transforms_only_what_is_known_when_the_spec_is_read() {
+    let Err(SpecError::Invalid(d)) =
+        release_snapshot("copy-of-${source.rds_instance.db.identifier | slug}")
+    else {
+        panic!("a source's value cannot be slugged");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/production.toml:13:23: `| slug` cannot transform `${source.rds_instance.db.identifier}`
+       |
+    13 | identifier = "copy-of-${source.rds_instance.db.identifier | slug}"
+       |                       ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: slug applies to values known when the spec is read: ${var.NAME | slug}, ${env.name | slug}; write a name from a resource or a source as it is
+    "#);
+    let Err(SpecError::Invalid(d)) = release_snapshot("before-${var.release | lower}") else {
+        panic!("slug is the one transform");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/production.toml:13:22: `lower` is not a transform
+       |
+    13 | identifier = "before-${var.release | lower}"
+       |                      ^^^^^^^^^^^^^^^^^^^^^^
+    hint: the one transform is `slug`, as in ${var.release | slug}
+    "#);
+    let Err(SpecError::Invalid(d)) = release_snapshot("before-${var.relase | slug}") else {
+        panic!("the variable is still checked");
+    };
+    assert_eq!((d.line, d.column), (13, 22));
+    assert_eq!(d.hint.as_deref(), Some("did you mean `release`?"));
+}
+
+#[test]
+fn an_uppercase_database_identifier_is_refused_because_rds_keeps_it_lowercase() {
+    let spec = with_reference("").replace(
+        "[resources.rds_instance.db]\n",
+        "[resources.rds_instance.db]\nidentifier = \"Prerelease-DB\"\n",
+    );
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:16:14: `Prerelease-DB` is not a valid RDS DB instance identifier: RDS keeps it in lowercase
+       |
+    16 | identifier = "Prerelease-DB"
+       |              ^^^^^^^^^^^^^^^
+    hint: write `prerelease-db`: AWS would report `prerelease-db`, which never matches `Prerelease-DB`, and every apply would replace the database
+    "#);
+}
+
+#[test]
+fn a_default_identifier_made_from_the_name_points_at_the_table() {
+    // No identifier: it is ENV-NAME, and `db__restored` makes two hyphens in a row.
+    let spec = with_reference("").replace(
+        "[resources.rds_instance.db]",
+        "[resources.rds_instance.db__restored]",
+    );
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:15:1: `prerelease-db--restored` is not a valid RDS DB instance identifier: it has two hyphens in a row
+       |
+    15 | [resources.rds_instance.db__restored]
+       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: an RDS DB instance identifier is 1 to 63 letters, digits and hyphens, starting with a letter
+    ");
+}
+
+#[test]
+fn an_rds_identifier_follows_the_rest_of_aws_s_rules_too() {
+    let refused = |identifier: &str| {
+        let spec = with_reference("").replace(
+            "[resources.rds_instance.db]\n",
+            &format!("[resources.rds_instance.db]\nidentifier = \"{identifier}\"\n"),
+        );
+        rejected(&spec).message
+    };
+    let long = "d".repeat(64);
+    assert_eq!(
+        refused(&long),
+        format!(
+            "`{long}` is not a valid RDS DB instance identifier: it is 64 characters long, \
+             and the most is 63"
+        )
+    );
+    assert!(refused("").ends_with("identifier: it is empty"));
+    assert!(refused("3-db").ends_with("it does not start with a letter"));
+    assert!(refused("db-").ends_with("it ends with a hyphen"));
+    assert!(refused("db_1").ends_with("`_` is not allowed"));
+    assert!(refused("db 1").ends_with("a space is not allowed"));
+    let snapshot = "s".repeat(255);
+    assert!(release_snapshot(&snapshot).is_ok(), "snapshots take 255");
+}
+
+#[test]
+fn ecs_names_are_letters_digits_hyphens_and_underscores() {
+    let spec = with_reference(
+        r#"
+[resources.ecs_service.server]
+name = "server ${var.server_version}"
+cluster = "${ecs_cluster.main.name}"
+task_definition = "arn:aws:ecs:eu-west-1:000000000000:task-definition/server:1"
+"#,
+    );
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:23:8: `server 3.1.0` is not a valid ECS service name: a space is not allowed
+       |
+    23 | name = "server ${var.server_version}"
+       |        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: an ECS service name is 1 to 255 letters, digits, hyphens and underscores
+    "#);
+    let refused = |table: &str| rejected(&with_reference(table)).message;
+    assert_eq!(
+        refused("[resources.ecs_cluster.blue]\nname = \"\""),
+        "`` is not a valid ECS cluster name: it is empty"
+    );
+    assert_eq!(
+        refused("[resources.ecs_task_definition.server]\nfamily = \"server:3\"\ncontainers = []"),
+        "`server:3` is not a valid ECS task-definition family: `:` is not allowed"
+    );
+    let fine = "[resources.ecs_cluster.blue]\nname = \"Blue_Team-2\"";
+    assert!(
+        parse(&with_reference(fine)).is_ok(),
+        "ECS names keep their case"
+    );
+}
+
+#[test]
+fn a_name_that_waits_for_a_source_is_not_checked_by_validate() {
+    // Production's identifier is known only once the plan looks it up: the plan checks it.
+    let spec = with_reference("").replace(
+        "[resources.rds_instance.db]\n",
+        "[resources.rds_instance.db]\nidentifier = \"${source.rds_instance.prod_db.identifier}.copy\"\n",
+    );
+    assert!(parse(&spec).is_ok());
+}
+
 // --- Variables -----------------------------------------------------------------------------
 
 const VERSIONED: &str = r#"[environment]
@@ -923,7 +1105,8 @@ description = "Server build under test"
 DEFAULT
 
 [resources.ecs_cluster.main]
-name = "prerelease-${var.server_version}"
+name = "prerelease"
+tags = { Version = "${var.server_version}" }
 "#;
 
 fn versioned(default: Option<&str>) -> String {
@@ -935,10 +1118,10 @@ fn versioned(default: Option<&str>) -> String {
     )
 }
 
-fn cluster_name(inputs: &VariableInputs, default: Option<&str>) -> String {
+fn version_tag(inputs: &VariableInputs, default: Option<&str>) -> String {
     let spec = spec::parse(Path::new(FILE), &versioned(default), inputs).expect("valid");
     let cluster = spec.resources.values().next().expect("one resource");
-    cluster.attributes["name"]
+    cluster.attributes["tags"]["Version"]
         .as_str()
         .expect("a string")
         .to_string()
@@ -1104,22 +1287,16 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
     let cli = vec![("server_version".to_string(), "3.2.0-flag".to_string())];
 
     let default_only = VariableInputs::default();
-    assert_eq!(
-        cluster_name(&default_only, Some("3.1.0")),
-        "prerelease-3.1.0"
-    );
+    assert_eq!(version_tag(&default_only, Some("3.1.0")), "3.1.0");
 
     let from_env = VariableInputs {
         cli: vec![],
         env: env.clone(),
     };
+    assert_eq!(version_tag(&from_env, Some("3.1.0")), "3.2.0-env");
     assert_eq!(
-        cluster_name(&from_env, Some("3.1.0")),
-        "prerelease-3.2.0-env"
-    );
-    assert_eq!(
-        cluster_name(&from_env, None),
-        "prerelease-3.2.0-env",
+        version_tag(&from_env, None),
+        "3.2.0-env",
         "the environment is enough without a default"
     );
 
@@ -1127,10 +1304,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
         cli: cli.clone(),
         env,
     };
-    assert_eq!(
-        cluster_name(&flag_and_env, Some("3.1.0")),
-        "prerelease-3.2.0-flag"
-    );
+    assert_eq!(version_tag(&flag_and_env, Some("3.1.0")), "3.2.0-flag");
 
     let repeated = VariableInputs {
         cli: vec![
@@ -1139,11 +1313,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
         ],
         env: BTreeMap::new(),
     };
-    assert_eq!(
-        cluster_name(&repeated, None),
-        "prerelease-last",
-        "the last --var wins"
-    );
+    assert_eq!(version_tag(&repeated, None), "last", "the last --var wins");
 }
 
 #[test]
@@ -1206,6 +1376,16 @@ fn the_shipped_specs_are_valid() {
     assert_eq!(
         snapshot.attributes["identifier"],
         "production-before-manual"
+    );
+    let inputs = VariableInputs {
+        cli: vec![("release".into(), "3.2.0".into())],
+        env: BTreeMap::new(),
+    };
+    let release = spec::load(&dir.join("production.toml"), &inputs).expect("a version");
+    assert_eq!(
+        release.resources.values().next().unwrap().attributes["identifier"],
+        "production-before-3-2-0",
+        "a release named by its version makes an identifier RDS accepts"
     );
 
     let staging = load("staging");
