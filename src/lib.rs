@@ -21,4 +21,4 @@ pub mod spec;
 pub mod wait;
 pub mod workflow;
 
-pub use error::Error;
+pub use error::{Discarded, Error};

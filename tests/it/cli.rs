@@ -729,6 +729,58 @@ fn a_broken_spec_also_removes_the_previous_plan() {
     assert!(!project.path(PLAN_FILE).exists());
 }
 
+#[test]
+fn a_plan_that_cannot_be_written_removes_the_previous_plan_and_says_so() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    project
+        .rehearsal(&["plan", "prerelease", "--var", "server_version=3.2.0"])
+        .on_a_full_disk()
+        .run()
+        .snapshot("plan-cannot-be-written");
+    assert_eq!(
+        plans_directory(&project),
+        Vec::<String>::new(),
+        "neither the previous plan nor a partial one is left"
+    );
+    project
+        .rehearsal(&["apply", PLAN_FILE])
+        .run()
+        .exits(1)
+        .stderr_has("cannot read plan plans/prerelease.plan.json");
+}
+
+#[test]
+fn a_killed_plan_s_temporary_file_is_removed_by_the_next_plan() {
+    let project = Project::new();
+    std::fs::create_dir(project.path("plans")).unwrap();
+    // A plan killed while writing left its temporary file; its process is gone.
+    let mut finished = std::process::Command::new("true").spawn().unwrap();
+    let gone = finished.id();
+    finished.wait().unwrap();
+    let stale = format!("plans/.prerelease.plan.json.{gone}.tmp");
+    project.write(&stale, "{\n  \"format_version\": 2,\n  \"tool_ver");
+    // Another plan of the same file is being written right now, by a process that runs.
+    let running = format!("plans/.prerelease.plan.json.{}.tmp", std::process::id());
+    project.write(&running, "{");
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    assert_eq!(
+        plans_directory(&project),
+        [running.trim_start_matches("plans/"), "prerelease.plan.json"],
+        "the stale temporary file is gone; the live one is not touched"
+    );
+}
+
+/// What `plans/` holds, hidden files too, sorted.
+fn plans_directory(project: &Project) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(project.path("plans"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 // --- exit codes: README.md's table, one command line per row ---------------------------------
 
 /// The table in README.md ("Exit codes"): each code it documents.

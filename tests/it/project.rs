@@ -78,6 +78,7 @@ impl Project {
             project: self,
             args: args.iter().map(|a| a.to_string()).collect(),
             env: vec![],
+            file_size_limit: None,
         }
     }
 
@@ -144,6 +145,8 @@ pub struct Run<'a> {
     project: &'a Project,
     args: Vec<String>,
     env: Vec<(String, OsString)>,
+    /// `ulimit -f`: no file may grow past this many blocks (512 bytes, or 1024 in bash).
+    file_size_limit: Option<u32>,
 }
 
 impl Run<'_> {
@@ -160,9 +163,29 @@ impl Run<'_> {
         self
     }
 
+    /// Run it as on a full disk: writing a file past a few kilobytes fails (EFBIG), as writing
+    /// past the end of a full disk does (ENOSPC). The plan of pre-release is about 10 KB.
+    pub fn on_a_full_disk(mut self) -> Self {
+        self.file_size_limit = Some(4);
+        self
+    }
+
     fn command(&self) -> Command {
         let project = self.project;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rehearsal"));
+        let binary = env!("CARGO_BIN_EXE_rehearsal");
+        let mut cmd = match self.file_size_limit {
+            None => Command::new(binary),
+            Some(blocks) => {
+                // Past the limit, the kernel sends SIGXFSZ; ignored, the write fails instead.
+                let mut sh = Command::new("/bin/sh");
+                sh.arg("-c")
+                    .arg(format!(
+                        "ulimit -f {blocks}; trap '' XFSZ; exec \"$0\" \"$@\""
+                    ))
+                    .arg(binary);
+                sh
+            }
+        };
         cmd.args(&self.args)
             .current_dir(project.dir.path())
             .env_clear()
