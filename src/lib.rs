@@ -15,6 +15,7 @@ pub mod cli;
 pub mod destroy;
 mod error;
 pub mod exit;
+pub mod fuzz;
 pub mod graph;
 pub mod plan;
 pub mod spec;
