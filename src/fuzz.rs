@@ -67,7 +67,13 @@ fn plan_against_the_fake_cloud(spec: &spec::Spec) {
         for cloud in clouds {
             let provider = FakeProvider::with_cloud(cloud);
             match workflow::make_plan(&provider, spec).await {
-                Ok(plan) => check_plan(&plan),
+                Ok(plan) => {
+                    // A plan rehearsal made itself always orders: apply must not refuse it.
+                    if let Err(e) = ExecutionGraph::build(&plan) {
+                        panic!("a plan made from a valid spec does not order: {e}");
+                    }
+                    check_plan(&plan);
+                }
                 Err(error) => check_error(error.into()),
             }
         }
