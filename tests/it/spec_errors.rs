@@ -270,6 +270,24 @@ default = "3.1.0"
     "#);
 }
 
+#[test]
+fn an_unknown_key_megabytes_long_is_refused_at_once_and_briefly() {
+    // "did you mean" compared it with every key allowed, character by character: 25 s here.
+    let spec = format!(
+        "[environment]\nname = \"prerelease\"\nregion = \"eu-west-1\"\nlifecycle = \"ephemeral\"\n{} = 1\n",
+        "k".repeat(20_000_000)
+    );
+    let started = std::time::Instant::now();
+    let d = rejected(&spec);
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert!(d.message.starts_with("unknown field `kkk"), "{}", d.message);
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("remove it, or use one of: name, region, lifecycle, ttl")
+    );
+    assert!(shown(&d).len() < 1_000);
+}
+
 // --- References ----------------------------------------------------------------------------
 
 /// The pre-release spec in miniature; each reference test breaks one reference in it.
