@@ -6,6 +6,7 @@
 #   make plan-prerelease-from-prod     SERVER_VERSION=3.2.0 → plans/prerelease.plan.json
 #   make create-prerelease-from-prod   applies exactly that saved plan
 #   make destroy-prerelease            tears pre-release down (AUTO_APPROVE=1 for CI)
+#   make fuzz                          libFuzzer on specs and plan files (FUZZ_TIME=600 seconds)
 #
 # AWS_PROFILE, AWS_ENDPOINT_URL and AWS_REGION are read by rehearsal itself; AWS_REGION, when set,
 # replaces the spec's region (README.md, "Install and point it at AWS").
@@ -24,7 +25,8 @@ VAR_FLAGS := $(if $(SERVER_VERSION),--var server_version=$(SERVER_VERSION))
 APPROVE_FLAG := $(if $(filter 1 yes true,$(AUTO_APPROVE)),--auto-approve)
 
 .PHONY: help build plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease \
-        status-prerelease demo test test-engine emulator-install emulator-up emulator-down lint bench
+        status-prerelease demo test test-engine fuzz emulator-install emulator-up emulator-down lint \
+        bench
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -56,6 +58,24 @@ test: emulator-install
 # The SDK-free engine and CLI tests only: seconds, no emulator.
 test-engine:
 	cargo test --no-default-features --lib --test it
+
+# Coverage-guided fuzzing of everything rehearsal reads (rehearsal::fuzz::inputs) with libFuzzer,
+# for FUZZ_TIME seconds on FUZZ_JOBS cores. New inputs go to fuzz/corpus/inputs, crashes to
+# fuzz/artifacts/inputs. It needs nightly Rust and cargo-fuzz; `make test` runs a shorter,
+# seeded fuzzer on stable Rust instead (tests/fuzz.rs). The target is safe Rust, so it runs
+# without a sanitizer unless FUZZ_SANITIZER=address.
+FUZZ_TIME ?= 600
+FUZZ_JOBS ?= 1
+FUZZ_SANITIZER ?= none
+FUZZ_TARGET_DIR ?= $(CARGO_TARGET_DIR)/fuzz
+
+fuzz:
+	@cargo +nightly --version >/dev/null 2>&1 || { echo "make fuzz needs nightly Rust: rustup toolchain install nightly" >&2; exit 1; }
+	@cargo fuzz --version >/dev/null 2>&1 || { echo "make fuzz needs cargo-fuzz: cargo install cargo-fuzz" >&2; exit 1; }
+	mkdir -p fuzz/corpus/inputs
+	CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) cargo +nightly fuzz run --sanitizer $(FUZZ_SANITIZER) \
+	    --jobs $(FUZZ_JOBS) inputs fuzz/corpus/inputs environments fuzz/seeds -- \
+	    -max_total_time=$(FUZZ_TIME) -print_final_stats=1
 
 lint:
 	cargo fmt --check

@@ -23,7 +23,7 @@ use rehearsal::workflow;
 
 fn clusters_spec(n: usize) -> Spec {
     let mut text = String::from(
-        "[environment]\nname = \"bench\"\nregion = \"eu-west-1\"\nlifecycle = \"ephemeral\"\n",
+        "[environment]\nname = \"bench\"\nproject = \"bench\"\nregion = \"eu-west-1\"\nlifecycle = \"ephemeral\"\n",
     );
     for i in 0..n {
         text.push_str(&format!(
@@ -59,7 +59,7 @@ fn diff_time_per_resource(n: usize, rounds: u32) -> Duration {
     let observed = Observed::default();
     let started = Instant::now();
     for _ in 0..rounds {
-        let plan = Plan::new(&spec, &observed, String::new());
+        let plan = Plan::new(&spec, &observed, String::new()).expect("plans");
         assert_eq!(plan.actions.len(), n);
     }
     started.elapsed() / (rounds * n as u32)

@@ -88,7 +88,22 @@ pub enum Error {
     /// A `plan` that failed, after removing the previous plan at its path so that the next
     /// step of a checklist cannot apply that older plan by mistake.
     #[error("{error}")]
-    PlanFailed { error: Box<Error>, removed: PathBuf },
+    PlanFailed {
+        error: Box<Error>,
+        previous: PathBuf,
+        discarded: Discarded,
+    },
+}
+
+/// What became of the previous plan when a `plan` failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discarded {
+    Removed,
+    /// Its directory does not let it be removed, but the file could be emptied: an empty file
+    /// is no plan, and `apply` refuses it.
+    Emptied,
+    /// Neither: why it could not be removed.
+    Left(String),
 }
 
 impl From<PlanError> for Error {
@@ -192,12 +207,27 @@ impl Error {
             Error::NotReaped { .. } => {
                 own("run `rehearsal reap` again: it resumes from what is left")
             }
-            Error::PlanFailed { error, removed } => {
+            Error::PlanFailed {
+                error,
+                previous,
+                discarded,
+            } => {
+                let previous = previous.display();
                 let mut hints = error.hints();
-                hints.push(format!(
-                    "the previous plan at {} was removed, so it cannot be applied by mistake",
-                    removed.display()
-                ));
+                hints.push(match discarded {
+                    Discarded::Removed => format!(
+                        "the previous plan at {previous} was removed, so it cannot be applied \
+                         by mistake"
+                    ),
+                    Discarded::Emptied => format!(
+                        "the previous plan at {previous} could not be removed, so it was \
+                         emptied: it cannot be applied by mistake"
+                    ),
+                    Discarded::Left(why) => format!(
+                        "the previous plan at {previous} could not be removed ({why}): do not \
+                         apply it, it is not this plan"
+                    ),
+                });
                 hints
             }
             Error::Cancelled { .. }

@@ -16,10 +16,11 @@ pub mod cli;
 pub mod destroy;
 mod error;
 pub mod exit;
+pub mod fuzz;
 pub mod graph;
 pub mod plan;
 pub mod spec;
 pub mod wait;
 pub mod workflow;
 
-pub use error::Error;
+pub use error::{Discarded, Error};

@@ -23,7 +23,7 @@ pub async fn make_plan(provider: &dyn Provider, spec: &Spec) -> Result<Plan, Pla
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formats");
-    Ok(Plan::new(spec, &observed, now))
+    Plan::new(spec, &observed, now)
 }
 
 #[derive(Debug, Error)]

@@ -20,7 +20,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub use crate::Error;
 pub use provider::ENV_VAR as PROVIDER_ENV;
-pub use report::{Placement, note, render};
+pub use report::{MAX_LINE, Placement, note, render};
 pub use settings::{Colors, ProviderChoice, Region, RegionSource, Settings};
 
 pub use crate::exit;

@@ -48,7 +48,10 @@ pub async fn run(settings: &Settings, args: PlanArgs, style: Style) -> Result<u8
         Err(e) => Err(e),
     };
     let plan = planned.map_err(|e| discard_previous_plan(&out, e))?;
-    plan.save(&out)?;
+    // A plan that cannot be written (a full disk, a directory not writable) fails like any
+    // other: the previous plan must not stay to be applied in its place.
+    plan.save(&out)
+        .map_err(|e| discard_previous_plan(&out, e.into()))?;
     if args.json {
         println!(
             "{}",
@@ -106,13 +109,28 @@ pub fn load_saved(path: &Path) -> Result<Plan, Error> {
 }
 
 /// A plan that failed must not leave the previous plan in its place: `make
-/// create-prerelease-from-prod` would apply that older plan, made with other variables.
+/// create-prerelease-from-prod` would apply that older plan, made with other variables. It is
+/// removed; where its directory forbids that, emptied (an empty file is no plan); where even
+/// that fails, the error says the previous plan is still there.
 fn discard_previous_plan(out: &Path, error: Error) -> Error {
-    if out.exists() && std::fs::remove_file(out).is_ok() {
-        return Error::PlanFailed {
-            error: Box::new(error),
-            removed: out.to_path_buf(),
-        };
+    use crate::error::Discarded;
+    if !out.is_file() {
+        return error;
     }
-    error
+    let discarded = match std::fs::remove_file(out) {
+        Ok(()) => Discarded::Removed,
+        Err(removing) => match std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(out)
+        {
+            Ok(_) => Discarded::Emptied,
+            Err(_) => Discarded::Left(removing.to_string()),
+        },
+    };
+    Error::PlanFailed {
+        error: Box::new(error),
+        previous: out.to_path_buf(),
+        discarded,
+    }
 }

@@ -3,6 +3,7 @@
 
 use crate::Error;
 use crate::plan::render::Style;
+use crate::spec::diagnostic::clip;
 
 /// Where an error is shown.
 #[derive(Debug, Clone, Copy)]
@@ -13,6 +14,10 @@ pub enum Placement<'a> {
     /// the lines after it (snippet, hints) are indented by `indent` spaces.
     Item { lead: &'a str, indent: usize },
 }
+
+/// The most characters a line of an error's message or a hint shows: values quoted in it
+/// (a name, a look-up, what serde could not read) can be megabytes long.
+pub const MAX_LINE: usize = 1_000;
 
 /// Render `error`, without a trailing newline.
 pub fn render(error: &Error, at: Placement, style: Style) -> String {
@@ -37,7 +42,7 @@ pub fn render(error: &Error, at: Placement, style: Style) -> String {
             out.push('\n');
             out.push_str(&pad);
         }
-        out.push_str(line);
+        out.push_str(&clip(line, MAX_LINE));
     }
     if let Some(snippet) = error.snippet() {
         for line in snippet.lines() {
@@ -47,9 +52,12 @@ pub fn render(error: &Error, at: Placement, style: Style) -> String {
         }
     }
     for hint in error.hints() {
-        out.push('\n');
-        out.push_str(&pad);
-        out.push_str(&format!("{}: {hint}", style.paint("hint", "1;36")));
+        for line in hint.lines() {
+            out.push('\n');
+            out.push_str(&pad);
+            let line = clip(line, MAX_LINE);
+            out.push_str(&format!("{}: {line}", style.paint("hint", "1;36")));
+        }
     }
     out
 }
@@ -101,6 +109,19 @@ mod tests {
                  policy in README.md), or pick other credentials with AWS_PROFILE"
             ]
         );
+    }
+
+    #[test]
+    fn a_long_value_in_an_error_is_cut_in_the_middle() {
+        let long: Error = StepError::Provider(ProviderError::NotFound {
+            what: format!("ecs_cluster {}", "x".repeat(1_000_000)),
+        })
+        .into();
+        let shown = render(&long, Placement::Command, PLAIN);
+        let first = shown.lines().next().unwrap();
+        assert_eq!(first.chars().count(), "error: ".len() + MAX_LINE);
+        assert!(first.contains("xxx…xxx"), "{first}");
+        assert!(shown.len() < 2 * MAX_LINE, "{} bytes", shown.len());
     }
 
     #[test]

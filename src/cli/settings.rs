@@ -141,8 +141,16 @@ impl Settings {
     /// and `REHEARSAL_VAR_<name>`, in the region the rule picks.
     pub fn load_spec(&self, env: &str, vars: &VarArgs) -> Result<Spec, Error> {
         let path = self.spec_path(env);
-        let inputs = VariableInputs::from_process(vars.vars.clone());
-        Ok(self.in_region(spec::load(&path, &inputs)?))
+        let inputs = VariableInputs::from_process(vars.vars.clone())?;
+        Ok(self.in_region(self.noted(spec::load(&path, &inputs)?)))
+    }
+
+    /// The spec, after printing what loading it noted.
+    fn noted(&self, spec: Spec) -> Spec {
+        for warning in &spec.warnings {
+            self.note(warning);
+        }
+        spec
     }
 
     pub fn spec_path(&self, env: &str) -> PathBuf {
@@ -168,9 +176,9 @@ impl Settings {
     /// else from the name alone (what it owns is found by its tags) in the region given.
     pub fn environment(&self, name: &str) -> Result<(EnvId, Option<Spec>), Error> {
         let path = self.spec_path(name);
-        match spec::load(&path, &VariableInputs::from_process(vec![])) {
+        match VariableInputs::from_process(vec![]).and_then(|inputs| spec::load(&path, &inputs)) {
             Ok(spec) => {
-                let spec = self.in_region(spec);
+                let spec = self.in_region(self.noted(spec));
                 Ok((spec.env.clone(), Some(spec)))
             }
             Err(error) => {

@@ -31,4 +31,6 @@ pub const KIND: Kind = Kind {
         left_behind_when: "available",
     }),
     complete: no_rules,
+    // EC2 names volumes; rehearsal never does.
+    names: &[],
 };

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Anchor, Kind, no_rules};
+use super::{Anchor, Kind, Name, no_rules};
 use crate::model::{ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -31,6 +31,10 @@ pub const KIND: Kind = Kind {
     deleted_after: &[ResourceKind::EcsService],
     by_product: None,
     complete: no_rules,
+    names: &[Name {
+        attribute: "family",
+        check: |family| super::ecs_name("ECS task-definition family", family),
+    }],
 };
 
 /// `[resources.ecs_task_definition.NAME]`

@@ -74,6 +74,66 @@ pub struct Kind {
     pub by_product: Option<ByProduct>,
     /// Defaults and rules of the spec table its TOML types cannot say.
     pub complete: fn(&mut Attributes, &SpecContext) -> Result<(), Rule>,
+    /// The attributes AWS names the resource by, each with AWS's rule for its value. A value
+    /// known when the spec is read is checked by `validate`; one that waits for a reference,
+    /// once the plan has resolved it.
+    pub names: &'static [Name],
+}
+
+/// An attribute that names a resource on AWS, and AWS's rule for it.
+#[derive(Debug)]
+pub struct Name {
+    pub attribute: &'static str,
+    /// Whether a value is one AWS accepts (and keeps as written: see the RDS rule).
+    pub check: fn(&str) -> Result<(), Rule>,
+}
+
+impl Name {
+    /// The value of this attribute among `attributes`, when it is known: a string holding no
+    /// reference. `$${` escapes are undone: the text AWS would get.
+    pub fn known_value(&self, attributes: &Attributes) -> Option<String> {
+        let value = attributes.get(self.attribute)?;
+        if crate::spec::refs::has_references(value) {
+            return None;
+        }
+        crate::spec::refs::unescape(value)
+            .as_str()
+            .map(str::to_string)
+    }
+}
+
+/// AWS's rule for most ECS names (clusters, services, task-definition families): 1 to 255
+/// letters, digits, hyphens and underscores.
+pub fn ecs_name(what: &str, value: &str) -> Result<(), Rule> {
+    let broken = |reason: String| Rule {
+        message: format!("`{value}` is not a valid {what}: {reason}"),
+        hint: format!("an {what} is 1 to 255 letters, digits, hyphens and underscores"),
+    };
+    let length = value.chars().count();
+    if length == 0 {
+        return Err(broken("it is empty".into()));
+    }
+    if length > 255 {
+        return Err(broken(format!(
+            "it is {length} characters long, and the most is 255"
+        )));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(broken(format!("{} is not allowed", shown_char(c))));
+    }
+    Ok(())
+}
+
+/// A character as an error message shows it: `.`, or a space or control character by name.
+pub fn shown_char(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        c if c.is_control() || c.is_whitespace() => format!("the character {:?}", c),
+        c => format!("`{c}`"),
+    }
 }
 
 /// What a kind's spec rules may look at.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Anchor, Kind, Rule, SpecContext};
+use super::{Anchor, Kind, Name, Rule, SpecContext};
 use crate::model::{Attributes, ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -50,6 +50,12 @@ pub const KIND: Kind = Kind {
     deleted_after: &[],
     by_product: None,
     complete,
+    names: &[Name {
+        attribute: "identifier",
+        check: |identifier| {
+            rds_identifier("RDS DB instance identifier", 63, "database", identifier)
+        },
+    }],
 };
 
 /// `[resources.rds_instance.NAME]`
@@ -102,6 +108,57 @@ fn complete(attrs: &mut Attributes, cx: &SpecContext) -> Result<(), Rule> {
                    latest_snapshot_of = \"${source.rds_instance.NAME.identifier}\""
                 .into(),
         });
+    }
+    Ok(())
+}
+
+/// AWS's rule for RDS identifiers (DB instances: at most 63 characters, DB snapshots: 255):
+/// letters, digits and hyphens, a letter first, no two hyphens in a row and none at the end.
+/// RDS stores an identifier in lowercase, so one with uppercase letters would never match what
+/// AWS reports, and every plan would replace the `resource` it names: that is refused too.
+pub fn rds_identifier(what: &str, max: usize, resource: &str, value: &str) -> Result<(), Rule> {
+    let broken = |reason: String, hint: String| {
+        Err(Rule {
+            message: format!("`{value}` is not a valid {what}: {reason}"),
+            hint,
+        })
+    };
+    let rule =
+        format!("an {what} is 1 to {max} letters, digits and hyphens, starting with a letter");
+    let length = value.chars().count();
+    if length == 0 {
+        return broken("it is empty".into(), rule);
+    }
+    if length > max {
+        return broken(
+            format!("it is {length} characters long, and the most is {max}"),
+            rule,
+        );
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return broken(format!("{} is not allowed", super::shown_char(c)), rule);
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return broken("it does not start with a letter".into(), rule);
+    }
+    if value.contains("--") {
+        return broken("it has two hyphens in a row".into(), rule);
+    }
+    if value.ends_with('-') {
+        return broken("it ends with a hyphen".into(), rule);
+    }
+    if value.chars().any(|c| c.is_ascii_uppercase()) {
+        let lower = value.to_ascii_lowercase();
+        return broken(
+            "RDS keeps it in lowercase".into(),
+            format!(
+                "write `{lower}`: AWS would report `{lower}`, which never matches `{value}`, \
+                 and every apply would replace the {resource}"
+            ),
+        );
     }
     Ok(())
 }

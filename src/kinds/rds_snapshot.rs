@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Anchor, Kind, Rule, SpecContext};
+use super::{Anchor, Kind, Name, Rule, SpecContext};
 use crate::model::{Attributes, ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -23,6 +23,17 @@ pub const KIND: Kind = Kind {
     deleted_after: &[ResourceKind::RdsInstance],
     by_product: None,
     complete: default_identifier,
+    names: &[Name {
+        attribute: "identifier",
+        check: |identifier| {
+            super::rds_instance::rds_identifier(
+                "RDS DB snapshot identifier",
+                255,
+                "snapshot",
+                identifier,
+            )
+        },
+    }],
 };
 
 /// `[resources.rds_snapshot.NAME]`

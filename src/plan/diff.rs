@@ -4,13 +4,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{ActionKind, AttributeChange, Observed, PlannedAction, Reason};
+use super::{ActionKind, AttributeChange, Observed, PlanError, PlannedAction, Reason};
 use crate::kinds::{self, Kind};
 use crate::model::{Address, Attributes, LiveResource};
 use crate::spec::refs::{self, Reference};
 use crate::spec::{DEFAULT_TIMEOUT, ResourceSpec, Spec};
 
-pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
+/// The actions that take what was observed to what the spec wants. A name that only the plan
+/// could resolve (it refers to a source or another resource) and that AWS would refuse is an
+/// error.
+#[allow(clippy::result_large_err)]
+pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, PlanError> {
     let live = observed.by_address();
     let mut actions = vec![];
     // Resources whose attributes will be new after apply (created or replaced): references to
@@ -37,7 +41,8 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
                 Reference::Resource { address, attribute } => {
                     let value = planned.get(address)?.get(attribute)?;
                     let is_input = kinds::describe(address.kind).is_input(attribute);
-                    (is_input && !refs::has_references(value)).then(|| value.clone())
+                    // Spec text: the plain text it stands for, escaped again where it is used.
+                    (is_input && !refs::has_references(value)).then(|| refs::unescape(value))
                 }
                 _ => None,
             }
@@ -47,6 +52,7 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
             Value::Object(map) => map,
             _ => unreachable!("objects interpolate to objects"),
         };
+        check_names(resource, &desired)?;
         let current = live
             .get(&address)
             .and_then(|objects| stands_for(objects, &desired));
@@ -100,7 +106,24 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Vec<PlannedAction> {
             actions.push(delete(address, object, reason));
         }
     }
-    actions
+    Ok(actions)
+}
+
+/// The names AWS knows a resource by, as the plan resolved them, against AWS's rules.
+#[allow(clippy::result_large_err)]
+fn check_names(resource: &ResourceSpec, desired: &Attributes) -> Result<(), PlanError> {
+    for name in kinds::describe(resource.address.kind).names {
+        let Some(value) = name.known_value(desired) else {
+            continue;
+        };
+        (name.check)(&value).map_err(|rule| PlanError::Name {
+            address: resource.address.to_string(),
+            location: resource.location.clone(),
+            message: rule.message,
+            hint: rule.hint,
+        })?;
+    }
+    Ok(())
 }
 
 fn delete(address: &Address, object: &LiveResource, reason: Reason) -> PlannedAction {

@@ -20,7 +20,7 @@ use crate::model::{
     Address, Attributes, EnvId, LiveResource, ReplaceOrder, ResourceKind, SourceQuery,
 };
 use crate::provider::ProviderError;
-use crate::spec::Spec;
+use crate::spec::{Spec, diagnostic};
 pub use observe::Observed;
 
 /// Bumped when the file format changes incompatibly. A plan of another format is refused: a
@@ -160,6 +160,14 @@ pub enum PlanError {
     Format { path: PathBuf, found: String },
     #[error("plan {} was changed after it was made: {}", path.display(), edits.join("; "))]
     Edited { path: PathBuf, edits: Vec<String> },
+    /// A name the plan resolved (from a source, say) that AWS would refuse.
+    #[error("{location}: {address}: {message}")]
+    Name {
+        address: String,
+        location: String,
+        message: String,
+        hint: String,
+    },
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -190,14 +198,20 @@ impl PlanError {
                  `rehearsal plan ENV` rather than editing the file"
                     .into(),
             ),
-            PlanError::Write { .. } => None,
+            PlanError::Name { hint, .. } => Some(hint.clone()),
+            PlanError::Write { .. } => Some(
+                "check that the plan's directory is writable and its disk has space, or save \
+                 the plan elsewhere with --out"
+                    .into(),
+            ),
         }
     }
 }
 
 impl Plan {
     /// Diff `spec` against what was observed.
-    pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Plan {
+    #[allow(clippy::result_large_err)]
+    pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Result<Plan, PlanError> {
         let mut plan = Plan {
             format_version: FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -213,13 +227,13 @@ impl Plan {
                 .iter()
                 .map(|(a, s)| (a.to_string(), s.query.clone()))
                 .collect(),
-            actions: diff::diff(spec, observed),
+            actions: diff::diff(spec, observed)?,
             teardown: kinds::teardown_prerequisites(),
             fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };
         plan.integrity = integrity::record(&plan);
-        plan
+        Ok(plan)
     }
 
     pub fn has_changes(&self) -> bool {
@@ -282,7 +296,8 @@ impl Plan {
     }
 
     /// Write atomically: a temporary file in the same directory, then a rename. A crash never
-    /// leaves half a plan.
+    /// leaves half a plan. The temporary file is named after the plan and the process writing
+    /// it (`.prerelease.plan.json.<pid>.tmp`); those a killed `plan` left are removed first.
     // PlanError carries the provider's error for the user; it is built once per command.
     #[allow(clippy::result_large_err)]
     pub fn save(&self, path: &Path) -> Result<(), PlanError> {
@@ -295,10 +310,25 @@ impl Plan {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(err)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-        serde_json::to_writer_pretty(&mut tmp, self).map_err(|e| err(e.into()))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plan".into());
+        remove_stale_temporaries(dir, &name);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&temporary_prefix(&name, std::process::id()))
+            .suffix(TEMPORARY_SUFFIX)
+            .rand_bytes(0)
+            .tempfile_in(dir)
+            .map_err(err)?;
+        // Written to the file itself: the temporary file's own errors name its path, which
+        // is no business of the user's.
         use std::io::Write;
-        tmp.write_all(b"\n").map_err(err)?;
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        serde_json::to_writer_pretty(&mut out, self).map_err(|e| err(e.into()))?;
+        out.write_all(b"\n").map_err(err)?;
+        out.flush().map_err(err)?;
+        drop(out);
         tmp.as_file().sync_all().map_err(err)?;
         tmp.persist(path).map_err(|e| err(e.error))?;
         Ok(())
@@ -306,9 +336,10 @@ impl Plan {
 
     #[allow(clippy::result_large_err)]
     pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        // serde quotes what it could not read: a damaged plan can hold megabytes in one value.
         let read_err = |message: String| PlanError::Read {
             path: path.to_path_buf(),
-            message,
+            message: diagnostic::clip(&message, diagnostic::MESSAGE_WIDTH),
         };
         let text = std::fs::read_to_string(path).map_err(|e| read_err(e.to_string()))?;
         let probe: Value =
@@ -368,6 +399,49 @@ impl Plan {
             }
         }
         Ok(())
+    }
+}
+
+const TEMPORARY_SUFFIX: &str = ".tmp";
+
+/// How long a temporary plan file may stay when whether its process still runs cannot be told.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// `.prerelease.plan.json.4242`, before [`TEMPORARY_SUFFIX`].
+fn temporary_prefix(plan_file: &str, pid: u32) -> String {
+    format!(".{plan_file}.{pid}")
+}
+
+/// Remove the temporary files of this plan that no running process is writing: their process
+/// is gone (Linux: no `/proc/<pid>`), or they are older than any write takes. One named after
+/// this process was left by an earlier one with the same id: it goes too.
+fn remove_stale_temporaries(dir: &Path, plan_file: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let own = std::process::id();
+    let proc_fs = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&format!(".{plan_file}.")))
+            .and_then(|n| n.strip_suffix(TEMPORARY_SUFFIX))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let gone = proc_fs && !Path::new(&format!("/proc/{pid}")).exists();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if pid == own || gone || old {
+            let removed = std::fs::remove_file(entry.path());
+            tracing::debug!(file = %entry.path().display(), ?removed, "stale temporary plan");
+        }
     }
 }
 

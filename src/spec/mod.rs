@@ -29,6 +29,9 @@ use crate::model::{
 /// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
 pub const VAR_ENV_PREFIX: &str = "REHEARSAL_VAR_";
 
+/// Tags starting with this (in any case) are rehearsal's own; a spec cannot set them.
+pub const RESERVED_TAG_PREFIX: &str = "rehearsal:";
+
 /// The longest an ephemeral environment may live.
 pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -44,7 +47,7 @@ pub enum SpecError {
     },
     #[error("{0}")]
     Invalid(Box<Diagnostic>),
-    #[error("{message}")]
+    #[error("{}", diagnostic::clip(.message, diagnostic::MESSAGE_WIDTH))]
     Variables { message: String, hint: String },
 }
 
@@ -56,7 +59,9 @@ impl SpecError {
                 path.file_stem().and_then(|s| s.to_str()).unwrap_or("?")
             )),
             SpecError::Invalid(d) => d.hint.clone(),
-            SpecError::Variables { hint, .. } => Some(hint.clone()),
+            SpecError::Variables { hint, .. } => {
+                Some(diagnostic::clip(hint, diagnostic::MESSAGE_WIDTH))
+            }
         }
     }
 }
@@ -94,6 +99,10 @@ pub struct Spec {
     pub variables: BTreeMap<String, String>,
     pub sources: BTreeMap<SourceAddress, SourceSpec>,
     pub resources: BTreeMap<Address, ResourceSpec>,
+    /// What the user should know that is not an error (a `REHEARSAL_VAR_` for a variable the
+    /// spec does not declare, ignored); the CLI prints each as a `note:`.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 impl Spec {
@@ -149,11 +158,21 @@ pub struct VariableInputs {
 }
 
 impl VariableInputs {
-    pub fn from_process(cli: Vec<(String, String)>) -> Self {
-        let env = std::env::vars()
-            .filter_map(|(k, v)| k.strip_prefix(VAR_ENV_PREFIX).map(|n| (n.to_string(), v)))
-            .collect();
-        VariableInputs { cli, env }
+    /// `--var` values and the process's `REHEARSAL_VAR_<name>` variables. Other variables are
+    /// not read, whatever they hold; a `REHEARSAL_VAR_` value that is not UTF-8 is refused.
+    pub fn from_process(cli: Vec<(String, String)>) -> Result<Self, SpecError> {
+        let mut env = BTreeMap::new();
+        for (key, value) in std::env::vars_os() {
+            let Some(name) = key.to_str().and_then(|k| k.strip_prefix(VAR_ENV_PREFIX)) else {
+                continue;
+            };
+            let value = value.into_string().map_err(|_| SpecError::Variables {
+                message: format!("{VAR_ENV_PREFIX}{name} is not UTF-8 text"),
+                hint: format!("set it to plain text, or unset it: unset {VAR_ENV_PREFIX}{name}"),
+            })?;
+            env.insert(name.to_string(), value);
+        }
+        Ok(VariableInputs { cli, env })
     }
 }
 
@@ -168,11 +187,46 @@ pub fn parse_var_arg(arg: &str) -> Result<(String, String), String> {
 }
 
 pub fn load(path: &Path, inputs: &VariableInputs) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text, inputs)
+    parse_bytes(path, &bytes, inputs)
+}
+
+/// Parse and validate a spec file's bytes: text that is not UTF-8 is refused at its first
+/// invalid byte.
+pub fn parse_bytes(path: &Path, bytes: &[u8], inputs: &VariableInputs) -> Result<Spec, SpecError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(path, text, inputs),
+        Err(e) => Err(not_utf8(path, bytes, e)),
+    }
+}
+
+fn not_utf8(path: &Path, bytes: &[u8], error: std::str::Utf8Error) -> SpecError {
+    let at = error.valid_up_to();
+    let bad = error.error_len().unwrap_or(bytes.len() - at);
+    let shown: Vec<String> = bytes[at..at + bad]
+        .iter()
+        .map(|b| format!("0x{b:02X}"))
+        .collect();
+    // The lossy text has the same valid start, then one U+FFFD (3 bytes) for the bad bytes.
+    let text = String::from_utf8_lossy(bytes);
+    SpecError::Invalid(Box::new(Diagnostic::new(
+        &path.display().to_string(),
+        &text,
+        at..at + '\u{FFFD}'.len_utf8(),
+        format!(
+            "the spec is not UTF-8: {} {} cannot be read as text",
+            if bad == 1 { "byte" } else { "bytes" },
+            shown.join(" ")
+        ),
+        Some(
+            "save the file as UTF-8: an editor may have saved it as Latin-1 or Windows-1252 \
+             (`iconv -f latin1 -t utf-8` converts it)"
+                .into(),
+        ),
+    )))
 }
 
 /// Parse and validate spec text. `path` is used for messages and the file-name check.
@@ -182,16 +236,24 @@ pub fn parse(path: &Path, text: &str, inputs: &VariableInputs) -> Result<Spec, S
         let span = e.span().unwrap_or(0..0);
         let message = e.message().trim().to_string();
         let hint = diagnostic::hint_for_serde_message(&message);
-        SpecError::Invalid(Box::new(Diagnostic::new(&file, text, span, message, hint)))
+        SpecError::Invalid(Box::new(Diagnostic::new(
+            &file,
+            text,
+            span,
+            message,
+            Some(hint),
+        )))
     })?;
     // The typed parse succeeded, so the spanned parse does too; it gives us positions.
     let spanned = DeTable::parse(text).map_err(|e| {
+        let message = e.message().trim().to_string();
+        let hint = diagnostic::hint_for_serde_message(&message);
         SpecError::Invalid(Box::new(Diagnostic::new(
             &file,
             text,
             e.span().unwrap_or(0..0),
-            e.message().to_string(),
-            None,
+            message,
+            Some(hint),
         )))
     })?;
     Validator {
@@ -309,7 +371,7 @@ impl<'a> Validator<'a> {
             name: env.name.clone(),
             region: env.region.clone(),
         };
-        let variables = self.variables(&raw, inputs)?;
+        let (variables, warnings) = self.variables(&raw, inputs)?;
 
         let sources = self.sources(&raw, &variables, &env_id)?;
         let mut resources = self.resources(&raw, &variables, &env_id, &sources)?;
@@ -325,6 +387,7 @@ impl<'a> Validator<'a> {
             variables,
             sources,
             resources,
+            warnings,
         })
     }
 
@@ -338,14 +401,17 @@ impl<'a> Validator<'a> {
         })
     }
 
+    /// Each declared variable's value: `--var`, then `REHEARSAL_VAR_<name>`, then its default.
+    /// Values are plain text: a `${...}` in one would be a reference nothing checked, so it is
+    /// refused (`$${` writes a literal `${`). Returns the values and the notes for the user.
     fn variables(
         &self,
         raw: &RawSpec,
         inputs: &VariableInputs,
-    ) -> Result<BTreeMap<String, String>, SpecError> {
+    ) -> Result<(BTreeMap<String, String>, Vec<String>), SpecError> {
+        let known: Vec<&str> = raw.variables.keys().map(String::as_str).collect();
         for (name, _) in &inputs.cli {
             if !raw.variables.contains_key(name) {
-                let known: Vec<&str> = raw.variables.keys().map(String::as_str).collect();
                 return Err(SpecError::Variables {
                     message: format!("--var {name}: the spec declares no variable `{name}`"),
                     hint: diagnostic::did_you_mean(name, &known)
@@ -353,20 +419,39 @@ impl<'a> Validator<'a> {
                 });
             }
         }
+        // The environment is ambient: one CI job sets REHEARSAL_VAR_server_version for every
+        // spec it runs. A name close to a declared one is a typo; another spec's is noted.
+        let mut notes = vec![];
+        for name in inputs.env.keys() {
+            if raw.variables.contains_key(name) {
+                continue;
+            }
+            let close = known
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(name))
+                .copied()
+                .or_else(|| diagnostic::closest(name, &known));
+            if let Some(meant) = close {
+                return Err(SpecError::Variables {
+                    message: format!(
+                        "{VAR_ENV_PREFIX}{name}: the spec declares no variable `{name}`"
+                    ),
+                    hint: format!("did you mean `{meant}`? Set {VAR_ENV_PREFIX}{meant} instead"),
+                });
+            }
+            notes.push(format!(
+                "{VAR_ENV_PREFIX}{name} is ignored: {} declares no variable `{name}`",
+                self.file
+            ));
+        }
         let mut values = BTreeMap::new();
         for (name, var) in &raw.variables {
-            let from_cli = inputs
-                .cli
-                .iter()
-                .rev()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v);
-            let value = from_cli.or(inputs.env.get(name)).or(var.default.as_ref());
-            match value {
-                Some(v) => {
-                    values.insert(name.clone(), v.clone());
-                }
-                None => {
+            let from_cli = inputs.cli.iter().rev().find(|(n, _)| n == name);
+            let (value, given_as) = match (from_cli, inputs.env.get(name), &var.default) {
+                (Some((_, v)), _, _) => (v, Some(format!("--var {name}"))),
+                (None, Some(v), _) => (v, Some(format!("{VAR_ENV_PREFIX}{name}"))),
+                (None, None, Some(v)) => (v, None),
+                (None, None, None) => {
                     return Err(self.error(
                         self.span(&["variables", name]),
                         format!("variable `{name}` has no value"),
@@ -375,9 +460,26 @@ impl<'a> Validator<'a> {
                         )),
                     ));
                 }
+            };
+            if holds_reference(value) {
+                let hint = "variables hold plain text: put the reference in the spec where the \
+                            variable is used, or write `$${` for a literal `${`";
+                let shown = diagnostic::clip(value, 80);
+                return Err(match given_as {
+                    Some(given_as) => SpecError::Variables {
+                        message: format!("{given_as}: `{shown}` holds a reference"),
+                        hint: hint.into(),
+                    },
+                    None => self.error(
+                        self.span(&["variables", name, "default"]),
+                        format!("the default of variable `{name}` holds a reference"),
+                        Some(hint.into()),
+                    ),
+                });
             }
+            values.insert(name.clone(), value.clone());
         }
-        Ok(values)
+        Ok((values, notes))
     }
 
     fn sources(
@@ -396,7 +498,9 @@ impl<'a> Validator<'a> {
             let path = ["sources", kind.as_str(), name];
             self.check_references(&path, &BTreeSet::new(), &BTreeMap::new(), vars, true)?;
             let subst = |s: &str| -> String {
-                refs::interpolate(&Value::String(s.into()), &|r| plain_value(r, vars, env))
+                let value =
+                    refs::interpolate(&Value::String(s.into()), &|r| plain_value(r, vars, env));
+                refs::unescape(&value)
                     .as_str()
                     .unwrap_or_default()
                     .to_string()
@@ -524,6 +628,7 @@ impl<'a> Validator<'a> {
                     ),
                 ));
             }
+            self.check_tags(&path)?;
             let referenced = self.check_references(&path, &declared, sources, vars, false)?;
             let mut deps = BTreeSet::new();
             let mut used_sources = BTreeSet::new();
@@ -576,6 +681,7 @@ impl<'a> Validator<'a> {
                 _ => unreachable!("resource specs serialize to objects"),
             };
             self.kind_rules(&address, &mut attributes, env)?;
+            self.check_names(&address, &attributes, vars, env)?;
             out.insert(
                 address.clone(),
                 ResourceSpec {
@@ -589,6 +695,38 @@ impl<'a> Validator<'a> {
             );
         }
         Ok(out)
+    }
+
+    /// A resource's `tags` cannot use the namespaces AWS and rehearsal reserve: `aws:` is
+    /// AWS's, and `rehearsal:` tags are how rehearsal proves what an environment owns.
+    fn check_tags(&self, resource: &[&str]) -> Result<(), SpecError> {
+        let Some(DeValue::Table(tags)) = self
+            .node(&[resource, &["tags"]].concat())
+            .map(|v| v.get_ref())
+        else {
+            return Ok(());
+        };
+        for (key, _) in tags.iter() {
+            let name = key.get_ref().as_ref();
+            let lower = name.to_ascii_lowercase();
+            let (message, hint) = if lower.starts_with(RESERVED_TAG_PREFIX) {
+                (
+                    format!("the tag `{name}` is in rehearsal's own namespace"),
+                    "rehearsal sets its `rehearsal:` tags itself: they are how it proves what an \
+                     environment owns. Give this tag another name, like `release:env`",
+                )
+            } else if lower.starts_with("aws:") {
+                (
+                    format!("the tag `{name}` is in AWS's namespace"),
+                    "AWS reserves tag keys starting with `aws:` and refuses them in a request. \
+                     Give this tag another name",
+                )
+            } else {
+                continue;
+            };
+            return Err(self.error(key.span(), message, Some(hint.into())));
+        }
+        Ok(())
     }
 
     /// Defaults and rules of the kind's spec table that its types cannot say.
@@ -609,6 +747,33 @@ impl<'a> Validator<'a> {
                 Some(rule.hint),
             )
         })
+    }
+
+    /// The names AWS knows the resource by, where they are known now, against AWS's rules:
+    /// the error points at the value, or at the table for a default derived from its name.
+    fn check_names(
+        &self,
+        address: &Address,
+        attrs: &Attributes,
+        vars: &BTreeMap<String, String>,
+        env: &EnvId,
+    ) -> Result<(), SpecError> {
+        let table = ["resources", address.kind.as_str(), address.name.as_str()];
+        for name in kinds::describe(address.kind).names {
+            let Some(value) = name.known_value(attrs) else {
+                continue;
+            };
+            if let Err(rule) = (name.check)(&value) {
+                let node = self.node(&[&table[..], &[name.attribute]].concat());
+                let mut hint = rule.hint;
+                if let Some(DeValue::String(written)) = node.map(|n| n.get_ref()) {
+                    hint.push_str(&slug_suggestion(written, name, vars, env).unwrap_or_default());
+                }
+                let span = node.map(|v| v.span()).unwrap_or_else(|| self.span(&table));
+                return Err(self.error(span, rule.message, Some(hint)));
+            }
+        }
+        Ok(())
     }
 
     /// Check every `${...}` under `path`; return the references found.
@@ -686,6 +851,9 @@ impl<'a> Validator<'a> {
                 ))
             }
             Reference::Variable(_) | Reference::Environment(_) => Ok(()),
+            Reference::Slug(inner) => {
+                self.check_reference(inner, at, declared, sources, vars, variables_only)
+            }
             _ if variables_only => Err(self.error(
                 at,
                 format!("a source can only use variables, not `${{{reference}}}`"),
@@ -823,12 +991,73 @@ fn collect_strings(
     }
 }
 
+/// When a name AWS refuses was made from variables (`production-before-${var.release}` with
+/// release = 3.2.0) and their slugs make one it accepts: "; `${var.release | slug}` makes it
+/// `production-before-3-2-0`".
+fn slug_suggestion(
+    written: &str,
+    name: &kinds::Name,
+    vars: &BTreeMap<String, String>,
+    env: &EnvId,
+) -> Option<String> {
+    let mut plain: Vec<String> = refs::pieces(written)
+        .ok()?
+        .into_iter()
+        .filter_map(|piece| match piece {
+            Piece::Reference {
+                parsed: Ok(r @ (Reference::Variable(_) | Reference::Environment(_))),
+                ..
+            } => Some(format!("`${{{r} | slug}}`")),
+            _ => None,
+        })
+        .collect();
+    plain.dedup();
+    if plain.is_empty() {
+        return None;
+    }
+    let slugged = refs::interpolate(&Value::String(written.into()), &|r| match r {
+        Reference::Variable(_) | Reference::Environment(_) => {
+            plain_value(&Reference::Slug(Box::new(r.clone())), vars, env)
+        }
+        r => plain_value(r, vars, env),
+    });
+    let slugged = refs::unescape(&slugged).as_str()?.to_string();
+    (name.check)(&slugged).ok()?;
+    Some(format!("; {} makes it `{slugged}`", plain.join(" and ")))
+}
+
+/// A `${` that is not written `$${`: a reference, or the start of one.
+fn holds_reference(value: &str) -> bool {
+    refs::pieces(value).map_or(true, |pieces| {
+        pieces.iter().any(|p| matches!(p, Piece::Reference { .. }))
+    })
+}
+
+/// A variable's value as text: `$${` written in it is a literal `${`. (It holds no reference:
+/// [`holds_reference`] saw to that.)
+fn plain_text(value: &str) -> String {
+    match refs::pieces(value) {
+        Ok(pieces) => pieces
+            .into_iter()
+            .map(|p| match p {
+                Piece::Text(t) => t,
+                Piece::Reference { expr, .. } => format!("${{{expr}}}"),
+            })
+            .collect(),
+        Err(_) => value.to_string(),
+    }
+}
+
 /// Values known as soon as the spec is read: variables and the environment's own name.
 fn plain_value(r: &Reference, vars: &BTreeMap<String, String>, env: &EnvId) -> Option<Value> {
     match r {
-        Reference::Variable(name) => vars.get(name).map(|v| Value::String(v.clone())),
+        Reference::Variable(name) => vars.get(name).map(|v| Value::String(plain_text(v))),
         Reference::Environment(attr) if attr == "name" => Some(Value::String(env.name.clone())),
         Reference::Environment(_) => Some(Value::String(env.region.clone())),
+        Reference::Slug(inner) => {
+            let value = plain_value(inner, vars, env)?;
+            Some(Value::String(refs::slug(value.as_str()?)))
+        }
         _ => None,
     }
 }

@@ -24,6 +24,9 @@ pub enum Reference {
         address: Address,
         attribute: String,
     },
+    /// `${var.release | slug}`: a variable or `env.*` made into a name AWS accepts (see
+    /// [`slug`]). Only values known when the spec is read can be transformed.
+    Slug(Box<Reference>),
 }
 
 impl fmt::Display for Reference {
@@ -33,6 +36,7 @@ impl fmt::Display for Reference {
             Reference::Environment(attr) => write!(f, "env.{attr}"),
             Reference::Source { source, attribute } => write!(f, "{source}.{attribute}"),
             Reference::Resource { address, attribute } => write!(f, "{address}.{attribute}"),
+            Reference::Slug(inner) => write!(f, "{inner} | slug"),
         }
     }
 }
@@ -52,6 +56,25 @@ impl Reference {
             message,
             hint: hint.to_string(),
         };
+        if let Some((inner, transform)) = expr.split_once('|') {
+            let transform = transform.trim();
+            if transform != "slug" {
+                return Err(bad(
+                    format!("`{transform}` is not a transform"),
+                    "the one transform is `slug`, as in ${var.release | slug}",
+                ));
+            }
+            return match Reference::parse(inner)? {
+                inner @ (Reference::Variable(_) | Reference::Environment(_)) => {
+                    Ok(Reference::Slug(Box::new(inner)))
+                }
+                other => Err(bad(
+                    format!("`| slug` cannot transform `${{{other}}}`"),
+                    "slug applies to values known when the spec is read: ${var.NAME | slug}, \
+                     ${env.name | slug}; write a name from a resource or a source as it is",
+                )),
+            };
+        }
         let parts: Vec<&str> = expr.trim().split('.').collect();
         if parts.iter().any(|p| p.is_empty()) {
             return Err(bad(
@@ -238,10 +261,13 @@ fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Val
     let Ok(ps) = pieces(s) else {
         return Value::String(s.to_string());
     };
+    // What a lookup returns is plain text (a variable's value, an attribute AWS reported): a
+    // `${` in it is escaped, so it is never mistaken for a reference, and `unescape` gives it
+    // back as it was.
     if let [Piece::Reference { parsed: Ok(r), .. }] = ps.as_slice()
         && let Some(v) = lookup(r)
     {
-        return v;
+        return escape(&v);
     }
     let mut out = String::new();
     for p in ps {
@@ -258,9 +284,10 @@ fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Val
                                 .unwrap_or_else(|| i.to_string())
                         })
                         .collect::<Vec<_>>()
-                        .join(","),
+                        .join(",")
+                        .replace("${", "$${"),
                 ),
-                Some(other) => out.push_str(&other.to_string()),
+                Some(other) => out.push_str(&other.to_string().replace("${", "$${")),
                 None => {
                     out.push_str("${");
                     out.push_str(&expr);
@@ -270,6 +297,38 @@ fn interpolate_str(s: &str, lookup: &dyn Fn(&Reference) -> Option<Value>) -> Val
         }
     }
     Value::String(out)
+}
+
+/// A value made into a name AWS accepts: lowercase, every run of characters other than ASCII
+/// letters and digits one hyphen, no hyphen at either end. `3.2.0` → `3-2-0`,
+/// `Release 2026/11` → `release-2026-11`.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    let mut gap = false;
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+            gap = false;
+        } else {
+            gap = true;
+        }
+    }
+    out
+}
+
+/// Plain text made spec text: every `${` written `$${`. The inverse of [`unescape`].
+pub fn escape(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(s.replace("${", "$${")),
+        Value::Array(items) => Value::Array(items.iter().map(escape).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), escape(v))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// Turn `$${` escapes into `${` once every reference is resolved: the value AWS should get.
@@ -334,6 +393,50 @@ mod tests {
         let v = interpolate(&json!("echo $${HOME} ${var.version}"), &vars);
         assert!(!has_references(&v));
         assert_eq!(unescape(&v), json!("echo ${HOME} 1.4.2"));
+    }
+
+    #[test]
+    fn looked_up_text_is_never_read_as_a_reference() {
+        let shell = |_: &Reference| Some(json!("echo ${HOME}"));
+        for template in [json!("${var.script}"), json!("run: ${var.script}")] {
+            let v = interpolate(&template, &shell);
+            assert!(!has_references(&v), "{v}");
+            assert!(unescape(&v).as_str().unwrap().ends_with("echo ${HOME}"));
+        }
+    }
+
+    #[test]
+    fn a_slug_is_lowercase_letters_digits_and_single_hyphens() {
+        assert_eq!(slug("3.2.0"), "3-2-0");
+        assert_eq!(slug("Release 2026/11 -- RC1"), "release-2026-11-rc1");
+        assert_eq!(slug("..v1..."), "v1");
+        assert_eq!(slug("café"), "caf");
+        assert_eq!(slug("---"), "");
+    }
+
+    #[test]
+    fn slug_transforms_variables_and_the_environment_only() {
+        let parsed = |expr: &str| Reference::parse(expr);
+        assert_eq!(
+            parsed("var.release | slug"),
+            Ok(Reference::Slug(Box::new(Reference::Variable(
+                "release".into()
+            ))))
+        );
+        assert_eq!(
+            parsed(" env.name|slug "),
+            Ok(Reference::Slug(Box::new(Reference::Environment(
+                "name".into()
+            ))))
+        );
+        assert!(parsed("source.rds_instance.db.identifier | slug").is_err());
+        assert!(parsed("var.release | upper").is_err());
+        assert!(parsed("var.release | slug | slug").is_err());
+        let v = interpolate(&json!("before-${var.version | slug}"), &|r| match r {
+            Reference::Slug(inner) => vars(inner).map(|v| json!(slug(v.as_str().unwrap()))),
+            r => vars(r),
+        });
+        assert_eq!(v, json!("before-1-4-2"));
     }
 
     #[test]

@@ -53,6 +53,31 @@ fn validate_refuses_an_undeclared_var() {
 }
 
 #[test]
+fn a_variable_set_in_the_environment_for_another_spec_is_noted_and_ignored() {
+    // CI sets REHEARSAL_VAR_server_version for every spec; production declares no such variable.
+    Project::new()
+        .rehearsal(&["validate", "production"])
+        .env("REHEARSAL_VAR_server_version", "3.2.0")
+        .run()
+        .snapshot("validate-ignores-another-spec-s-variable");
+}
+
+#[test]
+fn an_environment_holding_text_that_is_not_utf_8_is_no_panic() {
+    let project = Project::new();
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .env_bytes("LEGACY_LOCALE_SETTING", b"caf\xe9")
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .env_bytes("REHEARSAL_VAR_server_version", b"3.2.0-caf\xe9")
+        .run()
+        .snapshot("validate-a-variable-that-is-not-utf-8");
+}
+
+#[test]
 fn a_missing_spec_is_named_with_where_specs_live() {
     Project::new()
         .rehearsal(&["validate", "prerelase"])
@@ -699,6 +724,27 @@ fn a_failed_plan_removes_the_previous_plan_so_it_cannot_be_applied_by_mistake() 
 }
 
 #[test]
+fn a_name_only_the_plan_can_resolve_is_checked_by_the_plan() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    // Production's identifier is known once the plan looks it up; with it, a dot.
+    project.edit(
+        "prerelease",
+        "identifier = \"prerelease-from-prod\"",
+        "identifier = \"${source.rds_instance.prod_db.identifier}.before-rehearsal\"",
+    );
+    project
+        .rehearsal(&["validate", "prerelease"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .snapshot("plan-a-name-aws-would-refuse");
+    assert!(!project.path(PLAN_FILE).exists());
+}
+
+#[test]
 fn a_broken_spec_also_removes_the_previous_plan() {
     let project = Project::new();
     project.rehearsal(&["plan", "prerelease"]).run().exits(0);
@@ -708,6 +754,58 @@ fn a_broken_spec_also_removes_the_previous_plan() {
         .run()
         .snapshot("plan-a-broken-spec-removes-the-previous-plan");
     assert!(!project.path(PLAN_FILE).exists());
+}
+
+#[test]
+fn a_plan_that_cannot_be_written_removes_the_previous_plan_and_says_so() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    project
+        .rehearsal(&["plan", "prerelease", "--var", "server_version=3.2.0"])
+        .on_a_full_disk()
+        .run()
+        .snapshot("plan-cannot-be-written");
+    assert_eq!(
+        plans_directory(&project),
+        Vec::<String>::new(),
+        "neither the previous plan nor a partial one is left"
+    );
+    project
+        .rehearsal(&["apply", PLAN_FILE])
+        .run()
+        .exits(1)
+        .stderr_has("cannot read plan plans/prerelease.plan.json");
+}
+
+#[test]
+fn a_killed_plan_s_temporary_file_is_removed_by_the_next_plan() {
+    let project = Project::new();
+    std::fs::create_dir(project.path("plans")).unwrap();
+    // A plan killed while writing left its temporary file; its process is gone.
+    let mut finished = std::process::Command::new("true").spawn().unwrap();
+    let gone = finished.id();
+    finished.wait().unwrap();
+    let stale = format!("plans/.prerelease.plan.json.{gone}.tmp");
+    project.write(&stale, "{\n  \"format_version\": 2,\n  \"tool_ver");
+    // Another plan of the same file is being written right now, by a process that runs.
+    let running = format!("plans/.prerelease.plan.json.{}.tmp", std::process::id());
+    project.write(&running, "{");
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    assert_eq!(
+        plans_directory(&project),
+        [running.trim_start_matches("plans/"), "prerelease.plan.json"],
+        "the stale temporary file is gone; the live one is not touched"
+    );
+}
+
+/// What `plans/` holds, hidden files too, sorted.
+fn plans_directory(project: &Project) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(project.path("plans"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 // --- exit codes: README.md's table, one command line per row ---------------------------------

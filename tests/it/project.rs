@@ -19,6 +19,7 @@
 //! Either way the binary runs with no terminal, `NO_COLOR=1`, and nothing from the environment
 //! of the machine running the tests (no `AWS_REGION`, no `REHEARSAL_VAR_...`).
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -81,6 +82,7 @@ impl Project {
             project: self,
             args: args.iter().map(|a| a.to_string()).collect(),
             env: vec![],
+            file_size_limit: None,
         }
     }
 
@@ -147,7 +149,9 @@ const FILTERS: &[(&str, &str)] = &[
 pub struct Run<'a> {
     project: &'a Project,
     args: Vec<String>,
-    env: Vec<(String, String)>,
+    env: Vec<(String, OsString)>,
+    /// `ulimit -f`: no file may grow past this many blocks (512 bytes, or 1024 in bash).
+    file_size_limit: Option<u32>,
 }
 
 impl Run<'_> {
@@ -156,9 +160,37 @@ impl Run<'_> {
         self
     }
 
+    /// An environment variable holding any bytes, UTF-8 or not.
+    pub fn env_bytes(mut self, key: &str, value: &[u8]) -> Self {
+        use std::os::unix::ffi::OsStringExt;
+        self.env
+            .push((key.into(), OsString::from_vec(value.to_vec())));
+        self
+    }
+
+    /// Run it as on a full disk: writing a file past a few kilobytes fails (EFBIG), as writing
+    /// past the end of a full disk does (ENOSPC). The plan of pre-release is about 10 KB.
+    pub fn on_a_full_disk(mut self) -> Self {
+        self.file_size_limit = Some(4);
+        self
+    }
+
     fn command(&self) -> Command {
         let project = self.project;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rehearsal"));
+        let binary = env!("CARGO_BIN_EXE_rehearsal");
+        let mut cmd = match self.file_size_limit {
+            None => Command::new(binary),
+            Some(blocks) => {
+                // Past the limit, the kernel sends SIGXFSZ; ignored, the write fails instead.
+                let mut sh = Command::new("/bin/sh");
+                sh.arg("-c")
+                    .arg(format!(
+                        "ulimit -f {blocks}; trap '' XFSZ; exec \"$0\" \"$@\""
+                    ))
+                    .arg(binary);
+                sh
+            }
+        };
         cmd.args(&self.args)
             .current_dir(project.dir.path())
             .env_clear()
@@ -185,7 +217,11 @@ impl Run<'_> {
     /// Run it to the end.
     pub fn run(self) -> Outcome {
         let output = self.command().output().expect("the rehearsal binary runs");
-        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={} ", v.to_string_lossy()))
+            .collect();
         Outcome {
             command: format!("{}rehearsal {}", env.concat(), self.args.join(" ")),
             project: self.project.dir.path().to_path_buf(),

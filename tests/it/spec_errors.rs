@@ -186,6 +186,115 @@ identifier = "prerelease-from-prod"
     ");
 }
 
+#[test]
+fn a_syntax_error_on_a_very_long_line_shows_a_window_of_it() {
+    // A note pasted into a tag, 50 000 characters long, then a value left unquoted.
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+tags = { Note = "NOTE", Owner = release-team }
+"#,
+    )
+    .replace("NOTE", &"x".repeat(50_000));
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:9:50029: string values must be quoted, expected literal string
+      |
+    9 | …xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", Owner = release-team }
+      |                                                                                        ^^^^^^^^^^^^
+    hint: this is not valid TOML here; see https://toml.io for the syntax
+    "#);
+}
+
+#[test]
+fn a_long_value_in_a_message_is_cut_in_the_middle() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+
+[resources.ecs_service.server]
+name = "server"
+cluster = "${ecs_cluster.main.name}"
+task_definition = "arn:aws:ecs:eu-west-1:000000000000:task-definition/server:1"
+desired_count = "ONE"
+"#,
+    )
+    .replace("ONE", &"x".repeat(5_000_000));
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:14:17: invalid type: string "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", expected i64
+       |
+    14 | desired_count = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…
+       |                 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: check the value's type: strings are quoted, numbers and booleans are not
+    "#);
+    assert!(shown(&d).len() < 1_000, "a 5 MB value makes a short error");
+}
+
+#[test]
+fn a_spec_saved_as_latin_1_points_at_the_first_byte_that_is_not_utf_8() {
+    // "Café" as an editor set to Latin-1 saves it: é is the one byte 0xE9.
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[variables.server_version]
+description = "Server build for the Café"
+default = "3.1.0"
+"#,
+    );
+    let latin_1: Vec<u8> = spec
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 character"))
+        .collect();
+    let file = crate::support::SpecFile::write_bytes("prerelease", &latin_1);
+    let Err(SpecError::Invalid(d)) = spec::load(&file.path, &VariableInputs::default()) else {
+        panic!("a spec that is not UTF-8 is refused with a position");
+    };
+    let shown = shown(&d).replace(&file.path.display().to_string(), FILE);
+    insta::assert_snapshot!(shown, @r#"
+    error: environments/prerelease.toml:8:40: the spec is not UTF-8: byte 0xE9 cannot be read as text
+      |
+    8 | description = "Server build for the Caf�"
+      |                                        ^
+    hint: save the file as UTF-8: an editor may have saved it as Latin-1 or Windows-1252 (`iconv -f latin1 -t utf-8` converts it)
+    "#);
+}
+
+#[test]
+fn an_unknown_key_megabytes_long_is_refused_at_once_and_briefly() {
+    // "did you mean" compared it with every key allowed, character by character: 25 s here.
+    let spec = format!(
+        "[environment]\nname = \"prerelease\"\nregion = \"eu-west-1\"\nlifecycle = \"ephemeral\"\n{} = 1\n",
+        "k".repeat(20_000_000)
+    );
+    let d = rejected(&spec);
+    assert!(d.message.starts_with("unknown field `kkk"), "{}", d.message);
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("remove it, or use one of: project, name, region, lifecycle, ttl")
+    );
+    assert!(shown(&d).len() < 1_000);
+}
+
 // --- References ----------------------------------------------------------------------------
 
 /// The pre-release spec in miniature; each reference test breaks one reference in it.
@@ -812,6 +921,219 @@ instance_class = "db.t3.medium"
     "#);
 }
 
+// --- Tags ----------------------------------------------------------------------------------
+
+#[test]
+fn a_tag_in_rehearsal_s_namespace_is_refused() {
+    let spec = with_reference(r#"tags = { Team = "release", "rehearsal:env" = "production" }"#);
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:22:28: the tag `rehearsal:env` is in rehearsal's own namespace
+       |
+    22 | tags = { Team = "release", "rehearsal:env" = "production" }
+       |                            ^^^^^^^^^^^^^^^
+    hint: rehearsal sets its `rehearsal:` tags itself: they are how it proves what an environment owns. Give this tag another name, like `release:env`
+    "#);
+}
+
+#[test]
+fn a_tag_in_aws_s_namespace_is_refused_in_a_table_of_its_own_too() {
+    let spec = with_reference(
+        "[resources.ecs_cluster.main.tags]\nTeam = \"release\"\n\"AWS:CreatedBy\" = \"me\"",
+    );
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:24:1: the tag `AWS:CreatedBy` is in AWS's namespace
+       |
+    24 | "AWS:CreatedBy" = "me"
+       | ^^^^^^^^^^^^^^^
+    hint: AWS reserves tag keys starting with `aws:` and refuses them in a request. Give this tag another name
+    "#);
+}
+
+// --- Names AWS accepts ---------------------------------------------------------------------
+
+/// Production's release-day snapshot as the spec once wrote it, for a release called 3.2.0.
+fn release_snapshot(identifier: &str) -> Result<spec::Spec, SpecError> {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "production"
+region = "eu-west-1"
+lifecycle = "protected"
+
+[variables.release]
+default = "manual"
+
+[sources.rds_instance.db]
+identifier = "production-db"
+
+[resources.rds_snapshot.before_release]
+identifier = "IDENTIFIER"
+source_db = "${source.rds_instance.db.identifier}"
+keep_after_destroy = true
+"#,
+    )
+    .replace("IDENTIFIER", identifier);
+    let inputs = VariableInputs {
+        cli: vec![("release".into(), "3.2.0".into())],
+        env: BTreeMap::new(),
+    };
+    spec::parse(Path::new("environments/production.toml"), &spec, &inputs)
+}
+
+#[test]
+fn a_snapshot_named_after_a_version_is_refused_with_the_slug_that_fixes_it() {
+    let Err(SpecError::Invalid(d)) = release_snapshot("production-before-${var.release}") else {
+        panic!("RDS refuses dots in identifiers");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/production.toml:14:14: `production-before-3.2.0` is not a valid RDS DB snapshot identifier: `.` is not allowed
+       |
+    14 | identifier = "production-before-${var.release}"
+       |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: an RDS DB snapshot identifier is 1 to 255 letters, digits and hyphens, starting with a letter; `${var.release | slug}` makes it `production-before-3-2-0`
+    "#);
+    let spec = release_snapshot("production-before-${var.release | slug}").expect("valid");
+    let snapshot = spec.resources.values().next().unwrap();
+    assert_eq!(snapshot.attributes["identifier"], "production-before-3-2-0");
+}
+
+#[test]
+fn slug_transforms_only_what_is_known_when_the_spec_is_read() {
+    let Err(SpecError::Invalid(d)) =
+        release_snapshot("copy-of-${source.rds_instance.db.identifier | slug}")
+    else {
+        panic!("a source's value cannot be slugged");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/production.toml:14:23: `| slug` cannot transform `${source.rds_instance.db.identifier}`
+       |
+    14 | identifier = "copy-of-${source.rds_instance.db.identifier | slug}"
+       |                       ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: slug applies to values known when the spec is read: ${var.NAME | slug}, ${env.name | slug}; write a name from a resource or a source as it is
+    "#);
+    let Err(SpecError::Invalid(d)) = release_snapshot("before-${var.release | lower}") else {
+        panic!("slug is the one transform");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/production.toml:14:22: `lower` is not a transform
+       |
+    14 | identifier = "before-${var.release | lower}"
+       |                      ^^^^^^^^^^^^^^^^^^^^^^
+    hint: the one transform is `slug`, as in ${var.release | slug}
+    "#);
+    let Err(SpecError::Invalid(d)) = release_snapshot("before-${var.relase | slug}") else {
+        panic!("the variable is still checked");
+    };
+    assert_eq!((d.line, d.column), (14, 22));
+    assert_eq!(d.hint.as_deref(), Some("did you mean `release`?"));
+}
+
+#[test]
+fn an_uppercase_database_identifier_is_refused_because_rds_keeps_it_lowercase() {
+    let spec = with_reference("").replace(
+        "[resources.rds_instance.db]\n",
+        "[resources.rds_instance.db]\nidentifier = \"Prerelease-DB\"\n",
+    );
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:17:14: `Prerelease-DB` is not a valid RDS DB instance identifier: RDS keeps it in lowercase
+       |
+    17 | identifier = "Prerelease-DB"
+       |              ^^^^^^^^^^^^^^^
+    hint: write `prerelease-db`: AWS would report `prerelease-db`, which never matches `Prerelease-DB`, and every apply would replace the database
+    "#);
+}
+
+#[test]
+fn a_default_identifier_made_from_the_name_points_at_the_table() {
+    // No identifier: it is ENV-NAME, and `db__restored` makes two hyphens in a row.
+    let spec = with_reference("").replace(
+        "[resources.rds_instance.db]",
+        "[resources.rds_instance.db__restored]",
+    );
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:16:1: `prerelease-db--restored` is not a valid RDS DB instance identifier: it has two hyphens in a row
+       |
+    16 | [resources.rds_instance.db__restored]
+       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: an RDS DB instance identifier is 1 to 63 letters, digits and hyphens, starting with a letter
+    ");
+}
+
+#[test]
+fn an_rds_identifier_follows_the_rest_of_aws_s_rules_too() {
+    let refused = |identifier: &str| {
+        let spec = with_reference("").replace(
+            "[resources.rds_instance.db]\n",
+            &format!("[resources.rds_instance.db]\nidentifier = \"{identifier}\"\n"),
+        );
+        rejected(&spec).message
+    };
+    let long = "d".repeat(64);
+    assert_eq!(
+        refused(&long),
+        format!(
+            "`{long}` is not a valid RDS DB instance identifier: it is 64 characters long, \
+             and the most is 63"
+        )
+    );
+    assert!(refused("").ends_with("identifier: it is empty"));
+    assert!(refused("3-db").ends_with("it does not start with a letter"));
+    assert!(refused("db-").ends_with("it ends with a hyphen"));
+    assert!(refused("db_1").ends_with("`_` is not allowed"));
+    assert!(refused("db 1").ends_with("a space is not allowed"));
+    let snapshot = "s".repeat(255);
+    assert!(release_snapshot(&snapshot).is_ok(), "snapshots take 255");
+}
+
+#[test]
+fn ecs_names_are_letters_digits_hyphens_and_underscores() {
+    let spec = with_reference(
+        r#"
+[resources.ecs_service.server]
+name = "server ${var.server_version}"
+cluster = "${ecs_cluster.main.name}"
+task_definition = "arn:aws:ecs:eu-west-1:000000000000:task-definition/server:1"
+"#,
+    );
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:24:8: `server 3.1.0` is not a valid ECS service name: a space is not allowed
+       |
+    24 | name = "server ${var.server_version}"
+       |        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: an ECS service name is 1 to 255 letters, digits, hyphens and underscores
+    "#);
+    let refused = |table: &str| rejected(&with_reference(table)).message;
+    assert_eq!(
+        refused("[resources.ecs_cluster.blue]\nname = \"\""),
+        "`` is not a valid ECS cluster name: it is empty"
+    );
+    assert_eq!(
+        refused("[resources.ecs_task_definition.server]\nfamily = \"server:3\"\ncontainers = []"),
+        "`server:3` is not a valid ECS task-definition family: `:` is not allowed"
+    );
+    let fine = "[resources.ecs_cluster.blue]\nname = \"Blue_Team-2\"";
+    assert!(
+        parse(&with_reference(fine)).is_ok(),
+        "ECS names keep their case"
+    );
+}
+
+#[test]
+fn a_name_that_waits_for_a_source_is_not_checked_by_validate() {
+    // Production's identifier is known only once the plan looks it up: the plan checks it.
+    let spec = with_reference("").replace(
+        "[resources.rds_instance.db]\n",
+        "[resources.rds_instance.db]\nidentifier = \"${source.rds_instance.prod_db.identifier}.copy\"\n",
+    );
+    assert!(parse(&spec).is_ok());
+}
+
 // --- Variables -----------------------------------------------------------------------------
 
 const VERSIONED: &str = r#"[environment]
@@ -825,7 +1147,8 @@ description = "Server build under test"
 DEFAULT
 
 [resources.ecs_cluster.main]
-name = "prerelease-${var.server_version}"
+name = "prerelease"
+tags = { Version = "${var.server_version}" }
 "#;
 
 fn versioned(default: Option<&str>) -> String {
@@ -837,10 +1160,10 @@ fn versioned(default: Option<&str>) -> String {
     )
 }
 
-fn cluster_name(inputs: &VariableInputs, default: Option<&str>) -> String {
+fn version_tag(inputs: &VariableInputs, default: Option<&str>) -> String {
     let spec = spec::parse(Path::new(FILE), &versioned(default), inputs).expect("valid");
     let cluster = spec.resources.values().next().expect("one resource");
-    cluster.attributes["name"]
+    cluster.attributes["tags"]["Version"]
         .as_str()
         .expect("a string")
         .to_string()
@@ -888,28 +1211,135 @@ fn a_var_flag_with_nothing_close_lists_the_declared_variables() {
 }
 
 #[test]
+fn a_var_flag_holding_a_reference_is_refused() {
+    // It would pass validate and plan, and fail half-way through apply: nothing checked it.
+    let inputs = VariableInputs {
+        cli: vec![(
+            "server_version".into(),
+            "${rds_instance.db.endpoint}".into(),
+        )],
+        env: BTreeMap::new(),
+    };
+    let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
+    insta::assert_snapshot!(report(err), @r"
+    error: --var server_version: `${rds_instance.db.endpoint}` holds a reference
+    hint: variables hold plain text: put the reference in the spec where the variable is used, or write `$${` for a literal `${`
+    ");
+}
+
+#[test]
+fn an_environment_variable_holding_a_reference_is_refused() {
+    let inputs = VariableInputs {
+        cli: vec![],
+        env: [("server_version".to_string(), "3.2.0-${var.x".to_string())].into(),
+    };
+    let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
+    insta::assert_snapshot!(report(err), @r"
+    error: REHEARSAL_VAR_server_version: `3.2.0-${var.x` holds a reference
+    hint: variables hold plain text: put the reference in the spec where the variable is used, or write `$${` for a literal `${`
+    ");
+}
+
+#[test]
+fn a_default_holding_a_reference_is_refused_where_it_is_written() {
+    let spec = versioned(Some("${source.rds_instance.prod_db.identifier}"));
+    let d = rejected(&spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:9:11: the default of variable `server_version` holds a reference
+      |
+    9 | default = "${source.rds_instance.prod_db.identifier}"
+      |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: variables hold plain text: put the reference in the spec where the variable is used, or write `$${` for a literal `${`
+    "#);
+}
+
+#[test]
+fn two_dollars_in_a_variable_write_a_literal_dollar_brace() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[variables.start]
+default = "3.1.0"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+tags = { Whole = "${var.start}", Inside = "run: ${var.start}" }
+"#,
+    );
+    let inputs = VariableInputs {
+        cli: vec![("start".into(), "echo $${HOME}".into())],
+        env: BTreeMap::new(),
+    };
+    let spec = spec::parse(Path::new(FILE), spec, &inputs).expect("valid");
+    let tags = &spec.resources.values().next().unwrap().attributes["tags"];
+    assert_eq!(
+        rehearsal::spec::refs::unescape(tags),
+        serde_json::json!({ "Whole": "echo ${HOME}", "Inside": "run: echo ${HOME}" })
+    );
+    assert!(!rehearsal::spec::refs::has_references(tags));
+}
+
+#[test]
+fn a_typo_in_an_environment_variable_is_refused_with_the_name_meant() {
+    let refused = |name: &str| {
+        let inputs = VariableInputs {
+            cli: vec![],
+            env: [(name.to_string(), "3.2.0".to_string())].into(),
+        };
+        let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
+        assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
+        err
+    };
+    insta::assert_snapshot!(report(refused("server_verison")), @r"
+    error: REHEARSAL_VAR_server_verison: the spec declares no variable `server_verison`
+    hint: did you mean `server_version`? Set REHEARSAL_VAR_server_version instead
+    ");
+    assert_eq!(
+        refused("SERVER_VERSION").hint().unwrap(),
+        "did you mean `server_version`? Set REHEARSAL_VAR_server_version instead",
+        "a name in another case is the same typo"
+    );
+}
+
+#[test]
+fn an_environment_variable_for_another_spec_is_noted_and_ignored() {
+    // One CI job sets REHEARSAL_VAR_release for the production spec and runs every spec.
+    let inputs = VariableInputs {
+        cli: vec![],
+        env: [("release".to_string(), "3.2.0".to_string())].into(),
+    };
+    let spec = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).expect("valid");
+    assert_eq!(
+        spec.warnings,
+        [
+            "REHEARSAL_VAR_release is ignored: environments/prerelease.toml declares no variable `release`"
+        ]
+    );
+    assert_eq!(spec.variables["server_version"], "3.1.0");
+}
+
+#[test]
 fn var_flags_beat_the_environment_which_beats_the_default() {
     let env: BTreeMap<String, String> =
         [("server_version".to_string(), "3.2.0-env".to_string())].into();
     let cli = vec![("server_version".to_string(), "3.2.0-flag".to_string())];
 
     let default_only = VariableInputs::default();
-    assert_eq!(
-        cluster_name(&default_only, Some("3.1.0")),
-        "prerelease-3.1.0"
-    );
+    assert_eq!(version_tag(&default_only, Some("3.1.0")), "3.1.0");
 
     let from_env = VariableInputs {
         cli: vec![],
         env: env.clone(),
     };
+    assert_eq!(version_tag(&from_env, Some("3.1.0")), "3.2.0-env");
     assert_eq!(
-        cluster_name(&from_env, Some("3.1.0")),
-        "prerelease-3.2.0-env"
-    );
-    assert_eq!(
-        cluster_name(&from_env, None),
-        "prerelease-3.2.0-env",
+        version_tag(&from_env, None),
+        "3.2.0-env",
         "the environment is enough without a default"
     );
 
@@ -917,10 +1347,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
         cli: cli.clone(),
         env,
     };
-    assert_eq!(
-        cluster_name(&flag_and_env, Some("3.1.0")),
-        "prerelease-3.2.0-flag"
-    );
+    assert_eq!(version_tag(&flag_and_env, Some("3.1.0")), "3.2.0-flag");
 
     let repeated = VariableInputs {
         cli: vec![
@@ -929,11 +1356,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
         ],
         env: BTreeMap::new(),
     };
-    assert_eq!(
-        cluster_name(&repeated, None),
-        "prerelease-last",
-        "the last --var wins"
-    );
+    assert_eq!(version_tag(&repeated, None), "last", "the last --var wins");
 }
 
 #[test]
@@ -996,6 +1419,16 @@ fn the_shipped_specs_are_valid() {
     assert_eq!(
         snapshot.attributes["identifier"],
         "production-before-manual"
+    );
+    let inputs = VariableInputs {
+        cli: vec![("release".into(), "3.2.0".into())],
+        env: BTreeMap::new(),
+    };
+    let release = spec::load(&dir.join("production.toml"), &inputs).expect("a version");
+    assert_eq!(
+        release.resources.values().next().unwrap().attributes["identifier"],
+        "production-before-3-2-0",
+        "a release named by its version makes an identifier RDS accepts"
     );
 
     let staging = load("staging");
@@ -1086,5 +1519,126 @@ fn an_ephemeral_environment_lives_at_most_a_year() {
     17 | ttl = "400d"
        |       ^^^^^^
     hint: ephemeral environments are meant to go away: use at most "365d"
+    "#);
+}
+
+// --- Every located error says what to do ---------------------------------------------------
+
+/// A shipped spec damaged every way this test knows: cut at every byte, each line duplicated
+/// or deleted, neighbouring characters swapped, and each value replaced by something people
+/// (and editors) get wrong.
+fn damaged(name: &str) -> Vec<String> {
+    let original = crate::support::shipped_text(name);
+    let lines: Vec<&str> = original.lines().collect();
+    let mut out = vec![];
+    for i in (0..=original.len()).filter(|i| original.is_char_boundary(*i)) {
+        out.push(original[..i].to_string());
+    }
+    for i in 0..lines.len() {
+        let mut duplicated = lines.clone();
+        duplicated.insert(i, lines[i]);
+        out.push(duplicated.join("\n"));
+        let mut deleted = lines.clone();
+        deleted.remove(i);
+        out.push(deleted.join("\n"));
+    }
+    let chars: Vec<char> = original.chars().collect();
+    for i in (0..chars.len() - 1).step_by(2) {
+        let mut swapped = chars.clone();
+        swapped.swap(i, i + 1);
+        out.push(swapped.into_iter().collect());
+    }
+    let wrong = [
+        "",
+        "[",
+        "{",
+        "\"",
+        "'''",
+        "1e400",
+        "99999999999999999999",
+        "0x",
+        "inf",
+        "true",
+        "1979-05-27T07:32:00Z",
+        "[1, \"a\"]",
+        "{ a = 1 }",
+        "\"${\"",
+        "\"${var.nope}\"",
+    ];
+    for (i, line) in lines.iter().enumerate() {
+        let Some(eq) = line.find(" = ") else { continue };
+        for value in wrong {
+            let mut replaced = lines.clone();
+            let edited = format!("{} = {value}", &line[..eq]);
+            replaced[i] = &edited;
+            out.push(replaced.join("\n"));
+        }
+    }
+    out
+}
+
+#[track_caller]
+fn every_located_error_has_a_hint(name: &str) {
+    let path = format!("environments/{name}.toml");
+    let mut located = 0;
+    let mut without: BTreeMap<String, String> = BTreeMap::new();
+    for text in damaged(name) {
+        if let Err(SpecError::Invalid(d)) =
+            spec::parse(Path::new(&path), &text, &VariableInputs::default())
+        {
+            located += 1;
+            if d.hint.is_none() {
+                without
+                    .entry(d.message.clone())
+                    .or_insert_with(|| shown(&d));
+            }
+        }
+    }
+    assert!(located > 1000, "only {located} located errors");
+    assert!(
+        without.is_empty(),
+        "{} kinds of located error have no hint:\n\n{}",
+        without.len(),
+        without.into_values().collect::<Vec<_>>().join("\n\n")
+    );
+}
+
+#[test]
+fn every_located_error_in_a_damaged_prerelease_spec_has_a_hint() {
+    every_located_error_has_a_hint("prerelease");
+}
+
+#[test]
+fn every_located_error_in_a_damaged_production_spec_has_a_hint() {
+    every_located_error_has_a_hint("production");
+}
+
+#[test]
+fn every_located_error_in_a_damaged_staging_spec_has_a_hint() {
+    every_located_error_has_a_hint("staging");
+}
+
+#[test]
+fn a_key_set_twice_says_to_remove_or_merge_it() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.ecs_cluster.main]
+name = "prerelease"
+name = "prerelease-2"
+"#,
+    );
+    let d = rejected(spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:9:1: duplicate key
+      |
+    9 | name = "prerelease-2"
+      | ^^^^
+    hint: a key is set once per table and a [table] is written once: remove this one, or merge it into the first
     "#);
 }

@@ -78,6 +78,14 @@ impl SpecFile {
         SpecFile { _dir: dir, path }
     }
 
+    /// A spec file as raw bytes: what an editor saved in another encoding.
+    pub fn write_bytes(name: &str, bytes: &[u8]) -> SpecFile {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, bytes).expect("write spec");
+        SpecFile { _dir: dir, path }
+    }
+
     pub fn load(&self) -> Spec {
         load(&self.path)
     }
