@@ -34,6 +34,18 @@ pub mod tags {
     pub const KEEP: &str = "rehearsal:keep";
     /// Prefix of tags that record creation-time inputs AWS cannot describe back.
     pub const INPUT_PREFIX: &str = "rehearsal:input:";
+
+    /// rehearsal's own namespace: tags a spec may not write.
+    pub const RESERVED_PREFIX: &str = "rehearsal:";
+    /// AWS's namespace: AWS refuses such keys in a request.
+    pub const AWS_PREFIX: &str = "aws:";
+
+    /// Whether a tag key is in a namespace a spec may not write (case-insensitive, as AWS
+    /// compares the `aws:` prefix).
+    pub fn is_reserved(key: &str) -> bool {
+        let lower = key.to_ascii_lowercase();
+        lower.starts_with(RESERVED_PREFIX) || lower.starts_with(AWS_PREFIX)
+    }
 }
 
 /// Declares the resource kinds once: the enum, its complete list and its spec names. Adding a

@@ -264,24 +264,27 @@ fn create_request(
         at.format(&time::format_description::well_known::Rfc3339)
             .ok()
     });
+    // The spec's own tags go first and rehearsal's last, so no tag a spec (or an edited plan)
+    // names can overwrite the tags that prove ownership. Validation already refuses the
+    // `rehearsal:` and `aws:` namespaces; this keeps the proof intact whatever reaches here.
+    let mut request_tags: BTreeMap<String, String> = attributes
+        .get("tags")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !tags::is_reserved(k))
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
     let anchor = ownership::anchor_of_request(address, &attributes, token);
-    let mut request_tags = ownership::creation_tags(
+    request_tags.extend(ownership::creation_tags(
         &run.plan.env,
         address,
         &anchor,
         run.plan.protected,
         expires.as_deref(),
-    );
+    ));
     if attributes.get("keep_after_destroy") == Some(&Value::Bool(true)) {
         request_tags.insert(tags::KEEP.into(), "true".into());
-    }
-    for (k, v) in attributes
-        .get("tags")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        request_tags.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
     }
     CreateRequest {
         kind: address.kind,

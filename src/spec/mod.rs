@@ -24,13 +24,11 @@ use schema::{Lifecycle, RawSpec, ResourceTable};
 use crate::kinds;
 use crate::model::{
     Address, Attributes, Declared, EnvId, ResourceKind, SourceAddress, SourceKind, SourceQuery,
+    tags,
 };
 
 /// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
 pub const VAR_ENV_PREFIX: &str = "REHEARSAL_VAR_";
-
-/// Tags starting with this (in any case) are rehearsal's own; a spec cannot set them.
-pub const RESERVED_TAG_PREFIX: &str = "rehearsal:";
 
 /// The longest an ephemeral environment may live.
 pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -709,13 +707,13 @@ impl<'a> Validator<'a> {
         for (key, _) in tags.iter() {
             let name = key.get_ref().as_ref();
             let lower = name.to_ascii_lowercase();
-            let (message, hint) = if lower.starts_with(RESERVED_TAG_PREFIX) {
+            let (message, hint) = if lower.starts_with(tags::RESERVED_PREFIX) {
                 (
                     format!("the tag `{name}` is in rehearsal's own namespace"),
                     "rehearsal sets its `rehearsal:` tags itself: they are how it proves what an \
                      environment owns. Give this tag another name, like `release:env`",
                 )
-            } else if lower.starts_with("aws:") {
+            } else if lower.starts_with(tags::AWS_PREFIX) {
                 (
                     format!("the tag `{name}` is in AWS's namespace"),
                     "AWS reserves tag keys starting with `aws:` and refuses them in a request. \
