@@ -80,6 +80,14 @@ pub enum Error {
         skipped: usize,
         total: usize,
     },
+    #[error("{} of {total} checks of {env} failed: {}", failed.len(), failed.join(", "))]
+    ChecksFailed {
+        env: String,
+        failed: Vec<String>,
+        total: usize,
+    },
+    #[error("{env} declares no checks")]
+    NoChecks { env: String, path: PathBuf },
     #[error("{env} is not fully destroyed")]
     NotDestroyed { env: String },
     #[error("not fully reaped: {}", envs.join(", "))]
@@ -137,8 +145,10 @@ impl Error {
             },
             Error::StepsFailed { .. } | Error::Step(_) => exit::STEPS_FAILED,
             Error::NotDestroyed { .. } | Error::NotReaped { .. } => exit::LEFTOVERS,
+            Error::ChecksFailed { .. } => exit::CHECKS_FAILED,
             Error::PlanFailed { error, .. } => error.exit_code(),
             Error::Spec(_)
+            | Error::NoChecks { .. }
             | Error::Plan(_)
             | Error::Provider(_)
             | Error::Destroy(_)
@@ -201,6 +211,17 @@ impl Error {
             Error::StepsFailed { .. } => own(
                 "fix the cause and run `rehearsal plan` again: it picks up from what exists now",
             ),
+            Error::ChecksFailed { env, .. } => vec![
+                format!(
+                    "{env} is left as it is, for you to look at: `rehearsal status {env}` lists                      it, `rehearsal check {env}` runs the checks again"
+                ),
+                format!("when you are done with it: `rehearsal destroy {env}`"),
+            ],
+            Error::NoChecks { path, .. } => vec![format!(
+                "declare one in {}: [checks.server_started] http = \"http://...\" (see \"Checks\" \
+                 in README.md)",
+                path.display()
+            )],
             Error::NotDestroyed { .. } => {
                 own("run `rehearsal destroy` again: it resumes from what is left")
             }

@@ -16,6 +16,9 @@ pub const REPLAN: u8 = 3;
 pub const STEPS_FAILED: u8 = 4;
 /// `destroy` or `reap` left something behind, and listed it.
 pub const LEFTOVERS: u8 = 5;
+/// Everything was created (or already was), and a check of the spec's `[checks]` did not pass
+/// within its timeout; the environment is left as it is.
+pub const CHECKS_FAILED: u8 = 6;
 /// The command line is wrong: an unknown flag, a missing argument or region, a bad value,
 /// `--var` with a saved plan, or no terminal to confirm on and no `--auto-approve`.
 pub const USAGE: u8 = 64;

@@ -12,6 +12,7 @@ pub mod provider;
 pub mod apply;
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod checks;
 pub mod cli;
 pub mod destroy;
 mod error;

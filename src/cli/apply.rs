@@ -4,6 +4,7 @@ use std::path::Path;
 
 use clap::Args;
 
+use super::check::run_checks;
 use super::output::{self, confirm, print_summary};
 use super::{Error, Settings, VarArgs, exit};
 use crate::apply::{ApplyOptions, execute};
@@ -64,8 +65,15 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         }
         (plan, Some(spec), provider)
     };
+    // The checks run after the last step, against what then exists: also when there was
+    // nothing to change, since "it is all there" is not "it all works".
+    let checks = plan.checks.clone();
+    let (env, declared) = (plan.env.clone(), plan.declared());
     if !plan.has_changes() {
         println!("Nothing to apply.");
+        if !checks.is_empty() {
+            run_checks(provider.as_ref(), &env, &declared, &checks, style).await?;
+        }
         return Ok(exit::SUCCESS);
     }
     let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
@@ -81,9 +89,20 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         timeout: args.timeout,
         now: time::OffsetDateTime::now_utc(),
     };
-    let summary = execute(plan, &graph, live, provider, output::reporter(), options).await;
+    let summary = execute(
+        plan,
+        &graph,
+        live,
+        provider.clone(),
+        output::reporter(),
+        options,
+    )
+    .await;
     print_summary(&summary, style);
     if summary.succeeded() {
+        if !checks.is_empty() {
+            run_checks(provider.as_ref(), &env, &declared, &checks, style).await?;
+        }
         Ok(exit::SUCCESS)
     } else {
         Err(Error::StepsFailed {

@@ -3,6 +3,7 @@
 //! and end with an [`Error`] that [`render`] shows.
 
 mod apply;
+mod check;
 mod destroy;
 mod graph;
 mod output;
@@ -111,6 +112,11 @@ pub enum Command {
                             rehearsal apply prerelease --auto-approve  # for CI"
     )]
     Apply(apply::ApplyArgs),
+    /// Run the spec's checks against the environment as it is now (apply runs them too).
+    #[command(
+        after_help = "Example:\n  rehearsal check prerelease   # 0 all passed, 6 a check failed"
+    )]
+    Check(check::CheckArgs),
     /// Print the plan's dependency graph as DOT, with the ordered steps as comments.
     #[command(
         after_help = "Example:\n  rehearsal graph prerelease | dot -Tsvg > plan.svg\n  rehearsal graph prerelease --steps"
@@ -144,6 +150,7 @@ pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Plan(args) => plan::run(settings, args, style).await,
         Command::Show { plan, json } => plan::show(&plan, json, style),
         Command::Apply(args) => apply::run(settings, args, style).await,
+        Command::Check(args) => check::run(settings, args, style).await,
         Command::Graph(args) => graph::run(settings, args).await,
         Command::Status(args) => status::run(settings, args).await,
         Command::Destroy(args) => destroy::run(settings, args, style).await,

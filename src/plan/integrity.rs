@@ -73,6 +73,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     );
     parts.insert("teardown order".into(), digest(&plan.teardown));
     parts.insert("fingerprints".into(), digest(&plan.fingerprints));
+    if !plan.checks.is_empty() {
+        parts.insert("checks".into(), digest(&plan.checks));
+    }
     for (i, action) in plan.actions.iter().enumerate() {
         parts.insert(format!("action {:05}", i + 1), digest(action));
     }

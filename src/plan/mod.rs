@@ -15,6 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::checks::Check;
 use crate::kinds;
 use crate::model::{
     Address, Attributes, EnvId, LiveResource, ReplaceOrder, ResourceKind, SourceQuery,
@@ -25,7 +26,7 @@ pub use observe::Observed;
 
 /// Bumped when the file format changes incompatibly. A plan of another format is refused: a
 /// plan is applied exactly as it was decided, never re-interpreted.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -131,6 +132,9 @@ pub struct Plan {
     /// Teardown order between kinds, as decided when the plan was made: a delete of a kind waits
     /// for the deletes of the kinds listed for it.
     pub teardown: BTreeMap<ResourceKind, BTreeSet<ResourceKind>>,
+    /// The spec's checks, run once the actions are done (format 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -229,6 +233,7 @@ impl Plan {
                 .collect(),
             actions: diff::diff(spec, observed)?,
             teardown: kinds::teardown_prerequisites(),
+            checks: spec.checks.clone(),
             fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };

@@ -47,6 +47,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
             "No changes. {env} matches {}.",
             plan.spec_path.display()
         );
+        checks(&mut out, plan);
         return out;
     }
     let _ = writeln!(
@@ -93,7 +94,28 @@ pub fn human(plan: &Plan, style: Style) -> String {
         plan.count(ActionKind::Replace),
         plan.count(ActionKind::Delete)
     );
+    checks(&mut out, plan);
     out
+}
+
+/// The checks `apply` will run after its last step.
+fn checks(out: &mut String, plan: &Plan) {
+    if plan.checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Then these checks must pass, each retried until its timeout:"
+    );
+    for check in &plan.checks {
+        let _ = writeln!(
+            out,
+            "  check.{}: {} (within {}s)",
+            check.name,
+            check.probe.describe(),
+            check.timeout_secs
+        );
+    }
 }
 
 /// The machine-readable form: the plan file itself plus a summary.

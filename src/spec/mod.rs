@@ -1,6 +1,7 @@
 //! `environments/NAME.toml` → a validated [`Spec`]: typed parse, variables, references checked
 //! against what exists, dependency cycles found. Every error points at `file:line:column`.
 
+mod checks;
 pub mod diagnostic;
 pub mod duration;
 pub mod refs;
@@ -97,6 +98,8 @@ pub struct Spec {
     pub variables: BTreeMap<String, String>,
     pub sources: BTreeMap<SourceAddress, SourceSpec>,
     pub resources: BTreeMap<Address, ResourceSpec>,
+    /// `[checks.NAME]`, by name: what must be true once the environment exists.
+    pub checks: Vec<crate::checks::Check>,
     /// What the user should know that is not an error (a `REHEARSAL_VAR_` for a variable the
     /// spec does not declare, ignored); the CLI prints each as a `note:`.
     #[serde(skip)]
@@ -113,6 +116,7 @@ impl Spec {
             &self.variables,
             &self.sources,
             &self.resources,
+            &self.checks,
         ))
         .expect("a spec serializes to JSON");
         hex::encode(Sha256::digest(canonical))
@@ -374,6 +378,8 @@ impl<'a> Validator<'a> {
         let sources = self.sources(&raw, &variables, &env_id)?;
         let mut resources = self.resources(&raw, &variables, &env_id, &sources)?;
         self.check_cycles(&resources)?;
+        let declared = resources.keys().cloned().collect();
+        let checks = self.checks(&raw, &variables, &env_id, &declared, &sources)?;
         for r in resources.values_mut() {
             r.depends_on.remove(&r.address);
         }
@@ -385,6 +391,7 @@ impl<'a> Validator<'a> {
             variables,
             sources,
             resources,
+            checks,
             warnings,
         })
     }

@@ -18,6 +18,21 @@ pub struct RawSpec {
     pub sources: RawSources,
     #[serde(default)]
     pub resources: RawResources,
+    #[serde(default)]
+    pub checks: BTreeMap<String, RawCheck>,
+}
+
+/// `[checks.NAME]`: one of `http` or `command`, retried every `interval` until it passes or
+/// `timeout` runs out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    /// A URL that must answer 2xx.
+    pub http: Option<String>,
+    /// A program and its arguments (no shell) that must exit 0.
+    pub command: Option<Vec<String>>,
+    pub timeout: Option<String>,
+    pub interval: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

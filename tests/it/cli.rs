@@ -273,7 +273,7 @@ fn show_renders_a_saved_plan_for_people_and_for_jq() {
         .json();
     assert_eq!(json["summary"]["create"], 6);
     assert_eq!(json["summary"]["changes"], 6);
-    assert_eq!(json["format_version"], 2);
+    assert_eq!(json["format_version"], 3);
     assert_eq!(json["actions"][0]["reason"]["why"], "does_not_exist");
     assert_eq!(
         json["actions"][0]["because"],
@@ -839,6 +839,7 @@ fn the_readme_documents_every_exit_code_and_no_other() {
             exit::REPLAN,
             exit::STEPS_FAILED,
             exit::LEFTOVERS,
+            exit::CHECKS_FAILED,
             exit::USAGE
         ]
     );
@@ -979,6 +980,22 @@ fn exit_5_something_was_left_behind() {
         .exits(5)
         .stdout_has("NOT DESTROYED:")
         .stdout_has("(last seen: it is still creating)");
+}
+
+#[test]
+fn exit_6_a_check_failed() {
+    let project = Project::new();
+    let spec = project.read("environments/prerelease.toml");
+    project.write(
+        "environments/prerelease.toml",
+        &format!("{spec}\n[checks.ready]\ncommand = [\"/bin/false\"]\ninterval = \"1s\"\ntimeout = \"1s\"\n"),
+    );
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(6)
+        .stdout_has("Summary: 6 done, 0 failed, 0 skipped.")
+        .stdout_has("FAILED   check.ready: /bin/false: exited with status 1");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod project;
 mod support;
 
+mod checks;
 mod cli;
 mod engine;
 mod iam_policy;

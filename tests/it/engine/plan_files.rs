@@ -13,7 +13,7 @@ async fn a_saved_plan_loads_back_exactly() {
     assert_eq!(Plan::load(&path).unwrap(), plan);
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("valid JSON");
-    assert_eq!(file["format_version"], 2);
+    assert_eq!(file["format_version"], 3);
     assert_eq!(file["tool_version"], env!("CARGO_PKG_VERSION"));
     assert!(file["integrity"]["record"].is_string(), "sealed");
     let digest = file["spec_digest"].as_str().unwrap();
@@ -54,7 +54,7 @@ async fn a_plan_file_from_another_format_or_no_plan_at_all_is_refused() {
     let err = Plan::load(&path).unwrap_err();
     assert!(
         err.to_string()
-            .ends_with("is in format 99, and this rehearsal (0.1.0) applies format 2 only"),
+            .ends_with("is in format 99, and this rehearsal (0.1.0) applies format 3 only"),
         "{err}"
     );
     assert!(matches!(err, PlanError::Format { .. }));

@@ -1,0 +1,112 @@
+//! `rehearsal check ENV`, and the checks `apply` runs after its last step: the spec's
+//! `[checks.NAME]` against the environment as it is now.
+
+use clap::Args;
+
+use super::{Error, Settings, VarArgs, exit};
+use crate::checks::{self, Check, Outcome, SystemProber};
+use crate::model::{Declared, EnvId};
+use crate::plan::render::Style;
+use crate::provider::Provider;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Environment name (environments/NAME.toml) or path to a spec.
+    pub env: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+}
+
+pub async fn run(settings: &Settings, args: CheckArgs, style: Style) -> Result<u8, Error> {
+    let spec = settings.load_spec(&args.env, &args.vars)?;
+    if spec.checks.is_empty() {
+        return Err(Error::NoChecks {
+            env: spec.env.name.clone(),
+            path: spec.path.clone(),
+        });
+    }
+    let provider = settings.connect(&spec.env.region).await?;
+    run_checks(
+        provider.as_ref(),
+        &spec.env,
+        &spec.declared(),
+        &spec.checks,
+        style,
+    )
+    .await?;
+    Ok(exit::SUCCESS)
+}
+
+/// Read what the environment holds now, run `checks` against it and print how each ended.
+/// Their failure is an error: exit code 6, with the environment left as it is.
+pub async fn run_checks(
+    provider: &dyn Provider,
+    env: &EnvId,
+    declared: &Declared,
+    checks: &[Check],
+    style: Style,
+) -> Result<(), Error> {
+    let live = provider.observe(env, declared).await?;
+    let outputs = checks::outputs_of(&live);
+    let longest = checks.iter().map(|c| c.timeout_secs).max().unwrap_or(0);
+    println!(
+        "\nChecking {} ({} {}, each retried for up to {})...",
+        env.name,
+        checks.len(),
+        if checks.len() == 1 { "check" } else { "checks" },
+        minutes(longest)
+    );
+    let outcomes = checks::run_all(checks, &outputs, &SystemProber).await;
+    for outcome in &outcomes {
+        print_outcome(outcome, style);
+    }
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| !o.passed)
+        .map(|o| o.name.clone())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::ChecksFailed {
+            env: env.name.clone(),
+            failed,
+            total: outcomes.len(),
+        })
+    }
+}
+
+fn print_outcome(outcome: &Outcome, style: Style) {
+    let attempts = match outcome.attempts {
+        0 => String::new(),
+        1 => " (1 attempt".to_string(),
+        n => format!(" ({n} attempts"),
+    };
+    let took = if attempts.is_empty() {
+        String::new()
+    } else {
+        format!("{attempts}, {}s)", outcome.elapsed.as_secs())
+    };
+    let mark = if outcome.passed {
+        style.paint("passed", "32")
+    } else {
+        style.paint("FAILED", "31")
+    };
+    println!(
+        "  {mark}   check.{}: {}: {}{took}",
+        outcome.name, outcome.probe, outcome.summary
+    );
+    if !outcome.passed && !outcome.output.is_empty() {
+        for line in outcome.output.lines() {
+            println!("           | {line}");
+        }
+    }
+}
+
+fn minutes(secs: u64) -> String {
+    if secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}

@@ -1,0 +1,254 @@
+//! Checks: the pre-release is created, and then the spec says what must be true of it ("the
+//! server answers", "the migrations ran"). Stories through the CLI against the fake cloud,
+//! with a real HTTP server on loopback and real programs.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use crate::project::{PRERELEASE_OWNS, Project};
+
+/// An HTTP server on loopback that answers each request with the next status of `statuses`
+/// (the last one from then on) and records the request lines it was sent.
+struct Server {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn answering(statuses: &[u16]) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(vec![]));
+        let seen = requests.clone();
+        let statuses = statuses.to_vec();
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                seen.lock().unwrap().push(request_line.trim().to_string());
+                let status = statuses[i.min(statuses.len() - 1)];
+                let body = if status == 200 {
+                    "ok".to_string()
+                } else {
+                    format!("starting: flyway migration {i} of 3")
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Server { port, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn with_checks(project: &Project, checks: &str) {
+    let spec = project.read("environments/prerelease.toml");
+    project.write("environments/prerelease.toml", &format!("{spec}\n{checks}"));
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn apply_waits_for_the_server_to_answer_and_says_so() {
+    let project = Project::new();
+    let server = Server::answering(&[503, 200]);
+    with_checks(
+        &project,
+        &format!(
+            r#"
+[checks.server_started]
+http = "http://127.0.0.1:{}/ping?db=${{rds_instance.db.endpoint}}"
+interval = "1s"
+timeout = "1m"
+"#,
+            server.port
+        ),
+    );
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(0)
+        .stdout_has("Then these checks must pass, each retried until its timeout:")
+        .stdout_has("check.server_started: GET http://127.0.0.1:");
+    project
+        .rehearsal(&["apply", "plans/prerelease.plan.json", "--auto-approve"])
+        .run()
+        .exits(0)
+        .stdout_has("Checking prerelease (1 check, each retried for up to 1m)...")
+        .stdout_has("passed   check.server_started: GET http://127.0.0.1:")
+        .stdout_has(": answered 200 OK (2 attempts, ");
+    // The check asked with the database's endpoint, read from what was created.
+    let endpoint = project
+        .cloud()
+        .resources
+        .values()
+        .find(|r| r.kind == rehearsal::model::ResourceKind::RdsInstance && r.id == "prerelease-db")
+        .and_then(|r| r.attributes.get("endpoint")?.as_str().map(String::from))
+        .expect("the database has an endpoint");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert_eq!(requests[1], format!("GET /ping?db={endpoint} HTTP/1.1"));
+}
+
+#[test]
+fn a_failed_check_fails_the_apply_with_its_output_and_leaves_the_environment() {
+    let project = Project::new();
+    with_checks(
+        &project,
+        r#"
+[checks.migrations]
+command = ["/bin/sh", "-c", "echo 'V41 applied'; echo 'V42__add_index failed: lock timeout' >&2; exit 3"]
+interval = "1s"
+timeout = "2s"
+"#,
+    );
+    let failed = project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(6)
+        .stdout_has("FAILED   check.migrations: /bin/sh -c echo")
+        .stdout_has("exited with status 3 (2 attempts, ")
+        .stdout_has("           | V41 applied\n           | V42__add_index failed: lock timeout")
+        .stderr_has("error: 1 of 1 checks of prerelease failed: migrations")
+        .stderr_has("prerelease is left as it is, for you to look at");
+    // Nothing was torn down: that is for the user to ask.
+    assert_eq!(
+        project.owned_by("prerelease"),
+        PRERELEASE_OWNS,
+        "{}",
+        failed.show()
+    );
+}
+
+#[test]
+fn check_runs_the_checks_alone_once_the_cause_is_fixed() {
+    let project = Project::new();
+    with_checks(
+        &project,
+        r#"
+[checks.migrations]
+command = ["/bin/sh", "-c", "test -f migrations-done || { echo 'still migrating'; exit 1; }"]
+interval = "1s"
+timeout = "1s"
+"#,
+    );
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(6)
+        .stdout_has("| still migrating");
+    project.write("migrations-done", "");
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(0)
+        .stdout_has("passed   check.migrations: /bin/sh -c test -f migrations-done")
+        .stdout_has("exited with status 0 (1 attempt, ");
+}
+
+#[test]
+fn a_check_of_what_does_not_exist_yet_says_to_apply_first() {
+    let project = Project::new();
+    with_checks(
+        &project,
+        r#"
+[checks.db]
+command = ["/bin/true", "${rds_instance.db.endpoint}"]
+"#,
+    );
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(6)
+        .stdout_has(
+            "FAILED   check.db: /bin/true ${rds_instance.db.endpoint}: \
+             `${rds_instance.db.endpoint}` is not known: rds_instance.db does not exist; apply first",
+        );
+}
+
+#[test]
+fn check_without_checks_in_the_spec_says_how_to_declare_one() {
+    Project::new()
+        .rehearsal(&["check", "production"])
+        .run()
+        .exits(1)
+        .stderr_has("error: production declares no checks")
+        .stderr_has("[checks.server_started] http = \"http://...\"");
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn a_server_that_is_not_listening_is_named_with_the_reason() {
+    let project = Project::new();
+    // A port that was free a moment ago: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    with_checks(
+        &project,
+        &format!(
+            "[checks.server_started]\nhttp = \"http://127.0.0.1:{port}/ping\"\ninterval = \"1s\"\ntimeout = \"1s\"\n"
+        ),
+    );
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(6)
+        .stdout_has("FAILED   check.server_started: GET http://127.0.0.1:")
+        .stdout_has("cannot connect: Connection refused");
+}
+
+#[test]
+fn a_check_is_declared_with_one_probe_and_sensible_durations() {
+    for (check, error, hint) in [
+        (
+            "[checks.both]\nhttp = \"http://x\"\ncommand = [\"true\"]\n",
+            "check `both` needs exactly one of `http` or `command`",
+            "it runs without a shell",
+        ),
+        (
+            "[checks.web]\nhttp = \"prerelease.example.com/ping\"\n",
+            "`prerelease.example.com/ping` is not an http:// or https:// URL",
+            "write the whole URL",
+        ),
+        (
+            "[checks.web]\nhttp = \"http://${source.ec2_instance.prod_server.private_ip}/\"\n",
+            "check `web` reads source.ec2_instance.prod_server",
+            "a check looks at what this environment created",
+        ),
+        (
+            "[checks.web]\nhttp = \"http://x/\"\ninterval = \"5m\"\ntimeout = \"1m\"\n",
+            "the interval (300s) is longer than the timeout (60s)",
+            "make the interval shorter than the timeout",
+        ),
+        (
+            "[checks.empty]\ncommand = []\n",
+            "the command is empty",
+            "name the program first",
+        ),
+    ] {
+        let project = Project::new();
+        with_checks(&project, check);
+        project
+            .rehearsal(&["validate", "prerelease"])
+            .run()
+            .exits(1)
+            .stderr_has("error: environments/prerelease.toml:")
+            .stderr_has(error)
+            .stderr_has(hint);
+    }
+}
