@@ -10,6 +10,7 @@ use async_trait::async_trait;
 const OUTPUT_LINES: usize = 20;
 const OUTPUT_LINE_CHARS: usize = 300;
 /// The most of a response body read.
+#[cfg(feature = "aws")]
 const BODY_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,7 +104,7 @@ fn print_outcome(outcome: &Outcome, style: Style) {
 }
 
 fn minutes(secs: u64) -> String {
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")

@@ -2,19 +2,24 @@
 //! server answers", "the migrations ran"). Stories through the CLI against the fake cloud,
 //! with a real HTTP server on loopback and real programs.
 
+#[cfg(feature = "aws")]
 use std::io::{BufRead, BufReader, Write};
+#[cfg(feature = "aws")]
 use std::net::TcpListener;
+#[cfg(feature = "aws")]
 use std::sync::{Arc, Mutex};
 
 use crate::project::{PRERELEASE_OWNS, Project};
 
 /// An HTTP server on loopback that answers each request with the next status of `statuses`
 /// (the last one from then on) and records the request lines it was sent.
+#[cfg(feature = "aws")]
 struct Server {
     port: u16,
     requests: Arc<Mutex<Vec<String>>>,
 }
 
+#[cfg(feature = "aws")]
 impl Server {
     fn answering(statuses: &[u16]) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
