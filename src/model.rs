@@ -206,6 +206,44 @@ impl Address {
             name: name.into(),
         }
     }
+
+    /// One of the copies of a resource declared with `count`: `server[2]`.
+    pub fn indexed(kind: ResourceKind, base: &str, index: u32) -> Self {
+        Address::new(kind, format!("{base}[{index}]"))
+    }
+
+    /// The name the spec declares: `server` of `server[2]`.
+    pub fn base_name(&self) -> &str {
+        self.name.split('[').next().unwrap_or(&self.name)
+    }
+
+    /// The copy's index, for a resource declared with `count`.
+    pub fn index(&self) -> Option<&str> {
+        self.name
+            .split_once('[')
+            .and_then(|(_, rest)| rest.strip_suffix(']'))
+    }
+
+    /// The name as AWS accepts it in a default identifier: `server-2` for `server[2]`,
+    /// hyphens for underscores.
+    pub fn name_for_aws(&self) -> String {
+        let base = self.base_name().replace('_', "-");
+        match self.index() {
+            Some(index) => format!("{base}-{index}"),
+            None => base,
+        }
+    }
+
+    /// The `rehearsal:address` tag: `ec2_instance.server.2` for `ec2_instance.server[2]`,
+    /// since RDS tag values cannot hold brackets (letters, digits, spaces and `_.:/=+-@`:
+    /// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Tagging.html). It parses
+    /// back to the same address.
+    pub fn tag_value(&self) -> String {
+        match self.index() {
+            Some(index) => format!("{}.{}.{index}", self.kind, self.base_name()),
+            None => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Address {
@@ -217,13 +255,29 @@ impl fmt::Display for Address {
 impl FromStr for Address {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (kind, name) = s
-            .split_once('.')
-            .ok_or_else(|| format!("`{s}` is not an address like `rds_instance.db`"))?;
-        if name.is_empty() || name.contains('.') {
-            return Err(format!("`{s}` is not an address like `rds_instance.db`"));
+        let bad = || format!("`{s}` is not an address like `rds_instance.db`");
+        let (kind, name) = s.split_once('.').ok_or_else(bad)?;
+        let kind = kind.parse()?;
+        // `server[2]` as written, or `server.2` as tagged (see `tag_value`).
+        let (base, index) = match name.split_once('.') {
+            Some((base, index)) => (base, Some(index)),
+            None => match name.split_once('[') {
+                Some((base, rest)) => (base, Some(rest.strip_suffix(']').ok_or_else(bad)?)),
+                None => (name, None),
+            },
+        };
+        let plain = |t: &str| !t.is_empty() && !t.contains(['.', '[', ']']);
+        match index {
+            None if plain(base) => Ok(Address::new(kind, base)),
+            Some(index)
+                if plain(base)
+                    && !index.is_empty()
+                    && index.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                Ok(Address::new(kind, format!("{base}[{index}]")))
+            }
+            _ => Err(bad()),
         }
-        Ok(Address::new(kind.parse()?, name))
     }
 }
 

@@ -46,7 +46,7 @@ pub fn creation_tags(
     let mut out = BTreeMap::new();
     out.insert(tags::PROJECT.to_string(), env.project.clone());
     out.insert(tags::ENV.to_string(), env.name.clone());
-    out.insert(tags::ADDRESS.to_string(), address.to_string());
+    out.insert(tags::ADDRESS.to_string(), address.tag_value());
     out.insert(
         tags::IDENTITY.to_string(),
         identity(&env.project, &env.name, address, anchor),
@@ -77,7 +77,7 @@ pub fn by_product_tags(
     token: &str,
 ) -> BTreeMap<String, String> {
     let mut out = maker_tags.clone();
-    out.insert(tags::ADDRESS.to_string(), by_product.to_string());
+    out.insert(tags::ADDRESS.to_string(), by_product.tag_value());
     out.insert(
         tags::IDENTITY.to_string(),
         identity(&env.project, &env.name, by_product, token),
@@ -118,7 +118,7 @@ pub fn owner(live: &LiveResource) -> Option<(&str, &str)> {
     let address = live.tags.get(tags::ADDRESS)?;
     let claimed = live.tags.get(tags::IDENTITY)?;
     let anchor = anchor_of(live)?;
-    let proven = address == &live.address.to_string()
+    let proven = address == &live.address.tag_value()
         && claimed == &identity(project, env, &live.address, &anchor);
     proven.then_some((project.as_str(), env.as_str()))
 }

@@ -60,6 +60,9 @@ pub struct Spec {
     pub depends_on: Vec<String>,
     #[serde(default, skip_serializing)]
     pub timeout: Option<String>,
+    /// `count = N`: N copies of this resource (see the README's "Several of a kind").
+    #[serde(default, skip_serializing)]
+    pub count: Option<u32>,
 }
 
 /// A clone of a source server launches from its image into its subnet and security groups

@@ -59,6 +59,9 @@ pub struct Spec {
     pub depends_on: Vec<String>,
     #[serde(default, skip_serializing)]
     pub timeout: Option<String>,
+    /// `count = N`: N copies of this resource (see the README's "Several of a kind").
+    #[serde(default, skip_serializing)]
+    pub count: Option<u32>,
 }
 
 /// `[[resources.ecs_task_definition.NAME.containers]]`

@@ -141,6 +141,8 @@ pub struct SpecContext<'a> {
     pub env: &'a EnvId,
     /// The resource's name in the spec: `db` in `[resources.rds_instance.db]`.
     pub name: &'a str,
+    /// That name as AWS accepts it in an identifier: `db`, `db-2` for the copy `db[2]`.
+    pub aws_name: &'a str,
 }
 
 /// A broken rule of a kind's spec table; the spec validator adds the position.

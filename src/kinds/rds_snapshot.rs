@@ -53,12 +53,15 @@ pub struct Spec {
     pub depends_on: Vec<String>,
     #[serde(default, skip_serializing)]
     pub timeout: Option<String>,
+    /// `count = N`: N copies of this resource (see the README's "Several of a kind").
+    #[serde(default, skip_serializing)]
+    pub count: Option<u32>,
 }
 
 /// RDS names are unique per account and region: without one, `ENV-NAME`.
 pub fn default_identifier(attrs: &mut Attributes, cx: &SpecContext) -> Result<(), Rule> {
     attrs
         .entry("identifier")
-        .or_insert_with(|| Value::String(format!("{}-{}", cx.env.name, cx.name.replace('_', "-"))));
+        .or_insert_with(|| Value::String(format!("{}-{}", cx.env.name, cx.aws_name)));
     Ok(())
 }

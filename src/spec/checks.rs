@@ -49,6 +49,13 @@ impl Validator<'_> {
                     ),
                 ));
             }
+            if referenced.contains(&Reference::CountIndex) {
+                return Err(self.error(
+                    self.span(&path),
+                    format!("check `{name}` uses ${{count.index}}"),
+                    Some("count.index is known in a resource declared with count = N; a check refers to one copy, like ${ec2_instance.server[0].private_ip}".into()),
+                ));
+            }
             let fill = |text: &str| -> String {
                 match refs::interpolate(&Value::String(text.into()), &|r| plain_value(r, vars, env))
                 {

@@ -141,6 +141,37 @@ impl Spec {
     }
 }
 
+/// The most copies one `count` may declare: more is a typo, and no input may make validation
+/// hang.
+pub const MAX_COUNT: u32 = 1000;
+
+/// One resource as declared, before its references are checked.
+struct Entry<'r> {
+    address: Address,
+    /// Its copy's index, for a table with `count`.
+    index: Option<u32>,
+    count: Option<u32>,
+    value: Value,
+    depends_on: &'r [String],
+    timeout: Option<&'r str>,
+}
+
+/// `value` with `${count.index}` written as `index`, in every string.
+fn with_count_index(value: &Value, index: u32) -> Value {
+    match value {
+        Value::String(s) => Value::String(s.replace("${count.index}", &index.to_string())),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| with_count_index(v, index)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), with_count_index(v, index)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Where to find `environments/NAME.toml`, or a path given directly.
 pub fn spec_path(environments_dir: &Path, env_or_path: &str) -> PathBuf {
     if env_or_path.ends_with(".toml") || env_or_path.contains('/') {
@@ -589,18 +620,33 @@ impl<'a> Validator<'a> {
         env: &EnvId,
         sources: &BTreeMap<SourceAddress, SourceSpec>,
     ) -> Result<BTreeMap<Address, ResourceSpec>, SpecError> {
-        // Every declared address first, so references can point forwards.
+        // Every declared address first, so references can point forwards. A table with
+        // `count = N` declares N resources, `name[0]` to `name[N-1]`.
         let r = &raw.resources;
-        let mut entries: Vec<(Address, Value, &[String], Option<&str>)> = vec![];
+        let mut entries: Vec<Entry> = vec![];
         fn collect<'r, T: ResourceTable>(
             kind: ResourceKind,
             tables: &'r BTreeMap<String, T>,
-            entries: &mut Vec<(Address, Value, &'r [String], Option<&'r str>)>,
+            entries: &mut Vec<Entry<'r>>,
         ) {
             for (name, table) in tables {
                 let value = serde_json::to_value(table).expect("spec types serialize");
-                let address = Address::new(kind, name.clone());
-                entries.push((address, value, table.depends_on(), table.timeout()));
+                let copies: Vec<(Address, Option<u32>)> = match table.count() {
+                    None => vec![(Address::new(kind, name.clone()), None)],
+                    Some(n) => (0..n.min(MAX_COUNT + 1))
+                        .map(|i| (Address::indexed(kind, name, i), Some(i)))
+                        .collect(),
+                };
+                for (address, index) in copies {
+                    entries.push(Entry {
+                        address,
+                        index,
+                        count: table.count(),
+                        value: value.clone(),
+                        depends_on: table.depends_on(),
+                        timeout: table.timeout(),
+                    });
+                }
             }
         }
         for &kind in ResourceKind::ALL {
@@ -617,13 +663,30 @@ impl<'a> Validator<'a> {
                 ResourceKind::EcsService => collect(kind, &r.ecs_service, &mut entries),
             }
         }
-        let declared: BTreeSet<Address> = entries.iter().map(|(a, ..)| a.clone()).collect();
+        let declared: BTreeSet<Address> = entries.iter().map(|e| e.address.clone()).collect();
 
         let mut out = BTreeMap::new();
-        for (address, value, depends_on, timeout) in entries {
+        for Entry {
+            address,
+            index,
+            count,
+            value,
+            depends_on,
+            timeout,
+        } in entries
+        {
             let kind = address.kind.as_str();
-            let path = ["resources", kind, address.name.as_str()];
-            if !valid_name(&address.name.replace('_', "-")) {
+            let path = ["resources", kind, address.base_name()];
+            if let Some(n) = count.filter(|n| *n > MAX_COUNT) {
+                return Err(self.error(
+                    self.span(&[&path[..], &["count"]].concat()),
+                    format!("count = {n} is more than {MAX_COUNT} copies"),
+                    Some(format!(
+                        "declare at most {MAX_COUNT}: each copy is a resource on AWS"
+                    )),
+                ));
+            }
+            if !valid_name(&address.base_name().replace('_', "-")) {
                 return Err(self.error(
                     self.span(&path),
                     format!("`{}` is not a valid resource name", address.name),
@@ -635,6 +698,13 @@ impl<'a> Validator<'a> {
             }
             self.check_tags(&path)?;
             let referenced = self.check_references(&path, &declared, sources, vars, false)?;
+            if index.is_none() && referenced.contains(&Reference::CountIndex) {
+                return Err(self.error(
+                    self.span(&path),
+                    format!("{address} uses ${{count.index}} but has no `count`"),
+                    Some("add count = N to make N copies, each with its own count.index".into()),
+                ));
+            }
             let mut deps = BTreeSet::new();
             let mut used_sources = BTreeSet::new();
             for reference in referenced {
@@ -680,6 +750,10 @@ impl<'a> Validator<'a> {
                     })?)
                 }
                 None => None,
+            };
+            let value = match index {
+                Some(i) => with_count_index(&value, i),
+                None => value,
             };
             let mut attributes = match refs::interpolate(&value, &|r| plain_value(r, vars, env)) {
                 Value::Object(map) => map,
@@ -741,13 +815,15 @@ impl<'a> Validator<'a> {
         attrs: &mut Attributes,
         env: &EnvId,
     ) -> Result<(), SpecError> {
+        let aws_name = address.name_for_aws();
         let cx = kinds::SpecContext {
             env,
             name: &address.name,
+            aws_name: &aws_name,
         };
         (kinds::describe(address.kind).complete)(attrs, &cx).map_err(|rule| {
             self.error(
-                self.span(&["resources", address.kind.as_str(), address.name.as_str()]),
+                self.span(&["resources", address.kind.as_str(), address.base_name()]),
                 rule.message,
                 Some(rule.hint),
             )
@@ -763,7 +839,7 @@ impl<'a> Validator<'a> {
         vars: &BTreeMap<String, String>,
         env: &EnvId,
     ) -> Result<(), SpecError> {
-        let table = ["resources", address.kind.as_str(), address.name.as_str()];
+        let table = ["resources", address.kind.as_str(), address.base_name()];
         for name in kinds::describe(address.kind).names {
             let Some(value) = name.known_value(attrs) else {
                 continue;
@@ -864,6 +940,8 @@ impl<'a> Validator<'a> {
                 format!("a source can only use variables, not `${{{reference}}}`"),
                 Some("sources are looked up before anything is created".into()),
             )),
+            // Whether the resource has a `count` is checked where its references are.
+            Reference::CountIndex => Ok(()),
             Reference::Source { source, attribute } => {
                 if !sources.contains_key(source) {
                     let known: Vec<String> = sources.keys().map(|s| s.to_string()).collect();

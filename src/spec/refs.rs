@@ -27,6 +27,8 @@ pub enum Reference {
     /// `${var.release | slug}`: a variable or `env.*` made into a name AWS accepts (see
     /// [`slug`]). Only values known when the spec is read can be transformed.
     Slug(Box<Reference>),
+    /// `${count.index}`: in a resource declared with `count = N`, its copy's index, 0 to N-1.
+    CountIndex,
 }
 
 impl fmt::Display for Reference {
@@ -37,6 +39,7 @@ impl fmt::Display for Reference {
             Reference::Source { source, attribute } => write!(f, "{source}.{attribute}"),
             Reference::Resource { address, attribute } => write!(f, "{address}.{attribute}"),
             Reference::Slug(inner) => write!(f, "{inner} | slug"),
+            Reference::CountIndex => write!(f, "count.index"),
         }
     }
 }
@@ -85,6 +88,7 @@ impl Reference {
         match parts.as_slice() {
             ["var", name] => Ok(Reference::Variable(name.to_string())),
             ["env", attr @ ("name" | "region")] => Ok(Reference::Environment(attr.to_string())),
+            ["count", "index"] => Ok(Reference::CountIndex),
             ["env", other] => Err(bad(
                 format!("the environment has no attribute `{other}`"),
                 "use ${env.name} or ${env.region}",

@@ -136,6 +136,8 @@ pub struct RawResources {
 pub trait ResourceTable: Serialize {
     fn depends_on(&self) -> &[String];
     fn timeout(&self) -> Option<&str>;
+    /// `count = N`: N copies, `name[0]` to `name[N-1]`.
+    fn count(&self) -> Option<u32>;
 }
 
 macro_rules! resource_tables {
@@ -146,6 +148,9 @@ macro_rules! resource_tables {
             }
             fn timeout(&self) -> Option<&str> {
                 self.timeout.as_deref()
+            }
+            fn count(&self) -> Option<u32> {
+                self.count
             }
         })+
     };

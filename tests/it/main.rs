@@ -6,6 +6,7 @@ mod support;
 
 mod checks;
 mod cli;
+mod count;
 mod engine;
 mod iam_policy;
 mod snapshots;
