@@ -123,6 +123,28 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
+/// The offsets at which the lines of a text start: the line of an offset by binary search.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column (in characters) of `offset` in `text`, as [`line_column`].
+    pub fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(text, offset.min(text.len()));
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        (line, text[start..offset].chars().count() + 1)
+    }
+}
+
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = floor_char_boundary(text, offset.min(text.len()));
     let before = &text[..offset];
@@ -231,6 +253,19 @@ pub fn hint_for_serde_message(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_line_index_agrees_with_counting_lines() {
+        let text = "a = 1\n\nnamé = \"x\"\r\nlast";
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 3 {
+            assert_eq!(
+                index.line_column(text, offset),
+                line_column(text, offset),
+                "at {offset}"
+            );
+        }
+    }
 
     #[test]
     fn underlines_the_span_on_its_line() {

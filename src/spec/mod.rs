@@ -293,6 +293,7 @@ pub fn parse(path: &Path, text: &str, inputs: &VariableInputs) -> Result<Spec, S
         file,
         text,
         tree: spanned.get_ref(),
+        lines: diagnostic::LineIndex::new(text),
     }
     .build(path, raw, inputs)
 }
@@ -301,6 +302,9 @@ struct Validator<'a> {
     file: String,
     text: &'a str,
     tree: &'a DeTable<'a>,
+    /// Where each line starts, so that every resource's location is found without counting
+    /// the lines before it again.
+    lines: diagnostic::LineIndex,
 }
 
 impl<'a> Validator<'a> {
@@ -320,7 +324,8 @@ impl<'a> Validator<'a> {
         let mut table = self.tree;
         let mut found = None;
         for (i, key) in path.iter().enumerate() {
-            let (_, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == *key)?;
+            // A keyed look-up, not a scan: a spec of n resources looks up each of them.
+            let value = table.get(*key)?;
             found = Some(value);
             if i + 1 < path.len() {
                 match value.get_ref() {
@@ -337,7 +342,7 @@ impl<'a> Validator<'a> {
     }
 
     fn location(&self, path: &[&str]) -> String {
-        let (line, column) = diagnostic::line_column(self.text, self.span(path).start);
+        let (line, column) = self.lines.line_column(self.text, self.span(path).start);
         format!("{}:{line}:{column}", self.file)
     }
 
