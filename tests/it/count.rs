@@ -146,3 +146,61 @@ fn count_index_outside_a_counted_resource_and_absurd_counts_are_refused() {
         .exits(1)
         .stderr_has("count = 4000000000 is more than 1000 copies");
 }
+
+/// The same against the emulator, through the AWS layer: copies of a server and of a
+/// database (whose tags RDS checks) are created, found by their tags, and destroyed.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread")]
+async fn copies_are_found_by_their_tags_on_aws_and_destroyed() {
+    use crate::against_emulator::tagged;
+    use crate::emulator::Emulator;
+
+    let em = Emulator::start();
+    em.seed_production();
+    let project = Project::against(em.endpoint());
+    three_servers(&project);
+    project.edit(
+        "prerelease",
+        "[resources.rds_instance.db]\n",
+        "[resources.rds_instance.db]\ncount = 2\n",
+    );
+    project.edit(
+        "prerelease",
+        "identifier = \"prerelease-db\"",
+        "identifier = \"prerelease-db-${count.index}\"",
+    );
+    project.edit(
+        "prerelease",
+        "${rds_instance.db.endpoint}",
+        "${rds_instance.db[0].endpoint}",
+    );
+    project.edit(
+        "prerelease",
+        "${rds_instance.db.endpoint}",
+        "${rds_instance.db[1].endpoint}",
+    );
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let owned = tagged(&em, "prerelease").await;
+    let servers = owned.iter().filter(|t| t.starts_with("ec2 ")).count();
+    let databases: Vec<&String> = owned
+        .iter()
+        .filter(|t| t.contains("prerelease-db-"))
+        .collect();
+    assert_eq!((servers, databases.len()), (3, 2), "{owned:#?}");
+    project
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(0)
+        .shows("No changes.");
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0)
+        .shows("- ec2_instance.server[2]")
+        .shows("- rds_instance.db[1]")
+        .shows("Proof: a final listing finds nothing");
+    assert_eq!(tagged(&em, "prerelease").await, Vec::<String>::new());
+}
