@@ -636,6 +636,7 @@ impl Provider for FakeProvider {
         let source = cloud.find_source(region, query)?;
         Ok(SourceObject {
             attributes: source.attributes.clone(),
+            ..SourceObject::default()
         })
     }
 
