@@ -81,8 +81,11 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-bench:
+# The engine's benchmark, then AWS requests per command at N = 1, 20, 100 servers (dev profile:
+# the SDK the tests built is reused; BENCH_OPERATIONS=1 adds requests by operation).
+bench: emulator-install
 	cargo bench --no-default-features --bench engine
+	cargo test --bench requests -- --bench
 
 emulator-install:
 	bash scripts/emulator.sh install

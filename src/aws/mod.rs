@@ -63,6 +63,7 @@ pub(crate) struct Clients {
 pub(crate) struct Batches {
     instances: batch::Gather<aws_sdk_ec2::types::Instance>,
     terminations: batch::Gather<()>,
+    volumes: batch::Gather<aws_sdk_ec2::types::Volume>,
     sources: Mutex<HashMap<String, Arc<OnceCell<SourceObject>>>>,
 }
 
