@@ -252,7 +252,7 @@ async fn image_gone(client: &Client, image: Option<&str>) -> Result<Option<Strin
     };
     let gone = || {
         Some(format!(
-            "image {image} has been deregistered since it was launched"
+            "image {image} has been deregistered since that server was launched"
         ))
     };
     match client.describe_images().image_ids(image).send().await {
@@ -277,11 +277,11 @@ async fn key_pair_gone(
     };
     match client.describe_key_pairs().key_names(key).send().await {
         Ok(out) if out.key_pairs().is_empty() => Ok(Some(format!(
-            "key pair {key} has been deleted since it was launched"
+            "key pair {key} has been deleted since that server was launched"
         ))),
         Ok(_) => Ok(None),
         Err(e) if errors::is_not_found(&e) => Ok(Some(format!(
-            "key pair {key} has been deleted since it was launched"
+            "key pair {key} has been deleted since that server was launched"
         ))),
         Err(e) => Err(errors::sdk("ec2:DescribeKeyPairs", key, e)),
     }
