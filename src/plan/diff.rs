@@ -381,6 +381,36 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn digested_inputs_are_compared_by_the_digest_recorded_at_creation() {
+        let kind = kinds::describe(ResourceKind::Ec2Instance);
+        let user_data = json!("#!/bin/bash\necho 3.1.0\n");
+        let recorded = json!(input_digest::of(&user_data));
+        assert!(matches(kind, "user_data", &user_data, &recorded));
+        assert!(!matches(
+            kind,
+            "user_data",
+            &json!("#!/bin/bash\necho 3.2.0\n"),
+            &recorded
+        ));
+        let volumes = json!([{"device": "/dev/xvda", "size": 30, "type": "gp3"}]);
+        let recorded = json!(input_digest::of(&volumes));
+        assert!(matches(kind, "volumes", &volumes, &recorded));
+        assert!(!matches(
+            kind,
+            "volumes",
+            &json!([{"device": "/dev/xvda", "size": 50, "type": "gp3"}]),
+            &recorded
+        ));
+        // Only where the kind says AWS keeps a digest: elsewhere a value is a value.
+        assert!(!matches(
+            kind,
+            "image",
+            &json!("ami-1"),
+            &json!(input_digest::of(&json!("ami-1")))
+        ));
+    }
+
+    #[test]
     fn defaults_aws_adds_are_not_changes_but_removed_map_keys_are() {
         let kind = kinds::describe(ResourceKind::EcsTaskDefinition);
         let matches = |name: &str, want: &Value, have: &Value| matches(kind, name, want, have);
