@@ -17,7 +17,7 @@ use crate::provider::ProviderError;
 
 /// How long the first call of a batch waits for others. A few milliseconds: nothing next to
 /// the seconds between two polls, or the minute a termination takes.
-pub(crate) const WINDOW: Duration = Duration::from_millis(10);
+pub(crate) const WINDOW: Duration = Duration::from_millis(20);
 
 /// Ids per request. TerminateInstances takes up to 1000 and AWS recommends smaller batches;
 /// a DescribeInstances filter takes up to 200 values.

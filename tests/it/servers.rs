@@ -330,6 +330,15 @@ async fn a_replan_costs_the_same_for_one_server_or_five_and_destroy_terminates_t
         let calls = em.stop_recording();
         assert_eq!(count(&calls, "DescribeInstanceAttribute"), 0);
         replans.push(calls.len());
+        if servers == 1 {
+            // Compared by digest, a new user data is still a change, and says so.
+            project.edit("fleet", "'SERVER=1'", "'SERVER=one'");
+            project
+                .rehearsal(&["plan", "fleet", "--detailed-exitcode"])
+                .run()
+                .exits(2)
+                .stdout_has("because user_data changed: the spec's is not the one it was created with (sha256 ");
+        }
 
         em.start_recording();
         project
