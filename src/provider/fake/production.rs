@@ -23,6 +23,7 @@ impl FakeCloud {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
                 attributes,
+                unusable: BTreeMap::new(),
             }
         };
         FakeCloud {
