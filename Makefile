@@ -81,10 +81,13 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-# One table of measured figures (bench/README.md says how to read them). The dev profile the
-# tests already built: a release build would compile the AWS SDK once more.
-bench:
+# One table of figures measured in one run (bench/README.md says how to read them): the
+# engine's scale and the speed of AWS on the fake, then AWS requests per command at N = 1, 20,
+# 100 servers. The dev profile the tests already built: a release build would compile the AWS
+# SDK once more. BENCH_OPERATIONS=1 adds requests by operation.
+bench: emulator-install
 	cargo test --bench engine -- --bench
+	cargo test --bench requests -- --bench
 
 emulator-install:
 	bash scripts/emulator.sh install

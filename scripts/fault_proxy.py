@@ -27,7 +27,8 @@ Requests to ``/moto-api/`` (and anything not an AWS API call) are never faulted.
 The sequence of fault decisions depends only on ``--seed`` and the order requests arrive in.
 
 Control endpoints (served by the proxy, not forwarded):
-    GET  /__proxy/stats         counters as JSON (requests, faults by kind and by service)
+    GET  /__proxy/stats         counters as JSON (requests, faults by kind and by service,
+                                requests by operation)
     POST /__proxy/reset-stats   zero the counters
     POST /__proxy/config        JSON {"fault_rate": 0.5, "seed": 7, "plain_503_share": 0.25,
                                 "services": ["ec2"]} changes the settings (a seed restarts the
@@ -172,6 +173,8 @@ class State:
         self.upstream_errors = 0
         self.faults = {k: 0 for k in FAULT_KINDS}
         self.by_service: dict[str, dict[str, int]] = {}
+        # "ec2:DescribeInstances": n, for request counts per operation (benches/requests.rs).
+        self.by_operation: dict[str, int] = {}
 
     def decide(self, c: Classified) -> str | None:
         """Count the request and return the fault kind to answer with, or None to forward."""
@@ -182,6 +185,8 @@ class State:
             self.aws_requests += 1
             svc = self.by_service.setdefault(c.service, {"requests": 0, "faults": 0})
             svc["requests"] += 1
+            op = f"{c.service}:{c.operation or '?'}"
+            self.by_operation[op] = self.by_operation.get(op, 0) + 1
             if self.services is not None and c.service not in self.services:
                 return None
             # Always draw twice, so the sequence depends on the seed and request order only.
@@ -209,6 +214,7 @@ class State:
                 "upstream_errors": self.upstream_errors,
                 "faults": faults,
                 "by_service": {k: dict(v) for k, v in self.by_service.items()},
+                "by_operation": dict(sorted(self.by_operation.items())),
                 "fault_rate": self.fault_rate,
                 "plain_503_share": self.plain_503_share,
                 "seed": self.seed,

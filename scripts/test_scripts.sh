@@ -232,6 +232,9 @@ assert stats["faults"]["total"] > before["faults"]["total"], "no faults during t
 assert stats["requests"] > stats["forwarded"] > 0, stats
 for svc in ("ec2", "rds", "ecs"):
     assert stats["by_service"][svc]["requests"] > 0, stats["by_service"]
+ops = stats["by_operation"]
+assert ops["ec2:DescribeInstances"] - before["by_operation"].get("ec2:DescribeInstances", 0) >= 6, ops
+assert ops["ecs:ListClusters"] >= 6 and ops["rds:DescribeDBInstances"] >= 6, ops
 PY
 
 check "seed_production.py through the proxy (retries) finds everything" bash -c "

@@ -152,6 +152,11 @@ impl SourceKind {
                 "instance_type",
                 "private_ip",
                 "key_name",
+                "instance_profile",
+                "metadata_options",
+                "monitoring",
+                "ebs_optimized",
+                "volumes",
                 "state",
             ],
             SourceKind::RdsInstance => &[
@@ -393,7 +398,45 @@ impl SourceQuery {
 }
 
 /// What a source look-up found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceObject {
     pub attributes: Attributes,
+    /// Attributes AWS still reports but that can no longer be used, and why: the image a
+    /// server was launched from, deregistered since. A resource that takes one from the source
+    /// is a plan error, with a hint to set it in the spec instead.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unusable: BTreeMap<String, String>,
+}
+
+/// Creation-time inputs AWS does not describe back cheaply (EC2 user data costs one
+/// DescribeInstanceAttribute per instance): the provider records a digest of each at creation
+/// (in a `rehearsal:input:` tag) and reports that instead of the value, so a plan compares
+/// digests at a cost that does not grow with the number of resources. Terraform keeps user
+/// data as a hash in its state for the same reason.
+pub mod input_digest {
+    use serde_json::Value;
+    use sha2::{Digest, Sha256};
+
+    const PREFIX: &str = "sha256:";
+
+    /// The digest of a value: of its text for a string, of its JSON otherwise (serde_json's
+    /// maps are ordered, so the JSON is canonical).
+    pub fn of(value: &Value) -> String {
+        let bytes = match value {
+            Value::String(s) => s.as_bytes().to_vec(),
+            other => serde_json::to_vec(other).expect("JSON values serialize"),
+        };
+        format!("{PREFIX}{}", hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// The hex digest a live attribute holds, when it is one.
+    pub fn recorded(value: &Value) -> Option<&str> {
+        let hex = value.as_str()?.strip_prefix(PREFIX)?;
+        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
+    }
+
+    /// Does the recorded digest stand for this value?
+    pub fn matches(want: &Value, recorded_hex: &str) -> bool {
+        of(want).strip_prefix(PREFIX) == Some(recorded_hex)
+    }
 }

@@ -15,6 +15,7 @@
 //! spec's JSON attributes, `errors` classifies SDK errors.
 
 mod attrs;
+mod batch;
 mod ec2;
 mod ecs;
 mod errors;
@@ -47,13 +48,23 @@ use crate::provider::{
 /// SDK attempts per call (the first one included) unless `AWS_MAX_ATTEMPTS` says otherwise.
 const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
-/// The SDK clients for one region.
+/// The SDK clients for one region, and what one run shares across resources there.
 #[derive(Clone)]
 pub(crate) struct Clients {
     ec2: aws_sdk_ec2::Client,
     rds: aws_sdk_rds::Client,
     ecs: aws_sdk_ecs::Client,
     tagging: aws_sdk_resourcegroupstagging::Client,
+    batches: Arc<Batches>,
+}
+
+/// Calls gathered across resources (see `batch`), and sources read once per run.
+#[derive(Default)]
+pub(crate) struct Batches {
+    instances: batch::Gather<aws_sdk_ec2::types::Instance>,
+    terminations: batch::Gather<()>,
+    volumes: batch::Gather<aws_sdk_ec2::types::Volume>,
+    sources: Mutex<HashMap<String, Arc<OnceCell<SourceObject>>>>,
 }
 
 impl Clients {
@@ -63,6 +74,33 @@ impl Clients {
             rds: aws_sdk_rds::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            batches: Arc::default(),
+        }
+    }
+
+    /// A source as it was when this run first asked (a clone of a bare instance id reads it
+    /// at create): ten clones of one server read it once.
+    pub(crate) async fn source(&self, query: SourceQuery) -> Result<SourceObject, ProviderError> {
+        let key = query.describe();
+        let cell = self
+            .batches
+            .sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| self.lookup(&query)).await.cloned()
+    }
+
+    /// A source as it is now.
+    async fn lookup(&self, query: &SourceQuery) -> Result<SourceObject, ProviderError> {
+        match query.kind {
+            SourceKind::Ec2Instance => ec2::lookup(&self.ec2, query).await,
+            SourceKind::RdsInstance => rds::lookup(&self.rds, query).await,
+            SourceKind::EcsCluster => ecs::lookup_cluster(&self.ecs, query).await,
+            SourceKind::EcsService => ecs::lookup_service(&self.ecs, query).await,
+            SourceKind::EcsTaskDefinition => ecs::lookup_task_definition(&self.ecs, query).await,
         }
     }
 }
@@ -282,14 +320,8 @@ impl Provider for AwsProvider {
         region: &str,
         query: &SourceQuery,
     ) -> Result<SourceObject, ProviderError> {
-        let c = self.clients(region);
-        match query.kind {
-            SourceKind::Ec2Instance => ec2::lookup(&c.ec2, query).await,
-            SourceKind::RdsInstance => rds::lookup(&c.rds, query).await,
-            SourceKind::EcsCluster => ecs::lookup_cluster(&c.ecs, query).await,
-            SourceKind::EcsService => ecs::lookup_service(&c.ecs, query).await,
-            SourceKind::EcsTaskDefinition => ecs::lookup_task_definition(&c.ecs, query).await,
-        }
+        // Read afresh: apply's re-check must see a source that moved since the plan.
+        self.clients(region).lookup(query).await
     }
 
     async fn observe(

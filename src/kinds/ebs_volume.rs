@@ -22,6 +22,7 @@ pub const KIND: Kind = Kind {
     sets: &[],
     exact_maps: &[],
     set_after_create: &[],
+    digested: &[],
     replace_order: ReplaceOrder::CreateThenDelete,
     anchor: Anchor::LaunchTag,
     // An attached volume cannot be deleted (VolumeInUse): its instance goes first.

@@ -18,6 +18,11 @@ pub const KIND: Kind = Kind {
         "instance_type",
         "user_data",
         "key_name",
+        "instance_profile",
+        "metadata_options",
+        "monitoring",
+        "ebs_optimized",
+        "volumes",
         "tags",
     ],
     // Instance type and security groups change with ModifyInstanceAttribute (the type needs a
@@ -27,6 +32,10 @@ pub const KIND: Kind = Kind {
     sets: &["security_groups"],
     exact_maps: &["tags"],
     set_after_create: &[],
+    // DescribeInstances does not return user data (one DescribeInstanceAttribute per instance
+    // does), nor the volumes' sizes and types (DescribeVolumes): compared by the digest
+    // recorded at creation, so a re-plan costs the same for 1 server or 100.
+    digested: &["user_data", "volumes"],
     // Nothing clashes: the new server runs before the old one goes.
     replace_order: ReplaceOrder::CreateThenDelete,
     anchor: Anchor::ClientToken,
@@ -40,8 +49,8 @@ pub const KIND: Kind = Kind {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
-    /// Instance id to clone: its image, subnet, security groups and key pair are used unless
-    /// set here.
+    /// Instance id to clone: its image, subnet, security groups, key pair, instance profile,
+    /// metadata options, monitoring, EBS optimisation and volumes are used unless set here.
     pub clone_of: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
@@ -54,6 +63,20 @@ pub struct Spec {
     pub user_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_name: Option<String>,
+    /// The instance profile's ARN (its role is what the server's software acts as).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata_options: Option<MetadataOptions>,
+    /// Detailed (one-minute) CloudWatch monitoring.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ebs_optimized: Option<bool>,
+    /// The EBS volumes to launch with, by device: the image's own devices take its snapshot at
+    /// this size and type; other devices are new, empty volumes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<Volume>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     #[serde(default, skip_serializing)]
@@ -65,8 +88,58 @@ pub struct Spec {
     pub count: Option<u32>,
 }
 
-/// A clone of a source server launches from its image into its subnet and security groups
-/// unless the spec says otherwise. Spelled out as references, the plan shows what will be
+/// The instance metadata service's options (EC2 `InstanceMetadataOptionsRequest`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataOptions {
+    /// `required` (IMDSv2 only) or `optional`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_tokens: Option<String>,
+    /// How many network hops a metadata response may travel (1 to 64; 2 for containers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop_limit: Option<u8>,
+    /// `enabled` or `disabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_endpoint: Option<String>,
+    /// Whether the instance's tags are readable from its metadata: `enabled` or `disabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_metadata_tags: Option<String>,
+}
+
+/// One EBS volume of the launch (EC2 `BlockDeviceMapping`).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volume {
+    /// `/dev/xvda`, `/dev/sdf`...
+    pub device: String,
+    /// GiB.
+    pub size: u32,
+    /// `gp3`, `gp2`, `io2`...
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iops: Option<u32>,
+    /// MiB/s (gp3 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delete_on_termination: Option<bool>,
+}
+
+/// What a clone copies from its source unless the spec sets it, beside the image, subnet and
+/// security groups.
+pub const CLONED: &[&str] = &[
+    "key_name",
+    "instance_profile",
+    "metadata_options",
+    "monitoring",
+    "ebs_optimized",
+    "volumes",
+];
+
+/// A clone of a source server launches from its image into its subnet and security groups,
+/// with its key pair, instance profile, metadata options, monitoring, EBS optimisation and
+/// volumes, unless the spec says otherwise. Spelled out as references, the plan shows what will be
 /// launched, and a later plan notices when production's server moved on.
 fn clone_defaults(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
     let Some(source) = attrs
@@ -89,5 +162,10 @@ fn clone_defaults(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
     attrs
         .entry("security_groups")
         .or_insert_with(|| Value::Array(vec![Value::String(from_source("security_groups"))]));
+    for attribute in CLONED {
+        attrs
+            .entry(*attribute)
+            .or_insert_with(|| Value::String(from_source(attribute)));
+    }
     Ok(())
 }

@@ -25,6 +25,7 @@ pub const KIND: Kind = Kind {
     exact_maps: &["tags"],
     set_after_create: &[],
     // The name is unique in its cluster.
+    digested: &[],
     replace_order: ReplaceOrder::DeleteThenCreate,
     anchor: Anchor::Attribute("name"),
     deleted_after: &[],

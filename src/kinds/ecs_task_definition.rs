@@ -26,6 +26,7 @@ pub const KIND: Kind = Kind {
     exact_maps: &["tags", "environment"],
     set_after_create: &[],
     // A new revision clashes with nothing: the service moves to it before the old one goes.
+    digested: &[],
     replace_order: ReplaceOrder::CreateThenDelete,
     anchor: Anchor::Attribute("family"),
     deleted_after: &[ResourceKind::EcsService],

@@ -64,6 +64,9 @@ pub struct Kind {
     /// In-place attributes the create call cannot set (or that AWS may ignore there): once the
     /// resource is ready, an update sets those that differ.
     pub set_after_create: &'static [&'static str],
+    /// Inputs the provider reports as the digest it recorded at creation (see
+    /// `model::input_digest`) rather than as the value: compared by digest.
+    pub digested: &'static [&'static str],
     pub replace_order: ReplaceOrder,
     /// What of the resource itself binds its ownership tags to it (see `ownership`).
     pub anchor: Anchor,

@@ -45,6 +45,7 @@ pub const KIND: Kind = Kind {
         "deletion_protection",
         "publicly_accessible",
     ],
+    digested: &[],
     replace_order: ReplaceOrder::DeleteThenCreate,
     anchor: Anchor::Attribute("identifier"),
     deleted_after: &[],

@@ -17,6 +17,7 @@ pub const KIND: Kind = Kind {
     sets: &[],
     exact_maps: &["tags"],
     set_after_create: &[],
+    digested: &[],
     replace_order: ReplaceOrder::DeleteThenCreate,
     anchor: Anchor::Attribute("identifier"),
     // A snapshot outlives the databases restored from it.

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{ActionKind, AttributeChange, Observed, PlanError, PlannedAction, Reason};
 use crate::kinds::{self, Kind};
-use crate::model::{Address, Attributes, LiveResource};
+use crate::model::{Address, Attributes, LiveResource, input_digest};
 use crate::spec::refs::{self, Reference};
 use crate::spec::{DEFAULT_TIMEOUT, ResourceSpec, Spec};
 
@@ -47,6 +47,7 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
                 _ => None,
             }
         };
+        check_usable(resource, observed)?;
         let desired = match refs::interpolate(&Value::Object(resource.attributes.clone()), &lookup)
         {
             Value::Object(map) => map,
@@ -107,6 +108,41 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
         }
     }
     Ok(actions)
+}
+
+/// A resource may not take from a source what AWS can no longer use (the image production's
+/// server was launched from, deregistered since): that is a plan error naming the attribute to
+/// set in the spec, rather than an AWS refusal halfway through an apply.
+#[allow(clippy::result_large_err)]
+fn check_usable(resource: &ResourceSpec, observed: &Observed) -> Result<(), PlanError> {
+    for (attribute, value) in &resource.attributes {
+        for reference in refs::references_in(value) {
+            let Reference::Source {
+                source,
+                attribute: taken,
+            } = &reference
+            else {
+                continue;
+            };
+            let Some(why) = observed
+                .sources
+                .get(source)
+                .and_then(|s| s.unusable.get(taken))
+            else {
+                continue;
+            };
+            return Err(PlanError::Name {
+                address: resource.address.to_string(),
+                location: resource.location.clone(),
+                message: format!("`{attribute}` comes from {reference}, but {why}"),
+                hint: format!(
+                    "set `{attribute}` in [resources.{}] to one that exists",
+                    resource.address
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The names AWS knows a resource by, as the plan resolved them, against AWS's rules.
@@ -221,6 +257,7 @@ fn create(
         replace_order: None,
         changes: desired
             .iter()
+            .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| AttributeChange {
                 name: k.clone(),
                 before: None,
@@ -254,8 +291,11 @@ fn compare(
     for (name, want) in &desired {
         let have = current.attributes.get(name);
         let unknown = refs::has_references(want);
-        let same =
-            !unknown && have.is_some_and(|h| matches(description, name, &refs::unescape(want), h));
+        // A source without it (no instance profile, say) asks for nothing.
+        let nothing = want.is_null() && have.is_none_or(Value::is_null);
+        let same = nothing
+            || !unknown
+                && have.is_some_and(|h| matches(description, name, &refs::unescape(want), h));
         if !same {
             changes.push(AttributeChange {
                 name: name.clone(),
@@ -305,6 +345,12 @@ fn compare(
 /// (AWS fills in defaults the spec never mentioned), except the kind's exact maps, where a
 /// removed key matters; the kind's sets are compared without order.
 pub fn matches(kind: &Kind, name: &str, want: &Value, have: &Value) -> bool {
+    // AWS keeps what it does not describe cheaply; the provider reports the digest it recorded.
+    if kind.digested.contains(&name)
+        && let Some(recorded) = input_digest::recorded(have)
+    {
+        return input_digest::matches(want, recorded);
+    }
     let exact = kind.exact_maps.contains(&name);
     match (want, have) {
         (Value::Object(w), Value::Object(h)) if exact => w == h,
@@ -333,6 +379,36 @@ mod tests {
     use super::*;
     use crate::model::ResourceKind;
     use serde_json::json;
+
+    #[test]
+    fn digested_inputs_are_compared_by_the_digest_recorded_at_creation() {
+        let kind = kinds::describe(ResourceKind::Ec2Instance);
+        let user_data = json!("#!/bin/bash\necho 3.1.0\n");
+        let recorded = json!(input_digest::of(&user_data));
+        assert!(matches(kind, "user_data", &user_data, &recorded));
+        assert!(!matches(
+            kind,
+            "user_data",
+            &json!("#!/bin/bash\necho 3.2.0\n"),
+            &recorded
+        ));
+        let volumes = json!([{"device": "/dev/xvda", "size": 30, "type": "gp3"}]);
+        let recorded = json!(input_digest::of(&volumes));
+        assert!(matches(kind, "volumes", &volumes, &recorded));
+        assert!(!matches(
+            kind,
+            "volumes",
+            &json!([{"device": "/dev/xvda", "size": 50, "type": "gp3"}]),
+            &recorded
+        ));
+        // Only where the kind says AWS keeps a digest: elsewhere a value is a value.
+        assert!(!matches(
+            kind,
+            "image",
+            &json!("ami-1"),
+            &json!(input_digest::of(&json!("ami-1")))
+        ));
+    }
 
     #[test]
     fn defaults_aws_adds_are_not_changes_but_removed_map_keys_are() {

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::{ActionKind, AttributeChange, Plan, PlannedAction, Reason};
+use crate::model::input_digest;
 use crate::spec::refs::{self, Reference};
 
 /// Colours, or none (`NO_COLOR`, no terminal).
@@ -176,6 +177,16 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
 }
 
 fn describe_change(change: &AttributeChange, action: &PlannedAction) -> String {
+    if let Some(before) = change.before.as_ref().and_then(input_digest::recorded)
+        && change.after.is_some()
+    {
+        // AWS holds the value; rehearsal recorded its digest when it created the resource.
+        return format!(
+            "{} changed: the spec's is not the one it was created with (sha256 {}…)",
+            change.name,
+            &before[..12]
+        );
+    }
     match &change.after {
         Some(Value::String(after)) if after.lines().count() > 1 => {
             let before = change

@@ -232,6 +232,7 @@ fn add_someone_elses_database_named_prerelease_db(project: &Project) {
         cluster: None,
         tags: Default::default(),
         attributes: Default::default(),
+        unusable: Default::default(),
     });
     project.set_cloud(&cloud);
 }
@@ -1060,4 +1061,44 @@ fn exit_64_usage() {
         .run()
         .exits(0)
         .stdout_has(env!("CARGO_PKG_VERSION"));
+}
+
+/// Production's image deregistered since its server was launched: the plan stops at the clone's
+/// line, says which attribute and why, and what to set instead; an image in the spec wins.
+#[test]
+fn a_clone_of_a_server_whose_image_is_gone_is_a_plan_error_at_its_line() {
+    let project = Project::new();
+    let mut cloud = rehearsal::provider::fake::FakeCloud::production("eu-west-1");
+    let server = cloud
+        .sources
+        .iter_mut()
+        .find(|s| s.kind == rehearsal::model::SourceKind::Ec2Instance)
+        .expect("production's server");
+    server.unusable.insert(
+        "image".into(),
+        "image ami-04681a1dbd79675a5 has been deregistered since that server was launched".into(),
+    );
+    project.set_cloud(&cloud);
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(1)
+        .stderr_has(
+            "error: environments/prerelease.toml:59:1: ec2_instance.server: `image` comes from \
+             source.ec2_instance.prod_server.image, but image ami-04681a1dbd79675a5 has been \
+             deregistered since that server was launched",
+        )
+        .stderr_has("hint: set `image` in [resources.ec2_instance.server] to one that exists");
+    assert!(!project.path("plans/prerelease.plan.json").exists());
+
+    project.edit(
+        "prerelease",
+        "instance_type = \"t3.medium\"",
+        "instance_type = \"t3.medium\"\nimage = \"ami-0new\"",
+    );
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(0)
+        .stdout_has("image = ami-0new");
 }

@@ -28,4 +28,6 @@ mod realistic;
 #[cfg(feature = "aws")]
 mod safety;
 #[cfg(feature = "aws")]
+mod servers;
+#[cfg(feature = "aws")]
 mod story;

@@ -7,6 +7,8 @@ pub(crate) mod volume;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, Instance, Tag};
 
+use serde_json::Value;
+
 use super::attrs::Builder;
 use super::errors;
 use super::tags::{self as tagging, TagMap};
@@ -100,6 +102,18 @@ pub(crate) async fn lookup(
             });
         }
     };
+    let (volumes, image_gone, key_gone) = tokio::try_join!(
+        source_volumes(client, instance, &what),
+        image_gone(client, instance.image_id()),
+        key_pair_gone(client, instance.key_name()),
+    )?;
+    let mut unusable = std::collections::BTreeMap::new();
+    if let Some(why) = image_gone {
+        unusable.insert("image".to_owned(), why);
+    }
+    if let Some(why) = key_gone {
+        unusable.insert("key_name".to_owned(), why);
+    }
     let mut b = Builder::new();
     b.nonempty("id", instance.instance_id())
         .nonempty("image", instance.image_id())
@@ -119,9 +133,158 @@ pub(crate) async fn lookup(
         .nonempty("private_ip", instance.private_ip_address())
         .nonempty("key_name", instance.key_name())
         .set("state", state_of(instance));
+    let mut attributes = b.into_inner();
+    // What a clone copies: null where production has none, so the clone asks for none.
+    attributes.insert("key_name".into(), opt_str(instance.key_name()));
+    attributes.insert("instance_profile".into(), instance_profile(instance));
+    attributes.insert("metadata_options".into(), metadata_options(instance));
+    attributes.insert("monitoring".into(), monitoring(instance));
+    attributes.insert(
+        "ebs_optimized".into(),
+        Value::Bool(instance.ebs_optimized() == Some(true)),
+    );
+    attributes.insert("volumes".into(), Value::Array(volumes));
     Ok(SourceObject {
-        attributes: b.into_inner(),
+        attributes,
+        unusable,
     })
+}
+
+fn opt_str(value: Option<&str>) -> Value {
+    value
+        .filter(|v| !v.is_empty())
+        .map_or(Value::Null, |v| Value::String(v.to_owned()))
+}
+
+/// The instance profile's ARN, or null.
+pub(crate) fn instance_profile(instance: &Instance) -> Value {
+    opt_str(instance.iam_instance_profile().and_then(|p| p.arn()))
+}
+
+/// The metadata options as the spec writes them, or null when EC2 does not say.
+pub(crate) fn metadata_options(instance: &Instance) -> Value {
+    let Some(m) = instance.metadata_options() else {
+        return Value::Null;
+    };
+    let mut b = Builder::new();
+    b.opt("http_tokens", m.http_tokens().map(|t| t.as_str()))
+        .opt("hop_limit", m.http_put_response_hop_limit())
+        .opt("http_endpoint", m.http_endpoint().map(|t| t.as_str()))
+        .opt(
+            "instance_metadata_tags",
+            m.instance_metadata_tags().map(|t| t.as_str()),
+        );
+    Value::Object(b.into_inner())
+}
+
+/// Detailed monitoring is on (or being turned on).
+pub(crate) fn monitoring(instance: &Instance) -> Value {
+    let state = instance
+        .monitoring()
+        .and_then(|m| m.state())
+        .map(|s| s.as_str());
+    Value::Bool(matches!(state, Some("enabled" | "pending")))
+}
+
+/// The source's EBS volumes as a clone's `volumes`: device, size, type, IOPS and throughput as
+/// they are now (DescribeVolumes: a volume resized since launch is copied at its new size), and
+/// whether it goes with the instance (the instance's block device mapping).
+async fn source_volumes(
+    client: &Client,
+    instance: &Instance,
+    what: &str,
+) -> Result<Vec<Value>, ProviderError> {
+    let attached: Vec<(&str, &str, bool)> = instance
+        .block_device_mappings()
+        .iter()
+        .filter_map(|m| {
+            let ebs = m.ebs()?;
+            Some((
+                m.device_name()?,
+                ebs.volume_id()?,
+                ebs.delete_on_termination().unwrap_or(true),
+            ))
+        })
+        .collect();
+    if attached.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<&str> = attached.iter().map(|(_, id, _)| *id).collect();
+    let volumes: Vec<_> = client
+        .describe_volumes()
+        .set_filters(Some(vec![filter("volume-id", &ids)]))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| errors::sdk("ec2:DescribeVolumes", what, e))?;
+    let mut out = vec![];
+    for (device, id, delete_on_termination) in attached {
+        let Some(v) = volumes.iter().find(|v| v.volume_id() == Some(id)) else {
+            continue;
+        };
+        let kind = v.volume_type().map(|t| t.as_str().to_owned());
+        // IOPS are set only where the type takes them (io1, io2, gp3); throughput only on gp3.
+        let iops = kind
+            .as_deref()
+            .filter(|k| matches!(*k, "io1" | "io2" | "gp3"))
+            .and(v.iops());
+        let throughput = kind.as_deref().filter(|k| *k == "gp3").and(v.throughput());
+        let mut b = Builder::new();
+        b.set("device", device)
+            .opt("size", v.size())
+            .opt("type", kind)
+            .opt("iops", iops)
+            .opt("throughput", throughput)
+            .set("delete_on_termination", delete_on_termination);
+        out.push(Value::Object(b.into_inner()));
+    }
+    Ok(out)
+}
+
+/// Why the image cannot be launched any more, if it cannot: deregistered since the source was
+/// launched. DescribeImages shows a deregistered image for a while (`deregistered`), then
+/// not at all (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/deregister-ami.html).
+async fn image_gone(client: &Client, image: Option<&str>) -> Result<Option<String>, ProviderError> {
+    let Some(image) = image.filter(|i| !i.is_empty()) else {
+        return Ok(None);
+    };
+    let gone = || {
+        Some(format!(
+            "image {image} has been deregistered since that server was launched"
+        ))
+    };
+    match client.describe_images().image_ids(image).send().await {
+        Ok(out) => match out.images().first() {
+            None => Ok(gone()),
+            Some(i) if i.state().map(|s| s.as_str()) == Some("deregistered") => Ok(gone()),
+            Some(_) => Ok(None),
+        },
+        Err(e) if errors::is_not_found(&e) => Ok(gone()),
+        Err(e) => Err(errors::sdk("ec2:DescribeImages", image, e)),
+    }
+}
+
+/// Why the key pair cannot be used any more, if it cannot: deleted since the source was
+/// launched (the instance still names it).
+async fn key_pair_gone(
+    client: &Client,
+    key: Option<&str>,
+) -> Result<Option<String>, ProviderError> {
+    let Some(key) = key.filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    match client.describe_key_pairs().key_names(key).send().await {
+        Ok(out) if out.key_pairs().is_empty() => Ok(Some(format!(
+            "key pair {key} has been deleted since that server was launched"
+        ))),
+        Ok(_) => Ok(None),
+        Err(e) if errors::is_not_found(&e) => Ok(Some(format!(
+            "key pair {key} has been deleted since that server was launched"
+        ))),
+        Err(e) => Err(errors::sdk("ec2:DescribeKeyPairs", key, e)),
+    }
 }
 
 /// Set and remove tags on EC2 resources.

@@ -9,8 +9,11 @@ use async_trait::async_trait;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, Volume};
 
+use futures_util::future::try_join_all;
+
 use super::{filter, tag_map};
 use crate::aws::attrs::Builder;
+use crate::aws::batch::BatchFuture;
 use crate::aws::kind::{Actions, AwsKind};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
@@ -110,18 +113,33 @@ impl AwsKind for EbsVolume {
         c: &Clients,
         targets: &[LiveResource],
     ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
-        let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
-        // By filter, not VolumeIds: an unknown id in VolumeIds fails the whole call.
-        let found =
-            describe_volumes(&c.ec2, vec![filter("volume-id", &ids)], "EBS volumes").await?;
+        // One at a time, as the engine asks while it waits for each volume of a teardown:
+        // gathered into one DescribeVolumes (see `aws::batch`). By filter, not VolumeIds: an
+        // unknown id in VolumeIds fails the whole call.
+        let found = try_join_all(targets.iter().map(|t| {
+            let client = c.ec2.clone();
+            c.batches
+                .volumes
+                .one(&t.id, move |ids| -> BatchFuture<Volume> {
+                    let client = client.clone();
+                    Box::pin(async move {
+                        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                        let filters = vec![filter("volume-id", &refs)];
+                        let found = describe_volumes(&client, filters, "EBS volumes").await?;
+                        Ok(found
+                            .into_iter()
+                            .filter_map(|v| Some((v.volume_id()?.to_owned(), Ok(v))))
+                            .collect())
+                    })
+                })
+        }))
+        .await?;
         Ok(targets
             .iter()
-            .map(|t| {
-                found
-                    .iter()
-                    .find(|v| v.volume_id() == Some(t.id.as_str()))
-                    .filter(|v| v.state().is_none_or(|s| s.as_str() != "deleted"))
-                    .map(|v| live(v, t.address.clone()))
+            .zip(found)
+            .map(|(t, v)| {
+                v.filter(|v| v.state().is_none_or(|s| s.as_str() != "deleted"))
+                    .map(|v| live(&v, t.address.clone()))
             })
             .collect())
     }

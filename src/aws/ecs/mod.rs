@@ -217,6 +217,7 @@ pub(crate) async fn lookup_cluster(
         .nonempty("status", cluster.status());
     Ok(SourceObject {
         attributes: b.into_inner(),
+        ..SourceObject::default()
     })
 }
 
@@ -244,6 +245,7 @@ pub(crate) async fn lookup_service(
         .set("desired_count", service.desired_count());
     Ok(SourceObject {
         attributes: b.into_inner(),
+        ..SourceObject::default()
     })
 }
 
@@ -292,6 +294,7 @@ pub(crate) async fn lookup_task_definition(
         );
     Ok(SourceObject {
         attributes: b.into_inner(),
+        ..SourceObject::default()
     })
 }
 

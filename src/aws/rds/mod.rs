@@ -110,6 +110,7 @@ pub(crate) async fn lookup(
         .nonempty("status", db.db_instance_status());
     Ok(SourceObject {
         attributes: b.into_inner(),
+        ..SourceObject::default()
     })
 }
 

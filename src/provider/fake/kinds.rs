@@ -273,9 +273,13 @@ impl FakeKind for Ec2Instance {
             cluster: None,
         };
         let source = cloud.find_source(region, &query)?.attributes.clone();
-        for key in ["image", "subnet", "security_groups", "key_name"] {
-            if !attributes.contains_key(key) {
-                attributes.insert(key.into(), source.get(key).cloned().unwrap_or(Value::Null));
+        let cloned = crate::kinds::ec2_instance::CLONED;
+        for key in ["image", "subnet", "security_groups"].iter().chain(cloned) {
+            if !attributes.contains_key(*key) {
+                attributes.insert(
+                    (*key).into(),
+                    source.get(*key).cloned().unwrap_or(Value::Null),
+                );
             }
         }
         Ok(cloud.fresh_id("i-"))

@@ -165,6 +165,10 @@ pub struct FakeSource {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     pub attributes: Attributes,
+    /// Attributes AWS still reports that can no longer be used, and why (see
+    /// `SourceObject::unusable`): production's image deregistered since its launch.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unusable: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -636,6 +640,7 @@ impl Provider for FakeProvider {
         let source = cloud.find_source(region, query)?;
         Ok(SourceObject {
             attributes: source.attributes.clone(),
+            unusable: source.unusable.clone(),
         })
     }
 

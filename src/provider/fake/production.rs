@@ -23,6 +23,7 @@ impl FakeCloud {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
                 attributes,
+                unusable: BTreeMap::new(),
             }
         };
         FakeCloud {
@@ -36,7 +37,13 @@ impl FakeCloud {
                         "id": "i-0a1b2c3d4e5f60001", "image": "ami-04681a1dbd79675a5",
                         "subnet": "subnet-0prod0001", "vpc": "vpc-0prod0001",
                         "security_groups": ["sg-0prodserver1"], "instance_type": "t3.medium",
-                        "private_ip": "10.0.1.10", "key_name": "production", "state": "running"
+                        "private_ip": "10.0.1.10", "key_name": "production", "state": "running",
+                        "instance_profile": "arn:aws:iam::000000000000:instance-profile/production-server",
+                        "metadata_options": {"http_tokens": "required", "hop_limit": 2,
+                            "http_endpoint": "enabled", "instance_metadata_tags": "disabled"},
+                        "monitoring": true, "ebs_optimized": true,
+                        "volumes": [{"device": "/dev/xvda", "size": 30, "type": "gp3", "iops": 3000,
+                            "throughput": 125, "delete_on_termination": true}]
                     })),
                 ),
                 source(
