@@ -608,6 +608,8 @@ impl<'a> Validator<'a> {
                     collect(kind, &r.ecs_task_definition, &mut entries)
                 }
                 ResourceKind::EcsService => collect(kind, &r.ecs_service, &mut entries),
+                ResourceKind::SecurityGroup => collect(kind, &r.security_group, &mut entries),
+                ResourceKind::DnsRecord => collect(kind, &r.dns_record, &mut entries),
             }
         }
         let declared: BTreeSet<Address> = entries.iter().map(|(a, ..)| a.clone()).collect();
