@@ -41,6 +41,8 @@ pub struct Production {
     pub cluster_arn: String,
     pub task_definition_arn: String,
     pub service_arn: String,
+    /// The private hosted zone `example.com`.
+    pub hosted_zone_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
