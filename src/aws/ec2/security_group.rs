@@ -319,9 +319,12 @@ impl AwsKind for Ec2SecurityGroup {
         Ok(())
     }
 
-    /// Revoke this group's rules that name other groups first (they would keep those groups
-    /// from being deleted), then delete it. DependencyViolation, while a network interface or
-    /// another group's rule still uses it, means "not deletable yet": the engine asks again.
+    /// Revoke the rules that name this group in the environment's other groups, and this
+    /// group's rules that name other groups (AWS refuses to delete a group another group's rule
+    /// names: two groups of the environment that name each other, deleted one at a time, would
+    /// wait for each other forever), then delete it. A rule of a group that is not the
+    /// environment's is never touched: while it names the group, DependencyViolation, as while
+    /// a network interface uses it, means "not deletable yet", and the engine asks again.
     async fn delete(
         &self,
         c: &Clients,
@@ -330,6 +333,44 @@ impl AwsKind for Ec2SecurityGroup {
         _: &DeletePolicy,
     ) -> Result<(), ProviderError> {
         let what = what(live);
+        for (list, key) in [
+            ("ingress", "ip-permission.group-id"),
+            ("egress", "egress.ip-permission.group-id"),
+        ] {
+            let naming =
+                describe_groups(&c.ec2, vec![filter(key, &[live.id.as_str()])], &what).await?;
+            for group in naming
+                .iter()
+                .filter(|g| g.group_id() != Some(live.id.as_str()))
+            {
+                let Some(address) = ownership::claimed_address(&tag_map(group.tags()), KIND) else {
+                    continue;
+                };
+                let other = self::live(group, address);
+                if !ownership::belongs_to(&other, &op.env) {
+                    continue;
+                }
+                let rules: Vec<&Value> = other
+                    .attributes
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| {
+                        r.get("security_group").and_then(Value::as_str) == Some(live.id.as_str())
+                    })
+                    .collect();
+                op.report(&format!(
+                    "revoking {} rule(s) of {} that name it",
+                    rules.len(),
+                    other.id
+                ));
+                match change_rules(&c.ec2, &other.id, &what, list, false, &rules).await {
+                    Ok(()) | Err(ProviderError::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
         for list in ["ingress", "egress"] {
             let referring: Vec<&Value> = live
                 .attributes

@@ -511,8 +511,16 @@ impl FakeKind for SecurityGroup {
         Ok(id)
     }
 
+    /// A rule of another group of the same environment does not hold it: the provider revokes
+    /// those first (`after_delete` does it here), as `aws::ec2::security_group` does.
     fn refuses_delete(&self, cloud: &FakeCloud, group: &FakeResource) -> Option<String> {
         let id = json!(group.id);
+        let env_of = |r: &FakeResource| {
+            (
+                r.tags.get(crate::model::tags::PROJECT).cloned(),
+                r.tags.get(crate::model::tags::ENV).cloned(),
+            )
+        };
         let user = cloud.resources.values().find(|r| {
             let gone = kinds::lifecycle(r.kind).is_gone(&r.status);
             let member = r
@@ -522,6 +530,7 @@ impl FakeKind for SecurityGroup {
                 .is_some_and(|groups| groups.contains(&id));
             let referring = r.kind == ResourceKind::SecurityGroup
                 && r.id != group.id
+                && env_of(r) != env_of(group)
                 && ["ingress", "egress"].iter().any(|list| {
                     r.attributes
                         .get(*list)
@@ -538,6 +547,20 @@ impl FakeKind for SecurityGroup {
             "security group {} is in use by {} {} (DependencyViolation)",
             group.id, user.kind, user.id
         ))
+    }
+
+    fn after_delete(&self, cloud: &mut FakeCloud, group: &FakeResource, _: &DeletePolicy) {
+        let id = json!(group.id);
+        for other in cloud.resources.values_mut() {
+            if other.kind != ResourceKind::SecurityGroup {
+                continue;
+            }
+            for list in ["ingress", "egress"] {
+                if let Some(Value::Array(rules)) = other.attributes.get_mut(list) {
+                    rules.retain(|rule| rule.get("security_group") != Some(&id));
+                }
+            }
+        }
     }
 }
 
