@@ -8,7 +8,7 @@
 //!     .env("REHEARSAL_VAR_server_version", "3.2.0")
 //!     .run()
 //!     .exits(0)
-//!     .stdout_has("Plan: 6 to create");
+//!     .stdout_has("Plan: 9 to create");
 //! ```
 //!
 //! or pins everything the user sees, exit code, stdout and stderr together, as an `insta`
