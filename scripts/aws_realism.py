@@ -121,6 +121,16 @@ EC2 (ec2 query, 2016-11-15)
      The default group of a VPC is refused with ``CannotDelete`` (moto deletes it, and then
      CreateDBInstance fails with HTTP 500).
      https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html
+
+Route 53 (restXml, 2013-04-01)
+ 18. ChangeResourceRecordSets checks each change against the zone as it is, which moto does not:
+     a CREATE of a name and type that exist is refused with ``InvalidChangeBatch`` ("Tried to
+     create resource record set [name='x.', type='A'] but it already exists"; moto adds a second
+     record beside it), and a DELETE whose TTL and values are not exactly the record's current
+     ones (or of a record that does not exist) with ``InvalidChangeBatch`` too. The batch is
+     refused whole, as AWS applies it all or nothing.
+     https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html
+     https://docs.aws.amazon.com/Route53/latest/APIReference/API_Change.html
      https://docs.aws.amazon.com/vpc/latest/userguide/deleting-security-groups.html
      https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
      Security groups made through the proxy exist at once (no lifecycle, no not-found window);
@@ -254,12 +264,15 @@ DEFAULT_TOGGLES = {
     "ecs_not_found": True,  # ECS DescribeServices MISSING window (10)
     "tagging_lag": True,  # Tagging API lag (13)
     "sg_dependencies": True,  # DeleteSecurityGroup refusals (17)
+    "route53": True,  # ChangeResourceRecordSets checks (18)
 }
 
 RDS_VERSION = "2014-10-31"
 RDS_NS = "http://rds.amazonaws.com/doc/2014-10-31/"
 EC2_VERSION = "2016-11-15"
 ECS_PREFIX = "AmazonEC2ContainerServiceV20141113."
+ROUTE53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
+RRSET_PATH = re.compile(r"^/2013-04-01/hostedzone/([^/?]+)/rrset/?$")
 GONE = "(gone)"
 INSTANT_RATE = 1e9  # virtual seconds per real second at time scale 0
 
@@ -729,6 +742,9 @@ class Realism:
         if expired is not None:
             return self._refuse(expired)
         self._tick()
+        if service == "route53" and method == "POST" and RRSET_PATH.match(path.split("?")[0]):
+            operation = "ChangeResourceRecordSets"  # REST: the path names the operation
+            call.operation = operation
         handler = HANDLERS.get((service, operation))
         if handler is None:
             return None
@@ -2158,6 +2174,68 @@ class Realism:
                 "table_overrides": self.overrides,
             }
 
+    # --- 18: Route 53 change batches --------------------------------------------------------------
+
+    def _route53_record(self, call: Call, zone: str, name: str, rtype: str):
+        """The record set of that name and type as moto holds it: (ttl, sorted values) or None."""
+        query = urllib.parse.urlencode({"name": name, "type": rtype, "maxitems": "1"})
+        headers = [(k, v) for k, v in call.headers if k.lower() not in ("content-type", "content-length")]
+        look = Call("route53", "rest", "ListResourceRecordSets", "GET",
+                    f"/2013-04-01/hostedzone/{zone}/rrset?{query}", headers, b"")
+        status, _, body = self._send(look)
+        if status != 200:
+            return None
+        ns = {"r": ROUTE53_NS}
+        found = ET.fromstring(body).find("r:ResourceRecordSets/r:ResourceRecordSet", ns)
+        if found is None:
+            return None
+        same = (found.findtext("r:Name", "", ns).rstrip(".").lower() == name.rstrip(".").lower()
+                and found.findtext("r:Type", "", ns) == rtype)
+        if not same:
+            return None
+        values = sorted(v.text or "" for v in found.findall("r:ResourceRecords/r:ResourceRecord/r:Value", ns))
+        return found.findtext("r:TTL", "", ns), values
+
+    def route53_change_record_sets(self, call: Call) -> Response | None:
+        # https://docs.aws.amazon.com/Route53/latest/APIReference/API_Change.html: CREATE "Creates
+        # a resource record set that has the specified values"; DELETE "Deletes an existing
+        # resource record set that has the specified values" (all of them, TTL included).
+        # API_ChangeResourceRecordSets.html: a batch is applied all or nothing; an invalid one is
+        # refused with InvalidChangeBatch.
+        zone = RRSET_PATH.match(call.path.split("?")[0]).group(1)
+        ns = {"r": ROUTE53_NS}
+        try:
+            changes = ET.fromstring(call.body).findall(".//r:Change", ns)
+        except ET.ParseError:
+            return None
+        problems = []
+        for change in changes:
+            action = change.findtext("r:Action", "", ns)
+            rrset = change.find("r:ResourceRecordSet", ns)
+            if rrset is None:
+                continue
+            name, rtype = rrset.findtext("r:Name", "", ns), rrset.findtext("r:Type", "", ns)
+            shown = f"[name='{name.rstrip('.').lower()}.', type='{rtype}']"
+            existing = self._route53_record(call, zone, name, rtype)
+            if action == "CREATE" and existing is not None:
+                problems.append(f"Tried to create resource record set {shown} but it already exists")
+            elif action == "DELETE":
+                asked = (rrset.findtext("r:TTL", "", ns),
+                         sorted(v.text or "" for v in rrset.findall("r:ResourceRecords/r:ResourceRecord/r:Value", ns)))
+                if existing is None:
+                    problems.append(f"Tried to delete resource record set {shown} but it was not found")
+                elif existing != asked:
+                    problems.append(f"Tried to delete resource record set {shown} but the values "
+                                    "provided do not match the current values")
+        if not problems:
+            return None
+        self.log(f"realism: ChangeResourceRecordSets refused: {problems}")
+        message = "[" + ", ".join(problems) + "]"
+        body = (f'<?xml version="1.0"?>\n<ErrorResponse xmlns="{ROUTE53_NS}"><Error><Type>Sender</Type>'
+                f"<Code>InvalidChangeBatch</Code><Message>{_esc(message)}</Message></Error>"
+                f"<RequestId>{_rid()}</RequestId></ErrorResponse>").encode()
+        return self._refuse((400, [("Content-Type", "text/xml")], body))
+
 
 # (service, operation) -> (toggle that switches it off, handler)
 HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
@@ -2192,4 +2270,5 @@ HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("ecs", "DescribeServices"): ("ecs", Realism.ecs_describe_services),
     ("ecs", "ListServices"): ("ecs", Realism.ecs_list_services),
     ("tagging", "GetResources"): ("tagging_lag", Realism.tagging_get_resources),
+    ("route53", "ChangeResourceRecordSets"): ("route53", Realism.route53_change_record_sets),
 }

@@ -48,7 +48,7 @@ done
 export AWS_ENDPOINT_URL="$(head -n 1 "$EMULATOR_STATE_DIR/proxy.url")"
 echo "emulator at $MOTO_URL, rehearsal talks to it through $AWS_ENDPOINT_URL"
 
-step "Seeding a fake production: server, PostgreSQL database, ECS cluster and service"
+step "Seeding a fake production: server, PostgreSQL database, ECS cluster and service, zone example.com"
 # Straight into moto: production was built long ago.
 python3 scripts/seed_production.py --endpoint "$MOTO_URL" --region eu-west-1 >/dev/null
 echo "production is up (see environments/production.toml)"
@@ -61,6 +61,17 @@ make --no-print-directory create-prerelease-from-prod
 
 step "rehearsal status prerelease"
 make --no-print-directory status-prerelease
+
+step "The pre-release's name, as Route 53 answers it (the private zone example.com)"
+python3 - "$MOTO_URL" <<'PY'
+import sys, boto3
+r53 = boto3.client("route53", endpoint_url=sys.argv[1], region_name="eu-west-1")
+zone = next(z for z in r53.list_hosted_zones()["HostedZones"] if z["Name"] == "example.com.")
+for s in r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]:
+    if s["Name"].startswith(("prerelease.", "_rehearsal.prerelease.")):
+        values = " ".join(r["Value"] for r in s.get("ResourceRecords", []))
+        print(f"{s['Name'].rstrip('.')}  {s['Type']}  {values}")
+PY
 
 step "Planning again: the environment matches its spec"
 make --no-print-directory plan-prerelease-from-prod SERVER_VERSION=3.2.0

@@ -13,6 +13,9 @@ What rehearsal reads from production, and what environments/prerelease.toml copi
   built-in AMI ami-04681a1dbd79675a5) in production-subnet and production-server;
 - DB subnet group ``production-db-subnets`` and PostgreSQL RDS instance ``production-db``
   (db.t3.medium, deletion protection on, in production-db, tagged Environment=production);
+- private hosted zone ``example.com`` in production's VPC (Route 53), where the pre-release
+  environment writes its name (``prerelease.example.com``), holding production's own record
+  ``app.example.com`` (an A record to the production server's address);
 - ECS cluster ``production``, task definition family ``server`` (container ``server``,
   example/openchs-server:3.0.0, 1024 MiB, 512 CPU units, port 8080) and service ``server``
   (desired count 1, launch type EC2).
@@ -52,6 +55,7 @@ FAMILY = "server"
 CONTAINER = "server"
 IMAGE = "example/openchs-server:3.0.0"
 SERVICE = "server"
+ZONE = "example.com"
 
 LIVE_INSTANCE_STATES = ["pending", "running", "stopping", "stopped"]
 
@@ -98,6 +102,7 @@ class Seeder:
         self.ec2 = boto3.client("ec2", **kw)
         self.rds = boto3.client("rds", **kw)
         self.ecs = boto3.client("ecs", **kw)
+        self.route53 = boto3.client("route53", **kw)
         self.created: list[str] = []
         self.notes: list[str] = []
 
@@ -178,6 +183,49 @@ class Seeder:
             ],
         )
         self._created(f"ingress rule {db_sg} <- {server_sg} tcp/5432")
+
+    # --- Route 53 ---------------------------------------------------------------------------
+
+    def hosted_zone(self, vpc_id: str) -> str:
+        """The private zone example.com in production's VPC, with production's app record."""
+        zones = self.route53.list_hosted_zones_by_name(DNSName=ZONE)["HostedZones"]
+        found = [z for z in zones if z["Name"].rstrip(".") == ZONE]
+        if found:
+            zone_id = found[0]["Id"].split("/")[-1]
+        else:
+            zone_id = self.route53.create_hosted_zone(
+                Name=ZONE,
+                CallerReference=f"rehearsal-seed-{ZONE}",
+                HostedZoneConfig={"Comment": "production", "PrivateZone": True},
+                VPC={"VPCRegion": self.region, "VPCId": vpc_id},
+            )["HostedZone"]["Id"].split("/")[-1]
+            self._created(f"hosted zone {zone_id} ({ZONE})")
+        return zone_id
+
+    def app_record(self, zone_id: str, address: str) -> None:
+        name = f"app.{ZONE}"
+        sets = self.route53.list_resource_record_sets(
+            HostedZoneId=zone_id, StartRecordName=name, StartRecordType="A", MaxItems="1"
+        )["ResourceRecordSets"]
+        if any(s["Name"].rstrip(".") == name and s["Type"] == "A" for s in sets):
+            return
+        self.route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={
+                "Changes": [
+                    {
+                        "Action": "CREATE",
+                        "ResourceRecordSet": {
+                            "Name": name,
+                            "Type": "A",
+                            "TTL": 300,
+                            "ResourceRecords": [{"Value": address}],
+                        },
+                    }
+                ]
+            },
+        )
+        self._created(f"record {name} A {address}")
 
     # --- EC2 instance -------------------------------------------------------------------------
 
@@ -338,6 +386,9 @@ class Seeder:
         self.allow_server_to_db(server_sg, db_sg)
         ami_id = self.ami()
         instance_id = self.instance(subnet_ids[0], server_sg, ami_id)
+        zone_id = self.hosted_zone(vpc_id)
+        reservations = self.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        self.app_record(zone_id, reservations[0]["Instances"][0].get("PrivateIpAddress", "10.0.1.10"))
         subnet_group = self.db_subnet_group(subnet_ids)
         db = self.db_instance(subnet_group, db_sg)
         cluster_arn = self.cluster()
@@ -357,6 +408,7 @@ class Seeder:
             "cluster_arn": cluster_arn,
             "task_definition_arn": td_arn,
             "service_arn": service_arn,
+            "hosted_zone_id": zone_id,
             "created": self.created,
             "notes": self.notes,
         }

@@ -142,7 +142,7 @@ class Env:
 
 
 TOGGLES = ("rds", "ec2", "ec2_not_found", "client_tokens", "ecs", "ecs_not_found", "tagging_lag",
-           "sg_dependencies")
+           "sg_dependencies", "route53")
 
 
 def code_of(fn, *args, **kwargs) -> tuple[str, int] | None:
@@ -919,6 +919,38 @@ def control_endpoint_shapes(env: Env):
     env.realism(enabled=True, toggles={"rds": False})
     env.rds.create_db_snapshot(DBSnapshotIdentifier="raw2", DBInstanceIdentifier="prod-db")
     assert snap_status(env, "raw2") == "available"
+
+
+@test
+def route53_create_of_an_existing_record_and_delete_of_other_values_are_refused(env: Env):
+    no_retry = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    r53, m_r53 = (boto3.client("route53", endpoint_url=u, region_name=REGION, config=no_retry, **CREDS)
+                  for u in (env.url, env.moto_url))
+    zone = m_r53.create_hosted_zone(Name="example.com", CallerReference=f"t-{time.time()}")["HostedZone"]["Id"]
+
+    def batch(action: str, value: str, ttl: int = 60) -> dict:
+        return {"Changes": [{"Action": action, "ResourceRecordSet": {
+            "Name": "pre.example.com", "Type": "A", "TTL": ttl, "ResourceRecords": [{"Value": value}]}}]}
+
+    def a_records() -> list:
+        return [x["Value"] for s in m_r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+                if s["Type"] == "A" for x in s["ResourceRecords"]]
+
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=batch("CREATE", "10.0.0.1"))
+    try:
+        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=batch("CREATE", "10.0.0.2"))
+        raise AssertionError("a CREATE of an existing record was accepted")
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "InvalidChangeBatch", e.response
+        assert "pre.example.com." in e.response["Error"]["Message"], e.response
+        assert "already exists" in e.response["Error"]["Message"], e.response
+    assert code_of(r53.change_resource_record_sets, HostedZoneId=zone,
+                   ChangeBatch=batch("DELETE", "10.0.0.9")) == ("InvalidChangeBatch", 400)
+    assert code_of(r53.change_resource_record_sets, HostedZoneId=zone,
+                   ChangeBatch=batch("DELETE", "10.0.0.1", ttl=300)) == ("InvalidChangeBatch", 400)
+    assert a_records() == ["10.0.0.1"], "refused batches change nothing"
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=batch("DELETE", "10.0.0.1"))
+    assert a_records() == []
 
 
 def without_realism(moto_url: str) -> None:

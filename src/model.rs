@@ -81,6 +81,8 @@ resource_kinds! {
     EcsCluster => "ecs_cluster",
     EcsTaskDefinition => "ecs_task_definition",
     EcsService => "ecs_service",
+    SecurityGroup => "security_group",
+    DnsRecord => "dns_record",
 }
 
 /// How a replacement is carried out.

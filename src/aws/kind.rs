@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::attrs::Reader;
 use super::tags::{self as tagging, TagMap};
-use super::{Clients, Scan, ec2, ecs, rds};
+use super::{Clients, Scan, ec2, ecs, rds, route53};
 use crate::model::{Attributes, LiveResource, ResourceKind};
 use crate::ownership;
 use crate::provider::{CreateRequest, DeleteOutcome, DeletePolicy, Operation, ProviderError};
@@ -96,6 +96,8 @@ pub(crate) fn handler(kind: ResourceKind) -> &'static dyn AwsKind {
         ResourceKind::EcsCluster => &ecs::cluster::EcsCluster,
         ResourceKind::EcsTaskDefinition => &ecs::task_definition::EcsTaskDefinition,
         ResourceKind::EcsService => &ecs::service::EcsService,
+        ResourceKind::SecurityGroup => &ec2::security_group::Ec2SecurityGroup,
+        ResourceKind::DnsRecord => &route53::record::Route53Record,
     }
 }
 

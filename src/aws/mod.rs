@@ -1,5 +1,5 @@
-//! The AWS provider: the only module that talks to AWS (EC2, RDS, ECS, and the Resource Groups
-//! Tagging API, through the official SDK).
+//! The AWS provider: the only module that talks to AWS (EC2, RDS, ECS, Route 53, and the
+//! Resource Groups Tagging API, through the official SDK).
 //!
 //! - Credentials, region and endpoint come from the SDK's default chain (`AWS_PROFILE`, SSO,
 //!   environment, instance roles; `AWS_ENDPOINT_URL` for an emulator), loaded once in
@@ -21,6 +21,7 @@ mod ecs;
 mod errors;
 mod kind;
 mod rds;
+mod route53;
 mod tags;
 
 use std::collections::HashMap;
@@ -55,6 +56,7 @@ pub(crate) struct Clients {
     rds: aws_sdk_rds::Client,
     ecs: aws_sdk_ecs::Client,
     tagging: aws_sdk_resourcegroupstagging::Client,
+    route53: aws_sdk_route53::Client,
     batches: Arc<Batches>,
 }
 
@@ -74,6 +76,7 @@ impl Clients {
             rds: aws_sdk_rds::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            route53: aws_sdk_route53::Client::new(config),
             batches: Arc::default(),
         }
     }

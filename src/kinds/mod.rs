@@ -5,6 +5,7 @@
 //! (`aws::registry`) have a registry of their own, keyed by the same enum, so a new kind does
 //! not compile until all three know it (CONTRIBUTING.md lists the steps).
 
+pub mod dns_record;
 pub mod ebs_volume;
 pub mod ec2_instance;
 pub mod ecs_cluster;
@@ -13,6 +14,7 @@ pub mod ecs_task_definition;
 mod lifecycle;
 pub mod rds_instance;
 pub mod rds_snapshot;
+pub mod security_group;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -170,6 +172,8 @@ pub fn describe(kind: ResourceKind) -> &'static Kind {
         ResourceKind::EcsCluster => &ecs_cluster::KIND,
         ResourceKind::EcsTaskDefinition => &ecs_task_definition::KIND,
         ResourceKind::EcsService => &ecs_service::KIND,
+        ResourceKind::SecurityGroup => &security_group::KIND,
+        ResourceKind::DnsRecord => &dns_record::KIND,
     }
 }
 

@@ -75,6 +75,9 @@ pub fn human(plan: &Plan, style: Style) -> String {
                 .map(short)
                 .unwrap_or_else(|| "(known after apply)".into());
             let line = match (&action.action, &change.before) {
+                _ if set_change(change, action).is_some() => {
+                    set_change(change, action).unwrap_or_default()
+                }
                 (ActionKind::Create, _) => format!("{} = {after}", change.name),
                 (_, Some(before)) => format!("{}: {} → {after}", change.name, short(before)),
                 (_, None) => format!("{}: (unset) → {after}", change.name),
@@ -176,6 +179,50 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
     }
 }
 
+/// A change of a list compared as a set (security group rules, say), as the items added and
+/// removed: `ingress: + tcp 5432 from sg-0abc, - tcp 22 from 0.0.0.0/0`. A create lists them.
+fn set_change(change: &AttributeChange, action: &PlannedAction) -> Option<String> {
+    // Security group rules only: other sets (subnets, groups of an instance) read well whole.
+    let kind = action.address.kind;
+    if kind != crate::model::ResourceKind::SecurityGroup
+        || !crate::kinds::describe(kind)
+            .sets
+            .contains(&change.name.as_str())
+    {
+        return None;
+    }
+    let after = change.after.as_ref()?.as_array()?;
+    let item = |v: &Value| {
+        crate::kinds::security_group::rule_text(v, &change.name).unwrap_or_else(|| short(v))
+    };
+    let before = match &change.before {
+        Some(Value::Array(before)) if action.action != ActionKind::Create => before,
+        _ => {
+            let all: Vec<String> = after.iter().map(item).collect();
+            return Some(format!("{} = [{}]", change.name, all.join(", ")));
+        }
+    };
+    let keys = |list: &[Value]| -> std::collections::BTreeSet<String> {
+        list.iter().map(Value::to_string).collect()
+    };
+    let (had, has) = (keys(before), keys(after));
+    let mut parts: Vec<String> = after
+        .iter()
+        .filter(|v| !had.contains(&v.to_string()))
+        .map(|v| format!("+ {}", item(v)))
+        .collect();
+    parts.extend(
+        before
+            .iter()
+            .filter(|v| !has.contains(&v.to_string()))
+            .map(|v| format!("- {}", item(v))),
+    );
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!("{}: {}", change.name, parts.join(", ")))
+}
+
 fn describe_change(change: &AttributeChange, action: &PlannedAction) -> String {
     if let Some(before) = change.before.as_ref().and_then(input_digest::recorded)
         && change.after.is_some()
@@ -186,6 +233,9 @@ fn describe_change(change: &AttributeChange, action: &PlannedAction) -> String {
             change.name,
             &before[..12]
         );
+    }
+    if let Some(set) = set_change(change, action) {
+        return set.replacen(": ", " changed: ", 1);
     }
     match &change.after {
         Some(Value::String(after)) if after.lines().count() > 1 => {

@@ -666,6 +666,8 @@ impl<'a> Validator<'a> {
                     collect(kind, &r.ecs_task_definition, &mut entries)
                 }
                 ResourceKind::EcsService => collect(kind, &r.ecs_service, &mut entries),
+                ResourceKind::SecurityGroup => collect(kind, &r.security_group, &mut entries),
+                ResourceKind::DnsRecord => collect(kind, &r.dns_record, &mut entries),
             }
         }
         let declared: BTreeSet<Address> = entries.iter().map(|e| e.address.clone()).collect();
@@ -1057,10 +1059,21 @@ impl<'a> Validator<'a> {
                 members = walk;
             }
             let names: Vec<String> = members.iter().map(|a| a.to_string()).collect();
+            // Groups that allow each other: each needs the other's id for its rules.
+            let groups = members
+                .iter()
+                .all(|a| a.kind == ResourceKind::SecurityGroup);
+            let hint = if groups {
+                "security groups whose rules name each other cannot be made in any order: each \
+                 needs the other's id first. Let one allow the other's network with \
+                 cidr_blocks = [\"10.0.1.0/24\"] instead of source_security_group"
+            } else {
+                "each of these needs another to exist first; remove one reference or depends_on"
+            };
             return Err(self.error(
                 self.span(&["resources", first.kind.as_str(), &first.name]),
                 format!("dependency cycle between {}", names.join(" → ")),
-                Some("each of these needs another to exist first; remove one reference or depends_on".into()),
+                Some(hint.into()),
             ));
         }
         Ok(())

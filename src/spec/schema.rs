@@ -129,6 +129,10 @@ pub struct RawResources {
     pub ecs_task_definition: BTreeMap<String, kinds::ecs_task_definition::Spec>,
     #[serde(default)]
     pub ecs_service: BTreeMap<String, kinds::ecs_service::Spec>,
+    #[serde(default)]
+    pub security_group: BTreeMap<String, kinds::security_group::Spec>,
+    #[serde(default)]
+    pub dns_record: BTreeMap<String, kinds::dns_record::Spec>,
 }
 
 /// What every kind's table has besides its attributes: `depends_on` (extra ordering edges) and
@@ -163,4 +167,6 @@ resource_tables!(
     kinds::ecs_cluster::Spec,
     kinds::ecs_task_definition::Spec,
     kinds::ecs_service::Spec,
+    kinds::security_group::Spec,
+    kinds::dns_record::Spec,
 );

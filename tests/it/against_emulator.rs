@@ -165,7 +165,75 @@ pub async fn tagged(em: &Emulator, env: &str) -> Vec<String> {
             found.push(format!("task-definition {arn}"));
         }
     }
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("tag:rehearsal:env")
+                .values(env)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe security groups");
+    for g in groups.security_groups() {
+        found.push(format!(
+            "security-group {}",
+            g.group_id().unwrap_or_default()
+        ));
+    }
+    // Records carry no tags: the owner records (`_rehearsal.<name>` TXT) naming the environment,
+    // and the records they stand for.
+    found.extend(dns_records(em, env).await);
     found.sort();
+    found
+}
+
+/// The DNS records an environment owns, in every hosted zone: one entry per owner record
+/// (`_rehearsal.<name>` TXT naming the environment) with the record it stands for,
+/// `dns prerelease.example.com. A 10.0.1.5`, or `dns prerelease.example.com. (owner only)`.
+pub async fn dns_records(em: &Emulator, env: &str) -> Vec<String> {
+    let route53 = aws_sdk_route53::Client::new(&em.sdk_config().await);
+    let mut found = vec![];
+    let zones = route53
+        .list_hosted_zones()
+        .send()
+        .await
+        .expect("list hosted zones");
+    for zone in zones.hosted_zones() {
+        let sets = route53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone.id())
+            .send()
+            .await
+            .expect("list record sets");
+        let sets = sets.resource_record_sets();
+        for owner in sets.iter().filter(|s| {
+            s.name().starts_with("_rehearsal.")
+                && s.resource_records()
+                    .iter()
+                    .any(|r| r.value().contains(&format!("\"rehearsal:env={env}\"")))
+        }) {
+            let name = &owner.name()["_rehearsal.".len()..];
+            let records: Vec<String> = sets
+                .iter()
+                .filter(|s| s.name() == name && s.r#type().as_str() != "TXT")
+                .map(|record| {
+                    let values: Vec<&str> = record
+                        .resource_records()
+                        .iter()
+                        .map(|r| r.value())
+                        .collect();
+                    format!("{} {}", record.r#type().as_str(), values.join(","))
+                })
+                .collect();
+            if records.is_empty() {
+                found.push(format!("dns {name} (owner only)"));
+            } else {
+                found.push(format!("dns {name} {}", records.join(" ")));
+            }
+        }
+    }
     found
 }
 

@@ -96,7 +96,7 @@ fn plan_prints_what_it_would_do_and_saves_it() {
         .snapshot("plan-prerelease");
     let plan: Value = serde_json::from_str(&project.read(PLAN_FILE)).unwrap();
     assert_eq!(plan["env"]["name"], "prerelease");
-    assert_eq!(plan["actions"].as_array().unwrap().len(), 6);
+    assert_eq!(plan["actions"].as_array().unwrap().len(), 9);
     assert_eq!(
         project.owned_by("prerelease"),
         0,
@@ -119,7 +119,7 @@ fn plan_with_a_var_plans_that_version() {
         .exits(0);
     let plan = outcome.json();
     assert_eq!(plan["variables"]["server_version"], "3.2.0");
-    assert_eq!(plan["summary"]["create"], 6);
+    assert_eq!(plan["summary"]["create"], 9);
 
     // REHEARSAL_VAR_<name> works too, below --var.
     let plan = project
@@ -252,7 +252,8 @@ fn a_failed_step_skips_what_depends_on_it_and_the_summary_says_so() {
         ])
         .run()
         .snapshot("apply-a-step-fails");
-    assert_eq!(project.owned_by("prerelease"), 2);
+    // The snapshot, the cluster and the two security groups.
+    assert_eq!(project.owned_by("prerelease"), 4);
 }
 
 // --- show, graph, status -------------------------------------------------------------------
@@ -272,8 +273,8 @@ fn show_renders_a_saved_plan_for_people_and_for_jq() {
         .run()
         .exits(0)
         .json();
-    assert_eq!(json["summary"]["create"], 6);
-    assert_eq!(json["summary"]["changes"], 6);
+    assert_eq!(json["summary"]["create"], 9);
+    assert_eq!(json["summary"]["changes"], 9);
     assert_eq!(json["format_version"], 3);
     assert_eq!(json["actions"][0]["reason"]["why"], "does_not_exist");
     assert_eq!(
@@ -635,7 +636,7 @@ fn reap_destroys_only_expired_environments() {
         ])
         .run()
         .exits(0)
-        .stdout_has("prerelease expired at 2000-01-01T00:00:00Z (7 resources)")
+        .stdout_has("prerelease expired at 2000-01-01T00:00:00Z (10 resources)")
         .stdout_has("staging has no expiry: left alone")
         .stdout_has("prerelease destroyed.");
     assert_eq!(project.owned_by("prerelease"), 0);
@@ -895,7 +896,7 @@ fn exit_2_the_plan_has_changes() {
         .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
         .run()
         .exits(2)
-        .stdout_has("Plan: 6 to create");
+        .stdout_has("Plan: 9 to create");
 }
 
 #[test]
@@ -966,7 +967,7 @@ fn exit_4_a_step_failed() {
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
         .run()
         .exits(4)
-        .stdout_has("Summary: 2 done, 1 failed, 3 skipped.")
+        .stdout_has("Summary: 4 done, 1 failed, 4 skipped.")
         .stdout_has("DB instance prerelease-db already exists");
 }
 
@@ -995,7 +996,7 @@ fn exit_6_a_check_failed() {
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
         .run()
         .exits(6)
-        .stdout_has("Summary: 6 done, 0 failed, 0 skipped.")
+        .stdout_has("Summary: 9 done, 0 failed, 0 skipped.")
         .stdout_has("FAILED   check.ready: /bin/false: exited with status 1");
 }
 
@@ -1079,15 +1080,21 @@ fn a_clone_of_a_server_whose_image_is_gone_is_a_plan_error_at_its_line() {
         "image ami-04681a1dbd79675a5 has been deregistered since that server was launched".into(),
     );
     project.set_cloud(&cloud);
+    // The error points at the server's table, wherever the shipped spec has it.
+    let line = 1 + project
+        .read("environments/prerelease.toml")
+        .lines()
+        .position(|l| l == "[resources.ec2_instance.server]")
+        .expect("the shipped pre-release has a server");
     project
         .rehearsal(&["plan", "prerelease"])
         .run()
         .exits(1)
-        .stderr_has(
-            "error: environments/prerelease.toml:59:1: ec2_instance.server: `image` comes from \
+        .stderr_has(&format!(
+            "error: environments/prerelease.toml:{line}:1: ec2_instance.server: `image` comes from \
              source.ec2_instance.prod_server.image, but image ami-04681a1dbd79675a5 has been \
              deregistered since that server was launched",
-        )
+        ))
         .stderr_has("hint: set `image` in [resources.ec2_instance.server] to one that exists");
     assert!(!project.path("plans/prerelease.plan.json").exists());
 

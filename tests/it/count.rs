@@ -16,6 +16,12 @@ fn three_servers(project: &Project) {
         "tags = { Name = \"prerelease-server\" }",
         "tags = { Name = \"prerelease-server-${count.index}\" }",
     );
+    // The DNS name points at the first.
+    project.edit(
+        "prerelease",
+        "${ec2_instance.server.private_ip}",
+        "${ec2_instance.server[0].private_ip}",
+    );
 }
 
 #[test]
@@ -28,7 +34,7 @@ fn count_makes_copies_that_are_planned_created_and_destroyed_one_by_one() {
         .exits(0)
         .stdout_has("  + ec2_instance.server[0]\n")
         .stdout_has("  + ec2_instance.server[2]\n")
-        .stdout_has("Plan: 8 to create");
+        .stdout_has("Plan: 11 to create");
     project
         .rehearsal(&["apply", "plans/prerelease.plan.json", "--auto-approve"])
         .run()

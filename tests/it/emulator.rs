@@ -41,6 +41,8 @@ pub struct Production {
     pub cluster_arn: String,
     pub task_definition_arn: String,
     pub service_arn: String,
+    /// The private hosted zone `example.com`.
+    pub hosted_zone_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +91,25 @@ pub struct RecordedCall {
     pub body: String,
 }
 
+/// The Route 53 action a REST request is, by its method and path.
+fn rest_action(method: &str, url: &str) -> Option<String> {
+    let path = url.split("://").nth(1).unwrap_or(url);
+    let path = &path[path.find('/')?..];
+    let path = path.split('?').next()?;
+    let action = match (method, path) {
+        ("GET", p) if p.ends_with("/hostedzonesbyname") => "ListHostedZonesByName",
+        ("GET", p) if p.ends_with("/hostedzone") => "ListHostedZones",
+        ("POST", p) if p.ends_with("/hostedzone") => "CreateHostedZone",
+        ("GET", p) if p.ends_with("/rrset") || p.ends_with("/rrset/") => "ListResourceRecordSets",
+        ("POST", p) if p.ends_with("/rrset") || p.ends_with("/rrset/") => {
+            "ChangeResourceRecordSets"
+        }
+        ("GET", p) if p.contains("/change/") => "GetChange",
+        _ => return Some(format!("{method} {path}")),
+    };
+    Some(action.to_owned())
+}
+
 impl RecordedCall {
     fn parse(line: &str) -> Option<RecordedCall> {
         let record: serde_json::Value = serde_json::from_str(line).ok()?;
@@ -106,10 +127,14 @@ impl RecordedCall {
             .and_then(|(_, v)| v.as_str());
         let action = match target {
             Some(target) => target.rsplit('.').next()?.to_owned(),
-            None => body
+            None => match body
                 .split('&')
-                .find_map(|pair| pair.strip_prefix("Action="))?
-                .to_owned(),
+                .find_map(|pair| pair.strip_prefix("Action="))
+            {
+                Some(action) => action.to_owned(),
+                // REST protocols (Route 53) name the action by method and path.
+                None => rest_action(record["method"].as_str()?, record["url"].as_str()?)?,
+            },
         };
         Some(RecordedCall { action, body })
     }

@@ -31,7 +31,7 @@ async fn apply_and_destroy_converge_through_throttling_and_503s(realism: Option<
         .rehearsal(&["apply", "prerelease", "--auto-approve"])
         .run()
         .exits(0)
-        .shows("6 done, 0 failed, 0 skipped");
+        .shows("9 done, 0 failed, 0 skipped");
     assert_eq!(
         tagged(&em, "prerelease").await.len(),
         PRERELEASE_OWNS,

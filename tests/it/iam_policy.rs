@@ -90,6 +90,20 @@ fn the_iam_policy_allows_every_call_rehearsal_makes_and_nothing_else() {
     );
 }
 
+/// Destructive actions on what has no tags, each with the condition keys that limit it instead.
+/// Route 53 record sets carry no tags (rehearsal proves ownership with an owner TXT record), so
+/// ChangeResourceRecordSets is limited to the hosted zone's ARN and, with Route 53's own keys,
+/// to the record names, types and change actions of the batch:
+/// https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/specifying-rrset-conditions.html
+const LIMITED_WITHOUT_TAGS: &[(&str, &[&str])] = &[(
+    "route53:ChangeResourceRecordSets",
+    &[
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames",
+        "route53:ChangeResourceRecordSetsRecordTypes",
+        "route53:ChangeResourceRecordSetsActions",
+    ],
+)];
+
 #[test]
 fn every_destructive_action_is_limited_to_resources_carrying_the_projects_tags() {
     let destructive = |a: &str| {
@@ -103,16 +117,60 @@ fn every_destructive_action_is_limited_to_resources_carrying_the_projects_tags()
             "Update",
             "Remove",
             "Untag",
+            "Authorize",
+            "Revoke",
+            "Change",
         ]
         .iter()
         .any(|v| verb.starts_with(v))
     };
+    let mut limited_without_tags = BTreeSet::new();
     for statement in policy()["Statement"].as_array().unwrap() {
         let actions: Vec<&str> = match &statement["Action"] {
             Value::String(one) => vec![one.as_str()],
             Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
             _ => vec![],
         };
+        let exception = LIMITED_WITHOUT_TAGS
+            .iter()
+            .find(|(action, _)| actions.contains(action));
+        if let Some((action, keys)) = exception {
+            assert_eq!(
+                actions,
+                [*action],
+                "{}: {action} has a statement of its own, with its own conditions",
+                statement["Sid"]
+            );
+            let conditions: BTreeSet<&str> = statement["Condition"]
+                .as_object()
+                .into_iter()
+                .flat_map(|operators| operators.values())
+                .filter_map(Value::as_object)
+                .flat_map(|keys| keys.keys().map(String::as_str))
+                .collect();
+            for key in *keys {
+                assert!(
+                    conditions.contains(key),
+                    "{}: {action} is not limited by {key}",
+                    statement["Sid"]
+                );
+            }
+            let resources: Vec<&str> = match &statement["Resource"] {
+                Value::String(one) => vec![one.as_str()],
+                Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            assert!(
+                !resources.is_empty()
+                    && resources.iter().all(
+                        |r| r.starts_with("arn:aws:route53:::hostedzone/") && !r.ends_with('*')
+                    ),
+                "{}: {action} must name its hosted zones, not {resources:?}",
+                statement["Sid"]
+            );
+            limited_without_tags.insert(*action);
+            continue;
+        }
         if actions.iter().any(|a| destructive(a)) {
             let condition =
                 statement["Condition"]["StringEquals"]["aws:ResourceTag/rehearsal:project"]
@@ -124,4 +182,9 @@ fn every_destructive_action_is_limited_to_resources_carrying_the_projects_tags()
             );
         }
     }
+    assert_eq!(
+        limited_without_tags.len(),
+        LIMITED_WITHOUT_TAGS.len(),
+        "every documented exception is in the policy"
+    );
 }

@@ -24,6 +24,8 @@ mod emulator;
 mod faults;
 // The same emulator, behind AWS's lifecycles and refusals (scripts/aws_realism.py).
 #[cfg(feature = "aws")]
+mod network;
+#[cfg(feature = "aws")]
 mod realistic;
 #[cfg(feature = "aws")]
 mod safety;

@@ -8,7 +8,7 @@
 //!     .env("REHEARSAL_VAR_server_version", "3.2.0")
 //!     .run()
 //!     .exits(0)
-//!     .stdout_has("Plan: 6 to create");
+//!     .stdout_has("Plan: 9 to create");
 //! ```
 //!
 //! or pins everything the user sees, exit code, stdout and stderr together, as an `insta`
@@ -28,9 +28,9 @@ use rehearsal::provider::fake::FakeCloud;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// What the applied pre-release owns: the six resources of its spec, and the volume its server
+/// What the applied pre-release owns: the nine resources of its spec, and the volume its server
 /// launched with.
-pub const PRERELEASE_OWNS: usize = 7;
+pub const PRERELEASE_OWNS: usize = 10;
 
 /// A project directory: a copy of `environments/`, `plans/` once something is planned, and
 /// the cloud it talks to.

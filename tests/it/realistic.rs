@@ -85,12 +85,12 @@ async fn the_same_version_rehearsed_twice_in_a_row_works() {
             .rehearsal(&["plan", "prerelease", "--var", "server_version=3.2.0"])
             .run()
             .exits(0)
-            .stdout_has("Plan: 6 to create");
+            .stdout_has("Plan: 9 to create");
         w.project
             .rehearsal(&["apply", "plans/prerelease.plan.json"])
             .run()
             .exits(0)
-            .stdout_has("Summary: 6 done, 0 failed, 0 skipped.");
+            .stdout_has("Summary: 9 done, 0 failed, 0 skipped.");
         assert_eq!(
             tagged(&w.em, "prerelease").await.len(),
             PRERELEASE_OWNS,

@@ -293,6 +293,13 @@ async fn another_projects_prerelease_in_the_same_account_is_left_alone() {
             "family = \"prerelease-server\"",
             "family = \"etl-prerelease-server\"",
         ),
+        // Group names are unique in a VPC, record names in a zone.
+        ("\"prerelease-server-sg\"", "\"etl-prerelease-server-sg\""),
+        ("\"prerelease-db-sg\"", "\"etl-prerelease-db-sg\""),
+        (
+            "\"prerelease.example.com\"",
+            "\"etl-prerelease.example.com\"",
+        ),
     ] {
         theirs.edit("prerelease", from, to);
     }
@@ -307,7 +314,7 @@ async fn another_projects_prerelease_in_the_same_account_is_left_alone() {
     ours.rehearsal(&["plan", "prerelease"])
         .run()
         .exits(0)
-        .shows("Plan: 6 to create, 0 to update, 0 to replace, 0 to delete.");
+        .shows("Plan: 9 to create, 0 to update, 0 to replace, 0 to delete.");
     ours.rehearsal(&["apply", "plans/prerelease.plan.json"])
         .run()
         .exits(0);

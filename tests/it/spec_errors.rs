@@ -511,7 +511,7 @@ fn a_reference_to_an_unknown_kind_lists_the_kinds() {
        |
     22 | tags = { Bucket = "${s3_bucket.assets.arn}" }
        |                    ^^^^^^^^^^^^^^^^^^^^^^^
-    hint: resource kinds are: rds_snapshot, rds_instance, ec2_instance, ecs_cluster, ecs_task_definition, ecs_service; sources are written ${source.KIND.NAME.ATTRIBUTE}
+    hint: resource kinds are: rds_snapshot, rds_instance, ec2_instance, ecs_cluster, ecs_task_definition, ecs_service, security_group, dns_record; sources are written ${source.KIND.NAME.ATTRIBUTE}
     "#);
 }
 
@@ -1403,7 +1403,10 @@ fn the_shipped_specs_are_valid() {
             "ec2_instance.server",
             "ecs_cluster.main",
             "ecs_task_definition.server",
-            "ecs_service.server"
+            "ecs_service.server",
+            "security_group.db",
+            "security_group.server",
+            "dns_record.server"
         ]
     );
     assert_eq!(prerelease.sources.len(), 2);
@@ -1641,4 +1644,83 @@ name = "prerelease-2"
       | ^^^^
     hint: a key is set once per table and a [table] is written once: remove this one, or merge it into the first
     "#);
+}
+
+// --- the network ------------------------------------------------------------------------------
+
+#[test]
+fn security_groups_that_allow_each_other_are_a_cycle_with_a_way_out() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[resources.security_group.app]
+name = "app"
+vpc_id = "vpc-1"
+ingress = [{ protocol = "tcp", port = 8080, source_security_group = "${security_group.web.id}" }]
+
+[resources.security_group.web]
+name = "web"
+vpc_id = "vpc-1"
+ingress = [{ protocol = "tcp", port = 443, source_security_group = "${security_group.app.id}" }]
+"#,
+    );
+    let shown = shown(&rejected(spec));
+    assert!(
+        shown.starts_with("error: environments/prerelease.toml:7:1: dependency cycle between security_group.app → security_group.web"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("hint: security groups whose rules name each other"),
+        "{shown}"
+    );
+    assert!(shown.contains("cidr_blocks"), "{shown}");
+}
+
+#[test]
+fn a_rule_without_a_peer_and_a_record_outside_its_zone_are_refused_with_hints() {
+    let head = r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+"#;
+    let rule = format!(
+        "{head}\n[resources.security_group.db]\nname = \"db\"\nvpc_id = \"vpc-1\"\n\
+         ingress = [{{ protocol = \"tcp\", port = 5432 }}]\n"
+    );
+    let shown_rule = shown(&rejected(text(&rule)));
+    assert!(
+        shown_rule.contains(
+            "security_group.db: ingress rule 1 needs exactly one of `cidr_blocks` or `source_security_group`"
+        ),
+        "{shown_rule}"
+    );
+    assert!(
+        shown_rule.contains("environments/prerelease.toml:7:1"),
+        "{shown_rule}"
+    );
+    assert!(
+        shown_rule.contains("hint: allow addresses with cidr_blocks"),
+        "{shown_rule}"
+    );
+
+    let record = format!(
+        "{head}\n[resources.dns_record.server]\nzone = \"example.com\"\n\
+         name = \"prerelease.example.org\"\ntype = \"A\"\nvalues = [\"10.0.0.1\"]\n"
+    );
+    let shown_record = shown(&rejected(text(&record)));
+    assert!(
+        shown_record.contains("`prerelease.example.org` is not in the zone `example.com`"),
+        "{shown_record}"
+    );
+    assert!(
+        shown_record.contains("hint: write the full name, like name = \"prerelease.example.com\""),
+        "{shown_record}"
+    );
 }

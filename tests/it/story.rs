@@ -22,7 +22,7 @@ async fn the_prerelease_story_end_to_end() {
         .shows("+ rds_instance.db")
         .shows("+ ec2_instance.server")
         .shows("because it does not exist yet")
-        .shows("Plan: 6 to create, 0 to update, 0 to replace, 0 to delete.");
+        .shows("Plan: 9 to create, 0 to update, 0 to replace, 0 to delete.");
     assert!(
         tagged(&em, "prerelease").await.is_empty(),
         "planning creates nothing"
@@ -32,7 +32,7 @@ async fn the_prerelease_story_end_to_end() {
         .rehearsal(&["apply", "plans/prerelease.plan.json"])
         .run()
         .exits(0)
-        .shows("6 done, 0 failed, 0 skipped");
+        .shows("9 done, 0 failed, 0 skipped");
     let owned = tagged(&em, "prerelease").await;
     assert_eq!(
         owned.len(),

@@ -88,8 +88,8 @@ async fn after_apply_destroy_leaves_nothing_and_proves_it() {
     converge(provider.clone(), &shipped("prerelease")).await;
     assert_eq!(
         owned(&provider, &prerelease()).await.len(),
-        7,
-        "six resources and the server's volume"
+        10,
+        "nine resources and the server's volume"
     );
 
     let recorder = Arc::new(Recorder::default());
@@ -105,7 +105,7 @@ async fn after_apply_destroy_leaves_nothing_and_proves_it() {
     assert!(report.leftovers.is_empty(), "{report:#?}");
     assert!(report.kept.is_empty());
     assert_eq!(report.passes, 1);
-    assert_eq!(report.deleted.len(), 7);
+    assert_eq!(report.deleted.len(), 10);
     assert!(
         report
             .deleted
@@ -124,7 +124,7 @@ async fn after_apply_destroy_leaves_nothing_and_proves_it() {
         events[0],
         Event::Pass {
             number: 1,
-            remaining: 7
+            remaining: 10
         }
     );
     let position = |prefix: &str, finished: bool| {
@@ -138,6 +138,19 @@ async fn after_apply_destroy_leaves_nothing_and_proves_it() {
             .unwrap_or_else(|| panic!("no event for {prefix}"))
     };
     assert!(position("- ecs_service.server", true) < position("- ecs_cluster.main", false));
+    // Security groups once what has network interfaces in them is gone.
+    for user in [
+        "- ec2_instance.server",
+        "- rds_instance.db",
+        "- ecs_service.server",
+    ] {
+        for group in ["- security_group.server", "- security_group.db"] {
+            assert!(
+                position(user, true) < position(group, false),
+                "{user} before {group}"
+            );
+        }
+    }
     assert!(
         position("- ecs_service.server", true) < position("- ecs_task_definition.server", false)
     );
@@ -174,7 +187,7 @@ async fn a_snapshot_marked_keep_after_destroy_is_kept_and_listed() {
         .await
         .unwrap();
     assert!(report.leftovers.is_empty(), "{report:#?}");
-    assert_eq!(report.deleted.len(), 6);
+    assert_eq!(report.deleted.len(), 9);
     let kept: Vec<(String, String)> = report
         .kept
         .iter()
@@ -265,7 +278,7 @@ async fn production_and_other_environments_are_untouched() {
         .await
         .unwrap();
     assert!(report.leftovers.is_empty());
-    assert_eq!(report.deleted.len(), 7);
+    assert_eq!(report.deleted.len(), 10);
     assert_eq!(
         not_prerelease(&provider.snapshot()),
         before,
@@ -301,7 +314,7 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
     assert_eq!(report.passes, 2);
     // The retry came after a pause, not straight away.
     assert!(started.elapsed() >= DestroyOptions::default().pause);
-    assert_eq!(report.deleted.len(), 7);
+    assert_eq!(report.deleted.len(), 10);
     assert!(owned(&provider, &prerelease()).await.is_empty());
 
     let events = recorder.0.lock().unwrap().clone();
@@ -309,17 +322,18 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
         .iter()
         .filter(|e| matches!(e, Event::Pass { .. }))
         .collect();
-    // Pass 1 deletes what does not wait for the service; pass 2 the service and what waited.
+    // Pass 1 deletes what does not wait for the service; pass 2 the service and what waited
+    // (the cluster, the task definition, and the security groups its tasks could use).
     assert_eq!(
         passes,
         [
             &Event::Pass {
                 number: 1,
-                remaining: 7
+                remaining: 10
             },
             &Event::Pass {
                 number: 2,
-                remaining: 3
+                remaining: 5
             }
         ]
     );
@@ -428,7 +442,7 @@ async fn a_delete_that_keeps_failing_is_reported_with_its_id_state_and_error() {
         "gave up after a few short pauses"
     );
 
-    assert_eq!(report.deleted.len(), 6, "everything else went");
+    assert_eq!(report.deleted.len(), 9, "everything else went");
     assert_eq!(report.leftovers.len(), 1);
     let left = &report.leftovers[0];
     assert_eq!(left.resource.address, addr("ecs_cluster.main"));
@@ -610,10 +624,14 @@ async fn a_dry_run_lists_in_teardown_order_and_changes_nothing() {
             "rds_instance.db",
             "ec2_instance.server",
             "ecs_service.server",
-            // Once the server is gone: its volume, deleted with it or left behind.
+            "dns_record.server",
+            // Once the server is gone: its volume, deleted with it or left behind; once the
+            // server, the database and the service are gone, their security groups.
             "ebs_volume.server",
             "ecs_cluster.main",
             "ecs_task_definition.server",
+            "security_group.db",
+            "security_group.server",
         ]
     );
     assert_eq!(kept.len(), 1);

@@ -2,6 +2,7 @@
 //! instances), and the source look-up itself.
 
 pub(crate) mod instance;
+pub(crate) mod security_group;
 pub(crate) mod volume;
 
 use aws_sdk_ec2::Client;

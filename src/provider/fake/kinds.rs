@@ -48,8 +48,8 @@ pub(super) trait FakeKind: Sync {
         None
     }
 
-    /// Why AWS would refuse to delete it now, if it would.
-    fn refuses_delete(&self, _resource: &FakeResource) -> Option<String> {
+    /// Why AWS would refuse to delete it now, if it would (what else in `cloud` uses it).
+    fn refuses_delete(&self, _cloud: &FakeCloud, _resource: &FakeResource) -> Option<String> {
         None
     }
 
@@ -84,6 +84,8 @@ pub(super) fn behaviour(kind: ResourceKind) -> &'static dyn FakeKind {
         ResourceKind::EcsCluster => &EcsCluster,
         ResourceKind::EcsTaskDefinition => &EcsTaskDefinition,
         ResourceKind::EcsService => &EcsService,
+        ResourceKind::SecurityGroup => &SecurityGroup,
+        ResourceKind::DnsRecord => &DnsRecord,
     }
 }
 
@@ -137,7 +139,7 @@ impl FakeKind for RdsSnapshot {
         Ok(id)
     }
 
-    fn refuses_delete(&self, resource: &FakeResource) -> Option<String> {
+    fn refuses_delete(&self, _: &FakeCloud, resource: &FakeResource) -> Option<String> {
         rds_refuses_delete(resource)
     }
 }
@@ -201,7 +203,7 @@ impl FakeKind for RdsInstance {
         attrs.insert("engine".into(), json!("postgres"));
     }
 
-    fn refuses_delete(&self, resource: &FakeResource) -> Option<String> {
+    fn refuses_delete(&self, _: &FakeCloud, resource: &FakeResource) -> Option<String> {
         rds_refuses_delete(resource)
     }
 
@@ -385,7 +387,7 @@ impl FakeKind for EbsVolume {
         })
     }
 
-    fn refuses_delete(&self, volume: &FakeResource) -> Option<String> {
+    fn refuses_delete(&self, _: &FakeCloud, volume: &FakeResource) -> Option<String> {
         (volume.status == "in-use").then(|| {
             format!(
                 "volume {} is attached to {} (VolumeInUse)",
@@ -463,5 +465,134 @@ impl FakeKind for EcsService {
         );
         attributes.insert("arn".into(), json!(arn));
         Ok(arn)
+    }
+}
+
+/// A security group: made without rules but AWS's allow-all egress; refused deletion while
+/// anything in the cloud uses it or a rule of another group names it (DependencyViolation,
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html).
+struct SecurityGroup;
+
+impl FakeKind for SecurityGroup {
+    fn create(
+        &self,
+        cloud: &mut FakeCloud,
+        region: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        let name = str_attr(attributes, "name").to_string();
+        let vpc = str_attr(attributes, "vpc_id").to_string();
+        let taken = cloud.resources.values().any(|r| {
+            r.kind == ResourceKind::SecurityGroup
+                && str_attr(&r.attributes, "name") == name
+                && str_attr(&r.attributes, "vpc_id") == vpc
+        });
+        if taken {
+            return Err(ProviderError::Api {
+                action: "ec2:CreateSecurityGroup".into(),
+                code: "InvalidGroup.Duplicate".into(),
+                message: format!("The security group '{name}' already exists for VPC '{vpc}'"),
+            });
+        }
+        let id = cloud.fresh_id("sg-");
+        // CreateSecurityGroup takes no rules; AWS adds one egress rule.
+        attributes.insert("ingress".into(), json!([]));
+        attributes.insert(
+            "egress".into(),
+            json!([kinds::security_group::rule(
+                "-1",
+                None,
+                None,
+                &kinds::security_group::Peer::Cidr("0.0.0.0/0".into())
+            )]),
+        );
+        attributes.insert(
+            "arn".into(),
+            json!(format!(
+                "arn:aws:ec2:{region}:{ACCOUNT}:security-group/{id}"
+            )),
+        );
+        Ok(id)
+    }
+
+    /// A rule of another group of the same environment does not hold it: the provider revokes
+    /// those first (`after_delete` does it here), as `aws::ec2::security_group` does.
+    fn refuses_delete(&self, cloud: &FakeCloud, group: &FakeResource) -> Option<String> {
+        let id = json!(group.id);
+        let env_of = |r: &FakeResource| {
+            (
+                r.tags.get(crate::model::tags::PROJECT).cloned(),
+                r.tags.get(crate::model::tags::ENV).cloned(),
+            )
+        };
+        let user = cloud.resources.values().find(|r| {
+            let gone = kinds::lifecycle(r.kind).is_gone(&r.status);
+            let member = r
+                .attributes
+                .get("security_groups")
+                .and_then(Value::as_array)
+                .is_some_and(|groups| groups.contains(&id));
+            let referring = r.kind == ResourceKind::SecurityGroup
+                && r.id != group.id
+                && env_of(r) != env_of(group)
+                && ["ingress", "egress"].iter().any(|list| {
+                    r.attributes
+                        .get(*list)
+                        .and_then(Value::as_array)
+                        .is_some_and(|rules| {
+                            rules
+                                .iter()
+                                .any(|rule| rule.get("security_group") == Some(&id))
+                        })
+                });
+            !gone && (member || referring)
+        })?;
+        Some(format!(
+            "security group {} is in use by {} {} (DependencyViolation)",
+            group.id, user.kind, user.id
+        ))
+    }
+
+    fn after_delete(&self, cloud: &mut FakeCloud, group: &FakeResource, _: &DeletePolicy) {
+        let id = json!(group.id);
+        for other in cloud.resources.values_mut() {
+            if other.kind != ResourceKind::SecurityGroup {
+                continue;
+            }
+            for list in ["ingress", "egress"] {
+                if let Some(Value::Array(rules)) = other.attributes.get_mut(list) {
+                    rules.retain(|rule| rule.get("security_group") != Some(&id));
+                }
+            }
+        }
+    }
+}
+
+/// A Route 53 record: refused when the zone already has one of that name and type (CREATE,
+/// never UPSERT), PENDING until INSYNC.
+struct DnsRecord;
+
+impl FakeKind for DnsRecord {
+    fn create(
+        &self,
+        cloud: &mut FakeCloud,
+        _: &str,
+        attributes: &mut Attributes,
+    ) -> Result<String, ProviderError> {
+        let zone = str_attr(attributes, "zone");
+        let id = format!(
+            "{zone}/{}/{}",
+            str_attr(attributes, "name"),
+            str_attr(attributes, "type")
+        );
+        if cloud.resources.contains_key(&id) {
+            return Err(ProviderError::Api {
+                action: "route53:ChangeResourceRecordSets".into(),
+                code: "InvalidChangeBatch".into(),
+                message: format!("Tried to create resource record set {id} but it already exists"),
+            });
+        }
+        attributes.insert("zone_id".into(), json!(format!("Z{}", zone.len())));
+        Ok(id)
     }
 }

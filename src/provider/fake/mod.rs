@@ -897,7 +897,7 @@ impl Provider for FakeProvider {
                 }
             }
             let behaviour = kinds::behaviour(kind);
-            if let Some(reason) = behaviour.refuses_delete(&r) {
+            if let Some(reason) = behaviour.refuses_delete(cloud, &r) {
                 return Ok(DeleteOutcome::NotYet { reason });
             }
             if r.attributes.get("deletion_protection") == Some(&json!(true))

@@ -25,6 +25,9 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
         "CreateCluster",
         "RegisterTaskDefinition",
         "CreateService",
+        "CreateSecurityGroup",
+        // The owner record, in the same batch as the record.
+        "ChangeResourceRecordSets",
     ] {
         let call = calls
             .iter()
@@ -56,8 +59,8 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
     let calls = w.emulator.stop_recording();
     assert_eq!(
         all.len(),
-        7,
-        "six resources and the server's volume: {all:#?}"
+        9,
+        "eight resources and the server's volume: {all:#?}"
     );
     let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
     for action in [
@@ -68,6 +71,10 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
         "ListClusters",
         "DescribeClusters",
         "GetResources",
+        "DescribeSecurityGroups",
+        // Zones are few: one listing, then each zone's record sets (the seeded example.com).
+        "ListHostedZones",
+        "ListResourceRecordSets",
     ] {
         assert_eq!(
             count(action),
@@ -84,7 +91,7 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
     assert_eq!(count("DescribeTaskDefinition"), 1);
     assert_eq!(count("ListTaskDefinitions"), 0);
     assert_eq!((count("ListServices"), count("DescribeServices")), (2, 2));
-    assert_eq!(calls.len(), 12);
+    assert_eq!(calls.len(), 15);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,7 +99,7 @@ async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
     let w = world().await;
     create_one_of_each(&w).await;
     let (before, calls_before) = observe_recorded(&w).await;
-    assert_eq!(before.len(), 7, "{before:#?}");
+    assert_eq!(before.len(), 9, "{before:#?}");
 
     // Someone else's family, untagged, with many revisions: on a real account, hundreds.
     for revision in 1..=15 {
@@ -194,7 +201,7 @@ async fn task_definitions_are_found_by_tag_not_by_listing_the_account() {
         .iter()
         .map(|e| (e.name.as_str(), e.resources))
         .collect();
-    assert_eq!(summary, [(ENV, 7), ("staging", 1)], "{envs:?}");
+    assert_eq!(summary, [(ENV, 9), ("staging", 1)], "{envs:?}");
     w.assert_production_untouched().await;
 }
 

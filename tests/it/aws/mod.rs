@@ -291,6 +291,22 @@ async fn create_one_of_each(w: &World) {
         json!({"name": "server", "cluster": "prerelease", "task_definition": td.attributes["arn"], "desired_count": 1}),
     );
     create_ready(p, &service, "ecs_service.server").await;
+    let group = request(
+        "security_group.db",
+        json!({
+            "name": "prerelease-db-sg",
+            "description": "pre-release database",
+            "vpc_id": w.production.vpc_id,
+            "ingress": [{"protocol": "tcp", "from_port": 5432, "to_port": 5432, "cidr": "10.0.0.0/16"}],
+            "egress": [],
+        }),
+    );
+    create_ready(p, &group, "security_group.db").await;
+    let record = request(
+        "dns_record.server",
+        json!({"zone": "example.com", "name": "prerelease.example.com", "type": "A", "ttl": 60, "values": ["10.0.1.99"]}),
+    );
+    create_ready(p, &record, "dns_record.server").await;
 }
 
 /// `observe`, recorded: what it found and the API calls it made.

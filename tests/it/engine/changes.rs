@@ -7,7 +7,7 @@ async fn after_apply_the_same_spec_plans_no_changes() {
     let provider = production();
     let spec = shipped("prerelease");
     let summary = converge(provider.clone(), &spec).await;
-    assert_eq!(summary.done.len(), 6);
+    assert_eq!(summary.done.len(), 9);
 
     let again = plan_for(provider.as_ref(), &spec).await;
     assert!(!again.has_changes(), "{}", human(&again, PLAIN));
@@ -98,7 +98,11 @@ async fn new_user_data_replaces_the_server_new_one_first() {
     );
     let spec = edited.load();
     let plan = plan_for(provider.as_ref(), &spec).await;
-    assert_eq!(labels(&plan), ["-/+ ec2_instance.server"]);
+    // The name follows the new server's address.
+    assert_eq!(
+        labels(&plan),
+        ["-/+ ec2_instance.server", "~ dns_record.server"]
+    );
     assert_eq!(
         rehearsal::plan::render::reason(&plan, &plan.actions[0]),
         "because user_data changed on line 4: systemctl restart openchs → systemctl restart openchs nginx, \
@@ -163,6 +167,7 @@ async fn restoring_from_another_snapshot_replaces_the_database_and_what_uses_it(
             "-/+ ec2_instance.server",
             "-/+ ecs_task_definition.server",
             "~ ecs_service.server",
+            "~ dns_record.server",
         ]
     );
     let reason = |a: &str| {
@@ -334,8 +339,8 @@ async fn an_update_next_to_a_duplicate_changes_the_server_that_stays() {
     assert!(!plan_for(provider.as_ref(), &spec).await.has_changes());
 }
 
-/// The clone launches from production's image, subnet and security groups, and the plan says
-/// so. When production's server moves to a new image, the next plan replaces the clone and
+/// The clone launches from production's image and subnet, into the environment's own security
+/// group, and the plan says so. When production's server moves to a new image, the next plan replaces the clone and
 /// says why.
 #[tokio::test]
 async fn the_clone_follows_production_servers_image_and_says_so() {
@@ -350,7 +355,11 @@ async fn the_clone_follows_production_servers_image_and_says_so() {
     let desired = server.desired.as_ref().unwrap();
     assert_eq!(desired["image"], json!("ami-04681a1dbd79675a5"));
     assert_eq!(desired["subnet"], json!("subnet-0prod0001"));
-    assert_eq!(desired["security_groups"], json!(["sg-0prodserver1"]));
+    // Known once the environment's group exists.
+    assert_eq!(
+        desired["security_groups"],
+        json!(["${security_group.server.id}"])
+    );
     converge(provider.clone(), &spec).await;
 
     let mut cloud = provider.snapshot();

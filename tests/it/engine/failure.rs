@@ -27,7 +27,15 @@ async fn a_failed_create_skips_exactly_what_depends_on_it() {
 
     let mut done = summary.done.clone();
     done.sort();
-    assert_eq!(done, ["+ ecs_cluster.main", "+ rds_snapshot.from_prod"]);
+    assert_eq!(
+        done,
+        [
+            "+ ecs_cluster.main",
+            "+ rds_snapshot.from_prod",
+            "+ security_group.db",
+            "+ security_group.server"
+        ]
+    );
     assert_eq!(summary.failed.len(), 1);
     let (step, error) = &summary.failed[0];
     assert_eq!(step, "+ rds_instance.db");
@@ -49,6 +57,7 @@ async fn a_failed_create_skips_exactly_what_depends_on_it() {
     assert_eq!(
         skipped,
         [
+            ("+ dns_record.server".to_string(), because.clone()),
             ("+ ec2_instance.server".to_string(), because.clone()),
             ("+ ecs_service.server".to_string(), because.clone()),
             ("+ ecs_task_definition.server".to_string(), because.clone()),
@@ -60,7 +69,7 @@ async fn a_failed_create_skips_exactly_what_depends_on_it() {
         .into_iter()
         .filter(|e| matches!(e, Event::Skipped { .. }))
         .count();
-    assert_eq!(skip_events, 3);
+    assert_eq!(skip_events, 4);
     let mut owned: Vec<String> = provider
         .observe(&spec.env, &Default::default())
         .await
@@ -71,7 +80,12 @@ async fn a_failed_create_skips_exactly_what_depends_on_it() {
     owned.sort();
     assert_eq!(
         owned,
-        ["ecs_cluster.main", "rds_snapshot.from_prod"],
+        [
+            "ecs_cluster.main",
+            "rds_snapshot.from_prod",
+            "security_group.db",
+            "security_group.server"
+        ],
         "nothing was attempted that needed the database"
     );
 
@@ -84,7 +98,8 @@ async fn a_failed_create_skips_exactly_what_depends_on_it() {
             "+ rds_instance.db",
             "+ ec2_instance.server",
             "+ ecs_task_definition.server",
-            "+ ecs_service.server"
+            "+ ecs_service.server",
+            "+ dns_record.server"
         ]
     );
 }

@@ -3,7 +3,7 @@
 use super::*;
 
 #[tokio::test]
-async fn a_new_environment_plans_six_creates_each_with_a_reason() {
+async fn a_new_environment_plans_nine_creates_each_with_a_reason() {
     let provider = production();
     let plan = plan_for(provider.as_ref(), &shipped("prerelease")).await;
 
@@ -11,11 +11,14 @@ async fn a_new_environment_plans_six_creates_each_with_a_reason() {
         labels(&plan),
         [
             "+ rds_snapshot.from_prod",
+            "+ ecs_cluster.main",
+            "+ security_group.server",
+            "+ security_group.db",
             "+ rds_instance.db",
             "+ ec2_instance.server",
-            "+ ecs_cluster.main",
             "+ ecs_task_definition.server",
             "+ ecs_service.server",
+            "+ dns_record.server",
         ]
     );
     for action in &plan.actions {
@@ -38,10 +41,30 @@ async fn a_new_environment_plans_six_creates_each_with_a_reason() {
     assert_eq!(desired["subnet_group"], "production-db-subnets");
     assert_eq!(
         desired["security_groups"],
-        json!(["sg-0proddb0001"]),
-        "production's list is spliced in"
+        json!(["${security_group.db.id}"]),
+        "its own group, known once created"
     );
-    assert_eq!(db.depends_on, [addr("rds_snapshot.from_prod")]);
+    assert_eq!(
+        db.depends_on,
+        [addr("rds_snapshot.from_prod"), addr("security_group.db")]
+    );
+    // Production's VPC is filled in, and so are the rules that wait for nothing.
+    let group = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("security_group.server"))
+        .unwrap();
+    let desired = group.desired.as_ref().unwrap();
+    assert_eq!(desired["vpc_id"], "vpc-0prod0001");
+    assert_eq!(
+        desired["ingress"],
+        json!([{"protocol": "tcp", "from_port": 8080, "to_port": 8080, "cidr": "10.0.0.0/16"}])
+    );
+    assert!(
+        human(&plan, PLAIN).contains("ingress = [tcp 8080 from 10.0.0.0/16]"),
+        "{}",
+        human(&plan, PLAIN)
+    );
     let server = plan
         .actions
         .iter()
@@ -79,7 +102,7 @@ async fn a_new_environment_plans_six_creates_each_with_a_reason() {
         "{shown}"
     );
     assert!(
-        shown.ends_with("Plan: 6 to create, 0 to update, 0 to replace, 0 to delete.\n"),
+        shown.ends_with("Plan: 9 to create, 0 to update, 0 to replace, 0 to delete.\n"),
         "{shown}"
     );
 }
@@ -98,7 +121,7 @@ async fn a_source_production_does_not_have_is_named_with_where_it_is_declared() 
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot look up source.rds_instance.prod_db (rds_instance production-dbb, declared at {}:29:1): \
+            "cannot look up source.rds_instance.prod_db (rds_instance production-dbb, declared at {}:33:1): \
              rds_instance production-dbb was not found",
             edited.path.display()
         )

@@ -90,6 +90,7 @@ mod aws_lifecycles;
 mod changes;
 mod failure;
 mod first_plan;
+mod network;
 mod order;
 mod ownership;
 mod plan_files;

@@ -10,22 +10,29 @@ async fn creates_run_in_waves_of_what_is_ready() {
     assert_eq!(
         wave_labels(&graph),
         [
-            vec!["+ ecs_cluster.main", "+ rds_snapshot.from_prod"],
+            vec![
+                "+ ecs_cluster.main",
+                "+ rds_snapshot.from_prod",
+                "+ security_group.server"
+            ],
+            vec!["+ security_group.db"],
             vec!["+ rds_instance.db"],
             vec!["+ ec2_instance.server", "+ ecs_task_definition.server"],
-            vec!["+ ecs_service.server"],
+            vec!["+ dns_record.server", "+ ecs_service.server"],
         ]
     );
     assert_eq!(
         graph.to_text(),
-        "1. + ecs_cluster.main, + rds_snapshot.from_prod\n2. + rds_instance.db\n\
-         3. + ec2_instance.server, + ecs_task_definition.server\n4. + ecs_service.server\n"
+        "1. + ecs_cluster.main, + rds_snapshot.from_prod, + security_group.server\n\
+         2. + security_group.db\n3. + rds_instance.db\n\
+         4. + ec2_instance.server, + ecs_task_definition.server\n\
+         5. + dns_record.server, + ecs_service.server\n"
     );
     let dot = graph.to_dot();
     assert!(dot.starts_with("digraph plan {"), "{dot}");
     assert_eq!(
         dot.matches(" -> ").count(),
-        5,
+        9,
         "one edge per dependency: {dot}"
     );
 }
@@ -40,15 +47,17 @@ async fn a_spec_emptied_of_resources_deletes_dependents_first() {
     let edited = SpecFile::write("prerelease", &text[..cut]);
     let spec = edited.load();
     let plan = plan_for(provider.as_ref(), &spec).await;
-    assert_eq!(plan.count(ActionKind::Delete), 6);
+    assert_eq!(plan.count(ActionKind::Delete), 9);
 
     let graph = ExecutionGraph::build(&plan).unwrap();
     assert_eq!(
         wave_labels(&graph),
         [
-            // Nothing else waits for servers, databases and services; clusters and task
-            // definitions wait for services, snapshots for the databases restored from them.
+            // Nothing else waits for servers, databases, services and DNS records; clusters and
+            // task definitions wait for services, snapshots for the databases restored from
+            // them, security groups for what has network interfaces in them.
             vec![
+                "- dns_record.server",
                 "- ec2_instance.server",
                 "- ecs_service.server",
                 "- rds_instance.db"
@@ -56,7 +65,9 @@ async fn a_spec_emptied_of_resources_deletes_dependents_first() {
             vec![
                 "- ecs_cluster.main",
                 "- ecs_task_definition.server",
-                "- rds_snapshot.from_prod"
+                "- rds_snapshot.from_prod",
+                "- security_group.db",
+                "- security_group.server"
             ],
         ]
     );
@@ -77,6 +88,8 @@ async fn a_spec_emptied_of_resources_deletes_dependents_first() {
         ("- ecs_service.server", "- ecs_task_definition.server"),
         ("- ec2_instance.server", "- rds_snapshot.from_prod"),
         ("- rds_instance.db", "- rds_snapshot.from_prod"),
+        ("- ec2_instance.server", "- security_group.server"),
+        ("- rds_instance.db", "- security_group.db"),
     ] {
         assert!(
             finished(&events, first) < started(&events, then),

@@ -18,6 +18,12 @@ fn copied(original: &FakeResource, id: &str, anchor: (&str, &str)) -> FakeResour
     };
     copy.attributes.insert(anchor.0.into(), json!(anchor.1));
     copy.attributes.insert("id".into(), json!(id));
+    // Made by hand in production's groups: a copy in one of the environment's groups would keep
+    // that group from being deleted (DependencyViolation) until the copy goes.
+    if copy.attributes.contains_key("security_groups") {
+        copy.attributes
+            .insert("security_groups".into(), json!(["sg-0prodserver1"]));
+    }
     copy
 }
 
@@ -56,8 +62,8 @@ async fn copied_tags_prove_nothing_so_the_copies_are_left_alone() {
     assert!(report.leftovers.is_empty(), "{report:#?}");
     assert_eq!(
         report.deleted.len(),
-        7,
-        "six resources and the server's volume"
+        10,
+        "nine resources and the server's volume"
     );
     let cloud = provider.snapshot();
     assert!(cloud.resources.contains_key("hand-restored"));
@@ -76,6 +82,10 @@ async fn a_namesake_environment_of_another_project_is_not_ours() {
         ("\"prerelease-db\"", "\"moped-db\""),
         ("name = \"prerelease\"\n\n", "name = \"moped\"\n\n"),
         ("\"prerelease-server\"", "\"moped-server\""),
+        ("\"prerelease.example.com\"", "\"moped.example.com\""),
+        // Group names are unique in a VPC.
+        ("\"prerelease-server-sg\"", "\"moped-server-sg\""),
+        ("\"prerelease-db-sg\"", "\"moped-db-sg\""),
     ] {
         text = edit(&text, from, to);
     }
@@ -84,7 +94,7 @@ async fn a_namesake_environment_of_another_project_is_not_ours() {
     let plan = plan_for(provider.as_ref(), &moped).await;
     assert_eq!(
         plan.count(ActionKind::Create),
-        6,
+        9,
         "it sees none of openchs's"
     );
     assert_eq!(
@@ -104,8 +114,8 @@ async fn a_namesake_environment_of_another_project_is_not_ours() {
     .unwrap();
     assert_eq!(
         report.deleted.len(),
-        7,
-        "six resources and the server's volume"
+        10,
+        "nine resources and the server's volume"
     );
     assert!(
         !plan_for(provider.as_ref(), &shipped("prerelease"))

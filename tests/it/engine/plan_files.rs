@@ -29,7 +29,7 @@ async fn a_saved_plan_loads_back_exactly() {
             "source source.rds_instance.prod_db"
         ]
     );
-    assert_eq!(file["actions"].as_array().unwrap().len(), 6);
+    assert_eq!(file["actions"].as_array().unwrap().len(), 9);
     assert_eq!(file["variables"]["server_version"], "3.1.0");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("plans"))
         .unwrap()
@@ -126,7 +126,7 @@ async fn an_edited_plan_is_refused_naming_what_was_changed() {
             let first = p["actions"][0].clone();
             p["actions"].as_array_mut().unwrap().push(first);
         }),
-        ["action 7 (+ rds_snapshot.from_prod) was added"]
+        ["action 10 (+ rds_snapshot.from_prod) was added"]
     );
     // The record itself.
     assert_eq!(

@@ -23,8 +23,8 @@ async fn a_plan_is_stale_when_someone_else_applied_first() {
     };
     assert_eq!(
         changes.len(),
-        7,
-        "six resources and the server's volume: {changes:#?}"
+        10,
+        "nine resources and the server's volume: {changes:#?}"
     );
     assert!(
         changes
