@@ -192,6 +192,7 @@ Control endpoints (served by the proxy):
                                   {"service": "ec2", "id": "i-0123", "state": "stopped"}
                                   {"service": "ecs", "cluster": "prerelease", "id": "server",
                                    "state": "FAILED", "message": "tasks failed to start"}
+                                  (also before the service exists: its first rollout fails)
                                   optional "region" (default: every region); "state": null clears.
     POST /__proxy/realism/reset   forget everything tracked (also done on POST /moto-api/reset);
                                   settings (time scale, toggles, credentials) stay.
@@ -1834,7 +1835,12 @@ class Realism:
             now = self.clock.now()
             kind, region, ident = self._service_key(call.region, _name_of(svc.get("clusterArn")),
                                                     svc.get("serviceName"))
+            # A failure forced before the service existed is its first rollout's (a test's way to
+            # make a new service's tasks fail to start).
+            before = self._rec(kind, region, ident) or self.records.get((kind, "*", ident))
+            failed = before.extra.get("failed") if before is not None else None
             rec = self._new(kind, region, ident)
+            rec.extra["failed"] = failed
             rec.arn = svc.get("serviceArn")
             rec.created = now
             dep = (svc.get("deployments") or [{}])[0]

@@ -769,6 +769,17 @@ def ecs_forced_failed_rollout(env: Env):
 
 
 @test
+def ecs_failure_forced_before_the_service_exists_fails_its_first_rollout(env: Env):
+    env.control("/__proxy/realism/force", {"service": "ecs", "cluster": "pre", "id": "server",
+                                           "region": REGION, "state": "FAILED",
+                                           "message": "(service server) tasks failed to start."})
+    ecs_setup(env)
+    s = service(env)
+    assert s["deployments"][0]["rolloutState"] == "FAILED", s["deployments"]
+    assert s["events"][0]["message"] == "(service server) tasks failed to start.", s["events"]
+
+
+@test
 def ecs_delete_draining_then_inactive_and_cluster_refusals(env: Env):
     env.realism(table={"ecs_service": {"delete": [["DRAINING", 200]]}})  # 1 s
     ecs_setup(env, desired=1)

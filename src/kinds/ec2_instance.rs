@@ -33,6 +33,7 @@ pub const KIND: Kind = Kind {
     deleted_after: &[],
     by_product: None,
     complete: clone_defaults,
+    documents: None,
     names: &[],
 };
 
