@@ -1840,7 +1840,7 @@ class Realism:
             before = self._rec(kind, region, ident) or self.records.get((kind, "*", ident))
             failed = before.extra.get("failed") if before is not None else None
             rec = self._new(kind, region, ident)
-            rec.extra["failed"] = failed
+            rec.extra["failed"] = dict(failed, at=time.time()) if failed else None
             rec.arn = svc.get("serviceArn")
             rec.created = now
             dep = (svc.get("deployments") or [{}])[0]

@@ -322,6 +322,29 @@ impl FaultProxy {
         }
     }
 
+    /// POST a JSON body to one of the realistic layer's control endpoints
+    /// (`/__proxy/realism/force`, ...); panics unless it answers 200.
+    pub fn control(&self, path: &str, body: &serde_json::Value) {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request\n\
+                 r=urllib.request.Request(sys.argv[1],data=sys.argv[2].encode(),method='POST',\
+                 headers={'Content-Type':'application/json'})\n\
+                 print(urllib.request.urlopen(r).status)",
+            ])
+            .arg(format!("{}{path}", self.endpoint))
+            .arg(body.to_string())
+            .output()
+            .expect("control");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "200",
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Requests seen and faults injected so far.
     pub fn stats(&self) -> (u64, u64) {
         let out = Command::new("python3")

@@ -257,6 +257,11 @@ impl Emulator {
             .collect()
     }
 
+    /// moto itself, without the ECS layer: for a realistic layer of a test's own in front.
+    pub fn moto_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// A provider that talks to this emulator only, with static test credentials.
     pub async fn provider(&self) -> AwsProvider {
         AwsProvider::connect_with_endpoint(REGION, self.endpoint())
@@ -264,11 +269,22 @@ impl Emulator {
             .expect("connect to the emulator")
     }
 
-    /// Raw SDK configuration for this emulator, to check what it holds behind the provider's back.
+    /// Raw SDK configuration for moto itself (not the ECS layer), to check what it holds
+    /// behind the provider's back.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.sdk_config_at(&format!("http://127.0.0.1:{}", self.port))
+            .await
+    }
+
+    /// SDK configuration for what rehearsal talks to: ECS services as AWS shows them.
+    pub async fn layer_sdk_config(&self) -> aws_config::SdkConfig {
+        self.sdk_config_at(&self.endpoint).await
+    }
+
+    async fn sdk_config_at(&self, endpoint: &str) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
-            .endpoint_url(&self.endpoint)
+            .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_ec2::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             ))

@@ -5,6 +5,7 @@ mod project;
 mod support;
 
 mod cli;
+mod ecs_release;
 mod engine;
 mod iam_policy;
 mod snapshots;
