@@ -1406,7 +1406,7 @@ fn the_shipped_specs_are_valid() {
             "ecs_service.server"
         ]
     );
-    assert_eq!(prerelease.sources.len(), 2);
+    assert_eq!(prerelease.sources.len(), 3);
 
     let production = load("production");
     assert!(production.is_protected());
