@@ -5,6 +5,7 @@
 #   make test                          every test (starts its own emulators)
 #   make plan-prerelease-from-prod     SERVER_VERSION=3.2.0 → plans/prerelease.plan.json
 #   make create-prerelease-from-prod   applies exactly that saved plan
+#   make check-prerelease             runs the spec's checks again (the server started, migrations ran)
 #   make destroy-prerelease            tears pre-release down (AUTO_APPROVE=1 for CI)
 #   make fuzz                          libFuzzer on specs and plan files (FUZZ_TIME=600 seconds)
 #
@@ -25,7 +26,7 @@ VAR_FLAGS := $(if $(SERVER_VERSION),--var server_version=$(SERVER_VERSION))
 APPROVE_FLAG := $(if $(filter 1 yes true,$(AUTO_APPROVE)),--auto-approve)
 
 .PHONY: help build plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease \
-        status-prerelease demo test test-engine fuzz emulator-install emulator-up emulator-down lint \
+        status-prerelease check-prerelease demo test test-engine fuzz emulator-install emulator-up emulator-down lint \
         bench
 
 help:
@@ -46,6 +47,10 @@ destroy-prerelease: build
 
 status-prerelease: build
 	$(REHEARSAL) status prerelease
+
+# The checklist's "check the server logs ... all migrations have run": the spec's checks, again.
+check-prerelease: build
+	$(REHEARSAL) check prerelease
 
 demo:
 	bash scripts/demo.sh

@@ -159,6 +159,9 @@ ECS (JSON 1.1)
  12. CreateCluster of a name that is ACTIVE answers 200 with the existing cluster, unchanged
      (moto replaces it, tags included).
      https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html
+ 18. RegisterTaskDefinition and DescribeTaskDefinition answer with the defaults ECS fills in
+     (empty lists, cpu 0, essential, protocol tcp, the host port under awsvpc), which moto
+     leaves out in part.
 Tagging (``tag:GetResources``)
  13. A resource created through the proxy less than ``consistency.tagging_lag`` seconds ago is
      not listed yet (RDS instances and snapshots, EC2 instances and security groups, ECS
@@ -202,6 +205,7 @@ Control endpoints (served by the proxy):
                                   {"service": "ec2", "id": "i-0123", "state": "stopped"}
                                   {"service": "ecs", "cluster": "prerelease", "id": "server",
                                    "state": "FAILED", "message": "tasks failed to start"}
+                                  (also before the service exists: its first rollout fails)
                                   optional "region" (default: every region); "state": null clears.
     POST /__proxy/realism/reset   forget everything tracked (also done on POST /moto-api/reset);
                                   settings (time scale, toggles, credentials) stay.
@@ -504,6 +508,27 @@ def rds_document(op: str, members: list[ET.Element]) -> bytes:
     ET.SubElement(md, "RequestId").text = _rid()
     body = ET.tostring(root, encoding="unicode")
     return body.replace(f"<{op}Response>", f'<{op}Response xmlns="{RDS_NS}">', 1).encode()
+
+
+def _aws_task_definition_defaults(td: dict) -> None:
+    """18: what ECS fills in when it describes a task definition, where moto leaves it out: empty
+    lists, ``cpu`` 0, ``essential`` true, protocol ``tcp``, and under ``awsvpc`` (and ``host``) a
+    host port equal to the container port ("the hostPort can either be left blank or set to the
+    same value as the containerPort", and ECS describes it set).
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html"""
+    same_port = td.get("networkMode") in ("awsvpc", "host")
+    for key in ("volumes", "placementConstraints"):
+        td.setdefault(key, [])
+    for c in td.get("containerDefinitions") or []:
+        for key in ("portMappings", "environment", "mountPoints", "volumesFrom", "systemControls"):
+            c.setdefault(key, [])
+        c.setdefault("cpu", 0)
+        c.setdefault("essential", True)
+        for p in c["portMappings"]:
+            p.setdefault("protocol", "tcp")
+            if same_port and "containerPort" in p:
+                p.setdefault("hostPort", p["containerPort"])
 
 
 def _name_of(ident: str | None) -> str | None:
@@ -1813,8 +1838,24 @@ class Realism:
     def ecs_register_task_definition(self, call: Call) -> Response:
         resp = self._send(call)
         if resp[0] == 200:
-            self._track_arn((json.loads(resp[2]).get("taskDefinition") or {}).get("taskDefinitionArn"))
+            out = json.loads(resp[2])
+            self._track_arn((out.get("taskDefinition") or {}).get("taskDefinitionArn"))
+            if out.get("taskDefinition"):
+                _aws_task_definition_defaults(out["taskDefinition"])
+                return self._json_response(200, out)
         return resp
+
+    def ecs_describe_task_definition(self, call: Call) -> Response:
+        # 18: a task definition as ECS describes it, with the defaults it fills in.
+        resp = self._send(call)
+        if resp[0] != 200:
+            return resp
+        out = json.loads(resp[2])
+        if out.get("taskDefinition"):
+            _aws_task_definition_defaults(out["taskDefinition"])
+            with self.lock:
+                self.counters["rewritten"] += 1
+        return self._json_response(200, out)
 
     def ecs_delete_cluster(self, call: Call) -> Response:
         # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteCluster.html:
@@ -1850,7 +1891,12 @@ class Realism:
             now = self.clock.now()
             kind, region, ident = self._service_key(call.region, _name_of(svc.get("clusterArn")),
                                                     svc.get("serviceName"))
+            # A failure forced before the service existed is its first rollout's (a test's way to
+            # make a new service's tasks fail to start).
+            before = self._rec(kind, region, ident) or self.records.get((kind, "*", ident))
+            failed = before.extra.get("failed") if before is not None else None
             rec = self._new(kind, region, ident)
+            rec.extra["failed"] = dict(failed, at=time.time()) if failed else None
             rec.arn = svc.get("serviceArn")
             rec.created = now
             dep = (svc.get("deployments") or [{}])[0]
@@ -2264,6 +2310,7 @@ HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("ecs", "CreateCluster"): ("ecs", Realism.ecs_create_cluster),
     ("ecs", "DeleteCluster"): ("ecs", Realism.ecs_delete_cluster),
     ("ecs", "RegisterTaskDefinition"): ("ecs", Realism.ecs_register_task_definition),
+    ("ecs", "DescribeTaskDefinition"): ("ecs", Realism.ecs_describe_task_definition),
     ("ecs", "CreateService"): ("ecs", Realism.ecs_create_service),
     ("ecs", "UpdateService"): ("ecs", Realism.ecs_update_service),
     ("ecs", "DeleteService"): ("ecs", Realism.ecs_delete_service),

@@ -20,11 +20,12 @@ fi
 # An emulator of our own, in a state dir of our own, stopped however the script ends.
 export EMULATOR_STATE_DIR="$(mktemp -d)"
 PROXY_PID=""
+STANDIN_PID=""
 cleanup() {
-    if [ -n "$PROXY_PID" ]; then
-        kill "$PROXY_PID" 2>/dev/null || true
-        wait "$PROXY_PID" 2>/dev/null || true
-    fi
+    for pid in $PROXY_PID $STANDIN_PID; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     bash scripts/emulator.sh down >/dev/null 2>&1 || true
     rm -rf "$EMULATOR_STATE_DIR"
 }
@@ -53,6 +54,32 @@ step "Seeding a fake production: server, PostgreSQL database, ECS cluster and se
 python3 scripts/seed_production.py --endpoint "$MOTO_URL" --region eu-west-1 >/dev/null
 echo "production is up (see environments/production.toml)"
 
+step "A stand-in for the server under test (moto runs no servers), for the spec's check"
+# The pre-release's check asks ${server_url}/ping; on AWS that is http://prerelease.example.com:8080.
+python3 -u - >"$EMULATOR_STATE_DIR/standin.url" 2>/dev/null <<'PY' &
+import http.server
+class Ping(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        ok = self.path == "/ping"
+        body = b"pong: server 3.2.0 started, migrations done\n" if ok else b"not found\n"
+        self.send_response(200 if ok else 404)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Ping)
+print(f"http://127.0.0.1:{server.server_address[1]}")
+server.serve_forever()
+PY
+STANDIN_PID=$!
+for _ in $(seq 1 100); do
+    [ -s "$EMULATOR_STATE_DIR/standin.url" ] && break
+    sleep 0.1
+done
+export REHEARSAL_VAR_server_url="$(head -n 1 "$EMULATOR_STATE_DIR/standin.url")"
+echo "the server under test answers at $REHEARSAL_VAR_server_url (REHEARSAL_VAR_server_url)"
+
 step "make plan-prerelease-from-prod SERVER_VERSION=3.2.0"
 make --no-print-directory plan-prerelease-from-prod SERVER_VERSION=3.2.0
 
@@ -72,6 +99,9 @@ for s in r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordS
         values = " ".join(r["Value"] for r in s.get("ResourceRecords", []))
         print(f"{s['Name'].rstrip('.')}  {s['Type']}  {values}")
 PY
+
+step "rehearsal check prerelease (apply ran it too)"
+make --no-print-directory check-prerelease
 
 step "Planning again: the environment matches its spec"
 make --no-print-directory plan-prerelease-from-prod SERVER_VERSION=3.2.0

@@ -16,9 +16,12 @@ What rehearsal reads from production, and what environments/prerelease.toml copi
 - private hosted zone ``example.com`` in production's VPC (Route 53), where the pre-release
   environment writes its name (``prerelease.example.com``), holding production's own record
   ``app.example.com`` (an A record to the production server's address);
-- ECS cluster ``production``, task definition family ``server`` (container ``server``,
-  example/openchs-server:3.0.0, 1024 MiB, 512 CPU units, port 8080) and service ``server``
-  (desired count 1, launch type EC2).
+- ECS cluster ``production``, task definition family ``server`` as a team would run it on
+  Fargate (awsvpc, 512 CPU units / 1024 MiB, execution role and task role, one container
+  ``server``: example/openchs-server:3.0.0 on port 8080, DATABASE_HOST in its environment, the
+  database password as a secret from SSM Parameter Store, awslogs logging, a health check, a
+  ulimit and a mounted volume) and service ``server`` (desired count 1, FARGATE, in
+  production-subnet with production-server's security group).
 
 Idempotent: everything is looked up first and only what is missing is created, so running it
 twice leaves one of each. Prints one JSON object on stdout with the ids, and which were created
@@ -340,19 +343,45 @@ class Seeder:
                 return td["taskDefinitionArn"]
         except self.ecs.exceptions.ClientException:
             pass  # no such family yet
+        account = "123456789012"  # moto's account
+        role = f"arn:aws:iam::{account}:role"
         arn = self.ecs.register_task_definition(
             family=FAMILY,
-            requiresCompatibilities=["EC2"],
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
             memory="1024",
             cpu="512",
+            executionRoleArn=f"{role}/production-server-execution",
+            taskRoleArn=f"{role}/production-server-task",
+            runtimePlatform={"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+            volumes=[{"name": "uploads"}],
             containerDefinitions=[
                 {
                     "name": CONTAINER,
                     "image": IMAGE,
-                    "memory": 1024,
-                    "cpu": 512,
                     "essential": True,
                     "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                    "environment": [
+                        {"name": "DATABASE_HOST", "value": f"{DB_IDENTIFIER}.production.internal"},
+                        {"name": "JAVA_OPTS", "value": "-Xmx768m"},
+                    ],
+                    "secrets": [{
+                        "name": "DATABASE_PASSWORD",
+                        "valueFrom": f"arn:aws:ssm:{self.region}:{account}:parameter/production/db-password",
+                    }],
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {"awslogs-group": "/ecs/production-server",
+                                    "awslogs-region": self.region,
+                                    "awslogs-stream-prefix": "server"},
+                    },
+                    "healthCheck": {
+                        "command": ["CMD-SHELL", "curl -f http://localhost:8080/ping || exit 1"],
+                        "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 120,
+                    },
+                    "mountPoints": [{"sourceVolume": "uploads", "containerPath": "/var/uploads",
+                                     "readOnly": False}],
+                    "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
                 }
             ],
             tags=[{"key": "Environment", "value": "production"}],
@@ -360,7 +389,8 @@ class Seeder:
         self._created(f"task definition {arn}")
         return arn
 
-    def service(self, cluster_arn: str, task_definition_arn: str) -> str:
+    def service(self, cluster_arn: str, task_definition_arn: str, subnet_id: str,
+                sg_id: str) -> str:
         services = self.ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"]
         for s in services:
             if s.get("status") == "ACTIVE":
@@ -370,7 +400,9 @@ class Seeder:
             serviceName=SERVICE,
             taskDefinition=task_definition_arn,
             desiredCount=1,
-            launchType="EC2",
+            launchType="FARGATE",
+            networkConfiguration={"awsvpcConfiguration": {
+                "subnets": [subnet_id], "securityGroups": [sg_id], "assignPublicIp": "DISABLED"}},
             tags=[{"key": "Environment", "value": "production"}],
         )["service"]["serviceArn"]
         self._created(f"ecs service {arn}")
@@ -393,7 +425,7 @@ class Seeder:
         db = self.db_instance(subnet_group, db_sg)
         cluster_arn = self.cluster()
         td_arn = self.task_definition()
-        service_arn = self.service(cluster_arn, td_arn)
+        service_arn = self.service(cluster_arn, td_arn, subnet_ids[0], server_sg)
         return {
             "region": self.region,
             "vpc_id": vpc_id,

@@ -769,6 +769,30 @@ def ecs_forced_failed_rollout(env: Env):
 
 
 @test
+def ecs_failure_forced_before_the_service_exists_fails_its_first_rollout(env: Env):
+    env.control("/__proxy/realism/force", {"service": "ecs", "cluster": "pre", "id": "server",
+                                           "region": REGION, "state": "FAILED",
+                                           "message": "(service server) tasks failed to start."})
+    ecs_setup(env)
+    s = service(env)
+    assert s["deployments"][0]["rolloutState"] == "FAILED", s["deployments"]
+    assert s["events"][0]["message"] == "(service server) tasks failed to start.", s["events"]
+
+
+@test
+def ecs_task_definitions_are_described_with_ecs_defaults(env: Env):
+    env.ecs.register_task_definition(family="pre-web", networkMode="awsvpc",
+                                     containerDefinitions=[{"name": "web", "image": "w:1", "memory": 512,
+                                                            "portMappings": [{"containerPort": 8080}]}])
+    td = env.ecs.describe_task_definition(taskDefinition="pre-web")["taskDefinition"]
+    c = td["containerDefinitions"][0]
+    assert c["portMappings"] == [{"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}], c
+    assert (c["cpu"], c["essential"], c["environment"], c["mountPoints"]) == (0, True, [], []), c
+    raw = env.m_ecs.describe_task_definition(taskDefinition="pre-web")["taskDefinition"]
+    assert "hostPort" not in raw["containerDefinitions"][0]["portMappings"][0], "moto leaves it out"
+
+
+@test
 def ecs_delete_draining_then_inactive_and_cluster_refusals(env: Env):
     env.realism(table={"ecs_service": {"delete": [["DRAINING", 200]]}})  # 1 s
     ecs_setup(env, desired=1)

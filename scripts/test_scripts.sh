@@ -141,12 +141,17 @@ assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "production-db-subnets"
 assert {t["Key"]: t["Value"] for t in db["TagList"]}.get("Environment") == "production"
 assert len(ecs.list_clusters()["clusterArns"]) == 1
 svcs = ecs.describe_services(cluster="production", services=["server"])["services"]
-assert len(svcs) == 1 and svcs[0]["desiredCount"] == 1 and svcs[0]["launchType"] == "EC2", svcs
+assert len(svcs) == 1 and svcs[0]["desiredCount"] == 1 and svcs[0]["launchType"] == "FARGATE", svcs
+assert svcs[0]["networkConfiguration"]["awsvpcConfiguration"]["subnets"], svcs
 assert len(ecs.list_task_definitions(familyPrefix="server")["taskDefinitionArns"]) == 1
 td = ecs.describe_task_definition(taskDefinition="server")["taskDefinition"]
 c = td["containerDefinitions"][0]
-assert (c["name"], c["image"], c["memory"], c["cpu"]) == ("server", "example/openchs-server:3.0.0", 1024, 512), c
+assert (c["name"], c["image"]) == ("server", "example/openchs-server:3.0.0"), c
+assert (td["networkMode"], td["requiresCompatibilities"], td["cpu"], td["memory"]) == ("awsvpc", ["FARGATE"], "512", "1024"), td
+assert td["executionRoleArn"].endswith("role/production-server-execution") and td["taskRoleArn"], td
 assert c["portMappings"][0]["containerPort"] == 8080
+assert c["logConfiguration"]["logDriver"] == "awslogs" and c["secrets"][0]["name"] == "DATABASE_PASSWORD", c
+assert c["healthCheck"]["command"][0] == "CMD-SHELL" and c["mountPoints"] and c["ulimits"], c
 PY
 
 check "seed_production.py refuses a non-loopback endpoint" bash -c "

@@ -178,7 +178,8 @@ impl SourceKind {
             SourceKind::EcsService => {
                 &["name", "arn", "cluster", "task_definition", "desired_count"]
             }
-            SourceKind::EcsTaskDefinition => &["family", "arn", "revision", "image"],
+            // `definition`: everything a clone copies (see `ecs_task_definition`'s `clone_of`).
+            SourceKind::EcsTaskDefinition => &["family", "arn", "revision", "image", "definition"],
         }
     }
 }

@@ -136,6 +136,25 @@ fn classify<T>(
     what: String,
     target: &str,
 ) -> Result<Check<T>, ProviderError> {
+    if lifecycle.is_stuck(&live.status) {
+        let events = live
+            .attributes
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|e| {
+                e.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Err(ProviderError::Stuck {
+            what,
+            state: live.status,
+            target: target.to_string(),
+            events,
+        });
+    }
     if lifecycle.is_failed(&live.status) || lifecycle.is_going_away(&live.status) {
         return Err(ProviderError::FailedState {
             what,

@@ -29,7 +29,10 @@ pub async fn update_ready(
 ) -> Result<Updated, ProviderError> {
     let lifecycle = kinds::lifecycle(current.address.kind);
     let was_stopped = lifecycle.is_stopped(&current.status);
-    let current = if was_stopped || lifecycle.is_ready(&current.status) {
+    // A stuck resource (a service whose rollout failed) is left by a change: a new task
+    // definition is a new deployment.
+    let stuck = lifecycle.is_stuck(&current.status);
+    let current = if was_stopped || stuck || lifecycle.is_ready(&current.status) {
         current
     } else {
         op.report(&format!(

@@ -32,6 +32,7 @@ pub const KIND: Kind = Kind {
     deleted_after: &[],
     by_product: None,
     digested: &[],
+    documents: None,
     complete,
     names: &[Name {
         attribute: "name",

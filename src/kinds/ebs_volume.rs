@@ -32,6 +32,7 @@ pub const KIND: Kind = Kind {
         left_behind_when: "available",
     }),
     complete: no_rules,
+    documents: None,
     // EC2 names volumes; rehearsal never does.
     names: &[],
 };

@@ -42,6 +42,7 @@ pub const KIND: Kind = Kind {
     deleted_after: &[],
     by_product: None,
     complete: clone_defaults,
+    documents: None,
     names: &[],
 };
 

@@ -22,6 +22,7 @@ pub const KIND: Kind = Kind {
     deleted_after: &[ResourceKind::EcsService],
     by_product: None,
     complete: no_rules,
+    documents: None,
     names: &[Name {
         attribute: "name",
         check: |name| super::ecs_name("ECS cluster name", name),

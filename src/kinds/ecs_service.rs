@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Anchor, Kind, Name, no_rules};
+use super::{Anchor, Kind, Name, Rule, SpecContext};
+use crate::model::Attributes;
 use crate::model::{ReplaceOrder, ResourceKind};
 
 pub const KIND: Kind = Kind {
@@ -17,6 +18,7 @@ pub const KIND: Kind = Kind {
         "launch_type",
         "subnets",
         "security_groups",
+        "assign_public_ip",
         "tags",
     ],
     in_place: &["task_definition", "desired_count", "tags"],
@@ -30,7 +32,8 @@ pub const KIND: Kind = Kind {
     anchor: Anchor::Attribute("name"),
     deleted_after: &[],
     by_product: None,
-    complete: no_rules,
+    complete: network_defaults,
+    documents: None,
     names: &[Name {
         attribute: "name",
         check: |name| super::ecs_name("ECS service name", name),
@@ -52,6 +55,9 @@ pub struct Spec {
     pub subnets: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security_groups: Option<Vec<String>>,
+    /// awsvpc only (with `subnets`): whether tasks get a public address. Default false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assign_public_ip: Option<bool>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     #[serde(default, skip_serializing)]
@@ -65,4 +71,32 @@ pub struct Spec {
 
 fn one() -> i64 {
     1
+}
+
+/// With `subnets` the service uses awsvpc networking, and its tasks get no public address
+/// unless the spec says so (AWS's default, written out so the plan shows it and compares it).
+/// Fargate needs awsvpc: `launch_type = "FARGATE"` without subnets could never place a task.
+fn network_defaults(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
+    let has_subnets = attrs.contains_key("subnets");
+    if has_subnets {
+        attrs
+            .entry("assign_public_ip")
+            .or_insert(serde_json::Value::Bool(false));
+    } else if attrs.contains_key("assign_public_ip") {
+        return Err(Rule {
+            message: "`assign_public_ip` needs `subnets`: it is part of awsvpc networking".into(),
+            hint: "give the subnets (and security_groups) the tasks run in".into(),
+        });
+    }
+    let fargate = attrs.get("launch_type").and_then(serde_json::Value::as_str) == Some("FARGATE");
+    if fargate && !has_subnets {
+        return Err(Rule {
+            message: "a FARGATE service needs `subnets` (and `security_groups`)".into(),
+            hint: "Fargate tasks use awsvpc networking: write subnets = [...] and \
+                   security_groups = [...], for example production's \
+                   `${source.ec2_instance.prod_server.subnet}`"
+                .into(),
+        });
+    }
+    Ok(())
 }

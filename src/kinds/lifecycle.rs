@@ -52,6 +52,9 @@ pub struct Lifecycle {
     /// States it never recovers from.
     #[serde(default)]
     pub failed: Vec<String>,
+    /// States a wait ends in, which a later change can leave (a failed rollout).
+    #[serde(default)]
+    pub stuck: Vec<String>,
     /// States in which AWS deletes it only without a final snapshot.
     #[serde(default)]
     pub no_final_snapshot: Vec<String>,
@@ -116,6 +119,11 @@ impl Lifecycle {
 
     pub fn is_failed(&self, status: &str) -> bool {
         self.failed.iter().any(|f| Self::is(status, f))
+    }
+
+    /// A wait for it ends here, though it is not lost (see `stuck`).
+    pub fn is_stuck(&self, status: &str) -> bool {
+        self.stuck.iter().any(|f| Self::is(status, f))
     }
 
     /// AWS cannot take a final snapshot of it in this state.

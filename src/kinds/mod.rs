@@ -18,6 +18,8 @@ pub mod security_group;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::Value;
+
 pub use lifecycle::{Consistency, Lifecycle, Phase, consistency, lifecycle};
 
 use crate::model::{Attributes, EnvId, ReplaceOrder, ResourceKind};
@@ -79,10 +81,27 @@ pub struct Kind {
     pub by_product: Option<ByProduct>,
     /// Defaults and rules of the spec table its TOML types cannot say.
     pub complete: fn(&mut Attributes, &SpecContext) -> Result<(), Rule>,
+    /// Attributes that are whole documents (ECS container definitions), if the kind has any.
+    pub documents: Option<&'static Documents>,
     /// The attributes AWS names the resource by, each with AWS's rule for its value. A value
     /// known when the spec is read is checked by `validate`; one that waits for a reference,
     /// once the plan has resolved it.
     pub names: &'static [Name],
+}
+
+/// Attributes that are documents AWS fills in and reorders (an ECS task definition's
+/// container definitions): compared in a normal form, exactly, so AWS's defaults and orderings
+/// are not changes and a field removed is; their changes are listed field by field.
+#[derive(Debug)]
+pub struct Documents {
+    pub attributes: &'static [&'static str],
+    /// The normal form of a document attribute's value, given all the attributes of the
+    /// object it belongs to (a default can depend on another attribute: a host port under
+    /// `awsvpc`).
+    pub normalize: fn(attribute: &str, value: &Value, all: &Attributes) -> Value,
+    /// What the plan will create, once references to sources are resolved (a clone: the
+    /// source's definition with the spec's overrides). An error names the spec's mistake.
+    pub resolve: fn(&mut Attributes) -> Result<(), Rule>,
 }
 
 /// An attribute that names a resource on AWS, and AWS's rule for it.

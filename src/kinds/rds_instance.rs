@@ -51,6 +51,7 @@ pub const KIND: Kind = Kind {
     deleted_after: &[],
     by_product: None,
     complete,
+    documents: None,
     names: &[Name {
         attribute: "identifier",
         check: |identifier| {

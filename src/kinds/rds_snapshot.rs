@@ -24,6 +24,7 @@ pub const KIND: Kind = Kind {
     deleted_after: &[ResourceKind::RdsInstance],
     by_product: None,
     complete: default_identifier,
+    documents: None,
     names: &[Name {
         attribute: "identifier",
         check: |identifier| {

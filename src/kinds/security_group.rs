@@ -46,6 +46,7 @@ pub const KIND: Kind = Kind {
     ],
     by_product: None,
     digested: &[],
+    documents: None,
     complete,
     names: &[Name {
         attribute: "name",

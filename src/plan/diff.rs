@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{ActionKind, AttributeChange, Observed, PlanError, PlannedAction, Reason};
+use super::{
+    ActionKind, AttributeChange, FieldChange, Observed, PathStep, PlanError, PlannedAction, Reason,
+};
 use crate::kinds::{self, Kind};
 use crate::model::{Address, Attributes, LiveResource, input_digest};
 use crate::spec::refs::{self, Reference};
@@ -48,11 +50,12 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
             }
         };
         check_usable(resource, observed)?;
-        let desired = match refs::interpolate(&Value::Object(resource.attributes.clone()), &lookup)
-        {
-            Value::Object(map) => map,
-            _ => unreachable!("objects interpolate to objects"),
-        };
+        let mut desired =
+            match refs::interpolate(&Value::Object(resource.attributes.clone()), &lookup) {
+                Value::Object(map) => map,
+                _ => unreachable!("objects interpolate to objects"),
+            };
+        resolve(resource, &mut desired)?;
         check_names(resource, &desired)?;
         let current = live
             .get(&address)
@@ -143,6 +146,20 @@ fn check_usable(resource: &ResourceSpec, observed: &Observed) -> Result<(), Plan
         }
     }
     Ok(())
+}
+
+/// What the kind makes of the attributes once sources are read (a clone's whole definition).
+#[allow(clippy::result_large_err)]
+fn resolve(resource: &ResourceSpec, desired: &mut Attributes) -> Result<(), PlanError> {
+    let Some(documents) = kinds::describe(resource.address.kind).documents else {
+        return Ok(());
+    };
+    (documents.resolve)(desired).map_err(|rule| PlanError::Name {
+        address: resource.address.to_string(),
+        location: resource.location.clone(),
+        message: rule.message,
+        hint: rule.hint,
+    })
 }
 
 /// The names AWS knows a resource by, as the plan resolved them, against AWS's rules.
@@ -263,6 +280,7 @@ fn create(
                 before: None,
                 after: known(v),
                 forces_replacement: false,
+                fields: vec![],
             })
             .collect(),
         desired: Some(desired),
@@ -288,8 +306,28 @@ fn compare(
     let kind = resource.address.kind;
     let description = kinds::describe(kind);
     let mut changes = vec![];
+    let documents = description
+        .documents
+        .filter(|d| d.attributes.iter().any(|a| desired.contains_key(*a)));
     for (name, want) in &desired {
         let have = current.attributes.get(name);
+        if let Some(documents) = documents.filter(|d| d.attributes.contains(&name.as_str())) {
+            // Both sides in their normal form, compared exactly, listed field by field.
+            let want = (documents.normalize)(name, want, &desired);
+            let have_normal = have.map(|h| (documents.normalize)(name, h, &current.attributes));
+            let mut fields = vec![];
+            field_changes(&mut vec![], have_normal.as_ref(), Some(&want), &mut fields);
+            if !fields.is_empty() {
+                changes.push(AttributeChange {
+                    name: name.clone(),
+                    before: have.cloned(),
+                    after: known(&want),
+                    forces_replacement: !description.changes_in_place(name),
+                    fields,
+                });
+            }
+            continue;
+        }
         let unknown = refs::has_references(want);
         // A source without it (no instance profile, say) asks for nothing.
         let nothing = want.is_null() && have.is_none_or(Value::is_null);
@@ -302,6 +340,26 @@ fn compare(
                 before: have.cloned(),
                 after: known(want),
                 forces_replacement: !description.changes_in_place(name),
+                fields: vec![],
+            });
+        }
+    }
+    // A document the live object has and the spec no longer gives (a clone whose source
+    // dropped its volumes) is a change too.
+    for (name, have) in current.attributes.iter().filter(|(n, _)| {
+        documents.is_some_and(|d| d.attributes.contains(&n.as_str())) && !desired.contains_key(*n)
+    }) {
+        let documents = documents.expect("filtered on it");
+        let have_normal = (documents.normalize)(name, have, &current.attributes);
+        let mut fields = vec![];
+        field_changes(&mut vec![], Some(&have_normal), None, &mut fields);
+        if !fields.is_empty() {
+            changes.push(AttributeChange {
+                name: name.clone(),
+                before: Some(have.clone()),
+                after: None,
+                forces_replacement: !description.changes_in_place(name),
+                fields,
             });
         }
     }
@@ -339,6 +397,88 @@ fn compare(
         depends_on: resource.depends_on.iter().cloned().collect(),
         timeout_secs: timeout_secs(resource),
     })
+}
+
+/// Map-valued fields of documents, whose keys are names (`environment["DATABASE_HOST"]`).
+const NAMED_KEYS: &[&str] = &[
+    "environment",
+    "dockerLabels",
+    "options",
+    "driverOpts",
+    "labels",
+];
+
+/// Every field where two documents in normal form differ, `before` → `after` (absent on
+/// either side when `None`). Lists of items with a `name` are matched by name; other lists
+/// are one value.
+pub fn field_changes(
+    path: &mut Vec<PathStep>,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    out: &mut Vec<FieldChange>,
+) {
+    if before == after {
+        return;
+    }
+    let named = |items: &Vec<Value>| {
+        items
+            .iter()
+            .map(|i| i.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect::<Option<Vec<String>>>()
+            .filter(|names| {
+                let unique: BTreeSet<&String> = names.iter().collect();
+                unique.len() == names.len()
+            })
+    };
+    let named_keys =
+        matches!(path.last(), Some(PathStep::Field(f)) if NAMED_KEYS.contains(&f.as_str()));
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            for key in keys {
+                path.push(if named_keys {
+                    PathStep::Named(key.clone())
+                } else {
+                    PathStep::Field(key.clone())
+                });
+                field_changes(path, b.get(key), a.get(key), out);
+                path.pop();
+            }
+        }
+        (Some(Value::Array(b)), Some(Value::Array(a)))
+            if named(b).is_some() && named(a).is_some() =>
+        {
+            let (bn, an) = (named(b).unwrap_or_default(), named(a).unwrap_or_default());
+            let mut names: Vec<&String> = bn.iter().collect();
+            names.extend(an.iter().filter(|n| !bn.contains(n)));
+            for name in names {
+                let find = |items: &'_ [Value], names: &[String]| {
+                    names
+                        .iter()
+                        .position(|n| n == name)
+                        .map(|i| items[i].clone())
+                };
+                let (old, new) = (find(b, &bn), find(a, &an));
+                path.push(PathStep::Named(name.clone()));
+                field_changes(path, old.as_ref(), new.as_ref(), out);
+                path.pop();
+            }
+        }
+        _ => {
+            // The spec's side is spec text: `$${` is a literal `${`, and `${...}` waits.
+            let known_after_apply = after.is_some_and(refs::has_references);
+            let after = after.and_then(known);
+            if !known_after_apply && before.cloned() == after {
+                return;
+            }
+            out.push(FieldChange {
+                path: path.clone(),
+                before: before.cloned(),
+                after,
+                known_after_apply,
+            })
+        }
+    }
 }
 
 /// Does the live value satisfy the spec's? Objects are compared by the keys the spec gives

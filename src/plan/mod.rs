@@ -55,6 +55,32 @@ pub struct AttributeChange {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub forces_replacement: bool,
+    /// For a document (a task definition's containers): each field that differs, in the
+    /// normal form both sides were compared in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+}
+
+/// One field of a document that differs: `containers["server"].image`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Below the attribute, outermost first.
+    pub path: Vec<PathStep>,
+    /// `None`: not set on that side.
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// The new value waits for a resource the apply creates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub known_after_apply: bool,
+}
+
+/// A step into a document: a field, or an element (of a list of named items, or a table of
+/// names such as `environment`) by its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathStep {
+    Field(String),
+    Named(String),
 }
 
 /// Why an action is in the plan, decided when the plan is made; [`render`] turns it into the

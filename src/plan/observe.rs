@@ -100,7 +100,8 @@ pub fn source_fingerprint(source: &SourceObject) -> String {
 fn strip_lifecycle(attrs: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
     attrs
         .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "status" | "state"))
+        // Events: what ECS says as it works, not what the resource is.
+        .filter(|(k, _)| !matches!(k.as_str(), "status" | "state" | "events"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

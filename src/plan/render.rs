@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::{ActionKind, AttributeChange, Plan, PlannedAction, Reason};
+use super::{ActionKind, AttributeChange, FieldChange, PathStep, Plan, PlannedAction, Reason};
 use crate::model::input_digest;
 use crate::spec::refs::{self, Reference};
 
@@ -69,6 +69,12 @@ pub fn human(plan: &Plan, style: Style) -> String {
             continue;
         }
         for change in &action.changes {
+            if action.action != ActionKind::Create && !change.fields.is_empty() {
+                for field in &change.fields {
+                    let _ = writeln!(out, "        {}", field_line(&change.name, field));
+                }
+                continue;
+            }
             let after = change
                 .after
                 .as_ref()
@@ -223,7 +229,65 @@ fn set_change(change: &AttributeChange, action: &PlannedAction) -> Option<String
     Some(format!("{}: {}", change.name, parts.join(", ")))
 }
 
+/// `containers["server"].image`
+pub fn field_path(attribute: &str, path: &[PathStep]) -> String {
+    let mut out = attribute.to_string();
+    for step in path {
+        match step {
+            PathStep::Field(f) => {
+                out.push('.');
+                out.push_str(f);
+            }
+            PathStep::Named(n) => out.push_str(&format!("[{}]", Value::String(n.clone()))),
+        }
+    }
+    out
+}
+
+/// `containers["server"].image: example/server:3.1.0 → example/server:3.2.0`
+pub fn field_line(attribute: &str, field: &FieldChange) -> String {
+    let side = |v: &Option<Value>| v.as_ref().map(middle).unwrap_or_else(|| "(unset)".into());
+    let after = if field.known_after_apply {
+        "(known after apply)".to_string()
+    } else {
+        side(&field.after)
+    };
+    format!(
+        "{}: {} → {after}",
+        field_path(attribute, &field.path),
+        side(&field.before)
+    )
+}
+
+/// A value for one line, shortened in the middle when long: both ends of an image
+/// reference or an ARN say more than its middle.
+pub fn middle(v: &Value) -> String {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let chars: Vec<char> = text.chars().collect();
+    const MAX: usize = 60;
+    if chars.len() <= MAX {
+        return text;
+    }
+    let head: String = chars[..MAX / 2 - 1].iter().collect();
+    let tail: String = chars[chars.len() - (MAX / 2 - 1)..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 fn describe_change(change: &AttributeChange, action: &PlannedAction) -> String {
+    match change.fields.as_slice() {
+        [one] => {
+            let line = field_line(&change.name, one);
+            return match line.split_once(": ") {
+                Some((path, values)) => format!("{path} changed {values}"),
+                None => line,
+            };
+        }
+        [] => {}
+        many => return format!("{} fields of {} changed", many.len(), change.name),
+    }
     if let Some(before) = change.before.as_ref().and_then(input_digest::recorded)
         && change.after.is_some()
     {
@@ -318,6 +382,32 @@ pub fn short(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_change_names_the_field_and_shortens_long_values_in_the_middle() {
+        let field = FieldChange {
+            path: vec![
+                PathStep::Named("server".into()),
+                PathStep::Field("environment".into()),
+                PathStep::Named("DATABASE_HOST".into()),
+            ],
+            before: Some(Value::String(format!(
+                "{}.rds.amazonaws.com",
+                "x".repeat(80)
+            ))),
+            after: None,
+            known_after_apply: true,
+        };
+        let line = field_line("containers", &field);
+        assert!(
+            line.starts_with("containers[\"server\"].environment[\"DATABASE_HOST\"]: xxx"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("…xxxxxxxxxxx.rds.amazonaws.com → (known after apply)"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn a_multi_line_change_names_the_first_line_that_differs() {

@@ -50,6 +50,17 @@ pub enum ProviderError {
         state: String,
         target: String,
     },
+    #[error(
+        "{what} ended up {state} while waiting for it to become {target}{}",
+        events.iter().map(|e| format!("\n  event: {e}")).collect::<String>()
+    )]
+    Stuck {
+        what: String,
+        state: String,
+        target: String,
+        /// What AWS said last about it, newest first (a service's events).
+        events: Vec<String>,
+    },
     #[error("{action} failed: {code}: {message}")]
     Api {
         action: String,
@@ -104,6 +115,12 @@ impl ProviderError {
             ProviderError::FailedState { .. } => Some(
                 "AWS will not recover it: `rehearsal plan` plans a replacement, and \
                  `rehearsal destroy` removes it"
+                    .into(),
+            ),
+            ProviderError::Stuck { .. } => Some(
+                "nothing was torn down: fix what the events name (the image, its health check, \
+                 the roles, the network), then plan and apply again; `rehearsal destroy ENV` \
+                 removes the environment"
                     .into(),
             ),
             ProviderError::InvalidState { .. } => Some(

@@ -2,6 +2,7 @@
 //! [`Project::against`](crate::project::Project::against) the emulator), read with the SDK
 //! directly, not through rehearsal; and the fault-injecting proxy put in front of it.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -282,15 +283,28 @@ pub async fn production(em: &Emulator, prod: &Production) -> String {
         .send()
         .await
         .expect("task");
+    // Tables the SDK keeps in a HashMap print in any order: taken out and printed sorted.
+    let mut task = task.task_definition().cloned();
+    let mut log_options = vec![];
+    for c in task
+        .iter_mut()
+        .flat_map(|t| t.container_definitions.iter_mut().flatten())
+    {
+        if let Some(log) = c.log_configuration.as_mut() {
+            let options = log.options.take().unwrap_or_default();
+            log_options.push(options.into_iter().collect::<BTreeMap<_, _>>());
+        }
+    }
     // The response items, not the responses: those carry per-request ids.
     let described = format!(
-        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}",
+        "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}",
         server.reservations(),
         db.db_instances(),
         db_tags.tag_list(),
         cluster.clusters(),
         service.services(),
-        task.task_definition()
+        task,
+        log_options
     );
     // moto computes this one from the clock on every describe; it is not a change to production.
     described
@@ -388,6 +402,29 @@ impl FaultProxy {
             child,
             endpoint: first.trim().to_string(),
         }
+    }
+
+    /// POST a JSON body to one of the realistic layer's control endpoints
+    /// (`/__proxy/realism/force`, ...); panics unless it answers 200.
+    pub fn control(&self, path: &str, body: &serde_json::Value) {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request\n\
+                 r=urllib.request.Request(sys.argv[1],data=sys.argv[2].encode(),method='POST',\
+                 headers={'Content-Type':'application/json'})\n\
+                 print(urllib.request.urlopen(r).status)",
+            ])
+            .arg(format!("{}{path}", self.endpoint))
+            .arg(body.to_string())
+            .output()
+            .expect("control");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "200",
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Requests seen and faults injected so far.

@@ -107,6 +107,30 @@ timeout = "1m"
     assert_eq!(requests[1], format!("GET /ping?db={endpoint} HTTP/1.1"));
 }
 
+/// The shipped pre-release's own check, as `make demo` runs it: its server stood in for by a
+/// local one (the project copies specs without their checks, since no test cloud runs servers).
+#[cfg(feature = "aws")]
+#[test]
+fn the_shipped_check_asks_the_server_under_test_for_ping() {
+    let project = Project::new();
+    project.write(
+        "environments/prerelease.toml",
+        &crate::support::shipped_text("prerelease"),
+    );
+    let server = Server::answering(&[200]);
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .env(
+            "REHEARSAL_VAR_server_url",
+            &format!("http://127.0.0.1:{}", server.port),
+        )
+        .run()
+        .exits(0)
+        .stdout_has("Checking prerelease (1 check, each retried for up to 15m)...")
+        .stdout_has("passed   check.server_started: GET http://127.0.0.1:");
+    assert_eq!(server.requests(), ["GET /ping HTTP/1.1"]);
+}
+
 #[test]
 fn a_failed_check_fails_the_apply_with_its_output_and_leaves_the_environment() {
     let project = Project::new();

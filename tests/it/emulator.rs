@@ -19,13 +19,21 @@ pub const REGION: &str = "eu-west-1";
 /// How long moto may take to answer after it is started.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A running `moto_server`, stopped on drop.
+/// A running `moto_server`, stopped on drop, behind the ECS part of the realistic layer.
+///
+/// moto's ECS services never finish deploying (`rolloutState` stays IN_PROGRESS, no task ever
+/// runs), and rehearsal waits, as on AWS, until a service's rollout has COMPLETED. So every
+/// emulator is reached through `scripts/aws_realism.py` with only its ECS behaviour on, at
+/// time scale 0: deployments complete at once, as an instant AWS would. Everything else is
+/// moto as it is. Tests that want AWS's pace put a realistic proxy in front of this one.
 pub struct Emulator {
     child: Child,
     port: u16,
+    /// What rehearsal and the tests talk to: the ECS layer in front of moto.
     endpoint: String,
+    _ecs_layer: crate::against_emulator::FaultProxy,
     /// moto's log and its request recording.
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 /// What `scripts/seed_production.py` made.
@@ -66,6 +74,10 @@ fn free_port() -> u16 {
 
 /// One HTTP/1.0 request to the loopback port: the status and the body, if anything answered.
 fn http(port: u16, method: &str, path: &str) -> Option<(u16, Vec<u8>)> {
+    http_with(port, method, path, "")
+}
+
+fn http_with(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Vec<u8>)> {
     let mut stream =
         TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).ok()?;
     stream
@@ -73,7 +85,9 @@ fn http(port: u16, method: &str, path: &str) -> Option<(u16, Vec<u8>)> {
         .ok()?;
     write!(
         stream,
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .ok()?;
     let mut answer = vec![];
@@ -140,6 +154,30 @@ impl RecordedCall {
     }
 }
 
+fn wait_until_up(child: &mut Child, port: u16, dir: &tempfile::TempDir) -> Result<(), String> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("it exited ({status}); its log:\n{}", log_of(dir)));
+        }
+        if http(port, "GET", "/moto-api/").is_some_and(|(status, _)| status == 200) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "no answer on port {port} within {}s; its log:\n{}",
+                START_TIMEOUT.as_secs(),
+                log_of(dir)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn log_of(dir: &tempfile::TempDir) -> String {
+    std::fs::read_to_string(dir.path().join("moto.log")).unwrap_or_default()
+}
+
 impl Emulator {
     /// Start a fresh moto server and wait until it answers `GET /moto-api/`.
     pub fn start() -> Emulator {
@@ -168,48 +206,46 @@ impl Emulator {
                 .stderr(append_to(&log))
                 .spawn()
                 .unwrap_or_else(|e| panic!("could not start {python} -m moto.server: {e}"));
-            let mut emulator = Emulator {
+            let mut child = child;
+            if let Err(e) = wait_until_up(&mut child, port, &dir) {
+                let _ = child.kill();
+                let _ = child.wait();
+                last_error = e;
+                continue;
+            }
+            let layer = crate::against_emulator::FaultProxy::start(
+                &format!("http://127.0.0.1:{port}"),
+                crate::against_emulator::Proxying {
+                    realism: Some(0.0),
+                    ..Default::default()
+                },
+            );
+            let layer_port: u16 = layer
+                .endpoint
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim_end_matches('/').parse().ok())
+                .expect("the layer's port");
+            let only_ecs = r#"{"toggles": {"rds": false, "ec2": false, "ec2_not_found": false,
+                "client_tokens": false, "ecs": true, "ecs_not_found": false,
+                "tagging_lag": false, "sg_dependencies": false}}"#;
+            let answer = http_with(layer_port, "POST", "/__proxy/realism", only_ecs);
+            assert!(
+                matches!(answer, Some((200, _))),
+                "the ECS layer took its settings: {answer:?}"
+            );
+            return Emulator {
                 child,
                 port,
-                endpoint: format!("http://127.0.0.1:{port}"),
-                dir,
+                endpoint: layer.endpoint.clone(),
+                _ecs_layer: layer,
+                _dir: dir,
             };
-            match emulator.wait_until_up(port) {
-                Ok(()) => return emulator,
-                Err(e) => last_error = e,
-            }
         }
         panic!(
             "moto's server did not start: {last_error}\n\
              hint: run `make emulator-install` (or `scripts/emulator.sh install`)"
         );
-    }
-
-    fn wait_until_up(&mut self, port: u16) -> Result<(), String> {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "it exited ({status}); its log:\n{}",
-                    self.log_text()
-                ));
-            }
-            if http(port, "GET", "/moto-api/").is_some_and(|(status, _)| status == 200) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "no answer on port {port} within {}s; its log:\n{}",
-                    START_TIMEOUT.as_secs(),
-                    self.log_text()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
     }
 
     pub fn endpoint(&self) -> &str {
@@ -246,6 +282,11 @@ impl Emulator {
             .collect()
     }
 
+    /// moto itself, without the ECS layer: for a realistic layer of a test's own in front.
+    pub fn moto_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
     /// A provider that talks to this emulator only, with static test credentials.
     pub async fn provider(&self) -> AwsProvider {
         AwsProvider::connect_with_endpoint(REGION, self.endpoint())
@@ -253,11 +294,22 @@ impl Emulator {
             .expect("connect to the emulator")
     }
 
-    /// Raw SDK configuration for this emulator, to check what it holds behind the provider's back.
+    /// Raw SDK configuration for moto itself (not the ECS layer), to check what it holds
+    /// behind the provider's back.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.sdk_config_at(&format!("http://127.0.0.1:{}", self.port))
+            .await
+    }
+
+    /// SDK configuration for what rehearsal talks to: ECS services as AWS shows them.
+    pub async fn layer_sdk_config(&self) -> aws_config::SdkConfig {
+        self.sdk_config_at(&self.endpoint).await
+    }
+
+    async fn sdk_config_at(&self, endpoint: &str) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
-            .endpoint_url(&self.endpoint)
+            .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_ec2::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             ))

@@ -7,6 +7,7 @@ mod support;
 mod checks;
 mod cli;
 mod count;
+mod ecs_release;
 mod engine;
 mod iam_policy;
 mod snapshots;

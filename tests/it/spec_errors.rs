@@ -1409,7 +1409,7 @@ fn the_shipped_specs_are_valid() {
             "dns_record.server"
         ]
     );
-    assert_eq!(prerelease.sources.len(), 2);
+    assert_eq!(prerelease.sources.len(), 3);
 
     let production = load("production");
     assert!(production.is_protected());

@@ -5,6 +5,7 @@
 //! describe calls (100 and 10 per call); task definitions have none.
 
 pub(crate) mod cluster;
+pub(crate) mod definition;
 pub(crate) mod service;
 pub(crate) mod task_definition;
 
@@ -291,6 +292,11 @@ pub(crate) async fn lookup_task_definition(
         .nonempty(
             "image",
             td.container_definitions().first().and_then(|c| c.image()),
+        )
+        // Everything a clone copies (`clone_of`), as the resource kind's attributes.
+        .set(
+            "definition",
+            serde_json::Value::Object(task_definition::definition_attributes(&td)),
         );
     Ok(SourceObject {
         attributes: b.into_inner(),

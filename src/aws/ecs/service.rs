@@ -7,7 +7,10 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use aws_sdk_ecs::types::{AwsVpcConfiguration, LaunchType, NetworkConfiguration, Service};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentRolloutState, LaunchType, NetworkConfiguration, Service,
+};
 use serde_json::Value;
 
 use super::{
@@ -33,10 +36,46 @@ const PARALLELISM: usize = 8;
 
 pub(crate) struct EcsService;
 
+/// How many of a service's latest events a failed rollout shows.
+const EVENTS_SHOWN: usize = 5;
+
+/// A service is ready when it runs what it was asked to: its primary deployment's rollout is
+/// `COMPLETED` and as many tasks run as are desired (the `services-stable` waiter's test:
+/// one deployment, running count = desired count). An ACTIVE service short of that is
+/// `deploying`; a rollout the deployment circuit breaker stopped is `FAILED`.
+/// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
+/// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+fn service_status(service: &Service) -> String {
+    let status = service.status().unwrap_or_default();
+    if status != "ACTIVE" {
+        return status.to_owned();
+    }
+    let deployments = service.deployments();
+    let primary = deployments
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .or_else(|| deployments.first());
+    let Some(primary) = primary else {
+        // No deployment at all: nothing to wait for (not an ECS-controlled service).
+        return status.to_owned();
+    };
+    match primary.rollout_state() {
+        Some(DeploymentRolloutState::Failed) => return "FAILED".to_owned(),
+        Some(DeploymentRolloutState::InProgress) => return "deploying".to_owned(),
+        _ => {}
+    }
+    let steady = deployments.len() == 1 && service.running_count() == service.desired_count();
+    if steady {
+        status.to_owned()
+    } else {
+        "deploying".to_owned()
+    }
+}
+
 /// What ECS says about a service, as attributes.
 fn live(service: &Service, address: Address, all: TagMap) -> LiveResource {
     let arn = service.service_arn().unwrap_or_default().to_owned();
-    let status = service.status().unwrap_or_default().to_owned();
+    let status = service_status(service);
     let mut b = Builder::new();
     b.nonempty("name", service.service_name())
         .opt("cluster", service.cluster_arn().map(cluster_name_of))
@@ -53,6 +92,23 @@ fn live(service: &Service, address: Address, all: TagMap) -> LiveResource {
                 vpc.security_groups().iter().map(String::as_str),
             );
     }
+    if let Some(vpc) = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+    {
+        b.set(
+            "assign_public_ip",
+            vpc.assign_public_ip() == Some(&AssignPublicIp::Enabled),
+        );
+    }
+    // The latest events, newest first: what a failed rollout shows. Not an input, and left out
+    // of a plan's fingerprint (ECS adds events as it works).
+    let mut events: Vec<_> = service.events().iter().collect();
+    events.sort_by_key(|e| std::cmp::Reverse(e.created_at().map(|t| t.secs())));
+    b.strings(
+        "events",
+        events.iter().take(EVENTS_SHOWN).filter_map(|e| e.message()),
+    );
     b.set("tags", tagging::user_tags_json(&all))
         .set("id", arn.as_str())
         .set("arn", arn.as_str())
@@ -186,9 +242,16 @@ impl AwsKind for EcsService {
         let network = match r.str_list("subnets")? {
             // awsvpc networking only when the spec gives subnets.
             Some(subnets) if !subnets.is_empty() => {
+                // A task gets a public address only when asked (AWS's default is DISABLED).
+                let public = if r.bool("assign_public_ip")?.unwrap_or(false) {
+                    AssignPublicIp::Enabled
+                } else {
+                    AssignPublicIp::Disabled
+                };
                 let vpc = AwsVpcConfiguration::builder()
                     .set_subnets(Some(subnets))
                     .set_security_groups(r.str_list("security_groups")?)
+                    .assign_public_ip(public)
                     .build()
                     .map_err(|e| errors::build("ecs:CreateService", e))?;
                 Some(
@@ -211,6 +274,18 @@ impl AwsKind for EcsService {
             .set_desired_count(r.i32("desired_count")?)
             .set_launch_type(r.str("launch_type")?.as_deref().map(LaunchType::from))
             .set_network_configuration(network)
+            // A rollout whose tasks keep failing stops, and rolls back, instead of retrying
+            // for hours: the apply fails with the service's events.
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .deployment_circuit_breaker(
+                        DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(true)
+                            .build(),
+                    )
+                    .build(),
+            )
             .set_tags(Some(ecs_tags(&all)))
             .send()
             .await

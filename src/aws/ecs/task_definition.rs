@@ -7,17 +7,16 @@
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, KeyValuePair, NetworkMode, PortMapping, TaskDefinition,
-    TaskDefinitionStatus, TransportProtocol,
+    Compatibility, IpcMode, NetworkMode, PidMode, TaskDefinition, TaskDefinitionStatus,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{describe_task_definition, ecs_tags, empty, is_missing_task_definition};
+use super::{definition, describe_task_definition, ecs_tags, empty, is_missing_task_definition};
 use crate::aws::attrs::{Builder, Reader};
 use crate::aws::kind::{Actions, AwsKind};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
-use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
+use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags};
 use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
@@ -29,40 +28,66 @@ const PARALLELISM: usize = 8;
 
 pub(crate) struct EcsTaskDefinition;
 
-fn container_json(c: &ContainerDefinition) -> Value {
+/// What a revision registers, as the kind's attributes (snake_case at the top, as the spec
+/// writes them; the documents inside in the ECS API's own shape, see `definition`). A source
+/// look-up hands these to a clone, and a describe reads them back to compare.
+pub(crate) fn definition_attributes(td: &TaskDefinition) -> Attributes {
     let mut b = Builder::new();
-    b.nonempty("name", c.name())
-        .nonempty("image", c.image())
-        .set("cpu", c.cpu())
-        .opt("memory", c.memory())
-        .opt("essential", c.essential());
-    let environment: Map<String, Value> = c
-        .environment()
-        .iter()
-        .filter_map(|kv| {
-            Some((
-                kv.name()?.to_owned(),
-                Value::String(kv.value().unwrap_or_default().to_owned()),
-            ))
-        })
-        .collect();
-    b.set("environment", Value::Object(environment));
-    let ports: Vec<Value> = c
-        .port_mappings()
-        .iter()
-        .map(|p| {
-            let mut pb = Builder::new();
-            pb.opt("container_port", p.container_port())
-                .opt("host_port", p.host_port())
-                .opt("protocol", p.protocol().map(|t| t.as_str()));
-            Value::Object(pb.into_inner())
-        })
-        .collect();
-    b.set("port_mappings", Value::Array(ports));
-    if !c.command().is_empty() {
-        b.strings("command", c.command().iter().map(String::as_str));
+    b.nonempty("cpu", td.cpu())
+        .nonempty("memory", td.memory())
+        .opt("network_mode", td.network_mode().map(|m| m.as_str()))
+        .strings(
+            "requires_compatibilities",
+            td.requires_compatibilities().iter().map(|c| c.as_str()),
+        )
+        .nonempty("execution_role_arn", td.execution_role_arn())
+        .nonempty("task_role_arn", td.task_role_arn())
+        .opt("pid_mode", td.pid_mode().map(|m| m.as_str()))
+        .opt("ipc_mode", td.ipc_mode().map(|m| m.as_str()))
+        .opt(
+            "runtime_platform",
+            td.runtime_platform().map(definition::runtime_platform_json),
+        )
+        .opt(
+            "ephemeral_storage",
+            td.ephemeral_storage()
+                .map(definition::ephemeral_storage_json),
+        )
+        .opt("enable_fault_injection", td.enable_fault_injection())
+        .set(
+            "containers",
+            Value::Array(
+                td.container_definitions()
+                    .iter()
+                    .map(definition::container_json)
+                    .collect(),
+            ),
+        );
+    if !td.volumes().is_empty() {
+        b.set(
+            "volumes",
+            Value::Array(td.volumes().iter().map(definition::volume_json).collect()),
+        );
     }
-    Value::Object(b.into_inner())
+    if !td.placement_constraints().is_empty() {
+        b.set(
+            "placement_constraints",
+            Value::Array(
+                td.placement_constraints()
+                    .iter()
+                    .map(definition::placement_json)
+                    .collect(),
+            ),
+        );
+    }
+    // Rare and not registered by rehearsal: named, so a clone of one is refused, not thinned.
+    if td.proxy_configuration().is_some() {
+        b.set("proxy_configuration", "(not copied by rehearsal)");
+    }
+    if !td.inference_accelerators().is_empty() {
+        b.set("inference_accelerators", "(not copied by rehearsal)");
+    }
+    b.into_inner()
 }
 
 /// What ECS says about a revision, as attributes.
@@ -74,25 +99,11 @@ fn live(td: &TaskDefinition, address: Address, all: TagMap) -> LiveResource {
         .unwrap_or_default()
         .to_owned();
     let mut b = Builder::new();
-    b.nonempty("family", td.family())
-        .nonempty("cpu", td.cpu())
-        .nonempty("memory", td.memory())
-        .opt("network_mode", td.network_mode().map(|m| m.as_str()))
-        .strings(
-            "requires_compatibilities",
-            td.requires_compatibilities().iter().map(|c| c.as_str()),
-        )
-        .nonempty("execution_role_arn", td.execution_role_arn())
-        .set(
-            "containers",
-            Value::Array(
-                td.container_definitions()
-                    .iter()
-                    .map(container_json)
-                    .collect(),
-            ),
-        )
-        .set("tags", tagging::user_tags_json(&all))
+    b.nonempty("family", td.family());
+    for (key, value) in definition_attributes(td) {
+        b.set(&key, value);
+    }
+    b.set("tags", tagging::user_tags_json(&all))
         .set("id", arn.as_str())
         .set("arn", arn.as_str())
         .set("revision", td.revision())
@@ -104,65 +115,6 @@ fn live(td: &TaskDefinition, address: Address, all: TagMap) -> LiveResource {
         attributes: b.into_inner(),
         tags: all,
     }
-}
-
-fn container_definition(value: &Value) -> Result<ContainerDefinition, ProviderError> {
-    let obj = value.as_object().ok_or_else(|| {
-        errors::attribute(
-            KIND,
-            format!("each of `containers` must be a table, not {value}"),
-        )
-    })?;
-    let r = Reader::new(KIND, obj);
-    let environment = match obj.get("environment") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(env)) => Some(
-            env.iter()
-                .map(|(k, v)| {
-                    let value = tagging::scalar_string(v).ok_or_else(|| {
-                        errors::attribute(
-                            KIND,
-                            format!("environment variable `{k}` must be a string"),
-                        )
-                    })?;
-                    Ok(KeyValuePair::builder().name(k).value(value).build())
-                })
-                .collect::<Result<Vec<_>, ProviderError>>()?,
-        ),
-        Some(other) => {
-            return Err(errors::attribute(
-                KIND,
-                format!("`environment` must be a table of names to values, not {other}"),
-            ));
-        }
-    };
-    let mut ports = vec![];
-    for port in r.array("port_mappings")? {
-        let p = port.as_object().ok_or_else(|| {
-            errors::attribute(
-                KIND,
-                format!("each of `port_mappings` must be a table, not {port}"),
-            )
-        })?;
-        let pr = Reader::new(KIND, p);
-        ports.push(
-            PortMapping::builder()
-                .set_container_port(pr.i32("container_port")?)
-                .set_host_port(pr.i32("host_port")?)
-                .set_protocol(pr.str("protocol")?.as_deref().map(TransportProtocol::from))
-                .build(),
-        );
-    }
-    Ok(ContainerDefinition::builder()
-        .name(r.required_str("name")?)
-        .image(r.required_str("image")?)
-        .set_cpu(r.i32("cpu")?)
-        .set_memory(r.i32("memory")?)
-        .set_essential(r.bool("essential")?)
-        .set_environment(environment)
-        .set_port_mappings((!ports.is_empty()).then_some(ports))
-        .set_command(r.str_list("command")?)
-        .build())
 }
 
 /// The ARNs of the task definitions tagged `rehearsal:env` (= `env`, or any value), once each.
@@ -295,13 +247,38 @@ impl AwsKind for EcsTaskDefinition {
         let containers = r
             .array("containers")?
             .iter()
-            .map(container_definition)
+            .map(definition::container_definition)
             .collect::<Result<Vec<_>, _>>()?;
         let compatibilities = r.str_list("requires_compatibilities")?.map(|list| {
             list.iter()
                 .map(|c| Compatibility::from(c.as_str()))
                 .collect()
         });
+        let volumes = r
+            .array("volumes")?
+            .iter()
+            .map(definition::volume)
+            .collect::<Result<Vec<_>, _>>()?;
+        let placement = r
+            .array("placement_constraints")?
+            .iter()
+            .map(definition::placement_constraint)
+            .collect::<Result<Vec<_>, _>>()?;
+        let attr = |key: &str| request.attributes.get(key).filter(|v| !v.is_null());
+        for unsupported in ["proxy_configuration", "inference_accelerators"] {
+            if attr(unsupported).is_some() {
+                return Err(errors::attribute(
+                    KIND,
+                    format!("{unsupported} is not something rehearsal can register yet"),
+                ));
+            }
+        }
+        let runtime_platform = attr("runtime_platform")
+            .map(definition::runtime_platform)
+            .transpose()?;
+        let ephemeral_storage = attr("ephemeral_storage")
+            .map(definition::ephemeral_storage)
+            .transpose()?;
         let all = tagging::creation_tags(request, &[]);
         let what = format!("{} ({family})", op.address);
         op.report("registering");
@@ -314,6 +291,14 @@ impl AwsKind for EcsTaskDefinition {
             .set_network_mode(r.str("network_mode")?.as_deref().map(NetworkMode::from))
             .set_requires_compatibilities(compatibilities)
             .set_execution_role_arn(r.str("execution_role_arn")?)
+            .set_task_role_arn(r.str("task_role_arn")?)
+            .set_pid_mode(r.str("pid_mode")?.as_deref().map(PidMode::from))
+            .set_ipc_mode(r.str("ipc_mode")?.as_deref().map(IpcMode::from))
+            .set_runtime_platform(runtime_platform)
+            .set_ephemeral_storage(ephemeral_storage)
+            .set_enable_fault_injection(r.bool("enable_fault_injection")?)
+            .set_volumes((!volumes.is_empty()).then_some(volumes))
+            .set_placement_constraints((!placement.is_empty()).then_some(placement))
             .set_container_definitions(Some(containers))
             .set_tags(Some(ecs_tags(&all)))
             .send()

@@ -332,6 +332,29 @@ impl FakeProvider {
         self.persist(&cloud);
     }
 
+    /// Make a service's rollout fail, as ECS's deployment circuit breaker stops one whose tasks
+    /// keep failing: the service is `FAILED` with these events (newest first) until its next
+    /// deployment. Returns whether a service of that name was found.
+    pub fn fail_rollout(&self, name: &str, events: &[&str]) -> bool {
+        let mut cloud = self.cloud.lock().unwrap();
+        self.settle(&mut cloud);
+        let found = cloud.resources.values_mut().find(|r| {
+            r.kind == ResourceKind::EcsService
+                && r.attributes.get("name").and_then(|n| n.as_str()) == Some(name)
+        });
+        let Some(service) = found else {
+            return false;
+        };
+        service.status = "FAILED".to_string();
+        service.transition = None;
+        service
+            .attributes
+            .insert("events".into(), serde_json::json!(events));
+        service.sync_status();
+        self.persist(&cloud);
+        true
+    }
+
     /// Change a source (production) behind rehearsal's back: a backup starting, say.
     pub fn update_source(&self, kind: SourceKind, key: &str, change: impl FnOnce(&mut FakeSource)) {
         let mut cloud = self.cloud.lock().unwrap();

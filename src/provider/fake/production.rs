@@ -86,7 +86,8 @@ impl FakeCloud {
                     &[],
                     obj(
                         json!({"family": "server", "revision": 1, "image": "example/openchs-server:3.0.0",
-                        "arn": format!("arn:aws:ecs:{region}:000000000000:task-definition/server:1")}),
+                        "arn": format!("arn:aws:ecs:{region}:000000000000:task-definition/server:1"),
+                        "definition": production_task_definition(region)}),
                     ),
                 ),
             ],
@@ -96,4 +97,32 @@ impl FakeCloud {
             images: BTreeMap::new(),
         }
     }
+}
+
+/// Production's server task definition, as `scripts/seed_production.py` registers it and the
+/// AWS provider reads it back (the `definition` a clone copies).
+fn production_task_definition(region: &str) -> Value {
+    json!({
+        "cpu": "512", "memory": "1024", "network_mode": "awsvpc",
+        "requires_compatibilities": ["FARGATE"],
+        "execution_role_arn": "arn:aws:iam::000000000000:role/production-server-execution",
+        "task_role_arn": "arn:aws:iam::000000000000:role/production-server-task",
+        "runtime_platform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+        "volumes": [{"name": "uploads"}],
+        "containers": [{
+            "name": "server", "image": "example/openchs-server:3.0.0", "cpu": 0, "essential": true,
+            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            "environment": {"DATABASE_HOST": "production-db.production.internal",
+                            "JAVA_OPTS": "-Xmx768m"},
+            "secrets": [{"name": "DATABASE_PASSWORD",
+                "valueFrom": format!("arn:aws:ssm:{region}:000000000000:parameter/production/db-password")}],
+            "logConfiguration": {"logDriver": "awslogs", "options": {
+                "awslogs-group": "/ecs/production-server", "awslogs-region": region,
+                "awslogs-stream-prefix": "server"}},
+            "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost:8080/ping || exit 1"],
+                "interval": 30, "timeout": 5, "retries": 3, "startPeriod": 120},
+            "mountPoints": [{"sourceVolume": "uploads", "containerPath": "/var/uploads", "readOnly": false}],
+            "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}]
+        }]
+    })
 }

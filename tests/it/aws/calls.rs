@@ -90,7 +90,10 @@ async fn tags_ride_on_the_create_calls_and_observe_reads_in_batches() {
     // described, and the account's revisions are never listed.
     assert_eq!(count("DescribeTaskDefinition"), 1);
     assert_eq!(count("ListTaskDefinitions"), 0);
-    assert_eq!((count("ListServices"), count("DescribeServices")), (2, 2));
+    // Two DescribeServices more reach moto than rehearsal makes: the ECS layer in front of it
+    // (see `Emulator`) describes what ListServices lists, to leave out deleted services as
+    // AWS does.
+    assert_eq!((count("ListServices"), count("DescribeServices")), (2, 4));
     assert_eq!(calls.len(), 15);
 }
 

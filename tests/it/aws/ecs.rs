@@ -37,7 +37,7 @@ async fn ecs_cluster_task_definition_and_service_round_trip() {
                 "memory": 1024,
                 "essential": true,
                 "environment": {"DATABASE_HOST": "prerelease-db.example", "SERVER_VERSION": "3.2.0"},
-                "port_mappings": [{"container_port": 8080}],
+                "portMappings": [{"containerPort": 8080}],
                 "command": ["java", "-jar", "server.jar"],
             }],
             "tags": {"Team": "release"},

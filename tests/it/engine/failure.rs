@@ -192,3 +192,72 @@ async fn a_cluster_still_being_deleted_is_created_anew_and_the_plan_says_why() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_failed_rollout_ends_the_wait_with_the_services_events_and_the_next_release_recovers() {
+    let provider = production();
+    let spec = shipped("prerelease");
+    converge(provider.clone(), &spec).await;
+    let events = [
+        "(service server) (deployment ecs-svc/2) deployment failed: tasks failed to start.",
+        "(service server) (task 9f) failed container health checks.",
+    ];
+    assert!(provider.fail_rollout("server", &events));
+
+    // Waiting for it ends at once, with what ECS said.
+    let service = provider
+        .observe(&spec.env, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.address == addr("ecs_service.server"))
+        .unwrap();
+    let op = rehearsal::provider::Operation {
+        env: spec.env.clone(),
+        address: addr("ecs_service.server"),
+        idempotency_token: "t".into(),
+        timeout: MINUTE,
+        progress: Arc::new(rehearsal::provider::NoProgress),
+    };
+    match rehearsal::wait::until_ready(provider.as_ref(), &op, &service).await {
+        Err(ProviderError::Stuck {
+            state,
+            events: shown,
+            ..
+        }) => {
+            assert_eq!(state, "FAILED");
+            assert_eq!(shown, events);
+        }
+        other => panic!("expected the wait to end on the failed rollout, got {other:?}"),
+    }
+
+    // A failed rollout is not a lost service: no replacement is planned for it, and the next
+    // release's deployment brings it back.
+    assert!(!plan_for(provider.as_ref(), &spec).await.has_changes());
+    let file = SpecFile::write(
+        "prerelease",
+        &edit(
+            &shipped_text("prerelease"),
+            "default = \"3.1.0\"",
+            "default = \"3.2.0\"",
+        ),
+    );
+    let bumped = file.load();
+    let plan = plan_for(provider.as_ref(), &bumped).await;
+    let service_action = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("ecs_service.server"))
+        .unwrap();
+    assert_eq!(service_action.action, ActionKind::Update);
+    let summary = apply_plan(
+        provider.clone(),
+        plan,
+        &bumped,
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "{summary:#?}");
+    assert_eq!(live_one(&provider, "ecs_service.server").status, "ACTIVE");
+}

@@ -102,7 +102,7 @@ async fn a_new_environment_plans_nine_creates_each_with_a_reason() {
         "{shown}"
     );
     assert!(
-        shown.ends_with("Plan: 9 to create, 0 to update, 0 to replace, 0 to delete.\n"),
+        shown.contains("Plan: 9 to create, 0 to update, 0 to replace, 0 to delete.\n"),
         "{shown}"
     );
 }
@@ -121,7 +121,7 @@ async fn a_source_production_does_not_have_is_named_with_where_it_is_declared() 
     assert_eq!(
         err.to_string(),
         format!(
-            "cannot look up source.rds_instance.prod_db (rds_instance production-dbb, declared at {}:33:1): \
+            "cannot look up source.rds_instance.prod_db (rds_instance production-dbb, declared at {}:37:1): \
              rds_instance production-dbb was not found",
             edited.path.display()
         )

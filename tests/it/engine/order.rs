@@ -32,7 +32,7 @@ async fn creates_run_in_waves_of_what_is_ready() {
     assert!(dot.starts_with("digraph plan {"), "{dot}");
     assert_eq!(
         dot.matches(" -> ").count(),
-        9,
+        10,
         "one edge per dependency: {dot}"
     );
 }

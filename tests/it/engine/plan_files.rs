@@ -26,6 +26,7 @@ async fn a_saved_plan_loads_back_exactly() {
         fingerprints,
         [
             "source source.ec2_instance.prod_server",
+            "source source.ecs_task_definition.prod_server",
             "source source.rds_instance.prod_db"
         ]
     );
