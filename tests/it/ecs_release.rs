@@ -277,7 +277,7 @@ mod against_the_emulator {
             .run()
             .exits(0)
             .shows("+ ecs_service.server: deploying")
-            .shows("6 done, 0 failed, 0 skipped");
+            .shows("9 done, 0 failed, 0 skipped");
         let service = prerelease_service(&em).await;
         assert_eq!(
             service.deployments()[0].rollout_state(),

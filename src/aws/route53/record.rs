@@ -10,6 +10,7 @@
 //!
 //! - Create uses CREATE, never UPSERT: Route 53 refuses a CREATE of a name and type that exist,
 //!   so a record someone else made is refused by name, never taken over.
+//! - A change of values or TTL is one UPSERT of the record, once its owner record proved it ours.
 //! - Delete uses DELETE with the values last described, which Route 53 checks against the
 //!   record's current values: a record changed by hand since is refused, not clobbered.
 //! - A change is PENDING until every Route 53 name server has it, then INSYNC (GetChange):
@@ -497,8 +498,11 @@ impl AwsKind for Route53Record {
         Ok(created)
     }
 
-    /// The old record out and the new one in, in one batch: DELETE names the values as last
-    /// described, so a record changed by hand meanwhile is refused. Waits for INSYNC.
+    /// The record's new values, in one UPSERT: atomic, as a DELETE and a CREATE in one batch
+    /// would be, but accepted by every implementation (moto refuses a CREATE of a record that
+    /// exists even when the same batch deletes it first). The record was proven the
+    /// environment's by its owner record right before, and the owner record does not change.
+    /// https://docs.aws.amazon.com/Route53/latest/APIReference/API_Change.html (UPSERT)
     async fn modify(
         &self,
         c: &Clients,
@@ -516,18 +520,17 @@ impl AwsKind for Route53Record {
         let name = now.required_str("name")?;
         let record_type = now.required_str("type")?;
         let old_values = now.str_list("values")?.unwrap_or_default();
-        let mut changes = vec![];
-        if !old_values.is_empty() {
-            let old_ttl = now.i32("ttl")?.map(i64::from).unwrap_or(300);
-            let old = record_set(&name, &record_type, old_ttl, &old_values)?;
-            changes.push(change(ChangeAction::Delete, old)?);
-        }
+        let old_ttl = now.i32("ttl")?.map(i64::from).unwrap_or(300);
         let ttl = desired.i32("ttl")?.map(i64::from).unwrap_or(300);
         let values = desired.str_list("values")?.unwrap_or_default();
-        changes.push(change(
-            ChangeAction::Create,
+        if values == old_values && ttl == old_ttl {
+            // What the plan expected to change already holds: nothing to send.
+            return Ok(());
+        }
+        let changes = vec![change(
+            ChangeAction::Upsert,
             record_set(&name, &record_type, ttl, &values)?,
-        )?);
+        )?];
         let what = what(current);
         op.report("changing the record");
         let (change_id, _) = send_batch(client, &zone_id, changes, &what)
