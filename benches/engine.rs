@@ -242,6 +242,11 @@ fn prerelease(servers: u32) -> Spec {
             &format!("[resources.ec2_instance.server]\ncount = {servers}\n"),
             1,
         )
+        // The DNS name points at the first of them.
+        .replace(
+            "${ec2_instance.server.private_ip}",
+            "${ec2_instance.server[0].private_ip}",
+        )
     };
     spec::parse(&path, &text, &VariableInputs::default()).expect("the shipped spec is valid")
 }
