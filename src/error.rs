@@ -213,7 +213,8 @@ impl Error {
             ),
             Error::ChecksFailed { env, .. } => vec![
                 format!(
-                    "{env} is left as it is, for you to look at: `rehearsal status {env}` lists                      it, `rehearsal check {env}` runs the checks again"
+                    "{env} is left as it is, for you to look at: `rehearsal status {env}` lists \
+                     it, `rehearsal check {env}` runs the checks again"
                 ),
                 format!("when you are done with it: `rehearsal destroy {env}`"),
             ],

@@ -110,23 +110,100 @@ pub async fn until_ready(
     op: &Operation,
     resource: &LiveResource,
 ) -> Result<LiveResource, ProviderError> {
+    ready_and_judged(provider, op, resource, None).await
+}
+
+/// Wait until a resource just created is usable and runs what was asked of it: ready, and
+/// its kind's [`kinds::Kind::verdict`] on `desired` says done (an ECS service on the task
+/// definition that was asked, not one its circuit breaker rolled back to).
+pub async fn until_running(
+    provider: &dyn Provider,
+    op: &Operation,
+    resource: &LiveResource,
+    desired: &Attributes,
+) -> Result<LiveResource, ProviderError> {
+    ready_and_judged(provider, op, resource, Some(desired)).await
+}
+
+async fn ready_and_judged(
+    provider: &dyn Provider,
+    op: &Operation,
+    resource: &LiveResource,
+    desired: Option<&Attributes>,
+) -> Result<LiveResource, ProviderError> {
     let lifecycle = kinds::lifecycle(resource.address.kind);
     let what = what(resource);
     let grace = not_found_grace();
     let target = lifecycle.ready.as_str();
+    let judge = Judge::new(resource, desired);
     poll(op, &what, target, |elapsed| {
         let what = what.clone();
+        let judge = &judge;
         async move {
             match describe_one(provider, &op.env, resource).await? {
                 None if elapsed < grace => Ok(Check::Pending("not visible yet".into())),
                 None => Err(ProviderError::NotFound { what }),
-                Some(live) if lifecycle.is_ready(&live.status) => Ok(Check::Done(live)),
+                Some(live) if lifecycle.is_ready(&live.status) => judge.ready(live, elapsed),
                 Some(live) => classify(live, lifecycle, what, target),
             }
         }
     })
     .await
     .inspect(|live| op.report(&live.status))
+}
+
+/// A kind's verdict on a resource AWS reports ready, for one wait: when the change was asked
+/// (so that what AWS reported about an earlier one is not held against it), and since when the
+/// resource has been ready without the verdict saying done.
+struct Judge<'a> {
+    verdict: Option<(&'static kinds::Judgement, &'a Attributes)>,
+    since: kinds::Since,
+    ready_since: Mutex<Option<Duration>>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(resource: &LiveResource, desired: Option<&'a Attributes>) -> Self {
+        let verdict = kinds::describe(resource.address.kind).verdict;
+        Judge {
+            verdict: verdict.zip(desired),
+            since: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            ready_since: Mutex::new(None),
+        }
+    }
+
+    /// Done, not yet, or failed: a verdict still pending [`not_found_grace`] after the
+    /// resource was first seen ready fails, since AWS shows a change it accepted well within
+    /// that, and a wrong revision must never pass for the asked one.
+    fn ready(
+        &self,
+        live: LiveResource,
+        elapsed: Duration,
+    ) -> Result<Check<LiveResource>, ProviderError> {
+        let Some((verdict, desired)) = self.verdict else {
+            return Ok(Check::Done(live));
+        };
+        let why = match (verdict.judge)(desired, &live, self.since) {
+            kinds::Verdict::Done => return Ok(Check::Done(live)),
+            kinds::Verdict::Pending(now) => {
+                let first = *self.ready_since.lock().unwrap().get_or_insert(elapsed);
+                if elapsed.saturating_sub(first) < not_found_grace() {
+                    return Ok(Check::Pending(now));
+                }
+                format!(
+                    "it {now}, and AWS still showed no sign of the change after {}",
+                    crate::spec::duration::format(not_found_grace())
+                )
+            }
+            kinds::Verdict::Failed(why) => why,
+        };
+        Err(ProviderError::NotAsAsked {
+            what: what(&live),
+            why,
+            events: events_of(&live),
+        })
+    }
 }
 
 /// A state that is not the goal: worth waiting for, or the end of the wait.
@@ -137,22 +214,11 @@ fn classify<T>(
     target: &str,
 ) -> Result<Check<T>, ProviderError> {
     if lifecycle.is_stuck(&live.status) {
-        let events = live
-            .attributes
-            .get("events")
-            .and_then(Value::as_array)
-            .map(|e| {
-                e.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
         return Err(ProviderError::Stuck {
             what,
+            events: events_of(&live),
             state: live.status,
             target: target.to_string(),
-            events,
         });
     }
     if lifecycle.is_failed(&live.status) || lifecycle.is_going_away(&live.status) {
@@ -176,12 +242,28 @@ fn classify<T>(
     Ok(Check::Pending(live.status))
 }
 
+/// What AWS said last about a resource, newest first (a service's events).
+fn events_of(live: &LiveResource) -> Vec<String> {
+    live.attributes
+        .get("events")
+        .and_then(Value::as_array)
+        .map(|e| {
+            e.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Wait until an update shows: the resource ready again, none of the `changed` attributes still
 /// pending (AWS lists a modification as pending before it starts: right after
 /// ModifyDBInstance a database still reports `available`), and each showing its `desired` value.
-/// A resource that was stopped before the update may stay stopped. A value that still differs
-/// once nothing is pending is accepted after a short grace (AWS may show it in another form);
-/// the next plan shows any difference that is real.
+/// A resource that was stopped before the update may stay stopped. For a kind with a
+/// [`kinds::Kind::verdict`], the verdict decides once nothing is pending (a rolled-back
+/// deployment fails the update). For the others, a value that still differs once nothing is
+/// pending is accepted after a short grace (AWS may show it in another form); the next plan
+/// shows any difference that is real.
 pub async fn until_updated(
     provider: &dyn Provider,
     op: &Operation,
@@ -197,9 +279,11 @@ pub async fn until_updated(
     let grace = not_found_grace();
     // Since when nothing was pending any more.
     let settled_since: Mutex<Option<Duration>> = Mutex::new(None);
+    let judge = Judge::new(resource, Some(desired));
     poll(op, &what, target, |elapsed| {
         let what = what.clone();
         let settled = &settled_since;
+        let judge = &judge;
         async move {
             let Some(live) = describe_one(provider, &op.env, resource).await? else {
                 return Err(ProviderError::NotFound { what });
@@ -213,6 +297,9 @@ pub async fn until_updated(
                 .collect();
             if !pending.is_empty() {
                 return Ok(Check::Pending(format!("{} pending", pending.join(", "))));
+            }
+            if judge.verdict.is_some() {
+                return judge.ready(live, elapsed);
             }
             let shows = changed.iter().all(|name| {
                 desired.get(name).is_none_or(|want| {

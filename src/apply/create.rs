@@ -43,7 +43,7 @@ pub async fn create_ready(
         }
     })
     .await?;
-    let ready = wait::until_ready(provider, op, &created).await?;
+    let ready = wait::until_running(provider, op, &created, &request.attributes).await?;
     // What AWS handed back must be what this create made: ECS's CreateCluster answers a name
     // in use with the existing cluster (API_CreateCluster), and rehearsal never adopts.
     if !ownership::belongs_to(&ready, &op.env) {

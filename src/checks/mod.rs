@@ -4,6 +4,7 @@
 //! that was just launched takes minutes to start; a failed check leaves the environment as it
 //! is, for someone to look at.
 
+mod deployments;
 mod probe;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use deployments::{Deployment, judge as judge_deployments};
 pub use probe::{Attempt, Prober, SystemProber};
 
 use crate::model::{Address, Attributes, LiveResource};

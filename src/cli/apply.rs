@@ -4,7 +4,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::check::run_checks;
+use super::check::{deployed_as_declared, run_checks};
 use super::output::{self, confirm, print_summary};
 use super::{Error, Settings, VarArgs, exit};
 use crate::apply::{ApplyOptions, execute};
@@ -69,10 +69,20 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
     // nothing to change, since "it is all there" is not "it all works".
     let checks = plan.checks.clone();
     let (env, declared) = (plan.env.clone(), plan.declared());
+    // What runs is judged by the executor's waits; a plan with nothing to change is judged here.
+    let deployed = spec.as_ref().map(deployed_as_declared).unwrap_or_default();
     if !plan.has_changes() {
         println!("Nothing to apply.");
         if !checks.is_empty() {
-            run_checks(provider.as_ref(), &env, &declared, &checks, style).await?;
+            run_checks(
+                provider.as_ref(),
+                &env,
+                &declared,
+                &deployed,
+                &checks,
+                style,
+            )
+            .await?;
         }
         return Ok(exit::SUCCESS);
     }
@@ -101,7 +111,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
     print_summary(&summary, style);
     if summary.succeeded() {
         if !checks.is_empty() {
-            run_checks(provider.as_ref(), &env, &declared, &checks, style).await?;
+            run_checks(provider.as_ref(), &env, &declared, &[], &checks, style).await?;
         }
         Ok(exit::SUCCESS)
     } else {

@@ -4,10 +4,12 @@
 use clap::Args;
 
 use super::{Error, Settings, VarArgs, exit};
-use crate::checks::{self, Check, Outcome, SystemProber};
-use crate::model::{Declared, EnvId};
+use crate::checks::{self, Check, Deployment, Outcome, SystemProber};
+use crate::kinds;
+use crate::model::{Address, Attributes, Declared, EnvId};
 use crate::plan::render::Style;
 use crate::provider::Provider;
+use crate::spec::Spec;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -19,7 +21,8 @@ pub struct CheckArgs {
 
 pub async fn run(settings: &Settings, args: CheckArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
-    if spec.checks.is_empty() {
+    let deployed = deployed_as_declared(&spec);
+    if spec.checks.is_empty() && deployed.is_empty() {
         return Err(Error::NoChecks {
             env: spec.env.name.clone(),
             path: spec.path.clone(),
@@ -30,6 +33,7 @@ pub async fn run(settings: &Settings, args: CheckArgs, style: Style) -> Result<u
         provider.as_ref(),
         &spec.env,
         &spec.declared(),
+        &deployed,
         &spec.checks,
         style,
     )
@@ -37,16 +41,43 @@ pub async fn run(settings: &Settings, args: CheckArgs, style: Style) -> Result<u
     Ok(exit::SUCCESS)
 }
 
-/// Read what the environment holds now, run `checks` against it and print how each ended.
-/// Their failure is an error: exit code 6, with the environment left as it is.
+/// The spec's resources whose kind judges a deployment (ECS services), with what the spec asks
+/// of them: `check` tells whether they run it before any probe is believed.
+pub fn deployed_as_declared(spec: &Spec) -> Vec<(Address, Attributes)> {
+    spec.resources
+        .values()
+        .filter(|r| kinds::describe(r.address.kind).verdict.is_some())
+        .map(|r| (r.address.clone(), r.attributes.clone()))
+        .collect()
+}
+
+/// Read what the environment holds now, tell whether each of `deployed` runs what it asks,
+/// run `checks` against it and print how each ended. A failure is an error: exit code 6, with
+/// the environment left as it is.
 pub async fn run_checks(
     provider: &dyn Provider,
     env: &EnvId,
     declared: &Declared,
+    deployed: &[(Address, Attributes)],
     checks: &[Check],
     style: Style,
 ) -> Result<(), Error> {
     let live = provider.observe(env, declared).await?;
+    let deployments = checks::judge_deployments(deployed, &live);
+    if !deployments.is_empty() {
+        println!("\nWhat runs in {}:", env.name);
+        for deployment in &deployments {
+            print_deployment(deployment, style);
+        }
+    }
+    let mut failed: Vec<String> = deployments
+        .iter()
+        .filter(|d| !d.passed)
+        .map(|d| format!("deployment of {}", d.address))
+        .collect();
+    if checks.is_empty() {
+        return finish(env, failed, deployments.len());
+    }
     let outputs = checks::outputs_of(&live);
     let longest = checks.iter().map(|c| c.timeout_secs).max().unwrap_or(0);
     println!(
@@ -60,19 +91,39 @@ pub async fn run_checks(
     for outcome in &outcomes {
         print_outcome(outcome, style);
     }
-    let failed: Vec<String> = outcomes
-        .iter()
-        .filter(|o| !o.passed)
-        .map(|o| o.name.clone())
-        .collect();
+    failed.extend(
+        outcomes
+            .iter()
+            .filter(|o| !o.passed)
+            .map(|o| o.name.clone()),
+    );
+    finish(env, failed, deployments.len() + outcomes.len())
+}
+
+fn finish(env: &EnvId, failed: Vec<String>, total: usize) -> Result<(), Error> {
     if failed.is_empty() {
         Ok(())
     } else {
         Err(Error::ChecksFailed {
             env: env.name.clone(),
             failed,
-            total: outcomes.len(),
+            total,
         })
+    }
+}
+
+fn print_deployment(deployment: &Deployment, style: Style) {
+    let mark = if deployment.passed {
+        style.paint("passed", "32")
+    } else {
+        style.paint("FAILED", "31")
+    };
+    println!(
+        "  {mark}   deployment of {}: {}",
+        deployment.address, deployment.summary
+    );
+    for event in &deployment.events {
+        println!("           | event: {event}");
     }
 }
 

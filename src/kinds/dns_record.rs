@@ -38,6 +38,7 @@ pub const KIND: Kind = Kind {
         attribute: "name",
         check: record_name,
     }],
+    verdict: None,
 };
 
 /// `[resources.dns_record.NAME]`

@@ -35,4 +35,5 @@ pub const KIND: Kind = Kind {
     documents: None,
     // EC2 names volumes; rehearsal never does.
     names: &[],
+    verdict: None,
 };

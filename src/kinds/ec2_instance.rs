@@ -44,6 +44,7 @@ pub const KIND: Kind = Kind {
     complete: clone_defaults,
     documents: None,
     names: &[],
+    verdict: None,
 };
 
 /// `[resources.ec2_instance.NAME]`

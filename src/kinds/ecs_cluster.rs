@@ -27,6 +27,7 @@ pub const KIND: Kind = Kind {
         attribute: "name",
         check: |name| super::ecs_name("ECS cluster name", name),
     }],
+    verdict: None,
 };
 
 /// `[resources.ecs_cluster.NAME]`

@@ -49,6 +49,7 @@ pub const KIND: Kind = Kind {
         attribute: "family",
         check: |family| super::ecs_name("ECS task-definition family", family),
     }],
+    verdict: None,
 };
 
 const DOCUMENTS: Documents = Documents {

@@ -87,6 +87,33 @@ pub struct Kind {
     /// known when the spec is read is checked by `validate`; one that waits for a reference,
     /// once the plan has resolved it.
     pub names: &'static [Name],
+    /// Whether a resource AWS reports ready runs what was asked of it, for a kind where ready
+    /// is not enough (an ECS service ECS rolled back is ready, on the old task definition).
+    /// `None`: ready is done.
+    pub verdict: Option<&'static Judgement>,
+}
+
+/// How a kind judges whether a ready resource runs what was asked.
+#[derive(Debug)]
+pub struct Judgement {
+    /// The attributes asked of it that the judgement reads.
+    pub reads: &'static [&'static str],
+    pub judge: fn(&Attributes, &crate::model::LiveResource, Since) -> Verdict,
+}
+
+/// When the change being judged was asked for, in seconds since the Unix epoch: what AWS
+/// reported before it (a rollback of an earlier apply) is not about this change.
+pub type Since = u64;
+
+/// A kind's judgement of a ready resource (see [`Kind::verdict`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It runs what was asked.
+    Done,
+    /// Not yet: what it runs now, for the progress line.
+    Pending(String),
+    /// It never will without another change: why, in a sentence.
+    Failed(String),
 }
 
 /// Attributes that are documents AWS fills in and reorders (an ECS task definition's

@@ -58,6 +58,7 @@ pub const KIND: Kind = Kind {
             rds_identifier("RDS DB instance identifier", 63, "database", identifier)
         },
     }],
+    verdict: None,
 };
 
 /// `[resources.rds_instance.NAME]`

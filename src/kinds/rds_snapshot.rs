@@ -36,6 +36,7 @@ pub const KIND: Kind = Kind {
             )
         },
     }],
+    verdict: None,
 };
 
 /// `[resources.rds_snapshot.NAME]`

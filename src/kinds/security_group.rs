@@ -52,6 +52,7 @@ pub const KIND: Kind = Kind {
         attribute: "name",
         check: group_name,
     }],
+    verdict: None,
 };
 
 /// `[resources.security_group.NAME]`

@@ -101,7 +101,12 @@ fn strip_lifecycle(attrs: &serde_json::Map<String, Value>) -> serde_json::Map<St
     attrs
         .iter()
         // Events: what ECS says as it works, not what the resource is.
-        .filter(|(k, _)| !matches!(k.as_str(), "status" | "state" | "events"))
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "status" | "state" | "events" | crate::kinds::ecs_service::ROLLED_BACK_AT
+            )
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

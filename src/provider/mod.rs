@@ -61,6 +61,17 @@ pub enum ProviderError {
         /// What AWS said last about it, newest first (a service's events).
         events: Vec<String>,
     },
+    /// Ready, but not running what was asked (an ECS deployment rolled back).
+    #[error(
+        "{what} does not run what was asked: {why}{}",
+        events.iter().map(|e| format!("\n  event: {e}")).collect::<String>()
+    )]
+    NotAsAsked {
+        what: String,
+        why: String,
+        /// What AWS said last about it, newest first.
+        events: Vec<String>,
+    },
     #[error("{action} failed: {code}: {message}")]
     Api {
         action: String,
@@ -121,6 +132,13 @@ impl ProviderError {
                 "nothing was torn down: fix what the events name (the image, its health check, \
                  the roles, the network), then plan and apply again; `rehearsal destroy ENV` \
                  removes the environment"
+                    .into(),
+            ),
+            ProviderError::NotAsAsked { .. } => Some(
+                "the release did not take: what runs now is the revision named above, so do not \
+                 go on testing as if it were the new one; fix what the events name (the image, \
+                 its health check, the roles, the network), then plan and apply again. Nothing \
+                 was torn down"
                     .into(),
             ),
             ProviderError::InvalidState { .. } => Some(

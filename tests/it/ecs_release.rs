@@ -99,6 +99,89 @@ fn a_clone_and_written_out_containers_cannot_be_mixed() {
         .stderr_has("containers_override");
 }
 
+/// The circuit breaker's events, newest first, as ECS words them.
+const ROLLED_BACK: &[&str] = &[
+    "(service server) has reached a steady state.",
+    "(service server) rolling back to deployment ecs-svc/1111.",
+    "(service server) (deployment ecs-svc/2222) deployment failed: tasks failed to start.",
+];
+
+#[test]
+fn a_version_bump_that_ecs_rolls_back_fails_the_apply_naming_the_revision_that_runs() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let mut cloud = project.cloud();
+    assert!(cloud.roll_back_next_deployment("server", ROLLED_BACK));
+    project.set_cloud(&cloud);
+
+    let failed = project
+        .rehearsal(&[
+            "apply",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(4)
+        .shows("ecs_service.server")
+        .shows("does not run what was asked: ECS rolled the deployment of")
+        .shows("prerelease-server:2 back: the service runs")
+        .shows("prerelease-server:1")
+        .shows("event: (service server) rolling back to deployment ecs-svc/1111.")
+        .shows("hint: the release did not take");
+    // The checks never ran against the old build as if it were the new one.
+    assert!(
+        !failed.show().contains("Checking prerelease"),
+        "{}",
+        failed.show()
+    );
+
+    // The next plan still wants the new revision: nothing reads as done.
+    project
+        .rehearsal(&[
+            "plan",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--detailed-exitcode",
+        ])
+        .run()
+        .exits(2)
+        .shows("~ ecs_service.server");
+}
+
+#[test]
+fn check_fails_when_a_service_runs_another_revision_than_the_spec_asks() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let mut cloud = project.cloud();
+    assert!(cloud.roll_back_next_deployment("server", ROLLED_BACK));
+    project.set_cloud(&cloud);
+    project
+        .rehearsal(&[
+            "apply",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(4);
+    project
+        .rehearsal(&["check", "prerelease", "--var", "server_version=3.2.0"])
+        .run()
+        .exits(6)
+        .shows("FAILED   deployment of ecs_service.server")
+        .shows("runs prerelease-server:1, not prerelease-server:2");
+}
+
 #[cfg(feature = "aws")]
 mod against_the_emulator {
     use aws_sdk_ecs::types::DeploymentRolloutState;

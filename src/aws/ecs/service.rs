@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DeploymentRolloutState, LaunchType, NetworkConfiguration, Service,
+    AssignPublicIp, AwsVpcConfiguration, Deployment, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DeploymentRolloutState, LaunchType, NetworkConfiguration, Service,
 };
 use serde_json::Value;
 
@@ -21,6 +21,7 @@ use crate::aws::attrs::{Builder, Reader};
 use crate::aws::kind::{Actions, AwsKind, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
+use crate::kinds::ecs_service::ROLLED_BACK_AT;
 use crate::model::{Address, LiveResource, ResourceKind};
 use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
@@ -39,10 +40,12 @@ pub(crate) struct EcsService;
 /// How many of a service's latest events a failed rollout shows.
 const EVENTS_SHOWN: usize = 5;
 
-/// A service is ready when it runs what it was asked to: its primary deployment's rollout is
-/// `COMPLETED` and as many tasks run as are desired (the `services-stable` waiter's test:
-/// one deployment, running count = desired count). An ACTIVE service short of that is
-/// `deploying`; a rollout the deployment circuit breaker stopped is `FAILED`.
+/// A service is ready when its primary deployment's rollout is `COMPLETED` and as many tasks
+/// run as are desired (the `services-stable` waiter's test: one deployment, running count =
+/// desired count). An ACTIVE service short of that is `deploying`; one with a deployment whose
+/// rollout `FAILED` is `FAILED`, also while the circuit breaker's rollback (a new primary
+/// deployment of the previous task definition) is under way. Whether the ready service runs the
+/// task definition that was asked is the kind's verdict (`kinds::ecs_service`).
 /// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html
 /// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
 fn service_status(service: &Service) -> String {
@@ -51,18 +54,18 @@ fn service_status(service: &Service) -> String {
         return status.to_owned();
     }
     let deployments = service.deployments();
-    let primary = deployments
-        .iter()
-        .find(|d| d.status() == Some("PRIMARY"))
-        .or_else(|| deployments.first());
-    let Some(primary) = primary else {
+    let Some(primary) = primary_deployment(service) else {
         // No deployment at all: nothing to wait for (not an ECS-controlled service).
         return status.to_owned();
     };
-    match primary.rollout_state() {
-        Some(DeploymentRolloutState::Failed) => return "FAILED".to_owned(),
-        Some(DeploymentRolloutState::InProgress) => return "deploying".to_owned(),
-        _ => {}
+    if deployments
+        .iter()
+        .any(|d| d.rollout_state() == Some(&DeploymentRolloutState::Failed))
+    {
+        return "FAILED".to_owned();
+    }
+    if primary.rollout_state() == Some(&DeploymentRolloutState::InProgress) {
+        return "deploying".to_owned();
     }
     let steady = deployments.len() == 1 && service.running_count() == service.desired_count();
     if steady {
@@ -72,6 +75,25 @@ fn service_status(service: &Service) -> String {
     }
 }
 
+/// The deployment ECS is moving the service to: the one whose status is `PRIMARY`.
+fn primary_deployment(service: &Service) -> Option<&Deployment> {
+    let deployments = service.deployments();
+    deployments
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .or_else(|| deployments.first())
+}
+
+/// Whether an event says ECS failed a deployment or rolled one back (the circuit breaker's
+/// words: "deployment failed: tasks failed to start", "rolling back to deployment ...").
+fn tells_of_rollback(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("rolling back")
+        || message.contains("rolled back")
+        || message.contains("deployment failed")
+        || message.contains("circuit breaker")
+}
+
 /// What ECS says about a service, as attributes.
 fn live(service: &Service, address: Address, all: TagMap) -> LiveResource {
     let arn = service.service_arn().unwrap_or_default().to_owned();
@@ -79,7 +101,13 @@ fn live(service: &Service, address: Address, all: TagMap) -> LiveResource {
     let mut b = Builder::new();
     b.nonempty("name", service.service_name())
         .opt("cluster", service.cluster_arn().map(cluster_name_of))
-        .nonempty("task_definition", service.task_definition())
+        // What runs: the primary deployment's task definition (after a rollback, the old one).
+        .nonempty(
+            "task_definition",
+            primary_deployment(service)
+                .and_then(|d| d.task_definition())
+                .or(service.task_definition()),
+        )
         .set("desired_count", service.desired_count())
         .opt("launch_type", service.launch_type().map(|l| l.as_str()));
     if let Some(vpc) = service
@@ -108,6 +136,14 @@ fn live(service: &Service, address: Address, all: TagMap) -> LiveResource {
     b.strings(
         "events",
         events.iter().take(EVENTS_SHOWN).filter_map(|e| e.message()),
+    );
+    b.opt(
+        ROLLED_BACK_AT,
+        events
+            .iter()
+            .filter(|e| e.message().is_some_and(tells_of_rollback))
+            .filter_map(|e| e.created_at().and_then(|t| u64::try_from(t.secs()).ok()))
+            .max(),
     );
     b.set("tags", tagging::user_tags_json(&all))
         .set("id", arn.as_str())

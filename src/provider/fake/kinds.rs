@@ -447,9 +447,48 @@ impl FakeKind for EcsTaskDefinition {
 
 struct EcsService;
 
+/// A rollback the fake will play on a service's next deployment (see
+/// `FakeProvider::roll_back_next_deployment`): its events, the task definition it goes back to,
+/// and whether that deployment started.
+pub(super) const ROLLBACK: &str = "fake:rollback";
+
 impl FakeKind for EcsService {
     fn eventually_consistent(&self) -> bool {
         true
+    }
+
+    fn on_update(&self, service: &mut FakeResource, changed: &[String]) {
+        if let (Some(rollback), true) = (
+            service
+                .attributes
+                .get_mut(ROLLBACK)
+                .and_then(Value::as_object_mut),
+            changed.iter().any(|c| c == "task_definition"),
+        ) {
+            rollback.insert("deploying".into(), json!(true));
+        }
+    }
+
+    /// The rollout ended: a deployment set to fail is rolled back to what ran before.
+    fn when_ready(&self, service: &mut FakeResource, _: u64) {
+        let Some(rollback) = service.attributes.get(ROLLBACK).cloned() else {
+            return;
+        };
+        if rollback.get("deploying") != Some(&json!(true)) {
+            return;
+        }
+        let to = rollback["to"].clone();
+        service.attributes.remove(ROLLBACK);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        service.attributes.insert("task_definition".into(), to);
+        service
+            .attributes
+            .insert("events".into(), rollback["events"].clone());
+        service
+            .attributes
+            .insert(kinds::ecs_service::ROLLED_BACK_AT.into(), json!(now));
     }
 
     fn create(

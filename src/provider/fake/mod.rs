@@ -355,6 +355,16 @@ impl FakeProvider {
         true
     }
 
+    /// Make the next deployment of a service fail and be rolled back (see
+    /// [`FakeCloud::roll_back_next_deployment`]).
+    pub fn roll_back_next_deployment(&self, name: &str, events: &[&str]) -> bool {
+        let mut cloud = self.cloud.lock().unwrap();
+        self.settle(&mut cloud);
+        let found = cloud.roll_back_next_deployment(name, events);
+        self.persist(&cloud);
+        found
+    }
+
     /// Change a source (production) behind rehearsal's back: a backup starting, say.
     pub fn update_source(&self, kind: SourceKind, key: &str, change: impl FnOnce(&mut FakeSource)) {
         let mut cloud = self.cloud.lock().unwrap();
@@ -511,6 +521,29 @@ impl Default for FakeProvider {
     }
 }
 
+impl FakeCloud {
+    /// Make the next deployment of a service fail and be rolled back, as ECS's deployment
+    /// circuit breaker does with rollback on: once the update's rollout ends, the service is
+    /// ACTIVE and steady on the task definition it ran before, with these events (newest
+    /// first). Returns whether a service of that name was found.
+    /// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+    pub fn roll_back_next_deployment(&mut self, name: &str, events: &[&str]) -> bool {
+        let found = self.resources.values_mut().find(|r| {
+            r.kind == ResourceKind::EcsService
+                && r.attributes.get("name").and_then(|n| n.as_str()) == Some(name)
+        });
+        let Some(service) = found else {
+            return false;
+        };
+        let running = service.attributes.get("task_definition").cloned();
+        service.attributes.insert(
+            kinds::ROLLBACK.into(),
+            serde_json::json!({ "events": events, "to": running }),
+        );
+        true
+    }
+}
+
 impl FakeResource {
     fn live(&self) -> Option<LiveResource> {
         let address: Address = self.tags.get(tags::ADDRESS)?.parse().ok()?;
@@ -518,7 +551,13 @@ impl FakeResource {
             address,
             id: self.id.clone(),
             status: self.status.clone(),
-            attributes: self.attributes.clone(),
+            // What the fake keeps for itself (a rollback it will play) is not AWS's to show.
+            attributes: self
+                .attributes
+                .iter()
+                .filter(|(k, _)| !k.starts_with(FAKE_ONLY))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             tags: self.tags.clone(),
         })
     }
@@ -533,6 +572,9 @@ impl FakeResource {
         }
     }
 }
+
+/// Attributes the fake keeps for itself, never shown as AWS's.
+pub(super) const FAKE_ONLY: &str = "fake:";
 
 fn user_tags(all: &BTreeMap<String, String>) -> Value {
     Value::Object(

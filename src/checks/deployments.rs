@@ -1,0 +1,115 @@
+//! Whether each deployed resource runs what the spec asks, by its kind's verdict (the same
+//! judgement `apply` waits on): `rehearsal check` reports an ECS service that its circuit
+//! breaker rolled back, or that still deploys, as a failed check before any probe is believed.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::kinds::{self, Verdict};
+use crate::model::{Address, Attributes, LiveResource};
+use crate::spec::refs::{self, Reference};
+
+/// How one deployed resource stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub address: Address,
+    pub passed: bool,
+    /// `runs server:7` or why not.
+    pub summary: String,
+    /// What AWS said last about it, newest first, when it failed.
+    pub events: Vec<String>,
+}
+
+/// Judge every resource of `desired` whose kind has a verdict against what runs. `desired`
+/// holds the spec's attributes; references to other resources are resolved from `live`. A
+/// resource whose asked value refers to a source (known only to a plan) is left out.
+pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<Deployment> {
+    let outputs: BTreeMap<&Address, &Attributes> = live
+        .iter()
+        .filter(|r| !r.is_going_away())
+        .map(|r| (&r.address, &r.attributes))
+        .collect();
+    let lookup = |r: &Reference| match r {
+        Reference::Resource { address, attribute } => {
+            outputs.get(address).and_then(|a| a.get(attribute)).cloned()
+        }
+        _ => None,
+    };
+    desired
+        .iter()
+        .filter_map(|(address, attributes)| {
+            let judgement = kinds::describe(address.kind).verdict?;
+            let mut asked = Attributes::new();
+            for name in judgement.reads {
+                let Some(value) = attributes.get(*name) else {
+                    continue;
+                };
+                let value = refs::unescape(&refs::interpolate(value, &lookup));
+                if !refs::references_in(&value).is_empty() {
+                    return Some(Deployment {
+                        address: address.clone(),
+                        passed: true,
+                        summary: format!(
+                            "not judged: its `{name}` refers to a source, which only a plan \
+                             reads (`rehearsal plan` compares it)"
+                        ),
+                        events: vec![],
+                    });
+                }
+                asked.insert((*name).to_string(), value);
+            }
+            let Some(running) = live.iter().find(|r| &r.address == address) else {
+                return Some(Deployment {
+                    address: address.clone(),
+                    passed: false,
+                    summary: "it does not exist; apply first".into(),
+                    events: vec![],
+                });
+            };
+            Some(one(address, &asked, running, judgement))
+        })
+        .collect()
+}
+
+fn one(
+    address: &Address,
+    asked: &Attributes,
+    running: &LiveResource,
+    judgement: &kinds::Judgement,
+) -> Deployment {
+    let lifecycle = kinds::lifecycle(address.kind);
+    let events = || {
+        running
+            .attributes
+            .get("events")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
+    // A check asks what runs now, not how one change went: no rollback is "since" it, and
+    // the events say why it runs what it runs.
+    let (passed, summary) = match (judgement.judge)(asked, running, kinds::Since::MAX) {
+        Verdict::Done if lifecycle.is_ready(&running.status) => {
+            (true, "runs what the spec asks".into())
+        }
+        Verdict::Done => (
+            false,
+            format!("it is {}, not {}", running.status, lifecycle.ready),
+        ),
+        Verdict::Pending(now) => (
+            false,
+            format!("it {}", now.replacen(", waiting for", ", not", 1)),
+        ),
+        Verdict::Failed(why) => (false, why),
+    };
+    Deployment {
+        address: address.clone(),
+        passed,
+        summary,
+        events: if passed { vec![] } else { events() },
+    }
+}
