@@ -53,6 +53,10 @@ INSTANCE_TYPE = "t3.medium"
 DB_SUBNET_GROUP = "production-db-subnets"
 DB_IDENTIFIER = "production-db"
 DB_CLASS = "db.t3.medium"
+# Production's own parameter and option groups: a restore that leaves them out runs on the
+# engine's defaults, and is not production's database.
+DB_PARAMETER_GROUP = "production-postgres"
+DB_OPTION_GROUP = "production-postgres-options"
 CLUSTER = "production"
 FAMILY = "server"
 CONTAINER = "server"
@@ -297,6 +301,22 @@ class Seeder:
         self._created(f"db subnet group {DB_SUBNET_GROUP}")
         return DB_SUBNET_GROUP
 
+    def db_groups(self) -> None:
+        try:
+            self.rds.create_db_parameter_group(
+                DBParameterGroupName=DB_PARAMETER_GROUP, DBParameterGroupFamily="postgres10",
+                Description="production's PostgreSQL settings")
+            self._created(f"db parameter group {DB_PARAMETER_GROUP}")
+        except self.rds.exceptions.DBParameterGroupAlreadyExistsFault:
+            pass
+        try:
+            self.rds.create_option_group(
+                OptionGroupName=DB_OPTION_GROUP, EngineName="postgres", MajorEngineVersion="10",
+                OptionGroupDescription="production's PostgreSQL options")
+            self._created(f"option group {DB_OPTION_GROUP}")
+        except self.rds.exceptions.OptionGroupAlreadyExistsFault:
+            pass
+
     def db_instance(self, subnet_group: str, sg_id: str) -> dict:
         try:
             return self.rds.describe_db_instances(DBInstanceIdentifier=DB_IDENTIFIER)[
@@ -304,8 +324,11 @@ class Seeder:
             ][0]
         except self.rds.exceptions.DBInstanceNotFoundFault:
             pass
+        self.db_groups()
         db = self.rds.create_db_instance(
             DBInstanceIdentifier=DB_IDENTIFIER,
+            DBParameterGroupName=DB_PARAMETER_GROUP,
+            OptionGroupName=DB_OPTION_GROUP,
             DBInstanceClass=DB_CLASS,
             Engine="postgres",
             DBName="openchs",

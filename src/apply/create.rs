@@ -27,12 +27,48 @@ pub fn idempotency_token(seed: &str, address: &Address, op: StepOp) -> String {
 /// a restore from a snapshot still being taken: `InvalidDBInstanceState`,
 /// `InvalidDBSnapshotState`) is asked again until it is accepted or the step's time is up:
 /// AWS made nothing when it refused.
+/// rehearsal never adopts: before a create, what already answers to its name or identifier
+/// (an ECS service in its cluster, a task-definition family, a group name in the VPC, a DB
+/// instance or snapshot) must be provably this environment's, or the create is refused, naming
+/// it. AWS refuses most such creates itself, but not all (CreateCluster returns the existing
+/// cluster), and rehearsal must not depend on it.
+async fn refuse_to_adopt(
+    provider: &dyn Provider,
+    op: &Operation,
+    request: &CreateRequest,
+) -> Result<(), ProviderError> {
+    match provider.existing(op, request).await? {
+        Some(existing) if !ownership::belongs_to(&existing, &op.env) => {
+            Err(adopting(op, request, &existing, "there is already"))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn adopting(
+    op: &Operation,
+    request: &CreateRequest,
+    existing: &LiveResource,
+    found: &str,
+) -> ProviderError {
+    ProviderError::NotOurs {
+        what: format!("{} ({})", op.address, existing.id),
+        action: format!("create {}", request.kind),
+        why: format!(
+            "{found} a {} by that name that rehearsal did not create for {}/{}; rehearsal never \
+             adopts: give yours another name, or remove the other",
+            request.kind, op.env.project, op.env.name
+        ),
+    }
+}
+
 pub async fn create_ready(
     provider: &dyn Provider,
     op: &Operation,
     request: &CreateRequest,
 ) -> Result<LiveResource, ProviderError> {
     let what = op.address.to_string();
+    refuse_to_adopt(provider, op, request).await?;
     let created = wait::poll(op, &what, "accepted", |_| async {
         match provider.create(op, request).await {
             Ok(created) => Ok(Check::Done(created)),
@@ -45,17 +81,10 @@ pub async fn create_ready(
     .await?;
     let ready = wait::until_running(provider, op, &created, &request.attributes).await?;
     // What AWS handed back must be what this create made: ECS's CreateCluster answers a name
-    // in use with the existing cluster (API_CreateCluster), and rehearsal never adopts.
+    // in use with the existing cluster (API_CreateCluster), and one may have been made between
+    // the look before the create and the create itself.
     if !ownership::belongs_to(&ready, &op.env) {
-        return Err(ProviderError::NotOurs {
-            what: wait::what(&ready),
-            action: format!("create {}", request.kind),
-            why: format!(
-                "AWS handed back an existing {} that rehearsal did not create for {}/{}; \
-                 rehearsal never adopts: give yours another name, or remove the other",
-                request.kind, op.env.project, op.env.name
-            ),
-        });
+        return Err(adopting(op, request, &ready, "AWS handed back"));
     }
     let kind = kinds::describe(request.kind);
     let unset: Vec<String> = kind

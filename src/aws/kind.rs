@@ -36,6 +36,19 @@ pub(crate) trait AwsKind: Send + Sync {
         targets: &[LiveResource],
     ) -> Result<Vec<Option<LiveResource>>, ProviderError>;
 
+    /// What already answers to the name or identifier this create would take, as AWS
+    /// describes it (tags included), or `None` (see `Provider::existing`). Kinds AWS names by
+    /// an id of its own choosing (instances, volumes) have nothing to find.
+    async fn existing(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        let _ = (c, op, request);
+        Ok(None)
+    }
+
     /// Send the create call, tags included; return what AWS answered.
     async fn create(
         &self,

@@ -343,6 +343,15 @@ impl Provider for AwsProvider {
         Ok(EnvironmentSummary::of(&found))
     }
 
+    async fn existing(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        let c = self.clients(&op.env.region);
+        kind::handler(request.kind).existing(&c, op, request).await
+    }
+
     async fn create(
         &self,
         op: &Operation,

@@ -39,6 +39,7 @@ pub const KIND: Kind = Kind {
         check: record_name,
     }],
     verdict: None,
+    create_note: None,
 };
 
 /// `[resources.dns_record.NAME]`

@@ -36,4 +36,5 @@ pub const KIND: Kind = Kind {
     // EC2 names volumes; rehearsal never does.
     names: &[],
     verdict: None,
+    create_note: None,
 };

@@ -45,6 +45,7 @@ pub const KIND: Kind = Kind {
     documents: None,
     names: &[],
     verdict: None,
+    create_note: None,
 };
 
 /// `[resources.ec2_instance.NAME]`

@@ -28,6 +28,7 @@ pub const KIND: Kind = Kind {
         check: |name| super::ecs_name("ECS cluster name", name),
     }],
     verdict: None,
+    create_note: None,
 };
 
 /// `[resources.ecs_cluster.NAME]`

@@ -43,6 +43,7 @@ pub const KIND: Kind = Kind {
         reads: &["task_definition"],
         judge: runs_what_was_asked,
     }),
+    create_note: None,
 };
 
 /// `[resources.ecs_service.NAME]`

@@ -50,6 +50,7 @@ pub const KIND: Kind = Kind {
         check: |family| super::ecs_name("ECS task-definition family", family),
     }],
     verdict: None,
+    create_note: None,
 };
 
 const DOCUMENTS: Documents = Documents {

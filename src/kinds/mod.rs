@@ -91,6 +91,9 @@ pub struct Kind {
     /// is not enough (an ECS service ECS rolled back is ready, on the old task definition).
     /// `None`: ready is done.
     pub verdict: Option<&'static Judgement>,
+    /// What a plan says under each create of this kind, when creating one has a cost outside
+    /// the environment (a snapshot suspends a Single-AZ database's I/O).
+    pub create_note: Option<&'static str>,
 }
 
 /// How a kind judges whether a ready resource runs what was asked.

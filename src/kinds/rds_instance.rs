@@ -17,6 +17,7 @@ pub const KIND: Kind = Kind {
         "subnet_group",
         "security_groups",
         "parameter_group",
+        "option_group",
         "backup_retention_days",
         "deletion_protection",
         "publicly_accessible",
@@ -28,6 +29,7 @@ pub const KIND: Kind = Kind {
         "instance_class",
         "security_groups",
         "parameter_group",
+        "option_group",
         "backup_retention_days",
         "deletion_protection",
         "publicly_accessible",
@@ -59,6 +61,7 @@ pub const KIND: Kind = Kind {
         },
     }],
     verdict: None,
+    create_note: None,
 };
 
 /// `[resources.rds_instance.NAME]`
@@ -80,6 +83,9 @@ pub struct Spec {
     pub security_groups: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter_group: Option<String>,
+    /// Left out: production's (the option group of the database the snapshot was taken of).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_group: Option<String>,
     #[serde(default)]
     pub backup_retention_days: i64,
     #[serde(default)]

@@ -37,6 +37,12 @@ pub const KIND: Kind = Kind {
         },
     }],
     verdict: None,
+    // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CreateSnapshot.html
+    create_note: Some(
+        "while RDS takes this snapshot, a Single-AZ source database suspends its I/O for a few \
+         seconds to a few minutes; `latest_snapshot_of` on the database restores from its newest \
+         existing snapshot instead (see README.md)",
+    ),
 };
 
 /// `[resources.rds_snapshot.NAME]`

@@ -53,6 +53,7 @@ pub const KIND: Kind = Kind {
         check: group_name,
     }],
     verdict: None,
+    create_note: None,
 };
 
 /// `[resources.security_group.NAME]`

@@ -68,6 +68,12 @@ pub fn human(plan: &Plan, style: Style) -> String {
         if action.action == ActionKind::Delete {
             continue;
         }
+        let creates = matches!(action.action, ActionKind::Create | ActionKind::Replace);
+        if let Some(note) = crate::kinds::describe(action.address.kind).create_note
+            && creates
+        {
+            let _ = writeln!(out, "      note: {note}");
+        }
         for change in &action.changes {
             if action.action != ActionKind::Create && !change.fields.is_empty() {
                 for field in &change.fields {

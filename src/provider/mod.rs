@@ -207,6 +207,9 @@ pub struct CreateRequest {
 pub struct DeletePolicy {
     /// RDS instances: take a final snapshot with this identifier; `None` skips it.
     pub final_snapshot_identifier: Option<String>,
+    /// The tags the final snapshot carries once taken: the environment's ownership (so
+    /// `status`, `reap` and destroy's proof see it), kept after teardown, with an expiry.
+    pub final_snapshot_tags: BTreeMap<String, String>,
     /// Switch deletion protection off first. Only ever true for resources tagged as the
     /// environment's own, in an environment that is not protected.
     pub disable_deletion_protection: bool,
@@ -309,6 +312,17 @@ pub trait Provider: Send + Sync {
         &self,
         region: &str,
     ) -> Result<Vec<EnvironmentSummary>, ProviderError>;
+
+    /// What already answers to the name or identifier a create would take (an ECS service of
+    /// that name in its cluster, a task-definition family, a group name in the VPC, a DB
+    /// instance or snapshot identifier), or `None`. rehearsal never adopts: the engine refuses a
+    /// create over one that is not provably the environment's (see `ownership`), whatever AWS
+    /// itself would do with the call.
+    async fn existing(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError>;
 
     /// Start creating a resource. Returns as soon as AWS has accepted it; the engine waits
     /// (see [`crate::wait`]).

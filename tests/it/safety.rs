@@ -385,3 +385,80 @@ async fn a_volume_the_servers_image_keeps_is_deleted_by_destroy_and_covered_by_i
     );
     assert_unchanged(&before, &production(&em, &prod).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_named_like_productions_in_its_cluster_is_refused_before_the_create() {
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let before = production(&em, &prod).await;
+    let project = Project::against(em.endpoint());
+    // A new user's spec: a service with production's name, in production's cluster. moto would
+    // replace production's service and tag it; ECS would refuse the create; rehearsal asks first.
+    project.edit(
+        "prerelease",
+        "cluster = \"${ecs_cluster.main.name}\"",
+        "cluster = \"production\"",
+    );
+
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(4)
+        .shows("ecs_service.server")
+        .shows("there is already a ecs_service by that name")
+        .shows("never adopts");
+    // The next plan does not take production's service for the environment's, and destroy
+    // leaves it running.
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(0)
+        .shows("+ ecs_service.server");
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    assert_eq!(services_in(&em, "production").await, ["server"]);
+    assert_unchanged(&before, &production(&em, &prod).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_restored_copy_runs_on_productions_parameter_and_option_groups_and_copies_its_tags() {
+    let em = Emulator::start();
+    em.seed_production();
+    let project = Project::against(em.endpoint());
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(0)
+        // A fresh snapshot of a Single-AZ production suspends its I/O: the plan says so.
+        .shows("a Single-AZ source database suspends its I/O");
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let copy = rds(&em)
+        .await
+        .describe_db_instances()
+        .db_instance_identifier("prerelease-db")
+        .send()
+        .await
+        .expect("the copy")
+        .db_instances()[0]
+        .clone();
+    // Left out of the restore, RDS would run the copy on the engine's default parameter group.
+    assert_eq!(
+        copy.db_parameter_groups()[0].db_parameter_group_name(),
+        Some("production-postgres")
+    );
+    assert_eq!(
+        copy.option_group_memberships()[0].option_group_name(),
+        Some("production-postgres-options")
+    );
+    // A final snapshot of it starts with its tags, and destroy gives it ownership of its own.
+    assert_eq!(copy.copy_tags_to_snapshot(), Some(true));
+    project
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(0);
+}

@@ -396,7 +396,7 @@ fn a_resource_attribute_with_nothing_close_lists_them_all() {
        |
     22 | tags = { Database = "${rds_instance.db.hostname_of_the_primary}" }
        |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-    hint: its attributes are: identifier, snapshot, latest_snapshot_of, instance_class, subnet_group, security_groups, parameter_group, backup_retention_days, deletion_protection, publicly_accessible, final_snapshot, tags, id, arn, endpoint, port, status, engine
+    hint: its attributes are: identifier, snapshot, latest_snapshot_of, instance_class, subnet_group, security_groups, parameter_group, option_group, backup_retention_days, deletion_protection, publicly_accessible, final_snapshot, tags, id, arn, endpoint, port, status, engine
     "#);
 }
 

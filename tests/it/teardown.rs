@@ -599,9 +599,40 @@ async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
         final_snapshot.tags["rehearsal:final-snapshot-of"],
         "prerelease-db"
     );
+    // A full copy of production's data does not go out of sight: the environment's own (with
+    // an identity of its own), kept by every teardown, with an expiry.
+    assert_eq!(final_snapshot.tags[tags::ENV], "prerelease");
+    assert_eq!(final_snapshot.tags[tags::KEEP], "true");
+    assert_eq!(
+        final_snapshot.tags[tags::EXPIRES_AT],
+        "2026-12-22T10:15:00Z",
+        "thirty days"
+    );
+    let listed = provider
+        .observe(&prerelease(), &Default::default())
+        .await
+        .unwrap();
+    let seen = listed
+        .iter()
+        .find(|r| r.id == "prerelease-db-final-20261122t101500")
+        .expect("observe finds the final snapshot as the environment's");
+    assert_eq!(seen.address, addr("rds_snapshot.db_final"));
+    assert!(rehearsal::ownership::belongs_to(seen, &prerelease()));
+    // A second destroy keeps it, and says so.
+    let again = destroy(&provider, &prerelease(), &options).await.unwrap();
+    assert!(again.leftovers.is_empty(), "{again:#?}");
     assert!(
-        !final_snapshot.tags.contains_key(tags::ENV),
-        "not owned: no later destroy deletes it"
+        again
+            .kept
+            .iter()
+            .any(|r| r.id == "prerelease-db-final-20261122t101500"),
+        "{again:#?}"
+    );
+    assert!(
+        provider
+            .snapshot()
+            .resources
+            .contains_key("prerelease-db-final-20261122t101500")
     );
 }
 

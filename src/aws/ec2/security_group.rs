@@ -229,6 +229,22 @@ impl AwsKind for Ec2SecurityGroup {
             .collect())
     }
 
+    async fn existing(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        // A group's name is unique in its VPC.
+        let r = Reader::new(KIND, &request.attributes);
+        let (name, vpc) = (r.required_str("name")?, r.required_str("vpc_id")?);
+        let filters = vec![filter("group-name", &[&name]), filter("vpc-id", &[&vpc])];
+        Ok(describe_groups(&c.ec2, filters, "security groups")
+            .await?
+            .first()
+            .map(|group| live(group, op.address.clone())))
+    }
+
     async fn create(
         &self,
         c: &Clients,

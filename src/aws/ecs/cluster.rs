@@ -80,6 +80,20 @@ impl AwsKind for EcsCluster {
             .collect())
     }
 
+    async fn existing(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        let name = Reader::new(KIND, &request.attributes).required_str("name")?;
+        let found = describe_clusters(&c.ecs, &[name]).await?;
+        Ok(found
+            .iter()
+            .find(|cluster| cluster.status() == Some("ACTIVE"))
+            .map(|cluster| live(cluster, op.address.clone(), tag_map(cluster.tags()))))
+    }
+
     async fn create(
         &self,
         c: &Clients,

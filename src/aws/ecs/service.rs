@@ -161,6 +161,16 @@ fn live(service: &Service, address: Address, all: TagMap) -> LiveResource {
     }
 }
 
+/// The most characters ECS takes in a `clientToken` ("Up to 36 ASCII characters in the range of
+/// 33-126": https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html).
+const ECS_CLIENT_TOKEN_MAX: usize = 36;
+
+/// The plan's idempotency token as ECS takes it: its first 36 characters (it is a hex digest,
+/// so a prefix stays unique per plan and address, and stable across retries).
+fn ecs_client_token(token: &str) -> &str {
+    token.get(..ECS_CLIENT_TOKEN_MAX).unwrap_or(token)
+}
+
 /// The cluster a service lives in: as the spec named it, else from the service's ARN.
 fn cluster_of(resource: &LiveResource) -> Result<String, ProviderError> {
     resource
@@ -266,6 +276,22 @@ impl AwsKind for EcsService {
             .collect())
     }
 
+    async fn existing(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        let r = Reader::new(KIND, &request.attributes);
+        let (name, cluster) = (r.required_str("name")?, r.required_str("cluster")?);
+        // A deleted service stays described as INACTIVE for a while; its name is free again.
+        let found = describe_services(&c.ecs, &cluster, &[name]).await?;
+        Ok(found
+            .iter()
+            .find(|s| s.status() != Some("INACTIVE"))
+            .map(|s| live(s, op.address.clone(), tag_map(s.tags()))))
+    }
+
     async fn create(
         &self,
         c: &Clients,
@@ -323,6 +349,8 @@ impl AwsKind for EcsService {
                     .build(),
             )
             .set_tags(Some(ecs_tags(&all)))
+            // A create retried after a lost answer gets the service it made, not an error.
+            .client_token(ecs_client_token(&op.idempotency_token))
             .send()
             .await
             .map_err(|e| errors::sdk_create("ecs:CreateService", &what, e))?;
@@ -411,5 +439,33 @@ impl AwsKind for EcsService {
         remove: &[String],
     ) -> Result<(), ProviderError> {
         super::tag(&c.ecs, &live.id, &what(live), set, remove).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::idempotency_token;
+    use crate::graph::StepOp;
+
+    #[test]
+    fn the_client_token_ecs_gets_is_at_most_36_printable_characters_and_stable() {
+        let address: Address = "ecs_service.server".parse().unwrap();
+        let token = idempotency_token("plan-a", &address, StepOp::Create);
+        let sent = ecs_client_token(&token);
+        assert_eq!(
+            sent.len(),
+            ECS_CLIENT_TOKEN_MAX,
+            "{token} is longer than ECS takes"
+        );
+        assert!(sent.bytes().all(|b| (33..=126).contains(&b)));
+        assert_eq!(
+            sent,
+            ecs_client_token(&idempotency_token("plan-a", &address, StepOp::Create))
+        );
+        assert_ne!(
+            sent,
+            ecs_client_token(&idempotency_token("plan-b", &address, StepOp::Create))
+        );
     }
 }

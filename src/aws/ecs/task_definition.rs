@@ -236,6 +236,21 @@ impl AwsKind for EcsTaskDefinition {
             .collect())
     }
 
+    async fn existing(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        // A family answers with its newest ACTIVE revision: a family with revisions someone else
+        // registered is theirs, and a new revision of it would be listed among theirs.
+        let family = Reader::new(KIND, &request.attributes).required_str("family")?;
+        Ok(describe_task_definition(&c.ecs, &family)
+            .await?
+            .filter(|(td, _)| td.status().is_some_and(|s| s.as_str() == "ACTIVE"))
+            .map(|(td, all)| live(&td, op.address.clone(), all)))
+    }
+
     async fn create(
         &self,
         c: &Clients,

@@ -46,6 +46,14 @@ fn live(db: &DbInstance, address: Address, all: TagMap) -> LiveResource {
                 .first()
                 .and_then(|g| g.db_parameter_group_name()),
         )
+        .nonempty(
+            "option_group",
+            db.option_group_memberships()
+                .first()
+                .and_then(|o| o.option_group_name()),
+        )
+        .set("storage_encrypted", db.storage_encrypted().unwrap_or(false))
+        .nonempty("kms_key_id", db.kms_key_id())
         .opt("backup_retention_days", db.backup_retention_period())
         .set(
             "deletion_protection",
@@ -122,6 +130,94 @@ fn pending_changes(db: &DbInstance) -> Vec<&'static str> {
         pending.push("parameter_group");
     }
     pending
+}
+
+/// The parameter and option groups a restore is given: the spec's, else those of the database
+/// the snapshot was taken of, as RDS leaves a restore on the engine's defaults otherwise
+/// ("DBParameterGroupName ... If you don't specify a value, the default DB parameter group for
+/// the specified DB engine is used": API_RestoreDBInstanceFromDBSnapshot.html). Encryption
+/// needs no choice: a restore is encrypted with the snapshot's key.
+async fn groups_of_the_copy(
+    c: &Clients,
+    r: &Reader<'_>,
+    snapshot: &str,
+) -> Result<(Option<String>, Option<String>), ProviderError> {
+    let (parameter_group, option_group) = (r.str("parameter_group")?, r.str("option_group")?);
+    if parameter_group.is_some() && option_group.is_some() {
+        return Ok((parameter_group, option_group));
+    }
+    let snapshots = describe_snapshots_any(&c.rds, snapshot).await?;
+    let source = snapshots
+        .iter()
+        .find_map(|s| s.db_instance_identifier())
+        .map(str::to_owned);
+    let option_of_snapshot = snapshots.iter().find_map(|s| s.option_group_name());
+    let source_db = match &source {
+        Some(id) => describe_instances(&c.rds, Some(&[id.as_str()]), "the snapshot's database")
+            .await?
+            .into_iter()
+            .next(),
+        None => None,
+    };
+    let parameter_group = parameter_group.or_else(|| {
+        source_db.as_ref().and_then(|db| {
+            db.db_parameter_groups()
+                .first()
+                .and_then(|g| g.db_parameter_group_name())
+                .map(str::to_owned)
+        })
+    });
+    let option_group = option_group.or_else(|| {
+        source_db
+            .as_ref()
+            .and_then(|db| db.option_group_memberships().first())
+            .and_then(|o| o.option_group_name())
+            .or(option_of_snapshot)
+            .map(str::to_owned)
+    });
+    Ok((parameter_group, option_group))
+}
+
+/// A snapshot by identifier, manual or automated (a restore may name either).
+async fn describe_snapshots_any(
+    client: &aws_sdk_rds::Client,
+    identifier: &str,
+) -> Result<Vec<DbSnapshot>, ProviderError> {
+    match client
+        .describe_db_snapshots()
+        .db_snapshot_identifier(identifier)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.db_snapshots().to_vec()),
+        Err(e) if errors::is_not_found(&e) => Ok(vec![]),
+        Err(e) => Err(errors::sdk("rds:DescribeDBSnapshots", identifier, e)),
+    }
+}
+
+/// Give a final snapshot, once RDS lists it, the tags the delete policy chose for it.
+async fn tag_final_snapshot(
+    c: &Clients,
+    op: &Operation,
+    identifier: &str,
+    tags: &TagMap,
+) -> Result<(), ProviderError> {
+    let found = wait::poll(op, identifier, "listed", |_| async {
+        let snapshots = describe_snapshots_any(&c.rds, identifier).await?;
+        Ok(match snapshots.into_iter().next() {
+            Some(snapshot) => wait::Check::Done(snapshot),
+            None => wait::Check::Pending("final snapshot not listed yet".into()),
+        })
+    })
+    .await?;
+    let arn = found.db_snapshot_arn().ok_or_else(|| {
+        errors::attribute(
+            ResourceKind::RdsSnapshot,
+            format!("RDS described {identifier} without an ARN"),
+        )
+    })?;
+    op.report(&format!("tagging final snapshot {identifier}"));
+    super::tag(&c.rds, arn, identifier, tags, &[]).await
 }
 
 /// What a create answered when AWS described nothing back.
@@ -215,6 +311,24 @@ impl AwsKind for RdsInstance {
             .collect())
     }
 
+    async fn existing(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        let identifier = Reader::new(KIND, &request.attributes).required_str("identifier")?;
+        let found =
+            describe_instances(&c.rds, Some(&[identifier.as_str()]), "DB instances").await?;
+        Ok(found
+            .iter()
+            .find(|db| {
+                db.db_instance_identifier()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(&identifier))
+            })
+            .map(|db| live(db, op.address.clone(), tag_map(db.tag_list()))))
+    }
+
     async fn create(
         &self,
         c: &Clients,
@@ -239,6 +353,7 @@ impl AwsKind for RdsInstance {
         };
         let all = tagging::creation_tags(request, INPUTS);
         let what = format!("{} ({identifier})", op.address);
+        let (parameter_group, option_group) = groups_of_the_copy(c, &r, &snapshot).await?;
         op.report(&format!("restoring from {snapshot}"));
         // Tags are explicit: without them a restored clone inherits the source's tags on some
         // implementations (moto does), and rehearsal's ownership must be there from the first
@@ -252,7 +367,7 @@ impl AwsKind for RdsInstance {
             .set_db_instance_class(r.str("instance_class")?)
             .set_db_subnet_group_name(r.str("subnet_group")?)
             .set_vpc_security_group_ids(r.str_list("security_groups")?)
-            .set_db_parameter_group_name(r.str("parameter_group")?)
+            .set_db_parameter_group_name(parameter_group)
             .set_backup_retention_period(r.i32("backup_retention_days")?)
             .set_deletion_protection(r.bool("deletion_protection")?)
             // Always sent: left out, RDS makes the instance publicly accessible when its subnet
@@ -260,6 +375,13 @@ impl AwsKind for RdsInstance {
             // data with production's password ("PubliclyAccessible" in
             // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceFromDBSnapshot.html).
             .publicly_accessible(r.bool("publicly_accessible")?.unwrap_or(false))
+            // Production's option group, unless the spec names one: left out, RDS applies
+            // the engine's default and the copy is not production's database.
+            .set_option_group_name(option_group)
+            // A final snapshot is a full copy of production's data: it starts with the
+            // instance's tags (the project's, which the IAM policy asks for to re-tag it), and
+            // the delete gives it ownership of its own.
+            .copy_tags_to_snapshot(true)
             .set_tags(Some(rds_tags(&all)))
             .send()
             .await
@@ -297,6 +419,10 @@ impl AwsKind for RdsInstance {
                 }
                 "parameter_group" => {
                     modify = modify.set_db_parameter_group_name(desired.str("parameter_group")?);
+                    modified = true;
+                }
+                "option_group" => {
+                    modify = modify.set_option_group_name(desired.str("option_group")?);
                     modified = true;
                 }
                 "backup_retention_days" => {
@@ -388,6 +514,9 @@ impl AwsKind for RdsInstance {
             .send()
             .await
             .map_err(|e| errors::sdk("rds:DeleteDBInstance", &what, e))?;
+        if let Some(snapshot) = &policy.final_snapshot_identifier {
+            tag_final_snapshot(c, op, snapshot, &policy.final_snapshot_tags).await?;
+        }
         Ok(())
     }
 

@@ -107,6 +107,14 @@ pub(crate) async fn lookup(
                 .first()
                 .and_then(|g| g.db_parameter_group_name()),
         )
+        .nonempty(
+            "option_group",
+            db.option_group_memberships()
+                .first()
+                .and_then(|o| o.option_group_name()),
+        )
+        .set("multi_az", db.multi_az().unwrap_or(false))
+        .set("storage_encrypted", db.storage_encrypted().unwrap_or(false))
         .nonempty("status", db.db_instance_status());
     Ok(SourceObject {
         attributes: b.into_inner(),

@@ -86,6 +86,24 @@ impl AwsKind for RdsSnapshot {
             .collect())
     }
 
+    async fn existing(
+        &self,
+        c: &Clients,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        let identifier = Reader::new(KIND, &request.attributes).required_str("identifier")?;
+        let found =
+            describe_snapshots(&c.rds, Some(&[identifier.as_str()]), "DB snapshots").await?;
+        Ok(found
+            .iter()
+            .find(|s| {
+                s.db_snapshot_identifier()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(&identifier))
+            })
+            .map(|s| live(s, op.address.clone(), tag_map(s.tag_list()))))
+    }
+
     async fn create(
         &self,
         c: &Clients,

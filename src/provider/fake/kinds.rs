@@ -27,6 +27,13 @@ pub(super) trait FakeKind: Sync {
     /// What an update leaves to be done (a parameter group that takes a reboot).
     fn on_update(&self, _resource: &mut FakeResource, _changed: &[String]) {}
 
+    /// The attributes whose values together name an object of the kind on AWS (an ECS service:
+    /// its cluster and name), so that a create of a name in use can be found before it is
+    /// made. Empty for kinds AWS gives an id of its own choosing.
+    fn named_by(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether the create call takes an idempotency token (EC2's RunInstances ClientToken).
     fn honours_client_token(&self) -> bool {
         false
@@ -107,6 +114,10 @@ fn rds_refuses_delete(resource: &FakeResource) -> Option<String> {
 struct RdsSnapshot;
 
 impl FakeKind for RdsSnapshot {
+    fn named_by(&self) -> &'static [&'static str] {
+        &["identifier"]
+    }
+
     fn create(
         &self,
         cloud: &mut FakeCloud,
@@ -147,6 +158,10 @@ impl FakeKind for RdsSnapshot {
 struct RdsInstance;
 
 impl FakeKind for RdsInstance {
+    fn named_by(&self) -> &'static [&'static str] {
+        &["identifier"]
+    }
+
     fn create(
         &self,
         cloud: &mut FakeCloud,
@@ -231,9 +246,9 @@ impl FakeKind for RdsInstance {
         let Some(final_id) = &policy.final_snapshot_identifier else {
             return;
         };
-        let mut tags = BTreeMap::new();
-        tags.insert("rehearsal:final-snapshot-of".into(), resource.id.clone());
-        let attributes = json!({"identifier": final_id, "source_db": resource.id});
+        let tags = policy.final_snapshot_tags.clone();
+        let attributes = json!({"identifier": final_id, "source_db": resource.id,
+                                "keep_after_destroy": true});
         cloud.resources.insert(
             final_id.clone(),
             FakeResource {
@@ -401,6 +416,10 @@ impl FakeKind for EbsVolume {
 struct EcsCluster;
 
 impl FakeKind for EcsCluster {
+    fn named_by(&self) -> &'static [&'static str] {
+        &["name"]
+    }
+
     fn answers_with_existing(&self) -> bool {
         true
     }
@@ -421,6 +440,10 @@ impl FakeKind for EcsCluster {
 struct EcsTaskDefinition;
 
 impl FakeKind for EcsTaskDefinition {
+    fn named_by(&self) -> &'static [&'static str] {
+        &["family"]
+    }
+
     /// Each registration is the family's next revision.
     fn create(
         &self,
@@ -453,6 +476,10 @@ struct EcsService;
 pub(super) const ROLLBACK: &str = "fake:rollback";
 
 impl FakeKind for EcsService {
+    fn named_by(&self) -> &'static [&'static str] {
+        &["cluster", "name"]
+    }
+
     fn eventually_consistent(&self) -> bool {
         true
     }
@@ -513,6 +540,10 @@ impl FakeKind for EcsService {
 struct SecurityGroup;
 
 impl FakeKind for SecurityGroup {
+    fn named_by(&self) -> &'static [&'static str] {
+        &["vpc_id", "name"]
+    }
+
     fn create(
         &self,
         cloud: &mut FakeCloud,

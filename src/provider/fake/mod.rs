@@ -743,6 +743,38 @@ impl Provider for FakeProvider {
         }))
     }
 
+    async fn existing(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+    ) -> Result<Option<LiveResource>, ProviderError> {
+        let named_by = kinds::behaviour(request.kind).named_by();
+        if named_by.is_empty() {
+            return Ok(None);
+        }
+        let lifecycle = lifecycle(request.kind);
+        Ok(self.with_cloud_now(|cloud| {
+            cloud
+                .resources
+                .values()
+                .find(|r| {
+                    r.kind == request.kind
+                        && r.region == op.env.region
+                        && !lifecycle.is_gone(&r.status)
+                        && named_by
+                            .iter()
+                            .all(|a| r.attributes.get(*a) == request.attributes.get(*a))
+                })
+                .map(|r| LiveResource {
+                    address: op.address.clone(),
+                    id: r.id.clone(),
+                    status: r.status.clone(),
+                    attributes: r.attributes.clone(),
+                    tags: r.tags.clone(),
+                })
+        }))
+    }
+
     async fn create(
         &self,
         op: &Operation,

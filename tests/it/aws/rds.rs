@@ -307,6 +307,14 @@ async fn deletion_protection_is_switched_off_only_when_the_policy_says_so() {
     // Allowed: switched off, deleted, with a final snapshot.
     let policy = DeletePolicy {
         final_snapshot_identifier: Some("protected-clone-final".into()),
+        final_snapshot_tags: [
+            ("rehearsal:keep".to_string(), "true".to_string()),
+            (
+                "rehearsal:final-snapshot-of".to_string(),
+                "protected-clone".to_string(),
+            ),
+        ]
+        .into(),
         disable_deletion_protection: true,
         warning: None,
     };
@@ -331,6 +339,20 @@ async fn deletion_protection_is_switched_off_only_when_the_policy_says_so() {
         .await
         .expect("final snapshot");
     assert_eq!(final_snapshot.db_snapshots().len(), 1);
+    // The delete gave it the tags its policy chose.
+    let tags = w
+        .rds
+        .list_tags_for_resource()
+        .resource_name(final_snapshot.db_snapshots()[0].db_snapshot_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let keep = tags
+        .tag_list()
+        .iter()
+        .find(|t| t.key() == Some("rehearsal:keep"))
+        .and_then(|t| t.value());
+    assert_eq!(keep, Some("true"), "{tags:?}");
 
     w.assert_production_untouched().await;
 }
@@ -350,6 +372,7 @@ async fn nothing_outside_the_environment_is_ever_deleted() {
     let (del_op, _) = op("rds_instance.db");
     let policy = DeletePolicy {
         final_snapshot_identifier: None,
+        final_snapshot_tags: Default::default(),
         disable_deletion_protection: true,
         warning: None,
     };

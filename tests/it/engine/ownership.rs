@@ -82,6 +82,12 @@ async fn a_namesake_environment_of_another_project_is_not_ours() {
         ("\"prerelease-db\"", "\"moped-db\""),
         ("name = \"prerelease\"\n\n", "name = \"moped\"\n\n"),
         ("\"prerelease-server\"", "\"moped-server\""),
+        // A task-definition family is one name in the account: a family with openchs's
+        // revisions is not moped's to add to.
+        (
+            "family = \"prerelease-server\"",
+            "family = \"moped-server\"",
+        ),
         ("\"prerelease.example.com\"", "\"moped.example.com\""),
         // Group names are unique in a VPC.
         ("\"prerelease-server-sg\"", "\"moped-server-sg\""),
@@ -177,4 +183,80 @@ async fn a_cluster_of_the_same_name_made_by_hand_is_never_adopted() {
     let report = destroy_prerelease(&provider).await;
     assert!(report.leftovers.is_empty(), "{report:#?}");
     assert!(provider.snapshot().resources.contains_key(arn));
+}
+
+/// An object made by hand, untagged, with the name or identifier the spec asks for.
+fn by_hand(kind: ResourceKind, id: &str, attributes: serde_json::Value) -> FakeResource {
+    FakeResource {
+        region: REGION.into(),
+        kind,
+        id: id.into(),
+        status: rehearsal::kinds::lifecycle(kind).ready.clone(),
+        attributes: attributes.as_object().cloned().unwrap(),
+        tags: [("team".to_string(), "platform".to_string())].into(),
+        transition: None,
+        visible_from_ms: None,
+    }
+}
+
+#[tokio::test]
+async fn a_group_or_snapshot_of_the_same_name_made_by_hand_is_refused_before_the_create() {
+    let provider = production();
+    let group = by_hand(
+        ResourceKind::SecurityGroup,
+        "sg-0byhand",
+        json!({"name": "prerelease-server-sg", "vpc_id": "vpc-0prod0001", "id": "sg-0byhand"}),
+    );
+    let snapshot = by_hand(
+        ResourceKind::RdsSnapshot,
+        "prerelease-from-prod",
+        json!({"identifier": "prerelease-from-prod", "source_db": "production-db"}),
+    );
+    provider.insert_resource(group.clone());
+    provider.insert_resource(snapshot.clone());
+    let creates_before = provider.calls(FakeOp::Create);
+
+    let spec = shipped("prerelease");
+    let plan = plan_for(provider.as_ref(), &spec).await;
+    let summary = apply_plan(
+        provider.clone(),
+        plan,
+        &spec,
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    for step in ["+ security_group.server", "+ rds_snapshot.from_prod"] {
+        let (_, error) = summary
+            .failed
+            .iter()
+            .find(|(s, _)| s == step)
+            .unwrap_or_else(|| panic!("{step} failed: {summary:#?}"));
+        assert!(
+            error.to_string().contains("never adopts"),
+            "{step}: {error}"
+        );
+    }
+    // Refused before the create call: neither name was sent to AWS as a create.
+    let snapshot_now = provider.snapshot();
+    assert_eq!(
+        snapshot_now.resources["sg-0byhand"], group,
+        "left as it was"
+    );
+    assert_eq!(
+        snapshot_now.resources["prerelease-from-prod"], snapshot,
+        "left as it was"
+    );
+    let created = summary.done.iter().filter(|s| s.starts_with("+ ")).count();
+    assert_eq!(
+        provider.calls(FakeOp::Create) - creates_before,
+        u64::try_from(created).unwrap(),
+        "only the creates that succeeded were sent; the refused ones never were"
+    );
+
+    let report = destroy_prerelease(&provider).await;
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    let after = provider.snapshot();
+    assert!(after.resources.contains_key("sg-0byhand"));
+    assert!(after.resources.contains_key("prerelease-from-prod"));
 }
