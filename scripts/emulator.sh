@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local AWS emulator (moto's server) that rehearsal's tests and `make demo` run against.
 #
-#   scripts/emulator.sh install    install moto at the version pinned in requirements-emulator.txt
+#   scripts/emulator.sh install    install moto, and every other pin of requirements-emulator.txt
+#                                  (parliament, for scripts/check_iam_policy.py), at their versions
 #   scripts/emulator.sh up         start moto on a free loopback port (or reuse the running one);
 #                                  prints the endpoint URL on stdout, export hints on stderr
 #   scripts/emulator.sh endpoint   print the recorded endpoint URL
@@ -63,16 +64,39 @@ installed_version() {
     "$PYTHON" -c 'import moto, moto.server, flask_cors, boto3; print(moto.__version__)' 2>/dev/null || true
 }
 
+# The 'name==version' pins of requirements-emulator.txt that the installed distributions do not
+# meet, one a line; nothing when all are met.
+unmet_pins() {
+    "$PYTHON" - "$REQUIREMENTS" <<'PY'
+import re, sys
+from importlib import metadata
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*([A-Za-z0-9_.-]+)(\[[^]]*\])?\s*==\s*([^\s;#]+)", line)
+    if not m:
+        continue
+    name, want = m.group(1), m.group(3)
+    try:
+        have = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        have = "none"
+    if have != want:
+        print(f"{name}=={want} (installed: {have})")
+PY
+}
+
 cmd_install() {
     need_python
-    local want have
+    local want have unmet
     want="$(pinned_version)"
     have="$(installed_version)"
-    if [ "$have" = "$want" ]; then
-        say "moto $have (server) is installed"
+    unmet="$(unmet_pins)"
+    if [ "$have" = "$want" ] && [ -z "$unmet" ]; then
+        say "moto $have (server) and the other pins of $(basename "$REQUIREMENTS") are installed"
         return 0
     fi
-    if [ -n "$have" ]; then
+    if [ "$have" = "$want" ]; then
+        say "not installed: $(printf '%s' "$unmet" | paste -sd ' ' -): installing from $(basename "$REQUIREMENTS")"
+    elif [ -n "$have" ]; then
         say "moto $have found, $want wanted: installing from $(basename "$REQUIREMENTS")"
     else
         say "moto $want with its server extras is not installed: installing from $(basename "$REQUIREMENTS")"
@@ -96,7 +120,9 @@ cmd_install() {
     [ -z "$out" ] || printf '%s\n' "$out" | grep -i -E 'warning|error' >&2 || true
     have="$(installed_version)"
     [ "$have" = "$want" ] || die "after installing, '$PYTHON' imports moto '${have:-nothing}', not $want (is another python first on PATH?)"
-    say "installed moto $have"
+    unmet="$(unmet_pins)"
+    [ -z "$unmet" ] || die "after installing, '$PYTHON' still lacks: $(printf '%s' "$unmet" | paste -sd ' ' -)"
+    say "installed moto $have and the other pins of $(basename "$REQUIREMENTS")"
 }
 
 # True when pid $1 is a live (not zombie) process.

@@ -64,10 +64,37 @@ check "scripts parse (bash -n, py_compile)" bash -c "
     '$PYTHON' -c 'import ast, sys
 for f in sys.argv[1:]:
     ast.parse(open(f).read(), f)' scripts/seed_production.py scripts/fault_proxy.py \
-        scripts/aws_realism.py scripts/test_aws_realism.py"
+        scripts/aws_realism.py scripts/test_aws_realism.py scripts/check_iam_policy.py"
 
 check "requirements pin moto[server] exactly once" bash -c \
     "[ \"\$(grep -c '^moto\[server\]==' requirements-emulator.txt)\" = 1 ]"
+
+# --- the IAM policy's lint (scripts/check_iam_policy.py) catches what it says it does -----------
+
+check "check_iam_policy: docs/iam-policy.json is clean" "$PYTHON" scripts/check_iam_policy.py
+
+# lint_fails NAME POLICY: the lint rejects POLICY (a JSON statement list) with a line matching NAME.
+lint_fails() {
+    local name="$1" out
+    printf '{"Version": "2012-10-17", "Statement": %s}\n' "$2" >"$WORK/policy.json"
+    if out="$("$PYTHON" scripts/check_iam_policy.py "$WORK/policy.json" 2>&1)"; then
+        fail "check_iam_policy rejects $name" "$out"
+    elif printf '%s' "$out" | grep -q "$name"; then
+        pass "check_iam_policy rejects $name"
+    else
+        fail "check_iam_policy rejects $name" "$out"
+    fi
+}
+lint_fails "RESOURCE_STAR" \
+    '[{"Effect": "Allow", "Action": "ec2:TerminateInstances", "Resource": "*"}]'
+lint_fails "UNKNOWN_ACTION" \
+    '[{"Effect": "Allow", "Action": "ec2:TerminateInstance", "Resource": "arn:aws:ec2:*:*:instance/*"}]'
+lint_fails "is of no resource type" \
+    '[{"Effect": "Allow", "Action": "rds:DeleteDBSnapshot", "Resource": ["arn:aws:rds:*:*:snapshot:*", "arn:aws:rds:*:*:db:*"]}]'
+lint_fails "has no condition key ecs:CreateAction" \
+    '[{"Effect": "Allow", "Action": "ecs:DeregisterTaskDefinition", "Resource": "*", "Condition": {"StringEquals": {"ecs:CreateAction": "CreateCluster"}}}]'
+lint_fails "has no condition key aws:ResourceTag/rehearsal:project" \
+    '[{"Effect": "Allow", "Action": "ecs:DeregisterTaskDefinition", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/rehearsal:project": "p"}}}]'
 
 # --- emulator up ------------------------------------------------------------------------------
 

@@ -172,6 +172,11 @@ fn every_destructive_action_is_limited_to_resources_carrying_the_projects_tags()
             continue;
         }
         if actions.iter().any(|a| destructive(a)) {
+            if let [only] = actions[..]
+                && ONLY_ON_EVERY_RESOURCE.iter().any(|(a, _)| *a == only)
+            {
+                continue;
+            }
             let condition =
                 statement["Condition"]["StringEquals"]["aws:ResourceTag/rehearsal:project"]
                     .as_str();
@@ -187,4 +192,326 @@ fn every_destructive_action_is_limited_to_resources_carrying_the_projects_tags()
         LIMITED_WITHOUT_TAGS.len(),
         "every documented exception is in the policy"
     );
+}
+
+// --- Tags: the one thing that makes a resource rehearsal's ---------------------------------------
+//
+// The statements that let rehearsal change and delete are limited to what carries
+// `rehearsal:project` (aws:ResourceTag). So whoever could put that tag on production's database
+// could then delete it: a tag may be written only in the call that creates the resource, or on what
+// already carries the project's tag.
+
+/// The actions that write or remove tags on an existing resource.
+const TAG_WRITES: &[&str] = &[
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+    "rds:AddTagsToResource",
+    "rds:RemoveTagsFromResource",
+    "ecs:TagResource",
+    "ecs:UntagResource",
+];
+
+/// Tag writes that AWS authorizes inside a create call, and the condition key that names that
+/// call (`ec2:CreateAction`, `ecs:CreateAction`). RDS has no such key: see
+/// [`RDS_TAGS_IN_THE_CREATE_CALL`].
+const CREATE_ACTION_KEYS: &[(&str, &str)] = &[
+    ("ec2:CreateTags", "ec2:CreateAction"),
+    ("ecs:TagResource", "ecs:CreateAction"),
+];
+
+/// RDS authorizes `rds:AddTagsToResource` for the tags of CreateDBSnapshot and
+/// RestoreDBInstanceFromDBSnapshot, with only `aws:RequestTag` to go by, and no key naming the
+/// create call. So the statement that allows it with `aws:RequestTag` names the identifiers the
+/// specs create (a name or a name prefix), never a wildcard for every database or snapshot, and
+/// never the production database the policy snapshots.
+const RDS_TAGS_IN_THE_CREATE_CALL: &str = "rds:AddTagsToResource";
+
+/// Actions the Service Authorization Reference gives neither a resource type nor a condition key,
+/// so that IAM can only allow them on `*`, each in a statement of its own.
+const ONLY_ON_EVERY_RESOURCE: &[(&str, &str)] = &[(
+    "ecs:DeregisterTaskDefinition",
+    "it marks a task definition revision INACTIVE (services running it go on running); deleting \
+     it, ecs:DeleteTaskDefinitions, requires the project's tag",
+)];
+
+const PROJECT_TAG: &str = "rehearsal:project";
+
+struct Statement {
+    sid: String,
+    allow: bool,
+    actions: Vec<String>,
+    resources: Vec<String>,
+    /// (operator, key, values)
+    conditions: Vec<(String, String, Vec<String>)>,
+}
+
+impl Statement {
+    fn values(&self, operator: &str, key: &str) -> Option<&[String]> {
+        self.conditions
+            .iter()
+            .find(|(op, k, _)| op == operator && k == key)
+            .map(|(_, _, v)| v.as_slice())
+    }
+
+    /// The project a `StringEquals` on `aws:{kind}/rehearsal:project` requires, if any.
+    fn project(&self, kind: &str) -> Option<&str> {
+        match self.values("StringEquals", &format!("aws:{kind}/{PROJECT_TAG}")) {
+            Some([one]) if !one.is_empty() && !one.contains('*') => Some(one),
+            _ => None,
+        }
+    }
+
+    fn on_every_resource(&self) -> bool {
+        self.resources.iter().any(|r| r == "*")
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(one) => vec![one.clone()],
+        Value::Array(many) => many
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn statements_of(policy: &Value) -> Vec<Statement> {
+    policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .map(|s| Statement {
+            sid: s["Sid"].as_str().unwrap_or("(no Sid)").to_owned(),
+            allow: s["Effect"] == "Allow",
+            actions: strings(&s["Action"]),
+            resources: strings(&s["Resource"]),
+            conditions: s["Condition"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .flat_map(|(op, keys)| {
+                    keys.as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(move |(k, v)| (op.clone(), k.clone(), strings(v)))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The project every tag condition of the policy names (`openchs` in the shipped policy).
+fn the_project(statements: &[Statement]) -> String {
+    let named: BTreeSet<&str> = statements
+        .iter()
+        .flat_map(|s| [s.project("RequestTag"), s.project("ResourceTag")])
+        .flatten()
+        .collect();
+    assert_eq!(
+        named.len(),
+        1,
+        "the policy's tag conditions name one project: {named:?}"
+    );
+    named.into_iter().next().unwrap().to_owned()
+}
+
+/// True when a statement allows the create call `action` only with the project's tag in the
+/// request (aws:RequestTag): the call a tag write is allowed inside creates tagged resources.
+fn created_only_with_the_projects_tags(statements: &[Statement], action: &str) -> bool {
+    statements.iter().any(|s| {
+        s.allow && s.actions.iter().any(|a| a == action) && s.project("RequestTag").is_some()
+    })
+}
+
+/// The reasons `statement` lets its holder write tags on a resource it does not own, one for
+/// each tag-writing action it allows; empty when it lets it write none.
+fn tag_writes_on_what_it_does_not_own(
+    statements: &[Statement],
+    statement: &Statement,
+    project: &str,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    if !statement.allow {
+        return found;
+    }
+    let owned = statement.project("ResourceTag") == Some(project);
+    for action in statement
+        .actions
+        .iter()
+        .filter(|a| TAG_WRITES.contains(&a.as_str()))
+    {
+        if owned {
+            continue;
+        }
+        if let Some((_, key)) = CREATE_ACTION_KEYS.iter().find(|(a, _)| a == action) {
+            let service = action.split(':').next().unwrap();
+            match statement.values("StringEquals", key) {
+                Some(creates) if !creates.is_empty() => {
+                    for create in creates {
+                        let create = format!("{service}:{create}");
+                        if !created_only_with_the_projects_tags(statements, &create) {
+                            found.push(format!(
+                                "{action} inside {create}, which the policy does not limit to \
+                                 requests carrying {PROJECT_TAG}"
+                            ));
+                        }
+                    }
+                }
+                _ => found.push(format!(
+                    "{action} on {:?} with neither {key} nor aws:ResourceTag/{PROJECT_TAG}",
+                    statement.resources
+                )),
+            }
+            continue;
+        }
+        if action == RDS_TAGS_IN_THE_CREATE_CALL && statement.project("RequestTag") == Some(project)
+        {
+            let production = production_databases(statements);
+            for resource in &statement.resources {
+                let name = resource
+                    .strip_prefix("arn:aws:rds:*:*:db:")
+                    .or_else(|| resource.strip_prefix("arn:aws:rds:*:*:snapshot:"));
+                match name {
+                    Some(name) if !name.is_empty() && !name.starts_with('*') => {
+                        if production.iter().any(|p| resource == p) {
+                            found.push(format!("{action} on production's database {resource}"));
+                        }
+                    }
+                    _ => found.push(format!(
+                        "{action} on {resource}: not an identifier a spec creates, so any \
+                         existing database or snapshot there can be given the project's tag"
+                    )),
+                }
+            }
+            continue;
+        }
+        found.push(format!(
+            "{action} on {:?} without aws:ResourceTag/{PROJECT_TAG}",
+            statement.resources
+        ));
+    }
+    found
+}
+
+/// The databases the policy snapshots without their carrying the project's tags: production's.
+fn production_databases(statements: &[Statement]) -> Vec<String> {
+    statements
+        .iter()
+        .filter(|s| s.allow && s.actions.iter().any(|a| a == "rds:CreateDBSnapshot"))
+        .filter(|s| s.project("RequestTag").is_none())
+        .flat_map(|s| s.resources.iter().filter(|r| r.contains(":db:")).cloned())
+        .collect()
+}
+
+#[test]
+fn nobody_holding_the_policy_can_tag_a_resource_it_does_not_own_and_then_delete_it() {
+    let statements = statements_of(&policy());
+    let project = the_project(&statements);
+    let mut holes = Vec::new();
+    for statement in &statements {
+        for why in tag_writes_on_what_it_does_not_own(&statements, statement, &project) {
+            holes.push(format!("{}: {why}", statement.sid));
+        }
+    }
+    assert!(
+        holes.is_empty(),
+        "the policy lets its holder put {PROJECT_TAG} = {project} on (or take it off) what it does \
+         not own, which the next statement then lets it delete:\n  {}",
+        holes.join("\n  ")
+    );
+    // And the tags a create call sets are still allowed, where AWS asks for a tag permission.
+    for (action, key) in CREATE_ACTION_KEYS {
+        assert!(
+            statements.iter().any(|s| s.allow
+                && s.actions.iter().any(|a| a == action)
+                && s.values("StringEquals", key).is_some()),
+            "no statement allows {action} inside a create call ({key}): rehearsal's creates, \
+             which tag in the same call, would be refused"
+        );
+    }
+    assert!(
+        statements.iter().any(|s| s.allow
+            && s.actions.iter().any(|a| a == RDS_TAGS_IN_THE_CREATE_CALL)
+            && s.project("RequestTag") == Some(project.as_str())),
+        "no statement allows {RDS_TAGS_IN_THE_CREATE_CALL} for the tags of a create call: \
+         CreateDBSnapshot and RestoreDBInstanceFromDBSnapshot with tags would be refused"
+    );
+}
+
+#[test]
+fn a_security_group_is_created_only_with_the_projects_tags() {
+    let statements = statements_of(&policy());
+    let project = the_project(&statements);
+    let creating: Vec<&Statement> = statements
+        .iter()
+        .filter(|s| s.allow && s.actions.iter().any(|a| a == "ec2:CreateSecurityGroup"))
+        .collect();
+    let mut on_groups = 0;
+    for s in &creating {
+        let on_a_group = s
+            .resources
+            .iter()
+            .any(|r| r == "*" || r.starts_with("arn:aws:ec2:*:*:security-group/"));
+        if on_a_group {
+            on_groups += 1;
+            assert_eq!(
+                s.project("RequestTag"),
+                Some(project.as_str()),
+                "{}: ec2:CreateSecurityGroup on {:?} without aws:RequestTag/{PROJECT_TAG}: a group \
+                 created without the project's tags is one rehearsal cannot find or delete",
+                s.sid,
+                s.resources
+            );
+        } else {
+            // The VPC the group is created in is authorized too, and carries no request tags.
+            assert!(
+                s.resources
+                    .iter()
+                    .all(|r| r.starts_with("arn:aws:ec2:*:*:vpc/")),
+                "{}: ec2:CreateSecurityGroup on {:?}, neither a security group nor a VPC",
+                s.sid,
+                s.resources
+            );
+        }
+    }
+    assert!(
+        on_groups > 0,
+        "no statement allows ec2:CreateSecurityGroup on a security group"
+    );
+}
+
+#[test]
+fn nothing_that_changes_or_deletes_is_allowed_on_every_resource() {
+    let reads = |a: &str| {
+        let verb = a.split(':').nth(1).unwrap_or_default();
+        ["Describe", "List", "Get"]
+            .iter()
+            .any(|v| verb.starts_with(v))
+    };
+    for s in statements_of(&policy())
+        .iter()
+        .filter(|s| s.allow && s.on_every_resource())
+    {
+        if let [only] = &s.actions[..]
+            && let Some((_, why)) = ONLY_ON_EVERY_RESOURCE.iter().find(|(a, _)| a == only)
+        {
+            assert!(
+                s.conditions.is_empty(),
+                "{}: {only} supports no condition key, so a condition only makes AWS refuse it; \
+                 on every resource it is harmless enough: {why}",
+                s.sid
+            );
+            continue;
+        }
+        let changes: Vec<&String> = s.actions.iter().filter(|a| !reads(a)).collect();
+        assert!(
+            changes.is_empty(),
+            "{} allows {changes:?} on every resource (\"*\"): whatever the condition, it reaches \
+             production's resources as well; name the resource types instead",
+            s.sid
+        );
+    }
 }
