@@ -81,7 +81,7 @@ instnce_type = "t3.large"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:12:1: unknown field `instnce_type`, expected one of `clone_of`, `image`, `subnet`, `security_groups`, `instance_type`, `user_data`, `key_name`, `instance_profile`, `metadata_options`, `monitoring`, `ebs_optimized`, `volumes`, `tags`, `depends_on`, `timeout`, `count`
+    error: environments/prerelease.toml:12:1: unknown field `instnce_type`, expected one of `clone_of`, `image`, `subnet`, `security_groups`, `instance_type`, `user_data`, `key_name`, `instance_profile`, `metadata_options`, `monitoring`, `ebs_optimized`, `volumes`, `keep…duction`, `drop_from_production`, `tags`, `depends_on`, `timeout`, `count`
        |
     12 | instnce_type = "t3.large"
        | ^^^^^^^^^^^^
