@@ -67,12 +67,16 @@ enum Item {
 }
 
 const TASK_LEVEL: [&str; 2] = ["task_role_arn", "execution_role_arn"];
+/// The items named alike in every clone, for "did you mean".
+const KNOWN: [&str; 3] = ["task_role_arn", "execution_role_arn", "instance_profile"];
 
 impl Item {
     fn parse(kind: ResourceKind, text: &str) -> Result<Item, Rule> {
         let bad = |message: String| Rule {
             message,
-            hint: names_hint(kind),
+            hint: crate::spec::diagnostic::did_you_mean(text, &KNOWN)
+                .map(|d| format!("{d} {}", names_hint(kind)))
+                .unwrap_or_else(|| names_hint(kind)),
         };
         match kind {
             ResourceKind::Ec2Instance => match text {
@@ -301,12 +305,11 @@ pub fn settle(
         let name = first.name();
         return Err(Rule {
             message: format!(
-                "a clone would inherit from production, without the spec saying so, what \
-                 reaches production: {}",
+                "this clone would silently inherit from production what reaches production: {}",
                 all.join(", ")
             ),
             hint: format!(
-                "decide each: keep it by name, {KEEP} = [\"{name}\"]; or override it, {}; or \
+                "decide each in the spec: keep it by name, {KEEP} = [\"{name}\"]; or override it, {}; or \
                  drop it, {DROP} = [\"{name}\"]",
                 first.override_hint()
             ),
