@@ -30,7 +30,7 @@ fn created(project: &Project, kind: ResourceKind) -> serde_json::Map<String, Val
         .cloud()
         .resources
         .into_values()
-        .find(|r| r.kind == kind && r.tags.get("rehearsal:env").is_some())
+        .find(|r| r.kind == kind && r.tags.contains_key("rehearsal:env"))
         .unwrap_or_else(|| panic!("no {kind} was created"))
         .attributes
 }
