@@ -18,9 +18,9 @@ What rehearsal reads from production, and what environments/prerelease.toml copi
   ``app.example.com`` (an A record to the production server's address);
 - ECS cluster ``production``, task definition family ``server`` as a team would run it on
   Fargate (awsvpc, 512 CPU units / 1024 MiB, execution role and task role, one container
-  ``server``: example/openchs-server:3.0.0 on port 8080, DATABASE_HOST in its environment, the
-  database password as a secret from SSM Parameter Store, awslogs logging, a health check, a
-  ulimit and a mounted volume) and service ``server`` (desired count 1, FARGATE, in
+  ``server``: example/openchs-server:3.0.0 on port 8080, DATABASE_HOST and MAIL_ENABLED=true in
+  its environment, the database password as a secret from SSM Parameter Store, awslogs logging
+  to /ecs/production-server, a health check, a ulimit and a mounted volume) and service ``server`` (desired count 1, FARGATE, in
   production-subnet with production-server's security group).
 
 Idempotent: everything is looked up first and only what is missing is created, so running it
@@ -387,6 +387,8 @@ class Seeder:
                     "environment": [
                         {"name": "DATABASE_HOST", "value": f"{DB_IDENTIFIER}.production.internal"},
                         {"name": "JAVA_OPTS", "value": "-Xmx768m"},
+                        # It mails real users: what a clone must not keep.
+                        {"name": "MAIL_ENABLED", "value": "true"},
                     ],
                     "secrets": [{
                         "name": "DATABASE_PASSWORD",

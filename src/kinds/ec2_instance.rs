@@ -80,6 +80,13 @@ pub struct Spec {
     /// this size and type; other devices are new, empty volumes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<Volume>>,
+    /// What of the source's that reaches production the clone keeps, by name
+    /// (`instance_profile`): see `kinds::isolation`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_from_production: Vec<String>,
+    /// What of the source's the clone launches without, named alike.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_from_production: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     #[serde(default, skip_serializing)]
@@ -145,6 +152,7 @@ pub const CLONED: &[&str] = &[
 /// volumes, unless the spec says otherwise. Spelled out as references, the plan shows what will be
 /// launched, and a later plan notices when production's server moved on.
 fn clone_defaults(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
+    super::isolation::check_spec(KIND.kind, attrs)?;
     let Some(source) = attrs
         .get("clone_of")
         .and_then(Value::as_str)
@@ -153,7 +161,7 @@ fn clone_defaults(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
         .filter(|name| !name.contains(['.', '$', '{', '}']))
         .map(str::to_string)
     else {
-        return Ok(());
+        return bare_instance_profile_decided(attrs);
     };
     let from_source = |attribute: &str| format!("${{source.ec2_instance.{source}.{attribute}}}");
     attrs
@@ -171,4 +179,33 @@ fn clone_defaults(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
             .or_insert_with(|| Value::String(from_source(attribute)));
     }
     Ok(())
+}
+
+/// A clone of a bare instance id takes the instance's profile at launch, unread by the plan:
+/// whether it keeps it is decided in the spec, whatever the instance has.
+fn bare_instance_profile_decided(attrs: &Attributes) -> Result<(), Rule> {
+    use super::isolation::{DROP, KEEP};
+    let named = |list: &str| {
+        attrs
+            .get(list)
+            .and_then(Value::as_array)
+            .is_some_and(|l| l.iter().any(|n| n == "instance_profile"))
+    };
+    if !attrs.contains_key("clone_of")
+        || attrs.contains_key("instance_profile")
+        || named(KEEP)
+        || named(DROP)
+    {
+        return Ok(());
+    }
+    Err(Rule {
+        message: "a clone of a bare instance id would launch with that instance's instance \
+                  profile, unsaid: its role reaches production"
+            .into(),
+        hint: format!(
+            "decide it: keep it, {KEEP} = [\"instance_profile\"]; or override it, \
+             instance_profile = \"arn:aws:iam::...:instance-profile/...\"; or drop it, \
+             {DROP} = [\"instance_profile\"]"
+        ),
+    })
 }

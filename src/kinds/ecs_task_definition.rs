@@ -76,6 +76,13 @@ pub struct Spec {
     pub clone_of: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub containers_override: BTreeMap<String, ContainerOverride>,
+    /// What of production's that reaches production the clone keeps, each by name
+    /// (`task_role_arn`, `secrets.CONTAINER.NAME`...): see `kinds::isolation`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep_from_production: Vec<String>,
+    /// What of production's the clone leaves out, named alike.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_from_production: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +120,29 @@ pub struct ContainerOverride {
     pub environment: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
+    /// Merged over the source's by name: `{ DB_PASSWORD = "arn:aws:ssm:..." }` replaces the
+    /// source's secret of that name (where ECS reads its value from).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// Replaces the source's log configuration whole.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        rename(serialize = "logConfiguration")
+    )]
+    pub log_configuration: Option<LogConfiguration>,
+}
+
+/// A container's log configuration (ECS `LogConfiguration`), as an override gives it.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfiguration {
+    /// `awslogs`, `awsfirelens`, `splunk`...
+    #[serde(rename(serialize = "logDriver"))]
+    pub log_driver: String,
+    /// The driver's options: for `awslogs`, `awslogs-group`, `awslogs-region`,
+    /// `awslogs-stream-prefix`, `awslogs-create-group`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
 }
 
 /// `[[resources.ecs_task_definition.NAME.containers]]`. Its attributes take the ECS API's
@@ -159,11 +189,12 @@ pub struct PortMapping {
 }
 
 /// The attribute a clone reads its source's definition from, until the plan resolves it.
-const SOURCE_DEFINITION: &str = "clone_source_definition";
+pub(crate) const SOURCE_DEFINITION: &str = "clone_source_definition";
 
 /// A revision is written out or cloned, not both; a clone names its source as a source
 /// reference, whose whole definition the plan reads.
 fn clone_rules(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
+    super::isolation::check_spec(KIND.kind, attrs)?;
     let has_containers = attrs.contains_key("containers");
     let overrides = attrs.contains_key("containers_override");
     let Some(clone_of) = attrs.get("clone_of").cloned() else {
@@ -187,7 +218,7 @@ fn clone_rules(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
             message: "`clone_of` and `containers` cannot both be given".into(),
             hint: "a clone copies its source's containers: change them with \
                    [resources.ecs_task_definition.NAME.containers_override.CONTAINER] \
-                   (image, environment, command)"
+                   (image, environment, command, secrets, log_configuration)"
                 .into(),
         });
     }
@@ -268,6 +299,18 @@ fn resolve(attrs: &mut Attributes) -> Result<(), Rule> {
                         .or_insert_with(|| Value::Object(Map::new()));
                     if let Value::Object(env) = env {
                         env.extend(set);
+                    }
+                }
+                ("secrets", Value::Object(set)) => {
+                    let secrets = container
+                        .entry("secrets")
+                        .or_insert_with(|| Value::Array(vec![]));
+                    if let Value::Array(secrets) = secrets {
+                        for (name, value_from) in set {
+                            secrets.retain(|s| s.get("name") != Some(&Value::String(name.clone())));
+                            secrets
+                                .push(serde_json::json!({"name": name, "valueFrom": value_from}));
+                        }
                     }
                 }
                 (_, value) => {

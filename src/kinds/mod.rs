@@ -11,6 +11,7 @@ pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod isolation;
 mod lifecycle;
 pub mod rds_instance;
 pub mod rds_snapshot;

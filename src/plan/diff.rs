@@ -55,6 +55,18 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
                 Value::Object(map) => map,
                 _ => unreachable!("objects interpolate to objects"),
             };
+        let inherited = kinds::isolation::settle(
+            resource.address.kind,
+            &resource.attributes,
+            &mut desired,
+            &lookup,
+        )
+        .map_err(|rule| PlanError::Inherits {
+            address: resource.address.to_string(),
+            location: resource.location.clone(),
+            message: rule.message,
+            hint: rule.hint,
+        })?;
         resolve(resource, &mut desired)?;
         check_names(resource, &desired)?;
         let current = live
@@ -67,7 +79,8 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
             None => Some(create(resource, desired, observed, &address)),
             Some(current) => compare(resource, desired, current),
         };
-        if let Some(action) = action {
+        if let Some(mut action) = action {
+            action.inherited = inherited;
             if matches!(action.action, ActionKind::Create | ActionKind::Replace) {
                 renewed.insert(address.clone());
                 planned.insert(address.clone(), action.desired.clone().unwrap_or_default());
@@ -190,6 +203,7 @@ fn delete(address: &Address, object: &LiveResource, reason: Reason) -> PlannedAc
         live: Some(object.clone()),
         depends_on: vec![],
         timeout_secs: DEFAULT_TIMEOUT.as_secs(),
+        inherited: vec![],
     }
 }
 
@@ -287,6 +301,7 @@ fn create(
         live: None,
         depends_on: resource.depends_on.iter().cloned().collect(),
         timeout_secs: timeout_secs(resource),
+        inherited: vec![],
     }
 }
 
@@ -396,6 +411,7 @@ fn compare(
         live: Some(current.clone()),
         depends_on: resource.depends_on.iter().cloned().collect(),
         timeout_secs: timeout_secs(resource),
+        inherited: vec![],
     })
 }
 

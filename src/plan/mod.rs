@@ -127,6 +127,10 @@ pub struct PlannedAction {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<Address>,
     pub timeout_secs: u64,
+    /// A clone: what it takes from production that reaches production, each with what the
+    /// spec decided (see `kinds::isolation`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited: Vec<kinds::isolation::Inherited>,
 }
 
 impl PlannedAction {
@@ -198,6 +202,14 @@ pub enum PlanError {
         message: String,
         hint: String,
     },
+    /// A clone would take from production, unsaid, what reaches production.
+    #[error("{location}: {address}: {message}")]
+    Inherits {
+        address: String,
+        location: String,
+        message: String,
+        hint: String,
+    },
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -228,7 +240,7 @@ impl PlanError {
                  `rehearsal plan ENV` rather than editing the file"
                     .into(),
             ),
-            PlanError::Name { hint, .. } => Some(hint.clone()),
+            PlanError::Name { hint, .. } | PlanError::Inherits { hint, .. } => Some(hint.clone()),
             PlanError::Write { .. } => Some(
                 "check that the plan's directory is writable and its disk has space, or save \
                  the plan elsewhere with --out"

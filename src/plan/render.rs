@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::{ActionKind, AttributeChange, FieldChange, PathStep, Plan, PlannedAction, Reason};
+use crate::kinds::isolation::Decision;
 use crate::model::input_digest;
 use crate::spec::refs::{self, Reference};
 
@@ -101,6 +102,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
             };
             let _ = writeln!(out, "        {line}{marker}");
         }
+        inherited(&mut out, action);
     }
     let _ = writeln!(
         out,
@@ -112,6 +114,53 @@ pub fn human(plan: &Plan, style: Style) -> String {
     );
     checks(&mut out, plan);
     out
+}
+
+/// What a clone takes from production that reaches production, and what the spec decided:
+/// `task_role_arn = arn:…/production-server-task  # dropped`.
+fn inherited(out: &mut String, action: &PlannedAction) {
+    if action.inherited.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "        Inherited from production (reaches production):"
+    );
+    for item in &action.inherited {
+        let value = if item.value.is_null() {
+            "(read at launch)".to_string()
+        } else {
+            inherited_value(&item.value)
+        };
+        let decision = match &item.decision {
+            Decision::Kept => "kept".to_string(),
+            Decision::Dropped => "dropped".to_string(),
+            Decision::Overridden { with: Some(with) } => {
+                format!("overridden with {}", inherited_value(with))
+            }
+            Decision::Overridden { with: None } => "overridden (known after apply)".to_string(),
+        };
+        let _ = writeln!(out, "          {} = {value}  # {decision}", item.item);
+    }
+}
+
+/// A log configuration as its driver and where it writes (`awslogs /ecs/server`); anything
+/// else shortened in the middle.
+fn inherited_value(value: &Value) -> String {
+    let driver = value
+        .get("logDriver")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    match driver {
+        Some(driver) => match value
+            .pointer("/options/awslogs-group")
+            .and_then(Value::as_str)
+        {
+            Some(group) => format!("{driver} {group}"),
+            None => driver,
+        },
+        None => middle(value),
+    }
 }
 
 /// The checks `apply` will run after its last step.

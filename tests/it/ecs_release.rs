@@ -227,7 +227,8 @@ mod against_the_emulator {
             .exits(0);
         let calls = em.stop_recording();
 
-        // Production's definition, whole, with the release's image and database.
+        // Production's definition, whole, with the release's image and database, and only
+        // what the spec keeps of what reaches production.
         let td = prerelease_task_definition(&em).await;
         let c = &td.container_definitions()[0];
         assert_eq!(c.image(), Some("example/openchs-server:3.1.0"));
@@ -246,18 +247,27 @@ mod against_the_emulator {
             "the pre-release database, not production's: {db_host}"
         );
         assert_eq!(c.secrets()[0].name(), "DATABASE_PASSWORD");
+        assert!(
+            env.contains(&("MAIL_ENABLED", "false")),
+            "no mail to production's users: {env:?}"
+        );
+        // Its own log group, which ECS creates; not production's /ecs/production-server.
+        let logs = c.log_configuration().unwrap();
+        assert_eq!(logs.log_driver().as_str(), "awslogs");
+        let options = logs.options().unwrap();
         assert_eq!(
-            c.log_configuration().unwrap().log_driver().as_str(),
-            "awslogs"
+            options.get("awslogs-group").map(String::as_str),
+            Some("/rehearsal/openchs/prerelease")
+        );
+        assert_eq!(
+            options.get("awslogs-create-group").map(String::as_str),
+            Some("true")
         );
         assert_eq!(c.health_check().unwrap().retries(), Some(3));
         assert_eq!(c.ulimits()[0].soft_limit(), 65536);
         assert_eq!(c.mount_points()[0].container_path(), Some("/var/uploads"));
-        assert!(
-            td.task_role_arn()
-                .unwrap()
-                .ends_with("production-server-task")
-        );
+        // No task role: the build under test cannot act as production's server on AWS.
+        assert_eq!(td.task_role_arn(), None);
         assert!(
             td.execution_role_arn()
                 .unwrap()
@@ -335,6 +345,48 @@ mod against_the_emulator {
             .run()
             .exits(0);
         assert_eq!(tagged(&em, "prerelease").await, Vec::<String>::new());
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_task_role_kept_by_name_is_registered_and_logging_kept_writes_to_productions_group() {
+        let em = Emulator::start();
+        em.seed_production();
+        let project = Project::against(em.endpoint());
+        project.edit(
+            "prerelease",
+            "drop_from_production = [\"task_role_arn\"]",
+            "drop_from_production = []",
+        );
+        project.edit(
+            "prerelease",
+            "  \"execution_role_arn\",\n",
+            "  \"execution_role_arn\",\n  \"task_role_arn\",\n  \"log_configuration.server\",\n",
+        );
+        let spec = project.read("environments/prerelease.toml");
+        let log_table = "[resources.ecs_task_definition.server.containers_override.server.\
+                         log_configuration]";
+        let start = spec.find(log_table).unwrap();
+        let end = start + spec[start..].find("\n\n").unwrap();
+        project.edit("prerelease", &spec[start..end], "");
+        project
+            .rehearsal(&["apply", "prerelease", "--auto-approve"])
+            .run()
+            .exits(0);
+        let td = prerelease_task_definition(&em).await;
+        assert!(
+            td.task_role_arn()
+                .unwrap()
+                .ends_with("role/production-server-task"),
+            "{td:?}"
+        );
+        let logs = td.container_definitions()[0].log_configuration().unwrap();
+        assert_eq!(
+            logs.options()
+                .unwrap()
+                .get("awslogs-group")
+                .map(String::as_str),
+            Some("/ecs/production-server")
+        );
     }
 
     /// An emulator at AWS's pace (scaled), and a project talking to it.

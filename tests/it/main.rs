@@ -10,6 +10,7 @@ mod count;
 mod ecs_release;
 mod engine;
 mod iam_policy;
+mod isolation;
 mod snapshots;
 mod spec_errors;
 mod teardown;

@@ -74,6 +74,9 @@ fn configure_production_server(em: &Emulator) -> Configured {
     }
 }
 
+/// The configured server has an instance profile: its clones keep it, by name.
+const KEEPS_PROFILE: &str = "keep_from_production = [\"instance_profile\"]\n";
+
 /// `environments/NAME.toml`: `servers` clones of the server tagged `Name = source`.
 fn fleet_spec(name: &str, source: &str, servers: usize, extra: &str) -> String {
     let mut spec = format!(
@@ -135,7 +138,7 @@ async fn a_clone_launches_with_productions_profile_metadata_monitoring_and_volum
     let project = Project::against(em.endpoint());
     project.write(
         "environments/fidelity.toml",
-        &fleet_spec("fidelity", "configured-server", 1, ""),
+        &fleet_spec("fidelity", "configured-server", 1, KEEPS_PROFILE),
     );
 
     em.start_recording();
@@ -263,7 +266,7 @@ async fn productions_image_or_key_pair_gone_since_launch_is_a_plan_error_with_a_
     let project = Project::against(em.endpoint());
     project.write(
         "environments/fidelity.toml",
-        &fleet_spec("fidelity", "configured-server", 1, ""),
+        &fleet_spec("fidelity", "configured-server", 1, KEEPS_PROFILE),
     );
     let client = ec2(&em).await;
     client

@@ -81,7 +81,7 @@ instnce_type = "t3.large"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:12:1: unknown field `instnce_type`, expected one of `clone_of`, `image`, `subnet`, `security_groups`, `instance_type`, `user_data`, `key_name`, `instance_profile`, `metadata_options`, `monitoring`, `ebs_optimized`, `volumes`, `tags`, `depends_on`, `timeout`, `count`
+    error: environments/prerelease.toml:12:1: unknown field `instnce_type`, expected one of `clone_of`, `image`, `subnet`, `security_groups`, `instance_type`, `user_data`, `key_name`, `instance_profile`, `metadata_options`, `monitoring`, `ebs_optimized`, `volumes`, `keep…duction`, `drop_from_production`, `tags`, `depends_on`, `timeout`, `count`
        |
     12 | instnce_type = "t3.large"
        | ^^^^^^^^^^^^
@@ -1723,4 +1723,122 @@ lifecycle = "ephemeral"
         shown_record.contains("hint: write the full name, like name = \"prerelease.example.com\""),
         "{shown_record}"
     );
+}
+
+// --- Isolation: what a clone keeps from production ------------------------------------------
+
+/// A clone of production's task definition and server, with `decided` on the task definition
+/// and `server` on the server.
+fn clone_deciding(decided: &str, server: &str) -> String {
+    text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[sources.ecs_task_definition.prod_server]
+family = "server"
+
+[sources.ec2_instance.prod_server]
+tags = { Name = "production-server" }
+
+[resources.ec2_instance.server]
+clone_of = "${source.ec2_instance.prod_server.id}"
+instance_type = "t3.medium"
+SERVER
+
+[resources.ecs_task_definition.server]
+family = "prerelease-server"
+clone_of = "${source.ecs_task_definition.prod_server.arn}"
+DECIDED
+"#,
+    )
+    .replace("SERVER", server)
+    .replace("DECIDED", decided)
+}
+
+#[test]
+fn keeping_what_a_clone_does_not_inherit_names_what_it_does() {
+    let d = rejected(&clone_deciding(
+        "keep_from_production = [\"execution_role_arn\", \"task_role\"]",
+        "",
+    ));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:18:1: keep_from_production: `task_role` is not something a task-definition clone inherits
+       |
+    18 | [resources.ecs_task_definition.server]
+       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: did you mean `task_role_arn`? a task-definition clone inherits "task_role_arn", "execution_role_arn", "secrets.CONTAINER.NAME", "environment.CONTAINER.NAME" and "log_configuration.CONTAINER"
+    "#);
+}
+
+#[test]
+fn an_item_kept_and_overridden_too_is_refused_naming_both() {
+    let d = rejected(&clone_deciding(
+        "keep_from_production = [\"environment.server.MAIL_ENABLED\"]\n\
+         [resources.ecs_task_definition.server.containers_override.server]\n\
+         environment = { MAIL_ENABLED = \"false\" }",
+        "",
+    ));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:18:1: `environment.server.MAIL_ENABLED` is in keep_from_production and overridden too
+       |
+    18 | [resources.ecs_task_definition.server]
+       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: the override decides it already: remove `environment.server.MAIL_ENABLED` from keep_from_production, or the override
+    "#);
+}
+
+#[test]
+fn a_server_clone_cannot_keep_user_data_it_never_copies() {
+    let d = rejected(&clone_deciding(
+        "",
+        "drop_from_production = [\"instance_profile\", \"user_data\"]",
+    ));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:13:1: drop_from_production: a clone never copies its source's user data: nothing to keep or drop
+       |
+    13 | [resources.ec2_instance.server]
+       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: the clone runs the `user_data` its spec gives, or none; the only item to decide on a server is "instance_profile"
+    "#);
+}
+
+#[test]
+fn a_clone_of_a_bare_instance_id_decides_its_instance_profile_in_the_spec() {
+    let bare = clone_deciding("", "").replace(
+        "\"${source.ec2_instance.prod_server.id}\"",
+        "\"i-0a1b2c3d4e5f60001\"",
+    );
+    let d = rejected(&bare);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:13:1: a clone of a bare instance id would launch with that instance's instance profile, unsaid: its role reaches production
+       |
+    13 | [resources.ec2_instance.server]
+       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: decide it: keep it, keep_from_production = ["instance_profile"]; or override it, instance_profile = "arn:aws:iam::...:instance-profile/..."; or drop it, drop_from_production = ["instance_profile"]
+    "#);
+    let decided = bare.replace(
+        "instance_type = \"t3.medium\"",
+        "instance_type = \"t3.medium\"\ndrop_from_production = [\"instance_profile\"]",
+    );
+    parse(&decided).expect("a decided bare clone is valid");
+}
+
+#[test]
+fn only_a_clone_keeps_anything_from_production() {
+    let d = rejected(&clone_deciding("", "").replace(
+        "clone_of = \"${source.ecs_task_definition.prod_server.arn}\"",
+        "keep_from_production = [\"task_role_arn\"]\n\
+         containers = [{ name = \"server\", image = \"example/openchs-server:3.1.0\" }]",
+    ));
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:18:1: `keep_from_production` is for a clone, and this one copies nothing
+       |
+    18 | [resources.ecs_task_definition.server]
+       | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: remove `keep_from_production`, or set `clone_of` to copy production's
+    "#);
 }

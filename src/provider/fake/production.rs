@@ -113,7 +113,7 @@ fn production_task_definition(region: &str) -> Value {
             "name": "server", "image": "example/openchs-server:3.0.0", "cpu": 0, "essential": true,
             "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
             "environment": {"DATABASE_HOST": "production-db.production.internal",
-                            "JAVA_OPTS": "-Xmx768m"},
+                            "JAVA_OPTS": "-Xmx768m", "MAIL_ENABLED": "true"},
             "secrets": [{"name": "DATABASE_PASSWORD",
                 "valueFrom": format!("arn:aws:ssm:{region}:000000000000:parameter/production/db-password")}],
             "logConfiguration": {"logDriver": "awslogs", "options": {
