@@ -144,7 +144,7 @@ async fn ready_and_judged(
                 None if elapsed < grace => Ok(Check::Pending("not visible yet".into())),
                 None => Err(ProviderError::NotFound { what }),
                 Some(live) if lifecycle.is_ready(&live.status) => judge.ready(live, elapsed),
-                Some(live) => classify(live, lifecycle, what, target),
+                Some(live) => judge.not_ready(live, lifecycle, what, target),
             }
         }
     })
@@ -171,6 +171,28 @@ impl<'a> Judge<'a> {
                 .map_or(0, |d| d.as_secs()),
             ready_since: Mutex::new(None),
         }
+    }
+
+    /// A state that is not ready: a stuck one (a `FAILED` deployment) is named by the kind's
+    /// verdict when it has one, which says what runs instead; the rest as [`classify`] says.
+    fn not_ready(
+        &self,
+        live: LiveResource,
+        lifecycle: &kinds::Lifecycle,
+        what: String,
+        target: &str,
+    ) -> Result<Check<LiveResource>, ProviderError> {
+        if let Some((verdict, desired)) = self.verdict
+            && lifecycle.is_stuck(&live.status)
+            && let kinds::Verdict::Failed(why) = (verdict.judge)(desired, &live, self.since)
+        {
+            return Err(ProviderError::NotAsAsked {
+                what,
+                why,
+                events: events_of(&live),
+            });
+        }
+        classify(live, lifecycle, what, target)
     }
 
     /// Done, not yet, or failed: a verdict still pending [`not_found_grace`] after the
@@ -290,7 +312,7 @@ pub async fn until_updated(
             };
             let stopped_as_before = was_stopped && lifecycle.is_stopped(&live.status);
             if !lifecycle.is_ready(&live.status) && !stopped_as_before {
-                return classify(live, lifecycle, what, target);
+                return judge.not_ready(live, lifecycle, what, target);
             }
             let pending: Vec<&str> = pending_changes(&live)
                 .filter(|p| changed.iter().any(|c| c == p))

@@ -452,4 +452,53 @@ mod against_the_emulator {
             "{owned:#?}"
         );
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_version_bump_whose_tasks_fail_and_that_ecs_rolls_back_exits_4_and_says_so() {
+        let em = Emulator::start();
+        em.seed_production();
+        let (proxy, project) = realistic(&em);
+        project
+            .rehearsal(&["apply", "prerelease", "--auto-approve"])
+            .run()
+            .exits(0);
+        let running = prerelease_task_definition(&em)
+            .await
+            .task_definition_arn()
+            .unwrap()
+            .to_string();
+        // 3.2.0's tasks fail to start: ECS's circuit breaker fails the deployment and rolls the
+        // service back to 3.1.0's revision, which completes (realism item 22).
+        proxy.control(
+            "/__proxy/realism/force",
+            &serde_json::json!({"service": "ecs", "cluster": "prerelease", "id": "server",
+                "region": crate::emulator::REGION, "state": "FAILED",
+                "message": "(service server) (task 1a2b) failed container health checks."}),
+        );
+        let failed = project
+            .rehearsal(&[
+                "apply",
+                "prerelease",
+                "--var",
+                "server_version=3.2.0",
+                "--auto-approve",
+            ])
+            .run()
+            .exits(4)
+            .shows("ecs_service.server")
+            .shows("does not run what was asked: ECS rolled the deployment of")
+            .shows(&format!("the service runs {running}"))
+            .shows("rolling back to deployment")
+            .shows("hint: the release did not take");
+        assert!(
+            !failed.show().contains("Checking prerelease"),
+            "no check ran against the old build: {}",
+            failed.show()
+        );
+        assert_eq!(
+            prerelease_service(&em).await.task_definition(),
+            Some(running.as_str()),
+            "ECS runs the old revision, and rehearsal said so"
+        );
+    }
 }
