@@ -306,7 +306,8 @@ impl Emulator {
         self.sdk_config_at(&self.endpoint).await
     }
 
-    async fn sdk_config_at(&self, endpoint: &str) -> aws_config::SdkConfig {
+    /// SDK configuration for another endpoint in front of this emulator (a realistic proxy).
+    pub async fn sdk_config_at(&self, endpoint: &str) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(endpoint)
