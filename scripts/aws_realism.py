@@ -191,6 +191,10 @@ ECS (JSON 1.1)
  23. CreateService of a name that is ACTIVE in the cluster: ``InvalidParameterException``
      "Creation of service was not idempotent." (moto replaces the service).
      https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+ 24. ListResourceRecordSets answers at most ``route53_page_size`` records a page (control
+     endpoint; default 3, AWS's is up to 300), with IsTruncated and NextRecordName/Type, so
+     clients must follow the pages.
+     https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListResourceRecordSets.html
 Tagging (``tag:GetResources``)
  13. A resource created through the proxy less than ``consistency.tagging_lag`` seconds ago is
      not listed yet (RDS instances and snapshots, EC2 instances and security groups, ECS
@@ -223,6 +227,7 @@ Control endpoints (served by the proxy):
                                    "expire_credentials": true,      (false: valid again)
                                    "credentials_expire_in": 5.0,    (real seconds; null: never)
                                    "client_token_memory": 86400,    (real seconds)
+                                   "route53_page_size": 3,          (records a page, 24)
                                    "table": {"consistency": {"tagging_lag": 60}},  (deep-merged
                                             over the file for new transitions; null: the file)
                                    "reset": true}                   (forget everything tracked)
@@ -301,7 +306,7 @@ DEFAULT_TOGGLES = {
     "ecs_not_found": True,  # ECS DescribeServices MISSING window (10)
     "tagging_lag": True,  # Tagging API lag (13)
     "sg_dependencies": True,  # DeleteSecurityGroup refusals (17)
-    "route53": True,  # ChangeResourceRecordSets checks (18)
+    "route53": True,  # ChangeResourceRecordSets checks (18), small ListResourceRecordSets pages (24)
 }
 
 RDS_VERSION = "2014-10-31"
@@ -312,6 +317,7 @@ ROUTE53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 RRSET_PATH = re.compile(r"^/2013-04-01/hostedzone/([^/?]+)/rrset/?$")
 GONE = "(gone)"
 INSTANT_RATE = 1e9  # virtual seconds per real second at time scale 0
+ROUTE53_PAGE = 3  # 24: records per ListResourceRecordSets page (AWS: up to 300)
 
 EC2_STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48,
                    "stopping": 64, "stopped": 80}
@@ -696,6 +702,7 @@ class Realism:
         self.toggles = dict(DEFAULT_TOGGLES)
         self.creds_expire_at: float | None = None  # time.monotonic() value
         self.token_memory = float(table["consistency"]["client_token_memory"])
+        self.route53_page = ROUTE53_PAGE
         self.counters = {"requests": 0, "answered_by_layer": 0, "upstream_calls": 0,
                          "refused": 0, "rewritten": 0, "deferred_done": 0, "deferred_failed": 0}
         self.reset()
@@ -808,8 +815,9 @@ class Realism:
         if expired is not None:
             return self._refuse(expired)
         self._tick()
-        if service == "route53" and method == "POST" and RRSET_PATH.match(path.split("?")[0]):
-            operation = "ChangeResourceRecordSets"  # REST: the path names the operation
+        if service == "route53" and RRSET_PATH.match(path.split("?")[0]):
+            # REST: the method and path name the operation
+            operation = "ChangeResourceRecordSets" if method == "POST" else "ListResourceRecordSets"
             call.operation = operation
         handler = HANDLERS.get((service, operation))
         if handler is None:
@@ -2353,7 +2361,8 @@ class Realism:
 
     def configure(self, cfg: dict) -> None:
         unknown = set(cfg) - {"enabled", "time_scale", "toggles", "expire_credentials",
-                              "credentials_expire_in", "client_token_memory", "table", "reset"}
+                              "credentials_expire_in", "client_token_memory", "table", "reset",
+                              "route53_page_size"}
         if unknown:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
         with self.lock:
@@ -2375,6 +2384,11 @@ class Realism:
                 self.creds_expire_at = None if v is None else time.monotonic() + float(v)
             if "client_token_memory" in cfg:
                 self.token_memory = float(cfg["client_token_memory"])
+            if "route53_page_size" in cfg:
+                size = int(cfg["route53_page_size"])
+                if not 1 <= size <= 300:
+                    raise ValueError("route53_page_size must be 1 to 300")
+                self.route53_page = size
             if "table" in cfg:
                 self.overrides = cfg["table"] or {}
                 if not isinstance(self.overrides, dict):
@@ -2482,6 +2496,7 @@ class Realism:
                 "toggles": dict(self.toggles),
                 "credentials": creds,
                 "client_token_memory_seconds": self.token_memory,
+                "route53_page_size": self.route53_page,
                 "resources": resources,
                 "client_tokens": tokens,
                 "deferred": [{"label": d["label"],
@@ -2555,6 +2570,27 @@ class Realism:
         return self._refuse((400, [("Content-Type", "text/xml")], body))
 
 
+def _route53_list_in_pages(self: "Realism", call: Call) -> Response | None:
+    """24: ListResourceRecordSets in small pages, with IsTruncated and NextRecordName/Type."""
+    # https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListResourceRecordSets.html:
+    # "If the results were truncated, you can make a follow-up paginated request using the
+    # NextRecordName element" (and NextRecordType, NextRecordIdentifier). moto pages the same
+    # way with MaxItems; it holds no set identifiers, so sends no NextRecordIdentifier.
+    if call.method != "GET":
+        return None
+    base, _, query = call.path.partition("?")
+    params = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    asked = next((int(v) for k, v in params if k == "maxitems" and v.isdigit()), 300)
+    if asked <= self.route53_page:
+        return None
+    params = [(k, v) for k, v in params if k != "maxitems"] + [("maxitems", str(self.route53_page))]
+    paged = Call(call.service, call.protocol, call.operation, "GET",
+                 base + "?" + urllib.parse.urlencode(params), call.headers, b"")
+    with self.lock:
+        self.counters["rewritten"] += 1
+    return self._send(paged)
+
+
 # (service, operation) -> (toggle that switches it off, handler)
 HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("rds", "DescribeDBInstances"): ("rds", Realism.rds_describe_instances),
@@ -2596,4 +2632,5 @@ HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("ecs", "ListServices"): ("ecs", Realism.ecs_list_services),
     ("tagging", "GetResources"): ("tagging_lag", Realism.tagging_get_resources),
     ("route53", "ChangeResourceRecordSets"): ("route53", Realism.route53_change_record_sets),
+    ("route53", "ListResourceRecordSets"): ("route53", _route53_list_in_pages),
 }

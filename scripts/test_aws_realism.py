@@ -136,7 +136,8 @@ class Env:
         urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", data=b"",
                                                       method="POST"), timeout=10)
         self.realism(time_scale=SCALE, table=None, toggles={k: True for k in TOGGLES},
-                     expire_credentials=False, client_token_memory=86400, enabled=True)
+                     expire_credentials=False, client_token_memory=86400, enabled=True,
+                     route53_page_size=3)
         tracked = self.control("/__proxy/realism")["resources"]
         assert tracked == [], f"reset through the proxy left {tracked}"
 
@@ -1103,6 +1104,30 @@ def route53_create_of_an_existing_record_and_delete_of_other_values_are_refused(
     assert a_records() == ["10.0.0.1"], "refused batches change nothing"
     r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=batch("DELETE", "10.0.0.1"))
     assert a_records() == []
+
+
+@test
+def route53_record_sets_are_listed_in_small_pages(env: Env):
+    no_retry = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    r53 = boto3.client("route53", endpoint_url=env.url, region_name=REGION, config=no_retry, **CREDS)
+    zone = r53.create_hosted_zone(Name="example.com", CallerReference=f"p-{time.time()}")["HostedZone"]["Id"]
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": f"r{i}.example.com", "Type": "A", "TTL": 60,
+                                                   "ResourceRecords": [{"Value": f"10.0.0.{i}"}]}}
+        for i in range(5)]})
+    first = r53.list_resource_record_sets(HostedZoneId=zone)
+    assert len(first["ResourceRecordSets"]) == 3 and first["IsTruncated"], first
+    names, page = [], first
+    while True:
+        names += [(s["Name"], s["Type"]) for s in page["ResourceRecordSets"]]
+        if not page["IsTruncated"]:
+            break
+        page = r53.list_resource_record_sets(HostedZoneId=zone, StartRecordName=page["NextRecordName"],
+                                             StartRecordType=page["NextRecordType"])
+    assert len(names) == len(set(names)) == 7, names  # SOA, NS and the five
+    env.realism(route53_page_size=100)
+    assert not r53.list_resource_record_sets(HostedZoneId=zone)["IsTruncated"]
+    assert r53.list_resource_record_sets(HostedZoneId=zone, MaxItems="1")["IsTruncated"], "asked for less"
 
 
 def without_realism(moto_url: str) -> None:
