@@ -133,8 +133,21 @@ Route 53 (restXml, 2013-04-01)
      https://docs.aws.amazon.com/Route53/latest/APIReference/API_Change.html
      https://docs.aws.amazon.com/vpc/latest/userguide/deleting-security-groups.html
      https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
-     Security groups made through the proxy exist at once (no lifecycle, no not-found window);
-     the Tagging API's lag (13) applies to them.
+     Security groups made through the proxy exist at once (no lifecycle) and are listed at once;
+     the Tagging API's lag (13) applies to them, and the not-found window by id (21).
+ 20. What outlives a deleted resource (``[lingering]``): the tasks a DeleteService or a scale-in
+     stops hold the cluster for ``ecs_tasks_stopping`` (DeleteCluster refused with
+     ``ClusterContainsTasksException``, even once the service is INACTIVE); then an awsvpc task's
+     network interface holds the service's security groups for ``ecs_task_network_interface``
+     more, and a deleted DB instance's for ``rds_network_interface`` after it is gone
+     (DeleteSecurityGroup refused with ``DependencyViolation``, 17).
+     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteCluster.html
+     https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/requester-managed-eni.html
+ 21. For ``consistency.not_found_after_create`` seconds after CreateSecurityGroup, calls naming the
+     group by id (DescribeSecurityGroups GroupId.N, Authorize/RevokeSecurityGroupIngress/Egress,
+     DeleteSecurityGroup) answer ``InvalidGroup.NotFound``.
+     https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html
 ECS (JSON 1.1)
  10. Services finish deploying: after the ``ecs_service.create`` deploying phase (from CreateService,
      or from an UpdateService that changes the task definition, forces a new deployment or
@@ -162,6 +175,26 @@ ECS (JSON 1.1)
  18. RegisterTaskDefinition and DescribeTaskDefinition answer with the defaults ECS fills in
      (empty lists, cpu 0, essential, protocol tcp, the host port under awsvpc), which moto
      leaves out in part.
+ 19. DeleteTaskDefinitions: the revision describes as ``DELETE_IN_PROGRESS`` (with its tags) for
+     ``lingering.ecs_task_definition_delete_in_progress`` (moto forgets it at once).
+     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteTaskDefinitions.html
+ 22. The deployment circuit breaker with rollback (``[circuit_breaker]``): a failure forced on a
+     service applies to its deployment in progress, or, if that one has completed, to the next
+     one, and stays until cleared. A deployment from UpdateService that has a COMPLETED one
+     before it is IN_PROGRESS for ``failed_after`` seconds, then FAILED and listed ACTIVE under a
+     new PRIMARY deployment of the previous task definition (IN_PROGRESS for ``rollback``
+     seconds, then COMPLETED and alone); the service's taskDefinition is the PRIMARY's. Events:
+     "(deployment X) deployment failed: tasks failed to start.", "rolling back to deployment
+     Y.", then "(deployment Z) deployment completed." and "has reached a steady state.". A
+     CreateService's first deployment has nothing to roll back to: FAILED at once, and stays.
+     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
+ 23. CreateService of a name that is ACTIVE in the cluster: ``InvalidParameterException``
+     "Creation of service was not idempotent." (moto replaces the service).
+     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+ 24. ListResourceRecordSets answers at most ``route53_page_size`` records a page (control
+     endpoint; default 3, AWS's is up to 300), with IsTruncated and NextRecordName/Type, so
+     clients must follow the pages.
+     https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListResourceRecordSets.html
 Tagging (``tag:GetResources``)
  13. A resource created through the proxy less than ``consistency.tagging_lag`` seconds ago is
      not listed yet (RDS instances and snapshots, EC2 instances and security groups, ECS
@@ -194,6 +227,7 @@ Control endpoints (served by the proxy):
                                    "expire_credentials": true,      (false: valid again)
                                    "credentials_expire_in": 5.0,    (real seconds; null: never)
                                    "client_token_memory": 86400,    (real seconds)
+                                   "route53_page_size": 3,          (records a page, 24)
                                    "table": {"consistency": {"tagging_lag": 60}},  (deep-merged
                                             over the file for new transitions; null: the file)
                                    "reset": true}                   (forget everything tracked)
@@ -205,7 +239,8 @@ Control endpoints (served by the proxy):
                                   {"service": "ec2", "id": "i-0123", "state": "stopped"}
                                   {"service": "ecs", "cluster": "prerelease", "id": "server",
                                    "state": "FAILED", "message": "tasks failed to start"}
-                                  (also before the service exists: its first rollout fails)
+                                  (also before the service exists: its first rollout fails;
+                                  on a deployment that completed: the next one fails, 22)
                                   optional "region" (default: every region); "state": null clears.
     POST /__proxy/realism/reset   forget everything tracked (also done on POST /moto-api/reset);
                                   settings (time scale, toggles, credentials) stay.
@@ -252,10 +287,13 @@ DEFAULT_TABLE: dict = {
     },
     "ecs_cluster": {"create": [], "ready": "ACTIVE", "delete": [], "gone": "INACTIVE",
                     "failed": ["FAILED"]},
-    "ecs_task_definition": {"create": [], "ready": "ACTIVE", "delete": [], "gone": "INACTIVE",
-                            "failed": []},
+    "ecs_task_definition": {"create": [], "ready": "ACTIVE", "delete": [],
+                            "gone": ["INACTIVE", "DELETE_IN_PROGRESS"], "failed": []},
     "ecs_service": {"create": [["deploying", 120]], "ready": "ACTIVE",
                     "delete": [["DRAINING", 30]], "gone": "INACTIVE", "failed": []},
+    "circuit_breaker": {"failed_after": 300, "rollback": 120},
+    "lingering": {"ecs_tasks_stopping": 90, "ecs_task_network_interface": 300,
+                  "rds_network_interface": 600, "ecs_task_definition_delete_in_progress": 3600},
     "consistency": {"not_found_after_create": 5, "tagging_lag": 30, "client_token_memory": 86400},
 }
 
@@ -268,7 +306,7 @@ DEFAULT_TOGGLES = {
     "ecs_not_found": True,  # ECS DescribeServices MISSING window (10)
     "tagging_lag": True,  # Tagging API lag (13)
     "sg_dependencies": True,  # DeleteSecurityGroup refusals (17)
-    "route53": True,  # ChangeResourceRecordSets checks (18)
+    "route53": True,  # ChangeResourceRecordSets checks (18), small ListResourceRecordSets pages (24)
 }
 
 RDS_VERSION = "2014-10-31"
@@ -279,6 +317,7 @@ ROUTE53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 RRSET_PATH = re.compile(r"^/2013-04-01/hostedzone/([^/?]+)/rrset/?$")
 GONE = "(gone)"
 INSTANT_RATE = 1e9  # virtual seconds per real second at time scale 0
+ROUTE53_PAGE = 3  # 24: records per ListResourceRecordSets page (AWS: up to 300)
 
 EC2_STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48,
                    "stopping": 64, "stopped": 80}
@@ -663,6 +702,7 @@ class Realism:
         self.toggles = dict(DEFAULT_TOGGLES)
         self.creds_expire_at: float | None = None  # time.monotonic() value
         self.token_memory = float(table["consistency"]["client_token_memory"])
+        self.route53_page = ROUTE53_PAGE
         self.counters = {"requests": 0, "answered_by_layer": 0, "upstream_calls": 0,
                          "refused": 0, "rewritten": 0, "deferred_done": 0, "deferred_failed": 0}
         self.reset()
@@ -682,6 +722,14 @@ class Realism:
 
     def _total(self, kind: str, what: str) -> float:
         return sum(float(d) for _, d in self._phases(kind, what))
+
+    def _gone(self, kind: str) -> list[str]:
+        """The states a kind reports once gone: `gone` is one state or a list (lifecycles.toml)."""
+        gone = self.table.get(kind, {}).get("gone") or DEFAULT_TABLE.get(kind, {}).get("gone") or []
+        return [gone] if isinstance(gone, str) else [str(g) for g in gone]
+
+    def _lingering(self, key: str) -> float:
+        return float(self.table.get("lingering", {}).get(key, DEFAULT_TABLE["lingering"][key]))
 
     def _consistency(self, key: str) -> float:
         return float(self.table.get("consistency", {}).get(key, DEFAULT_TABLE["consistency"][key]))
@@ -767,8 +815,9 @@ class Realism:
         if expired is not None:
             return self._refuse(expired)
         self._tick()
-        if service == "route53" and method == "POST" and RRSET_PATH.match(path.split("?")[0]):
-            operation = "ChangeResourceRecordSets"  # REST: the path names the operation
+        if service == "route53" and RRSET_PATH.match(path.split("?")[0]):
+            # REST: the method and path name the operation
+            operation = "ChangeResourceRecordSets" if method == "POST" else "ListResourceRecordSets"
             call.operation = operation
         handler = HANDLERS.get((service, operation))
         if handler is None:
@@ -1246,6 +1295,9 @@ class Realism:
             rec = self._get_or_new("rds_instance", call.region, iid)
             phase = (self._phases("rds_instance", "delete") or [["deleting", 0]])[0][0]
             rec.lifecycle = Lifecycle("delete", [(phase, duration)], now, GONE)
+            # 20: its network interface outlives it (and uses its groups) for a while.
+            rec.extra["enis"] = {"groups": _vpc_groups(el),
+                                 "until": now + duration + self._lingering("rds_network_interface")}
         # The real delete reaches moto when the phase is over (the final snapshot exists already).
         params = [(k, v) for k, v in call.params
                   if k not in ("SkipFinalSnapshot", "FinalDBSnapshotIdentifier")]
@@ -1510,7 +1562,7 @@ class Realism:
         # shutting-down, then terminated (listed for about an hour).
         return self._ec2_transition(call, "delete", allowed=None,
                                     unchanged=("shutting-down", "terminated"),
-                                    final=self.table["ec2_instance"].get("gone", "terminated"))
+                                    final=self._gone("ec2_instance")[0])
 
     def ec2_stop_instances(self, call: Call) -> Response:
         # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Stop_Start.html: stopping, then
@@ -1588,7 +1640,7 @@ class Realism:
 
     def ec2_create_security_group(self, call: Call) -> Response:
         # A security group exists as soon as CreateSecurityGroup returns; like every new resource
-        # it reaches the Tagging API a little later (13).
+        # it reaches the Tagging API a little later (13), and calls naming it by id (21).
         resp = self._send(call)
         if resp[0] == 200:
             root = XmlDoc(resp[2]).root
@@ -1599,7 +1651,27 @@ class Realism:
                 owner = XmlDoc(body).root.findtext("securityGroupInfo/item/ownerId") or "123456789012"
                 arn = f"arn:aws:ec2:{call.region}:{owner}:security-group/{gid}"
             self._track_arn(arn)
+            if gid:
+                with self.lock:
+                    self._new("security_group", call.region, gid).created = self.clock.now()
         return resp
+
+    def ec2_security_group_by_id(self, call: Call) -> Response | None:
+        """21: a group created less than ``consistency.not_found_after_create`` ago is unknown to
+        calls naming it by id (Describe with GroupId.N, Authorize/Revoke, Delete)."""
+        # https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html: "if you run
+        # a command to modify or describe the resource that you just created, its ID might not
+        # have propagated throughout the system, and you will get an error".
+        if not self.toggles.get("ec2", True):
+            return None
+        ids = call.indexed("GroupId") + ([call.p("GroupId")] if call.p("GroupId") else [])
+        now = self.clock.now()
+        with self.lock:
+            missing = [g for g in ids if self._in_window(self._rec("security_group", call.region, g), now)]
+        if not missing:
+            return None
+        return self._refuse(ec2_error("InvalidGroup.NotFound",
+                                      f"The security group '{missing[0]}' does not exist"))
 
     def ec2_delete_security_group(self, call: Call) -> Response | None:
         # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html: "If
@@ -1611,6 +1683,8 @@ class Realism:
         gid, name = call.p("GroupId"), call.p("GroupName")
         if (not gid and not name) or (call.p("DryRun") or "").lower() == "true":
             return None
+        if self.toggles.get("ec2_not_found", True) and (unknown := self.ec2_security_group_by_id(call)):
+            return unknown
         status, _, body = self._ec2(call, [("Action", "DescribeSecurityGroups"),
                                            ("GroupId.1", gid) if gid else ("GroupName.1", name)])
         if status != 200:
@@ -1630,6 +1704,17 @@ class Realism:
 
     def _sg_user(self, call: Call, gid: str, vpc: str | None) -> str | None:
         """What uses a security group, as AWS would see it now (None: nothing)."""
+        # 20: network interfaces that outlive what they served: a deleted service's stopped
+        # awsvpc tasks', and a deleted DB instance's (requester-managed: only RDS removes it).
+        # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/requester-managed-eni.html
+        now = self.clock.now()
+        with self.lock:
+            for (kind, region, ident), rec in self.records.items():
+                enis = rec.extra.get("enis")
+                if (kind in ("ecs_service", "rds_instance") and region in (call.region, "*") and enis
+                        and now < enis["until"] and gid in enis["groups"]):
+                    what = "a stopped task of ECS service" if kind == "ecs_service" else "deleted DB instance"
+                    return f"the network interface of {what} {ident}"
         # Instances: every state but terminated (shutting-down ones still hold their interfaces).
         status, _, body = self._ec2(call, [("Action", "DescribeInstances"),
                                            ("Filter.1.Name", "instance.group-id"),
@@ -1643,7 +1728,7 @@ class Realism:
                     if not iid or not name:
                         continue
                     state = self._overlay(self._rec("ec2_instance", call.region, iid), name, now)
-                    if state != self.table["ec2_instance"].get("gone", "terminated"):
+                    if state not in self._gone("ec2_instance"):
                         return f"instance {iid} ({state})"
         # Rules of the other groups of its VPC.
         params = [("Action", "DescribeSecurityGroups")]
@@ -1758,6 +1843,8 @@ class Realism:
         moto_dep = dict((svc.get("deployments") or [{}])[0])
         dep = rec.extra.get("deployment") if rec is not None else None
         failed = rec.extra.get("failed") if rec is not None else None
+        if failed and failed.get("armed"):
+            failed = None  # 22: waits for the next deployment
         events = list(rec.extra.get("events", [])) if rec is not None else []
         primary = dict(moto_dep)
         primary.update(status="PRIMARY", desiredCount=desired, failedTasks=0)
@@ -1766,6 +1853,9 @@ class Realism:
                            createdAt=dep["createdAt"], updatedAt=dep["createdAt"])
         deployments = [primary]
         pid = primary.get("id", "ecs-svc/0")
+        back = rec.extra.get("rollback_to") if rec is not None else None
+        if failed and back and dep and failed.get("fail_at") is not None:
+            return self._render_rollback(svc, rec, primary, moto_dep, failed, back, now)
         if failed:
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
             primary.update(runningCount=0, pendingCount=0, failedTasks=max(desired, 1),
@@ -1800,6 +1890,77 @@ class Realism:
             svc["taskDefinition"] = primary["taskDefinition"]
         svc["events"] = events + list(svc.get("events") or [])
         return svc
+
+    def _render_rollback(self, svc: dict, rec: Record, primary: dict, moto_dep: dict, failed: dict,
+                         back: dict, now: float) -> dict:
+        """22: a deployment the circuit breaker stops, rolled back to the last COMPLETED one."""
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html:
+        # the failed deployment's rolloutState is FAILED, and with rollback "Amazon ECS rolls
+        # back to the last completed deployment": a new PRIMARY deployment of its task
+        # definition, the failed one ACTIVE until the rollback completes.
+        name = svc.get("serviceName")
+        desired = int(svc.get("desiredCount") or 0)
+        fid = primary.get("id")
+        fail_at, done_at = failed["fail_at"], failed["fail_at"] + self._circuit("rollback")
+        events = rec.extra.setdefault("events", [])
+        if now < fail_at:
+            primary.update(runningCount=0, pendingCount=desired, rolloutState="IN_PROGRESS",
+                           rolloutStateReason=f"ECS deployment {fid} in progress.")
+            deployments = [primary] + ([rec.extra["old"]] if rec.extra.get("old") else [])
+        else:
+            rb = failed.get("rollback")
+            if rb is None:
+                rb = failed["rollback"] = {"id": f"ecs-svc/{random.randrange(10**18, 10**19)}",
+                                           "createdAt": time.time()}
+                events[:0] = [
+                    {"id": _rid(), "createdAt": rb["createdAt"],
+                     "message": f"(service {name}) rolling back to deployment {back['id']}."},
+                    {"id": failed["id"], "createdAt": rb["createdAt"],
+                     "message": failed["message"] if failed.get("given") else
+                     f"(service {name}) (deployment {fid}) deployment failed: tasks failed to start."},
+                ]
+            gone = dict(primary, status="ACTIVE", runningCount=0, pendingCount=0,
+                        failedTasks=max(desired, 1), rolloutState="FAILED",
+                        rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
+            new = dict(moto_dep, status="PRIMARY", id=rb["id"], taskDefinition=back["taskDefinition"],
+                       desiredCount=desired, failedTasks=0, createdAt=rb["createdAt"],
+                       updatedAt=rb["createdAt"])
+            if now < done_at:
+                running = min(int(back.get("running") or 0), desired)
+                new.update(runningCount=running, pendingCount=desired - running, rolloutState="IN_PROGRESS",
+                           rolloutStateReason=f"ECS deployment {rb['id']} in progress.")
+                deployments = [new, gone]
+            else:
+                new.update(runningCount=desired, pendingCount=0, rolloutState="COMPLETED",
+                           rolloutStateReason=f"ECS deployment {rb['id']} completed.")
+                deployments = [new]
+                if "completed_at" not in rb:
+                    rb["completed_at"] = time.time()
+                    events[:0] = [
+                        {"id": _rid(), "createdAt": rb["completed_at"],
+                         "message": f"(service {name}) has reached a steady state."},
+                        {"id": _rid(), "createdAt": rb["completed_at"],
+                         "message": f"(service {name}) (deployment {rb['id']}) deployment completed."},
+                    ]
+        svc["deployments"] = deployments
+        svc["runningCount"] = sum(int(d.get("runningCount") or 0) for d in deployments)
+        svc["pendingCount"] = sum(int(d.get("pendingCount") or 0) for d in deployments)
+        svc["taskDefinition"] = deployments[0].get("taskDefinition") or svc.get("taskDefinition")
+        svc["events"] = list(events) + list(svc.get("events") or [])
+        return svc
+
+    def _circuit(self, key: str) -> float:
+        return float(self.table.get("circuit_breaker", {}).get(key, DEFAULT_TABLE["circuit_breaker"][key]))
+
+    def _arm_failure(self, rec: Record, now: float) -> None:
+        """22: a forced failure of a deployment that has one to roll back to trips the circuit
+        breaker `circuit_breaker.failed_after` seconds into it (at once if that is past)."""
+        failed, dep = rec.extra.get("failed"), rec.extra.get("deployment")
+        if failed and failed.get("armed"):
+            return
+        if failed and dep and rec.extra.get("rollback_to"):
+            failed["fail_at"] = max(dep["start"] + self._circuit("failed_after"), now)
+            failed.pop("rollback", None)
 
     def _resolve_td(self, call: Call, td: str) -> tuple[str | None, str | None]:
         status, out = self._ecs(call, "DescribeTaskDefinition", {"taskDefinition": td})
@@ -1849,13 +2010,65 @@ class Realism:
         # 18: a task definition as ECS describes it, with the defaults it fills in.
         resp = self._send(call)
         if resp[0] != 200:
-            return resp
+            return self._deleted_task_definition(call) or resp
         out = json.loads(resp[2])
         if out.get("taskDefinition"):
             _aws_task_definition_defaults(out["taskDefinition"])
             with self.lock:
                 self.counters["rewritten"] += 1
         return self._json_response(200, out)
+
+    def ecs_delete_task_definitions(self, call: Call) -> Response:
+        # 19: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteTaskDefinitions.html
+        # "the task definition status moves from INACTIVE to DELETE_IN_PROGRESS", and stays so
+        # while any task or deployment refers to it; it can still be described (moto forgets it
+        # at once). Kept here, with its tags, for `lingering.ecs_task_definition_delete_in_progress`.
+        kept = {}
+        for ident in call.json.get("taskDefinitions") or []:
+            st, out = self._ecs(call, "DescribeTaskDefinition", {"taskDefinition": ident, "include": ["TAGS"]})
+            if st == 200 and (out.get("taskDefinition") or {}).get("taskDefinitionArn"):
+                kept[out["taskDefinition"]["taskDefinitionArn"]] = out
+        resp = self._send(call)
+        if resp[0] != 200:
+            return resp
+        result = json.loads(resp[2])
+        with self.lock:
+            now = self.clock.now()
+            for td in result.get("taskDefinitions") or []:
+                arn = td.get("taskDefinitionArn")
+                if arn not in kept:
+                    continue
+                rec = self._new("ecs_task_definition", call.region, arn)
+                rec.arn = arn
+                rec.extra["described"] = kept[arn]
+                rec.lifecycle = Lifecycle(
+                    "delete", [("DELETE_IN_PROGRESS", self._lingering("ecs_task_definition_delete_in_progress"))],
+                    now, GONE)
+                td["status"] = "DELETE_IN_PROGRESS"
+            self.counters["rewritten"] += 1
+        return self._json_response(200, result)
+
+    def _deleted_task_definition(self, call: Call) -> Response | None:
+        """19: a revision deleted less than its DELETE_IN_PROGRESS time ago, as ECS describes it."""
+        ident = call.json.get("taskDefinition") or ""
+        now = self.clock.now()
+        with self.lock:
+            for (kind, region, arn), rec in self.records.items():
+                if kind != "ecs_task_definition" or region not in (call.region, "*"):
+                    continue
+                if not (arn == ident or arn.endswith("/" + ident)) or "described" not in rec.extra:
+                    continue
+                if rec.lifecycle is None or rec.lifecycle.state(now) == GONE:
+                    return None
+                out = copy.deepcopy(rec.extra["described"])
+                out["taskDefinition"]["status"] = rec.lifecycle.state(now)
+                out["taskDefinition"].setdefault("deregisteredAt", time.time())
+                _aws_task_definition_defaults(out["taskDefinition"])
+                if "TAGS" not in (call.json.get("include") or []):
+                    out.pop("tags", None)
+                self.counters["answered_by_layer"] += 1
+                return self._json_response(200, out)
+        return None
 
     def ecs_delete_cluster(self, call: Call) -> Response:
         # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteCluster.html:
@@ -1878,10 +2091,36 @@ class Realism:
             return self._refuse(json_error(
                 "ClusterContainsServicesException",
                 "The Cluster cannot be deleted while Services are active."))
+        # 20: ClusterContainsTasksException "You can't delete a cluster that has active tasks":
+        # the tasks of a deleted service, until they are STOPPED (the service may be INACTIVE).
+        name = _name_of(cluster)
+        now = self.clock.now()
+        with self.lock:
+            stopping = [i for (k, r, i), rec in self.records.items()
+                        if k == "ecs_service" and r in (call.region, "*") and i.startswith(f"{name}/")
+                        and now < rec.extra.get("tasks_stopped_at", 0.0)]
+        if stopping:
+            self.log(f"realism: DeleteCluster {name} refused: tasks of {stopping} still stopping")
+            return self._refuse(json_error(
+                "ClusterContainsTasksException",
+                "The Cluster cannot be deleted while Tasks are active."))
         return self._send(call)
 
     def ecs_create_service(self, call: Call) -> Response:
         # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html
+        # 23: a name ACTIVE in the cluster is refused (moto replaces the service):
+        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+        # (InvalidParameterException "Creation of service was not idempotent.").
+        cluster, name = call.json.get("cluster") or "default", call.json.get("serviceName")
+        if name:
+            st, out = self._ecs(call, "DescribeServices", {"cluster": cluster, "services": [name]})
+            with self.lock:
+                now = self.clock.now()
+                taken = [svc for svc in (out.get("services") or [] if st == 200 else [])
+                         if self._render_service(call.region, copy.deepcopy(svc), now).get("status") == "ACTIVE"]
+            if taken:
+                return self._refuse(json_error("InvalidParameterException",
+                                               "Creation of service was not idempotent."))
         resp = self._send(call)
         if resp[0] != 200:
             return resp
@@ -1896,7 +2135,7 @@ class Realism:
             before = self._rec(kind, region, ident) or self.records.get((kind, "*", ident))
             failed = before.extra.get("failed") if before is not None else None
             rec = self._new(kind, region, ident)
-            rec.extra["failed"] = dict(failed, at=time.time()) if failed else None
+            rec.extra["failed"] = dict(failed, at=time.time(), armed=False) if failed else None
             rec.arn = svc.get("serviceArn")
             rec.created = now
             dep = (svc.get("deployments") or [{}])[0]
@@ -1950,6 +2189,9 @@ class Realism:
             desired = call.json.get("desiredCount")
             td_changed = bool(td_arn) and td_arn != before.get("taskDefinition")
             if td_changed or call.json.get("forceNewDeployment"):
+                if prev.get("rolloutState") == "COMPLETED":
+                    rec.extra["rollback_to"] = {"id": prev.get("id"), "running": prev.get("runningCount"),
+                                                "taskDefinition": before.get("taskDefinition")}
                 old = dict(prev)
                 old.update(status="ACTIVE", desiredCount=int(prev.get("runningCount") or 0),
                            pendingCount=0)
@@ -1958,8 +2200,13 @@ class Realism:
                     "id": f"ecs-svc/{random.randrange(10**18, 10**19)}",
                     "taskDefinition": td_arn or before.get("taskDefinition"), "createdAt": time.time(),
                     "start": now, "duration": self._total("ecs_service", "create"), "from_running": 0}
-                rec.extra["failed"] = None
+                # A forced failure stays until cleared: the new deployment fails too (22).
+                if rec.extra.get("failed"):
+                    rec.extra["failed"]["armed"] = False
+                self._arm_failure(rec, now)
             elif desired is not None and int(desired) != int(before.get("desiredCount") or 0):
+                tasks = int(before.get("runningCount") or 0) + int(before.get("pendingCount") or 0)
+                self._tasks_stop(rec, before, tasks - int(desired), now)
                 dep = dict(rec.extra.get("deployment") or {
                     "id": prev.get("id"), "taskDefinition": before.get("taskDefinition"),
                     "createdAt": prev.get("createdAt", time.time())})
@@ -1978,6 +2225,12 @@ class Realism:
         # service status moves from ACTIVE to DRAINING, and the service is no longer visible in
         # the console or in ListServices. After all tasks have transitioned to STOPPED, the
         # service status moves from DRAINING to INACTIVE."
+        cluster = call.json.get("cluster") or "default"
+        st, out = self._ecs(call, "DescribeServices", {"cluster": cluster,
+                                                       "services": [call.json.get("service") or ""]})
+        with self.lock:
+            before = [self._render_service(call.region, copy.deepcopy(svc), self.clock.now())
+                      for svc in (out.get("services") or [] if st == 200 else [])]
         resp = self._send(call)
         if resp[0] != 200:
             return resp
@@ -1990,10 +2243,32 @@ class Realism:
             rec = self._get_or_new(kind, region, ident)
             if rec.lifecycle is None or rec.lifecycle.name != "delete":
                 rec.lifecycle = Lifecycle("delete", self._phases("ecs_service", "delete"), now,
-                                          self.table["ecs_service"].get("gone", "INACTIVE"))
+                                          self._gone("ecs_service")[0])
+                # 20: its tasks stop (the cluster holds them until they are STOPPED), then an
+                # awsvpc task's network interface lingers in the service's security groups.
+                # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-lifecycle-explanation.html
+                # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html
+                for b in before:
+                    if b.get("status") == "ACTIVE":
+                        self._tasks_stop(rec, b, int(b.get("runningCount") or 0)
+                                         + int(b.get("pendingCount") or 0), now)
             result["service"] = self._render_service(call.region, svc, now)
             self.counters["rewritten"] += 1
         return self._json_response(200, result)
+
+    def _tasks_stop(self, rec: Record, svc: dict, count: int, now: float) -> None:
+        """20: `count` tasks of a service stop now (scaled in or deleted): the cluster holds them
+        until they are STOPPED, and an awsvpc task's network interface lingers after that."""
+        if count <= 0:
+            return
+        stopped = now + self._lingering("ecs_tasks_stopping")
+        rec.extra["tasks_stopped_at"] = max(stopped, rec.extra.get("tasks_stopped_at", 0.0))
+        vpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+        if vpc.get("securityGroups"):
+            until = stopped + self._lingering("ecs_task_network_interface")
+            old = rec.extra.get("enis") or {"groups": [], "until": 0.0}
+            rec.extra["enis"] = {"groups": sorted(set(old["groups"]) | set(vpc["securityGroups"])),
+                                 "until": max(until, old["until"])}
 
     def ecs_list_services(self, call: Call) -> Response:
         # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteService.html: a
@@ -2086,7 +2361,8 @@ class Realism:
 
     def configure(self, cfg: dict) -> None:
         unknown = set(cfg) - {"enabled", "time_scale", "toggles", "expire_credentials",
-                              "credentials_expire_in", "client_token_memory", "table", "reset"}
+                              "credentials_expire_in", "client_token_memory", "table", "reset",
+                              "route53_page_size"}
         if unknown:
             raise ValueError(f"unknown settings: {sorted(unknown)}")
         with self.lock:
@@ -2108,6 +2384,11 @@ class Realism:
                 self.creds_expire_at = None if v is None else time.monotonic() + float(v)
             if "client_token_memory" in cfg:
                 self.token_memory = float(cfg["client_token_memory"])
+            if "route53_page_size" in cfg:
+                size = int(cfg["route53_page_size"])
+                if not 1 <= size <= 300:
+                    raise ValueError("route53_page_size must be 1 to 300")
+                self.route53_page = size
             if "table" in cfg:
                 self.overrides = cfg["table"] or {}
                 if not isinstance(self.overrides, dict):
@@ -2144,10 +2425,15 @@ class Realism:
                         rec.extra["failed"] = None
                     elif str(state).upper() == "FAILED":
                         name = key.split("/", 1)[1]
+                        now = self.clock.now()
+                        dep = rec.extra.get("deployment")
                         rec.extra["failed"] = {
-                            "id": _rid(), "at": time.time(),
+                            "id": _rid(), "at": time.time(), "given": bool(cfg.get("message")),
                             "message": cfg.get("message")
-                            or f"(service {name}) deployment failed: tasks failed to start."}
+                            or f"(service {name}) deployment failed: tasks failed to start.",
+                            # 22: a deployment that has completed does not fail: the next one will.
+                            "armed": bool(dep) and now >= dep["start"] + dep["duration"]}
+                        self._arm_failure(rec, now)
                     else:
                         raise ValueError("an ECS service can be forced to FAILED or cleared (null)")
                     rec.created = None
@@ -2190,7 +2476,7 @@ class Realism:
                     dep = rec.extra.get("deployment")
                     item["deployment"] = None if not dep else {
                         "id": dep["id"], "taskDefinition": dep["taskDefinition"],
-                        "rollout": "FAILED" if rec.extra.get("failed") else
+                        "rollout": "FAILED" if (rec.extra.get("failed") or {}).get("armed") is False else
                         ("IN_PROGRESS" if now < dep["start"] + dep["duration"] else "COMPLETED")}
                 resources.append(item)
             tokens = []
@@ -2210,6 +2496,7 @@ class Realism:
                 "toggles": dict(self.toggles),
                 "credentials": creds,
                 "client_token_memory_seconds": self.token_memory,
+                "route53_page_size": self.route53_page,
                 "resources": resources,
                 "client_tokens": tokens,
                 "deferred": [{"label": d["label"],
@@ -2283,6 +2570,27 @@ class Realism:
         return self._refuse((400, [("Content-Type", "text/xml")], body))
 
 
+def _route53_list_in_pages(self: "Realism", call: Call) -> Response | None:
+    """24: ListResourceRecordSets in small pages, with IsTruncated and NextRecordName/Type."""
+    # https://docs.aws.amazon.com/Route53/latest/APIReference/API_ListResourceRecordSets.html:
+    # "If the results were truncated, you can make a follow-up paginated request using the
+    # NextRecordName element" (and NextRecordType, NextRecordIdentifier). moto pages the same
+    # way with MaxItems; it holds no set identifiers, so sends no NextRecordIdentifier.
+    if call.method != "GET":
+        return None
+    base, _, query = call.path.partition("?")
+    params = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    asked = next((int(v) for k, v in params if k == "maxitems" and v.isdigit()), 300)
+    if asked <= self.route53_page:
+        return None
+    params = [(k, v) for k, v in params if k != "maxitems"] + [("maxitems", str(self.route53_page))]
+    paged = Call(call.service, call.protocol, call.operation, "GET",
+                 base + "?" + urllib.parse.urlencode(params), call.headers, b"")
+    with self.lock:
+        self.counters["rewritten"] += 1
+    return self._send(paged)
+
+
 # (service, operation) -> (toggle that switches it off, handler)
 HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("rds", "DescribeDBInstances"): ("rds", Realism.rds_describe_instances),
@@ -2305,12 +2613,18 @@ HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("ec2", "DescribeInstanceAttribute"): ("ec2", Realism.ec2_by_instance_id),
     ("ec2", "CreateSecurityGroup"): (None, Realism.ec2_create_security_group),
     ("ec2", "DeleteSecurityGroup"): ("sg_dependencies", Realism.ec2_delete_security_group),
+    ("ec2", "DescribeSecurityGroups"): ("ec2_not_found", Realism.ec2_security_group_by_id),
+    ("ec2", "AuthorizeSecurityGroupIngress"): ("ec2_not_found", Realism.ec2_security_group_by_id),
+    ("ec2", "AuthorizeSecurityGroupEgress"): ("ec2_not_found", Realism.ec2_security_group_by_id),
+    ("ec2", "RevokeSecurityGroupIngress"): ("ec2_not_found", Realism.ec2_security_group_by_id),
+    ("ec2", "RevokeSecurityGroupEgress"): ("ec2_not_found", Realism.ec2_security_group_by_id),
     ("ec2", "CreateTags"): ("ec2", Realism.ec2_by_instance_id),
     ("ec2", "DeleteTags"): ("ec2", Realism.ec2_by_instance_id),
     ("ecs", "CreateCluster"): ("ecs", Realism.ecs_create_cluster),
     ("ecs", "DeleteCluster"): ("ecs", Realism.ecs_delete_cluster),
     ("ecs", "RegisterTaskDefinition"): ("ecs", Realism.ecs_register_task_definition),
     ("ecs", "DescribeTaskDefinition"): ("ecs", Realism.ecs_describe_task_definition),
+    ("ecs", "DeleteTaskDefinitions"): ("ecs", Realism.ecs_delete_task_definitions),
     ("ecs", "CreateService"): ("ecs", Realism.ecs_create_service),
     ("ecs", "UpdateService"): ("ecs", Realism.ecs_update_service),
     ("ecs", "DeleteService"): ("ecs", Realism.ecs_delete_service),
@@ -2318,4 +2632,5 @@ HANDLERS: dict[tuple[str, str], tuple[str | None, Callable]] = {
     ("ecs", "ListServices"): ("ecs", Realism.ecs_list_services),
     ("tagging", "GetResources"): ("tagging_lag", Realism.tagging_get_resources),
     ("route53", "ChangeResourceRecordSets"): ("route53", Realism.route53_change_record_sets),
+    ("route53", "ListResourceRecordSets"): ("route53", _route53_list_in_pages),
 }

@@ -136,7 +136,8 @@ class Env:
         urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", data=b"",
                                                       method="POST"), timeout=10)
         self.realism(time_scale=SCALE, table=None, toggles={k: True for k in TOGGLES},
-                     expire_credentials=False, client_token_memory=86400, enabled=True)
+                     expire_credentials=False, client_token_memory=86400, enabled=True,
+                     route53_page_size=3)
         tracked = self.control("/__proxy/realism")["resources"]
         assert tracked == [], f"reset through the proxy left {tracked}"
 
@@ -672,7 +673,10 @@ def ec2_delete_security_group_in_use_by_instances_rules_and_interfaces(env: Env)
 def ec2_delete_security_group_in_use_by_databases_and_ecs(env: Env):
     env.realism(table={"rds_instance": {"modify": [["available", 20], ["modifying", 150]],
                                         "delete": [["deleting", 100]]},
-                       "ecs_service": {"delete": [["DRAINING", 100]]}})
+                       "ecs_service": {"delete": [["DRAINING", 100]]},
+                       # What outlives a deleted resource has its own test below.
+                       "lingering": {"ecs_tasks_stopping": 0, "ecs_task_network_interface": 0,
+                                     "rds_network_interface": 0}})
     vpc, subnet = network(env)
     db_a, db_b, svc_sg, task_sg = (new_sg(env, n, vpc) for n in ("db-a", "db-b", "svc", "task"))
     env.m_rds.create_db_instance(DBInstanceIdentifier="prod-db", Engine="postgres", DBInstanceClass="db.t3.micro",
@@ -707,6 +711,84 @@ def ec2_delete_security_group_in_use_by_databases_and_ecs(env: Env):
     assert delete_sg(env, task_sg) == ("DependencyViolation", 400)
     env.ecs.stop_task(cluster="pre", task=task)
     assert delete_sg(env, task_sg) is None
+
+
+@test
+def network_interfaces_outlive_stopped_tasks_and_deleted_databases(env: Env):
+    env.realism(table={"rds_instance": {"delete": [["deleting", 100]]},  # 0.5 s
+                       "ecs_service": {"delete": [["DRAINING", 100]]},
+                       "lingering": {"ecs_tasks_stopping": 300,  # 1.5 s from DeleteService
+                                     "ecs_task_network_interface": 300,  # then 1.5 s more
+                                     "rds_network_interface": 400}})  # 2 s after the DB is gone
+    vpc, subnet = network(env)
+    db_sg, svc_sg = new_sg(env, "db", vpc), new_sg(env, "svc", vpc)
+    env.m_rds.create_db_instance(DBInstanceIdentifier="prod-db", Engine="postgres", DBInstanceClass="db.t3.micro",
+                                 MasterUsername="u", MasterUserPassword="password1", AllocatedStorage=20,
+                                 VpcSecurityGroupIds=[db_sg])
+    env.rds.delete_db_instance(DBInstanceIdentifier="prod-db", SkipFinalSnapshot=True)
+    states_until(lambda: db_status(env, "prod-db"), "DBInstanceNotFound")
+    assert delete_sg(env, db_sg) == ("DependencyViolation", 400), "the deleted DB's interface lingers"
+    seen = states_until(lambda: delete_sg(env, db_sg), None)
+    assert seen == [("DependencyViolation", 400), None], seen
+    # A Fargate service: once deleted, its tasks hold the cluster until they stop, even when
+    # the service is INACTIVE; their interfaces hold its group a while longer.
+    env.ecs.create_cluster(clusterName="pre")
+    env.ecs.register_task_definition(family="pre-task", networkMode="awsvpc", containerDefinitions=[
+        {"name": "a", "image": "example/a:1", "memory": 64}])
+    env.ecs.create_service(cluster="pre", serviceName="server", taskDefinition="pre-task", desiredCount=1,
+                           launchType="FARGATE", networkConfiguration={
+                               "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [svc_sg]}})
+    env.realism(time_scale=0)
+    states_until(lambda: rollout(env), ("COMPLETED", 1, 1))
+    env.realism(time_scale=SCALE)
+    env.ecs.delete_service(cluster="pre", service="server", force=True)
+    states_until(lambda: service(env)["status"], "INACTIVE")
+    assert code_of(env.ecs.delete_cluster, cluster="pre") == ("ClusterContainsTasksException", 400)
+    assert delete_sg(env, svc_sg) == ("DependencyViolation", 400)
+    seen = states_until(lambda: code_of(env.ecs.delete_cluster, cluster="pre"), None)
+    assert seen == [("ClusterContainsTasksException", 400), None], seen
+    assert delete_sg(env, svc_sg) == ("DependencyViolation", 400), "its tasks stopped; their interfaces linger"
+    seen = states_until(lambda: delete_sg(env, svc_sg), None)
+    assert seen == [("DependencyViolation", 400), None], seen
+
+
+@test
+def ec2_new_security_group_unknown_by_id_for_the_window(env: Env):
+    env.realism(table={"consistency": {"not_found_after_create": 200}})  # 1 s
+    vpc, _ = network(env)
+    gid = new_sg(env, "fresh", vpc)
+    rule = [{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}]
+    assert code_of(env.ec2.authorize_security_group_ingress, GroupId=gid, IpPermissions=rule) == \
+        ("InvalidGroup.NotFound", 400)
+    assert code_of(env.ec2.revoke_security_group_egress, GroupId=gid, IpPermissions=[
+        {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]) == ("InvalidGroup.NotFound", 400)
+    assert code_of(env.ec2.describe_security_groups, GroupIds=[gid]) == ("InvalidGroup.NotFound", 400)
+    seen = states_until(lambda: code_of(env.ec2.authorize_security_group_ingress, GroupId=gid,
+                                        IpPermissions=rule), None)
+    assert seen == [("InvalidGroup.NotFound", 400), None], seen
+    assert env.ec2.describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]["IpPermissions"]
+
+
+@test
+def ecs_deleted_task_definitions_stay_delete_in_progress(env: Env):
+    env.realism(table={"lingering": {"ecs_task_definition_delete_in_progress": 200}})  # 1 s
+    arn = env.ecs.register_task_definition(
+        family="pre-server", containerDefinitions=[{"name": "a", "image": "a:1", "memory": 64}],
+        tags=[{"key": "rehearsal:env", "value": "pre"}])["taskDefinition"]["taskDefinitionArn"]
+    env.ecs.deregister_task_definition(taskDefinition=arn)
+    out = env.ecs.delete_task_definitions(taskDefinitions=[arn])
+    assert [t["status"] for t in out["taskDefinitions"]] == ["DELETE_IN_PROGRESS"], out
+    assert code_of(env.m_ecs.describe_task_definition, taskDefinition=arn) is not None, "moto forgot it"
+
+    def described():
+        try:
+            got = env.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        except ClientError as e:
+            return e.response["Error"]["Code"]
+        assert got["tags"] == [{"key": "rehearsal:env", "value": "pre"}], got
+        return got["taskDefinition"]["status"]
+    seen = states_until(described, "ClientException")
+    assert seen == ["DELETE_IN_PROGRESS", "ClientException"], seen
 
 
 @test
@@ -766,6 +848,53 @@ def ecs_forced_failed_rollout(env: Env):
     assert s["events"][0]["message"] == "tasks failed to start: CannotPullContainerError", s["events"]
     env.control("/__proxy/realism/force", {"service": "ecs", "cluster": "pre", "id": "server", "state": None})
     states_until(lambda: rollout(env), ("COMPLETED", 2, 1))
+
+
+@test
+def ecs_failed_update_is_rolled_back_by_the_circuit_breaker(env: Env):
+    env.realism(table={"ecs_service": {"create": [["deploying", 100]]},  # 0.5 s
+                       "circuit_breaker": {"failed_after": 200, "rollback": 200}})  # 1 s, 1 s
+    ecs_setup(env)
+    states_until(lambda: rollout(env), ("COMPLETED", 2, 1))
+    first = service(env)["deployments"][0]["id"]
+    # Forced on a completed deployment: the next one fails (this one stays as it is).
+    env.control("/__proxy/realism/force", {"service": "ecs", "cluster": "pre", "id": "server", "state": "FAILED"})
+    assert rollout(env) == ("COMPLETED", 2, 1)
+    env.ecs.update_service(cluster="pre", service="server", taskDefinition="pre-server:2")
+
+    def phase():
+        s = service(env)
+        return (s["taskDefinition"].rsplit("/", 1)[1],
+                [(d["status"], d["taskDefinition"].rsplit("/", 1)[1], d["rolloutState"]) for d in s["deployments"]])
+    seen = states_until(phase, ("pre-server:1", [("PRIMARY", "pre-server:1", "COMPLETED")]))
+    assert seen == [
+        ("pre-server:2", [("PRIMARY", "pre-server:2", "IN_PROGRESS"), ("ACTIVE", "pre-server:1", "COMPLETED")]),
+        ("pre-server:1", [("PRIMARY", "pre-server:1", "IN_PROGRESS"), ("ACTIVE", "pre-server:2", "FAILED")]),
+        ("pre-server:1", [("PRIMARY", "pre-server:1", "COMPLETED")]),
+    ], seen
+    s = service(env)
+    assert s["runningCount"] == s["desiredCount"] == 2, s
+    rolled_back = s["deployments"][0]["id"]
+    assert rolled_back != first
+    messages = [e["message"] for e in s["events"]]
+    failed_id = next(m.split("(deployment ")[1].split(")")[0] for m in messages if "deployment failed" in m)
+    assert messages[:4] == [
+        "(service server) has reached a steady state.",
+        f"(service server) (deployment {rolled_back}) deployment completed.",
+        f"(service server) rolling back to deployment {first}.",
+        f"(service server) (deployment {failed_id}) deployment failed: tasks failed to start.",
+    ], messages
+    # During the rollback the failed deployment said why.
+    env.control("/__proxy/realism/force", {"service": "ecs", "cluster": "pre", "id": "server", "state": None})
+
+
+@test
+def ecs_create_service_over_an_active_one_is_not_idempotent(env: Env):
+    ecs_setup(env)
+    assert code_of(env.ecs.create_service, cluster="pre", serviceName="server", taskDefinition="pre-server:2",
+                   desiredCount=1) == ("InvalidParameterException", 400)
+    assert service(env)["taskDefinition"].endswith("pre-server:1"), "moto kept the first"
+    env.ecs.create_service(cluster="pre", serviceName="other", taskDefinition="pre-server:2", desiredCount=1)
 
 
 @test
@@ -975,6 +1104,30 @@ def route53_create_of_an_existing_record_and_delete_of_other_values_are_refused(
     assert a_records() == ["10.0.0.1"], "refused batches change nothing"
     r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=batch("DELETE", "10.0.0.1"))
     assert a_records() == []
+
+
+@test
+def route53_record_sets_are_listed_in_small_pages(env: Env):
+    no_retry = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    r53 = boto3.client("route53", endpoint_url=env.url, region_name=REGION, config=no_retry, **CREDS)
+    zone = r53.create_hosted_zone(Name="example.com", CallerReference=f"p-{time.time()}")["HostedZone"]["Id"]
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "CREATE", "ResourceRecordSet": {"Name": f"r{i}.example.com", "Type": "A", "TTL": 60,
+                                                   "ResourceRecords": [{"Value": f"10.0.0.{i}"}]}}
+        for i in range(5)]})
+    first = r53.list_resource_record_sets(HostedZoneId=zone)
+    assert len(first["ResourceRecordSets"]) == 3 and first["IsTruncated"], first
+    names, page = [], first
+    while True:
+        names += [(s["Name"], s["Type"]) for s in page["ResourceRecordSets"]]
+        if not page["IsTruncated"]:
+            break
+        page = r53.list_resource_record_sets(HostedZoneId=zone, StartRecordName=page["NextRecordName"],
+                                             StartRecordType=page["NextRecordType"])
+    assert len(names) == len(set(names)) == 7, names  # SOA, NS and the five
+    env.realism(route53_page_size=100)
+    assert not r53.list_resource_record_sets(HostedZoneId=zone)["IsTruncated"]
+    assert r53.list_resource_record_sets(HostedZoneId=zone, MaxItems="1")["IsTruncated"], "asked for less"
 
 
 def without_realism(moto_url: str) -> None:

@@ -365,7 +365,7 @@ pub async fn until_gone(
 ) -> Result<(), ProviderError> {
     let lifecycle = kinds::lifecycle(resource.address.kind);
     let what = what(resource);
-    let target = lifecycle.gone.as_deref().unwrap_or("deleted");
+    let target = lifecycle.gone_state().unwrap_or("deleted");
     poll(op, &what, target, |_| async move {
         match describe_one(provider, &op.env, resource).await? {
             None => Ok(Check::Done(())),

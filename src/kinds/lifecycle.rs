@@ -38,9 +38,11 @@ pub struct Lifecycle {
     pub modify: Vec<Phase>,
     /// From the delete call to gone.
     pub delete: Vec<Phase>,
-    /// The state AWS keeps reporting for a while once it is gone (`terminated`, `INACTIVE`).
-    #[serde(default)]
-    pub gone: Option<String>,
+    /// The states AWS keeps reporting for a while once it is gone (`terminated`, `INACTIVE`):
+    /// one, or a list (a task definition is INACTIVE once deregistered, DELETE_IN_PROGRESS once
+    /// deleted, and stays so while anything still refers to it).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub gone: Vec<String>,
     #[serde(default)]
     pub stop: Vec<Phase>,
     #[serde(default)]
@@ -60,6 +62,20 @@ pub struct Lifecycle {
     pub no_final_snapshot: Vec<String>,
 }
 
+/// `"INACTIVE"` or `["INACTIVE", "DELETE_IN_PROGRESS"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
 /// How long AWS takes to be consistent with itself.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,9 +85,33 @@ pub struct Consistency {
     pub client_token_memory: u64,
 }
 
+/// How long parts of a deleted resource outlive it (`[lingering]`): read by the emulator's
+/// realistic mode; rehearsal waits the refusals they cause out, however long they last.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lingering {
+    pub ecs_tasks_stopping: u64,
+    pub ecs_task_network_interface: u64,
+    pub rds_network_interface: u64,
+    pub ecs_task_definition_delete_in_progress: u64,
+}
+
+/// How ECS's deployment circuit breaker stops and rolls back a deployment
+/// (`[circuit_breaker]`): read by the emulator's realistic mode.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitBreaker {
+    /// Seconds into a deployment whose tasks fail before it is FAILED.
+    pub failed_after: u64,
+    /// Seconds the rollback deployment takes to complete.
+    pub rollback: u64,
+}
+
 #[derive(Debug, Deserialize)]
 struct Table {
     consistency: Consistency,
+    lingering: Lingering,
+    circuit_breaker: CircuitBreaker,
     #[serde(flatten)]
     kinds: BTreeMap<String, Lifecycle>,
 }
@@ -93,6 +133,14 @@ pub fn consistency() -> &'static Consistency {
     &table().consistency
 }
 
+pub fn lingering() -> &'static Lingering {
+    &table().lingering
+}
+
+pub fn circuit_breaker() -> &'static CircuitBreaker {
+    &table().circuit_breaker
+}
+
 /// Words every kind uses once a delete was accepted.
 const GOING: [&str; 3] = ["deleting", "deleted", "deprovisioning"];
 
@@ -109,12 +157,17 @@ impl Lifecycle {
     pub fn is_going_away(&self, status: &str) -> bool {
         GOING.iter().any(|g| Self::is(status, g))
             || self.delete.iter().any(|p| Self::is(status, p.state()))
-            || self.gone.as_deref().is_some_and(|g| Self::is(status, g))
+            || self.gone.iter().any(|g| Self::is(status, g))
     }
 
     /// Removed, though AWS may still list it.
     pub fn is_gone(&self, status: &str) -> bool {
-        Self::is(status, "deleted") || self.gone.as_deref().is_some_and(|g| Self::is(status, g))
+        Self::is(status, "deleted") || self.gone.iter().any(|g| Self::is(status, g))
+    }
+
+    /// The state AWS reports first once it is gone, if it keeps listing it.
+    pub fn gone_state(&self) -> Option<&str> {
+        self.gone.first().map(String::as_str)
     }
 
     pub fn is_failed(&self, status: &str) -> bool {
@@ -167,6 +220,10 @@ mod tests {
             );
         }
         assert!(consistency().client_token_memory >= 86_400);
+        // Measured in minutes on AWS: what rehearsal must wait out rather than give up on.
+        assert!(lingering().ecs_task_network_interface >= 60);
+        assert!(lingering().rds_network_interface >= 60);
+        assert!(circuit_breaker().failed_after > 0 && circuit_breaker().rollback > 0);
     }
 
     #[test]
@@ -181,5 +238,9 @@ mod tests {
         assert!(server.is_gone("terminated"));
         assert!(server.is_stopped("stopped"));
         assert!(lifecycle(ResourceKind::EcsService).is_going_away("DRAINING"));
+        let revision = lifecycle(ResourceKind::EcsTaskDefinition);
+        assert!(revision.is_gone("INACTIVE") && revision.is_gone("DELETE_IN_PROGRESS"));
+        assert_eq!(revision.gone_state(), Some("INACTIVE"));
+        assert!(!revision.is_going_away("ACTIVE"));
     }
 }

@@ -21,7 +21,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-pub use lifecycle::{Consistency, Lifecycle, Phase, consistency, lifecycle};
+pub use lifecycle::{
+    CircuitBreaker, Consistency, Lifecycle, Lingering, Phase, circuit_breaker, consistency,
+    lifecycle, lingering,
+};
 
 use crate::model::{Attributes, EnvId, ReplaceOrder, ResourceKind};
 

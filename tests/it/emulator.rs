@@ -228,7 +228,7 @@ impl Emulator {
                 .expect("the layer's port");
             let only_ecs = r#"{"toggles": {"rds": false, "ec2": false, "ec2_not_found": false,
                 "client_tokens": false, "ecs": true, "ecs_not_found": false,
-                "tagging_lag": false, "sg_dependencies": false}}"#;
+                "tagging_lag": false, "sg_dependencies": false}, "route53_page_size": 300}"#;
             let answer = http_with(layer_port, "POST", "/__proxy/realism", only_ecs);
             assert!(
                 matches!(answer, Some((200, _))),
@@ -306,7 +306,8 @@ impl Emulator {
         self.sdk_config_at(&self.endpoint).await
     }
 
-    async fn sdk_config_at(&self, endpoint: &str) -> aws_config::SdkConfig {
+    /// SDK configuration for another endpoint in front of this emulator (a realistic proxy).
+    pub async fn sdk_config_at(&self, endpoint: &str) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(endpoint)

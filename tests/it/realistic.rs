@@ -14,7 +14,7 @@ use crate::project::{PRERELEASE_OWNS, Project};
 struct World {
     em: Emulator,
     prod: crate::emulator::Production,
-    _proxy: FaultProxy,
+    proxy: FaultProxy,
     project: Project,
     production_before: String,
 }
@@ -34,7 +34,7 @@ async fn realistic_world() -> World {
     World {
         em,
         prod,
-        _proxy: proxy,
+        proxy,
         project,
         production_before,
     }
@@ -141,5 +141,131 @@ async fn an_interrupted_apply_run_again_finishes() {
         .run()
         .exits(0);
     assert_eq!(tagged(&w.em, "prerelease").await, Vec::<String>::new());
+    w.assert_production_unchanged().await;
+}
+
+/// The revisions of a task-definition family as ECS describes them through the realistic
+/// layer, in every status (moto forgets a deleted one; AWS keeps it DELETE_IN_PROGRESS).
+async fn revision_statuses(w: &World, arns: &[String]) -> Vec<String> {
+    let ecs = aws_sdk_ecs::Client::new(&w.em.sdk_config_at(&w.proxy.endpoint).await);
+    let mut statuses = vec![];
+    for arn in arns {
+        let described = ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .expect("a deleted revision can still be described");
+        let status = described.task_definition().and_then(|t| t.status());
+        statuses.push(status.map(|s| s.as_str().to_owned()).unwrap_or_default());
+    }
+    statuses
+}
+
+async fn prerelease_revisions(em: &Emulator) -> Vec<String> {
+    let ecs = aws_sdk_ecs::Client::new(&em.sdk_config().await);
+    ecs.list_task_definitions()
+        .family_prefix("prerelease-server")
+        .send()
+        .await
+        .expect("list task definitions")
+        .task_definition_arns()
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_finishes_while_deleted_revisions_stay_delete_in_progress() {
+    let w = realistic_world().await;
+    // DeleteTaskDefinitions leaves a revision DELETE_IN_PROGRESS while anything refers to it:
+    // here for the whole test (an hour at this scale).
+    w.proxy.control(
+        "/__proxy/realism",
+        &serde_json::json!({"table": {"lingering": {"ecs_task_definition_delete_in_progress": 360000}}}),
+    );
+    w.project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let revisions = prerelease_revisions(&w.em).await;
+    assert_eq!(revisions.len(), 1, "{revisions:?}");
+
+    let started = std::time::Instant::now();
+    w.project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve", "--timeout", "4m"])
+        .run()
+        .exits(0)
+        .shows("Proof: a final listing finds nothing tagged rehearsal:env=prerelease")
+        // The network interfaces of the stopped tasks and of the deleted database held the
+        // groups for a while: waited out too.
+        .stderr_has("has a dependent object");
+    // Waiting for INACTIVE alone would have lasted until the timeout.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "destroy took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        revision_statuses(&w, &revisions).await,
+        ["DELETE_IN_PROGRESS"]
+    );
+    assert_eq!(tagged(&w.em, "prerelease").await, Vec::<String>::new());
+    w.assert_production_unchanged().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_waits_out_stopping_tasks_and_lingering_network_interfaces() {
+    let w = realistic_world().await;
+    // The service in production's server group (a group the environment does not own), so
+    // that its lingering interfaces hold no group teardown waits for: the cluster's refusal
+    // while its tasks stop is then the last thing left, for longer than teardown's stalled
+    // passes (about 25 s).
+    w.project.edit(
+        "prerelease",
+        "security_groups = [\"${security_group.server.id}\"]\nassign_public_ip",
+        &format!(
+            "security_groups = [\"{}\"]\nassign_public_ip",
+            w.prod.security_groups.server
+        ),
+    );
+    w.project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    // Minutes on AWS: tasks stopping for 45 s here.
+    w.proxy.control(
+        "/__proxy/realism",
+        &serde_json::json!({"table": {"lingering": {"ecs_tasks_stopping": 4500}}}),
+    );
+    let destroyed = w
+        .project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve", "--timeout", "5m"])
+        .run();
+    destroyed
+        .exits(0)
+        .shows("Proof: a final listing finds nothing tagged rehearsal:env=prerelease")
+        // What was waited out: the stopping tasks holding the cluster.
+        .stderr_has("The Cluster cannot be deleted while Tasks are active.");
+    assert_eq!(tagged(&w.em, "prerelease").await, Vec::<String>::new());
+    w.assert_production_unchanged().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rules_go_onto_new_groups_that_ec2_does_not_know_by_id_yet() {
+    let w = realistic_world().await;
+    // For 3 s after CreateSecurityGroup, calls naming the group answer InvalidGroup.NotFound
+    // (EC2's eventual consistency): longer than create, describe and the first authorize take.
+    w.proxy.control(
+        "/__proxy/realism",
+        &serde_json::json!({"table": {"consistency": {"not_found_after_create": 300}}}),
+    );
+    w.project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    w.project
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(0)
+        .shows("No changes.");
     w.assert_production_unchanged().await;
 }

@@ -23,7 +23,7 @@ use crate::kinds::security_group::{Peer, parse_rule, rule};
 use crate::model::{Address, LiveResource, ResourceKind, tags};
 use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::what;
+use crate::wait::{self, what};
 
 const KIND: ResourceKind = ResourceKind::SecurityGroup;
 
@@ -178,6 +178,29 @@ async fn change_rules(
     }
 }
 
+/// `change_rules` for a group that may have just been created: EC2 is eventually consistent,
+/// and a call naming a new group (or a new group its rules name) may answer
+/// InvalidGroup.NotFound for a while (https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).
+/// Asked again, with the engine's growing pauses, for the not-found grace.
+async fn change_rules_soon(
+    client: &Client,
+    group: &str,
+    what: &str,
+    list: &str,
+    authorize: bool,
+    rules: &[&Value],
+) -> Result<(), ProviderError> {
+    let started = tokio::time::Instant::now();
+    loop {
+        match change_rules(client, group, what, list, authorize, rules).await {
+            Err(ProviderError::NotFound { .. }) if started.elapsed() < wait::not_found_grace() => {
+                tokio::time::sleep(wait::pause_after(started.elapsed())).await;
+            }
+            done => return done,
+        }
+    }
+}
+
 #[async_trait]
 impl AwsKind for Ec2SecurityGroup {
     fn kind(&self) -> ResourceKind {
@@ -329,8 +352,8 @@ impl AwsKind for Ec2SecurityGroup {
                 new.len(),
                 gone.len()
             ));
-            change_rules(&c.ec2, &current.id, &what, list, true, &new).await?;
-            change_rules(&c.ec2, &current.id, &what, list, false, &gone).await?;
+            change_rules_soon(&c.ec2, &current.id, &what, list, true, &new).await?;
+            change_rules_soon(&c.ec2, &current.id, &what, list, false, &gone).await?;
         }
         Ok(())
     }

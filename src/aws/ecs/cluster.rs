@@ -130,7 +130,23 @@ impl AwsKind for EcsCluster {
             .cluster(&live.id)
             .send()
             .await
-            .map_err(|e| errors::sdk("ecs:DeleteCluster", &what(live), e))?;
+            .map_err(|e| {
+                // The tasks of a deleted service hold the cluster until they are STOPPED, for
+                // minutes after the service is INACTIVE: "not deletable yet", asked again
+                // (API_DeleteCluster: ClusterContainsTasksException). Container instances
+                // never leave by themselves: that one stays an error.
+                let stopping = errors::code_of(&e) == Some("ClusterContainsTasksException");
+                match errors::sdk("ecs:DeleteCluster", &what(live), e) {
+                    ProviderError::DependencyViolation { what, message } if stopping => {
+                        ProviderError::InvalidState {
+                            what,
+                            state: "still holding stopping tasks".to_owned(),
+                            message,
+                        }
+                    }
+                    other => other,
+                }
+            })?;
         Ok(())
     }
 

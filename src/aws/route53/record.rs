@@ -207,12 +207,16 @@ async fn record_sets(
 ) -> Result<Vec<ResourceRecordSet>, ProviderError> {
     let mut out = vec![];
     let (mut name, mut kind): (Option<String>, Option<RrType>) = (None, None);
+    // Weighted, latency and other routing policies share a name and type: a page may end
+    // inside them, and the next starts at this set identifier (API_ListResourceRecordSets).
+    let mut identifier: Option<String> = None;
     loop {
         let page = client
             .list_resource_record_sets()
             .hosted_zone_id(zone.id())
             .set_start_record_name(name.take())
             .set_start_record_type(kind.take())
+            .set_start_record_identifier(identifier.take())
             .send()
             .await
             .map_err(|e| errors::sdk("route53:ListResourceRecordSets", zone.name(), e))?;
@@ -222,6 +226,7 @@ async fn record_sets(
         }
         name = page.next_record_name().map(str::to_owned);
         kind = page.next_record_type().cloned();
+        identifier = page.next_record_identifier().map(str::to_owned);
         if name.is_none() {
             return Ok(out);
         }

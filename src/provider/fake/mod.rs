@@ -674,9 +674,9 @@ fn replay(
         None => {
             let mut gone = earlier.resource.clone();
             gone.status = lifecycle(gone.kind)
-                .gone
-                .clone()
-                .unwrap_or("deleted".into());
+                .gone_state()
+                .unwrap_or("deleted")
+                .to_owned();
             gone.transition = None;
             gone.sync_status();
             gone
