@@ -362,6 +362,18 @@ impl LiveResource {
         crate::kinds::lifecycle(self.address.kind).is_going_away(&self.status)
     }
 
+    /// What AWS said last about it, newest first (a service's `events`), if it says anything.
+    pub fn events(&self) -> Vec<String> {
+        self.attributes
+            .get("events")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// True when it is in a state its kind never recovers from (`incompatible-restore`, ...).
     pub fn has_failed(&self) -> bool {
         crate::kinds::lifecycle(self.address.kind).is_failed(&self.status)

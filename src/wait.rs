@@ -166,9 +166,7 @@ impl<'a> Judge<'a> {
         let verdict = kinds::describe(resource.address.kind).verdict;
         Judge {
             verdict: verdict.zip(desired),
-            since: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            since: kinds::now(),
             ready_since: Mutex::new(None),
         }
     }
@@ -189,7 +187,7 @@ impl<'a> Judge<'a> {
             return Err(ProviderError::NotAsAsked {
                 what,
                 why,
-                events: events_of(&live),
+                events: live.events(),
             });
         }
         classify(live, lifecycle, what, target)
@@ -223,7 +221,7 @@ impl<'a> Judge<'a> {
         Err(ProviderError::NotAsAsked {
             what: what(&live),
             why,
-            events: events_of(&live),
+            events: live.events(),
         })
     }
 }
@@ -238,7 +236,7 @@ fn classify<T>(
     if lifecycle.is_stuck(&live.status) {
         return Err(ProviderError::Stuck {
             what,
-            events: events_of(&live),
+            events: live.events(),
             state: live.status,
             target: target.to_string(),
         });
@@ -262,20 +260,6 @@ fn classify<T>(
         });
     }
     Ok(Check::Pending(live.status))
-}
-
-/// What AWS said last about a resource, newest first (a service's events).
-fn events_of(live: &LiveResource) -> Vec<String> {
-    live.attributes
-        .get("events")
-        .and_then(Value::as_array)
-        .map(|e| {
-            e.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Wait until an update shows: the resource ready again, none of the `changed` attributes still

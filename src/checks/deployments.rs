@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use crate::kinds::{self, Verdict};
 use crate::model::{Address, Attributes, LiveResource};
 use crate::spec::refs::{self, Reference};
@@ -79,17 +77,6 @@ fn one(
     judgement: &kinds::Judgement,
 ) -> Deployment {
     let lifecycle = kinds::lifecycle(address.kind);
-    let events = || {
-        running
-            .attributes
-            .get("events")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect()
-    };
     // A check asks what runs now, not how one change went: no rollback is "since" it, and
     // the events say why it runs what it runs.
     let (passed, summary) = match (judgement.judge)(asked, running, kinds::Since::MAX) {
@@ -110,6 +97,6 @@ fn one(
         address: address.clone(),
         passed,
         summary,
-        events: if passed { vec![] } else { events() },
+        events: if passed { vec![] } else { running.events() },
     }
 }

@@ -112,6 +112,13 @@ pub struct Judgement {
 /// reported before it (a rollback of an earlier apply) is not about this change.
 pub type Since = u64;
 
+/// Now, as a [`Since`].
+pub fn now() -> Since {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// A kind's judgement of a ready resource (see [`Kind::verdict`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -506,9 +506,7 @@ impl FakeKind for EcsService {
         }
         let to = rollback["to"].clone();
         service.attributes.remove(ROLLBACK);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = kinds::now();
         service.attributes.insert("task_definition".into(), to);
         service
             .attributes
