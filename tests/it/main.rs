@@ -13,6 +13,7 @@ mod iam_policy;
 mod isolation;
 mod snapshots;
 mod spec_errors;
+mod spec_table;
 mod teardown;
 
 // Against a private moto server per test (installed by `make emulator-install`).
