@@ -40,6 +40,8 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    set_item: None,
+    cycle_hint: None,
 };
 
 /// `[resources.dns_record.NAME]`

@@ -37,4 +37,6 @@ pub const KIND: Kind = Kind {
     names: &[],
     verdict: None,
     create_note: None,
+    set_item: None,
+    cycle_hint: None,
 };

@@ -46,6 +46,8 @@ pub const KIND: Kind = Kind {
     names: &[],
     verdict: None,
     create_note: None,
+    set_item: None,
+    cycle_hint: None,
 };
 
 /// `[resources.ec2_instance.NAME]`

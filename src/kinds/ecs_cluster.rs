@@ -29,6 +29,8 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    set_item: None,
+    cycle_hint: None,
 };
 
 /// `[resources.ecs_cluster.NAME]`

@@ -44,6 +44,8 @@ pub const KIND: Kind = Kind {
         judge: runs_what_was_asked,
     }),
     create_note: None,
+    set_item: None,
+    cycle_hint: None,
 };
 
 /// `[resources.ecs_service.NAME]`

@@ -51,6 +51,8 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    set_item: None,
+    cycle_hint: None,
 };
 
 const DOCUMENTS: Documents = Documents {

@@ -98,6 +98,13 @@ pub struct Kind {
     /// What a plan says under each create of this kind, when creating one has a cost outside
     /// the environment (a snapshot suspends a Single-AZ database's I/O).
     pub create_note: Option<&'static str>,
+    /// How one item of a set-valued attribute reads in a plan, given the attribute's name (a
+    /// security group's rule: `tcp 5432 from sg-0abc`); a plan then lists the items added and
+    /// removed. `None`: its sets (subnets, the groups of an instance) read well whole.
+    pub set_item: Option<fn(&Value, &str) -> Option<String>>,
+    /// Why resources of this kind alone can form a dependency cycle, and the way out, for
+    /// `validate`'s error; `None`: the general hint.
+    pub cycle_hint: Option<&'static str>,
 }
 
 /// How a kind judges whether a ready resource runs what was asked.

@@ -62,6 +62,8 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    set_item: None,
+    cycle_hint: None,
 };
 
 /// `[resources.rds_instance.NAME]`

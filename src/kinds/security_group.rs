@@ -54,6 +54,13 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    set_item: Some(rule_text),
+    // Groups whose rules name each other: each needs the other's id before it exists.
+    cycle_hint: Some(
+        "security groups whose rules name each other cannot be made in any order: each \
+         needs the other's id first. Let one allow the other's network with \
+         cidr_blocks = [\"10.0.1.0/24\"] instead of source_security_group",
+    ),
 };
 
 /// `[resources.security_group.NAME]`

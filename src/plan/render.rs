@@ -242,20 +242,15 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
 
 /// A change of a list compared as a set (security group rules, say), as the items added and
 /// removed: `ingress: + tcp 5432 from sg-0abc, - tcp 22 from 0.0.0.0/0`. A create lists them.
+/// Only for kinds whose items have a text of their own (`Kind::set_item`).
 fn set_change(change: &AttributeChange, action: &PlannedAction) -> Option<String> {
-    // Security group rules only: other sets (subnets, groups of an instance) read well whole.
-    let kind = action.address.kind;
-    if kind != crate::model::ResourceKind::SecurityGroup
-        || !crate::kinds::describe(kind)
-            .sets
-            .contains(&change.name.as_str())
-    {
+    let kind = crate::kinds::describe(action.address.kind);
+    let item_text = kind.set_item?;
+    if !kind.sets.contains(&change.name.as_str()) {
         return None;
     }
     let after = change.after.as_ref()?.as_array()?;
-    let item = |v: &Value| {
-        crate::kinds::security_group::rule_text(v, &change.name).unwrap_or_else(|| short(v))
-    };
+    let item = |v: &Value| item_text(v, &change.name).unwrap_or_else(|| short(v));
     let before = match &change.before {
         Some(Value::Array(before)) if action.action != ActionKind::Create => before,
         _ => {

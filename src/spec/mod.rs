@@ -1059,17 +1059,15 @@ impl<'a> Validator<'a> {
                 members = walk;
             }
             let names: Vec<String> = members.iter().map(|a| a.to_string()).collect();
-            // Groups that allow each other: each needs the other's id for its rules.
-            let groups = members
-                .iter()
-                .all(|a| a.kind == ResourceKind::SecurityGroup);
-            let hint = if groups {
-                "security groups whose rules name each other cannot be made in any order: each \
-                 needs the other's id first. Let one allow the other's network with \
-                 cidr_blocks = [\"10.0.1.0/24\"] instead of source_security_group"
-            } else {
-                "each of these needs another to exist first; remove one reference or depends_on"
-            };
+            // A cycle of one kind may have a reason and a way out of its own.
+            let one_kind = members.iter().all(|a| a.kind == first.kind);
+            let hint = kinds::describe(first.kind)
+                .cycle_hint
+                .filter(|_| one_kind)
+                .unwrap_or(
+                    "each of these needs another to exist first; remove one reference or \
+                     depends_on",
+                );
             return Err(self.error(
                 self.span(&["resources", first.kind.as_str(), &first.name]),
                 format!("dependency cycle between {}", names.join(" → ")),
