@@ -18,7 +18,7 @@ use crate::model::{Address, Attributes, LiveResource, tags};
 use crate::ownership;
 use crate::plan::{ActionKind, Plan, PlannedAction};
 use crate::provider::{CreateRequest, Operation, Provider, ProviderError};
-use crate::spec::refs::{self, Reference};
+use crate::spec::refs;
 use crate::wait::{self, PENDING_REBOOT};
 
 /// The outcome of waiting for one resource to be ready, shared by every step that needs it.
@@ -296,18 +296,14 @@ fn create_request(
 /// Substitute references to other resources from what is known now.
 fn resolve(run: &Run, template: &Attributes) -> Result<Attributes, StepError> {
     let outputs = run.outputs.lock().unwrap();
-    let lookup = |r: &Reference| match r {
-        Reference::Resource { address, attribute } => outputs.get(address)?.get(attribute).cloned(),
-        _ => None,
-    };
-    let value = refs::interpolate(&Value::Object(template.clone()), &lookup);
-    if let Some(missing) = refs::references_in(&value).first() {
-        return Err(StepError::Unresolved {
+    match refs::resolve(
+        &Value::Object(template.clone()),
+        &refs::from_resources(&outputs),
+    ) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => unreachable!("objects interpolate to objects"),
+        Err(missing) => Err(StepError::Unresolved {
             reference: missing.to_string(),
-        });
-    }
-    match refs::unescape(&value) {
-        Value::Object(map) => Ok(map),
-        _ => unreachable!("objects interpolate to objects"),
+        }),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::kinds::{self, Verdict};
 use crate::model::{Address, Attributes, LiveResource};
-use crate::spec::refs::{self, Reference};
+use crate::spec::refs;
 
 /// How one deployed resource stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,17 +23,12 @@ pub struct Deployment {
 /// holds the spec's attributes; references to other resources are resolved from `live`. A
 /// resource whose asked value refers to a source (known only to a plan) is left out.
 pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<Deployment> {
-    let outputs: BTreeMap<&Address, &Attributes> = live
+    let outputs: BTreeMap<Address, Attributes> = live
         .iter()
         .filter(|r| !r.is_going_away())
-        .map(|r| (&r.address, &r.attributes))
+        .map(|r| (r.address.clone(), r.attributes.clone()))
         .collect();
-    let lookup = |r: &Reference| match r {
-        Reference::Resource { address, attribute } => {
-            outputs.get(address).and_then(|a| a.get(attribute)).cloned()
-        }
-        _ => None,
-    };
+    let lookup = refs::from_resources(&outputs);
     desired
         .iter()
         .filter_map(|(address, attributes)| {
@@ -43,8 +38,7 @@ pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<De
                 let Some(value) = attributes.get(*name) else {
                     continue;
                 };
-                let value = refs::unescape(&refs::interpolate(value, &lookup));
-                if !refs::references_in(&value).is_empty() {
+                let Ok(value) = refs::resolve(value, &lookup) else {
                     return Some(Deployment {
                         address: address.clone(),
                         passed: true,
@@ -54,7 +48,7 @@ pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<De
                         ),
                         events: vec![],
                     });
-                }
+                };
                 asked.insert((*name).to_string(), value);
             }
             let Some(running) = live.iter().find(|r| &r.address == address) else {

@@ -141,21 +141,20 @@ async fn run_one(
 /// The probe with its references filled in from the live environment; a reference to a
 /// resource that does not exist (or has no such value) is named.
 fn resolve(probe: &Probe, outputs: &BTreeMap<Address, Attributes>) -> Result<Probe, String> {
-    let lookup = |r: &Reference| match r {
-        Reference::Resource { address, attribute } => outputs.get(address)?.get(attribute).cloned(),
-        _ => None,
-    };
+    let lookup = refs::from_resources(outputs);
     let fill = |text: &str| -> Result<String, String> {
-        let value = refs::interpolate(&Value::String(text.to_string()), &lookup);
-        if let Some(missing) = refs::references_in(&value).first() {
-            return Err(match missing {
-                Reference::Resource { address, .. } if !outputs.contains_key(address) => {
-                    format!("`${{{missing}}}` is not known: {address} does not exist; apply first")
+        let value =
+            refs::resolve(&Value::String(text.to_string()), &lookup).map_err(|missing| {
+                match &missing {
+                    Reference::Resource { address, .. } if !outputs.contains_key(address) => {
+                        format!(
+                            "`${{{missing}}}` is not known: {address} does not exist; apply first"
+                        )
+                    }
+                    _ => format!("`${{{missing}}}` is not known yet"),
                 }
-                _ => format!("`${{{missing}}}` is not known yet"),
-            });
-        }
-        Ok(match refs::unescape(&value) {
+            })?;
+        Ok(match value {
             Value::String(s) => s,
             // `${...port}` alone in a string stands for the value itself: a number, say.
             other => other.to_string(),

@@ -254,6 +254,31 @@ pub fn interpolate(value: &Value, lookup: &dyn Fn(&Reference) -> Option<Value>) 
     }
 }
 
+/// Substitute every reference and give back plain values (unescaped), or the first reference
+/// `lookup` cannot answer. What the executor and the checks use, once everything a value refers
+/// to exists; a plan, which may leave references for the apply, uses [`interpolate`].
+pub fn resolve(
+    value: &Value,
+    lookup: &dyn Fn(&Reference) -> Option<Value>,
+) -> Result<Value, Reference> {
+    let value = interpolate(value, lookup);
+    match references_in(&value).into_iter().next() {
+        Some(missing) => Err(missing),
+        None => Ok(unescape(&value)),
+    }
+}
+
+/// Answers references to resources from what each one reported (its outputs, by address);
+/// references to sources and variables are a plan's to answer, and get `None`.
+pub fn from_resources(
+    known: &std::collections::BTreeMap<Address, crate::model::Attributes>,
+) -> impl Fn(&Reference) -> Option<Value> + '_ {
+    |r| match r {
+        Reference::Resource { address, attribute } => known.get(address)?.get(attribute).cloned(),
+        _ => None,
+    }
+}
+
 fn single_reference(s: &str) -> Option<Reference> {
     match pieces(s).ok()?.as_slice() {
         [Piece::Reference { parsed: Ok(r), .. }] => Some(r.clone()),
@@ -361,6 +386,42 @@ mod tests {
             Reference::Resource { attribute, .. } if attribute == "port" => Some(json!(5432)),
             _ => None,
         }
+    }
+
+    #[test]
+    fn resolving_gives_plain_values_or_names_the_first_reference_nobody_knows() {
+        let known: std::collections::BTreeMap<Address, crate::model::Attributes> = [(
+            "rds_instance.db".parse().unwrap(),
+            json!({"endpoint": "db.local", "motd": "costs $${x}"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )]
+        .into();
+        let lookup = from_resources(&known);
+        assert_eq!(
+            resolve(&json!("${rds_instance.db.endpoint}:5432"), &lookup),
+            Ok(json!("db.local:5432"))
+        );
+        // What AWS reported is text, never a reference: it comes back as it was written.
+        assert_eq!(
+            resolve(&json!("${rds_instance.db.motd}"), &lookup),
+            Ok(json!("costs $${x}"))
+        );
+        assert_eq!(
+            resolve(
+                &json!([
+                    "${rds_instance.db.endpoint}",
+                    "${rds_instance.gone.endpoint}"
+                ]),
+                &lookup
+            )
+            .unwrap_err()
+            .to_string(),
+            "rds_instance.gone.endpoint"
+        );
+        // Sources and variables are a plan's to answer.
+        assert!(resolve(&json!("${var.version}"), &lookup).is_err());
     }
 
     #[test]
