@@ -69,7 +69,7 @@ test-engine:
 # Coverage-guided fuzzing of everything rehearsal reads (rehearsal::fuzz::inputs) with libFuzzer,
 # for FUZZ_TIME seconds on FUZZ_JOBS cores. New inputs go to fuzz/corpus/inputs, crashes to
 # fuzz/artifacts/inputs. It needs nightly Rust and cargo-fuzz; `make test` runs a shorter,
-# seeded fuzzer on stable Rust instead (tests/fuzz.rs). The target is safe Rust, so it runs
+# seeded fuzzer on stable Rust instead (fuzz/seeded.rs). The target is safe Rust, so it runs
 # without a sanitizer unless FUZZ_SANITIZER=address.
 FUZZ_TIME ?= 600
 FUZZ_JOBS ?= 1
@@ -88,7 +88,7 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-# One table of figures measured in one run (bench/README.md says how to read them): the
+# One table of figures measured in one run (benches/README.md says how to read them): the
 # engine's scale and the speed of AWS on the fake, then AWS requests per command at N = 1, 20,
 # 100 servers. The dev profile the tests already built: a release build would compile the AWS
 # SDK once more. BENCH_OPERATIONS=1 adds requests by operation.

@@ -2,7 +2,7 @@
 //! input may make it panic, and every error it ends with must read as the user would want it.
 //!
 //! [`inputs`] is called by both fuzzers: the coverage-guided one (`fuzz/`, `make fuzz`, on
-//! nightly Rust) and the seeded mutational run in `tests/fuzz.rs` that `make test` includes.
+//! nightly Rust) and the seeded mutational run in `fuzz/seeded.rs` that `make test` includes.
 //! A failed check here is a panic like any other, and both report the input that caused it.
 //!
 //! The bytes are read three ways:

@@ -1,6 +1,6 @@
 //! Everything rehearsal reads from outside, under libFuzzer: spec text (validated, and planned
 //! against the fake production when valid) and plan files. The target itself is
-//! `rehearsal::fuzz::inputs`, which `tests/fuzz.rs` also runs on stable Rust.
+//! `rehearsal::fuzz::inputs`, which `fuzz/seeded.rs` also runs on stable Rust.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
