@@ -89,14 +89,77 @@ pub(crate) trait AwsKind: Send + Sync {
         policy: &DeletePolicy,
     ) -> Result<(), ProviderError>;
 
-    /// Set and remove tags.
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError>;
+    /// Which service's tag calls tag it.
+    fn tagging(&self) -> Tagging;
+}
+
+/// The tag calls of a kind's service: each service's API is written once (`ec2::tag`,
+/// `ecs::tag`, `rds::tag`), and a kind only says which one is its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tagging {
+    /// CreateTags / DeleteTags by resource id.
+    Ec2,
+    /// TagResource / UntagResource by ARN (the resource's id is its ARN).
+    Ecs,
+    /// AddTagsToResource / RemoveTagsFromResource by ARN (the `arn` attribute).
+    Rds,
+    /// Not tagged in place (a Route 53 record: its owner record holds what tags would).
+    None,
+}
+
+/// Set and remove a resource's tags through its service's API.
+pub(crate) async fn tag(
+    k: &dyn AwsKind,
+    c: &Clients,
+    live: &LiveResource,
+    set: &TagMap,
+    remove: &[String],
+) -> Result<(), ProviderError> {
+    let what = what(live);
+    match k.tagging() {
+        Tagging::Ec2 => ec2::tag(&c.ec2, &live.id, &what, set, remove).await,
+        Tagging::Ecs => ecs::tag(&c.ecs, &live.id, &what, set, remove).await,
+        Tagging::Rds => rds::tag(&c.rds, rds::arn_of(live)?, &what, set, remove).await,
+        Tagging::None => Err(not_in_place(k.kind(), "tags")),
+    }
+}
+
+/// Of what AWS listed, the resources that claim an address of `kind` in their tags (see
+/// `ownership`) and that the scan wants: every kind's scan ends here.
+pub(crate) fn owned<T>(
+    cx: &Scan<'_>,
+    kind: ResourceKind,
+    listed: impl IntoIterator<Item = T>,
+    tags_of: impl Fn(&T) -> TagMap,
+    live: impl Fn(&T, crate::model::Address, TagMap) -> LiveResource,
+) -> Vec<LiveResource> {
+    listed
+        .into_iter()
+        .filter_map(|item| {
+            let all = tags_of(&item);
+            let address = ownership::claimed_address(&all, kind)?;
+            Some(live(&item, address, all)).filter(|r| cx.wants(r))
+        })
+        .collect()
+}
+
+/// AWS's answer to a describe by ids, in the order the targets were asked about: `None` for a
+/// target AWS no longer lists. Every kind's `describe` ends here.
+pub(crate) fn in_order_of<T>(
+    targets: &[LiveResource],
+    found: &[T],
+    id_of: impl Fn(&T) -> Option<&str>,
+    live: impl Fn(&T, crate::model::Address) -> LiveResource,
+) -> Vec<Option<LiveResource>> {
+    targets
+        .iter()
+        .map(|t| {
+            found
+                .iter()
+                .find(|f| id_of(f) == Some(t.id.as_str()))
+                .map(|f| live(f, t.address.clone()))
+        })
+        .collect()
 }
 
 /// The registry: every kind's AWS module.
@@ -159,7 +222,7 @@ pub(crate) async fn guarded_update(
         let (set, remove) = tagging::user_tag_changes(&live.tags, &wanted);
         if !set.is_empty() || !remove.is_empty() {
             op.report("tagging");
-            k.tag(c, &live, &set, &remove).await?;
+            tag(k, c, &live, &set, &remove).await?;
         }
     }
     describe_one(k, c, current)

@@ -27,12 +27,10 @@ use super::{
 };
 use crate::aws::attrs::{Builder, Reader};
 use crate::aws::batch::{Answers, BatchFuture};
-use crate::aws::kind::{Actions, AwsKind, not_in_place};
+use crate::aws::kind::{Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
-use crate::model::{
-    Address, LiveResource, ResourceKind, SourceKind, SourceQuery, input_digest, tags,
-};
+use crate::model::{Address, LiveResource, ResourceKind, SourceKind, SourceQuery, input_digest};
 use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::{self, Check, what};
@@ -297,13 +295,7 @@ impl AwsKind for Ec2Instance {
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
         let client = &cx.clients.ec2;
-        let mut filters = match cx.env {
-            Some(env) => vec![
-                filter(&format!("tag:{}", tags::PROJECT), &[env.project.as_str()]),
-                filter(&format!("tag:{}", tags::ENV), &[env.name.as_str()]),
-            ],
-            None => vec![filter("tag-key", &[tags::ENV])],
-        };
+        let mut filters = super::owner_filters(cx.env);
         filters.push(filter("instance-state-name", PRESENT));
         let instances = describe_instances(client, filters, "EC2 instances").await?;
         let owned: Vec<(Instance, Address)> = instances
@@ -560,13 +552,7 @@ impl AwsKind for Ec2Instance {
         Ok(())
     }
 
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError> {
-        super::tag(&c.ec2, &live.id, &what(live), set, remove).await
+    fn tagging(&self) -> Tagging {
+        Tagging::Ec2
     }
 }

@@ -44,6 +44,20 @@ pub(crate) fn filter(name: &str, values: &[&str]) -> Filter {
         .build()
 }
 
+/// The filters that make EC2 list only what an environment's tags claim (or, for no
+/// environment, what any environment's do): EC2 filters by tag on its side, so a scan reads
+/// none of production's resources. Ownership itself is proven afterwards (`ownership`).
+pub(crate) fn owner_filters(env: Option<&crate::model::EnvId>) -> Vec<Filter> {
+    use crate::model::tags;
+    match env {
+        Some(env) => vec![
+            filter(&format!("tag:{}", tags::PROJECT), &[env.project.as_str()]),
+            filter(&format!("tag:{}", tags::ENV), &[env.name.as_str()]),
+        ],
+        None => vec![filter("tag-key", &[tags::ENV])],
+    }
+}
+
 /// Instances matching `filters`, across all pages. Filters never answer "not found".
 pub(crate) async fn describe_instances(
     client: &Client,

@@ -16,11 +16,11 @@ use serde_json::Value;
 
 use super::{ec2_tags, filter, tag_map};
 use crate::aws::attrs::{Builder, Reader};
-use crate::aws::kind::{Actions, AwsKind, not_in_place};
-use crate::aws::tags::{self as tagging, TagMap};
+use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
+use crate::aws::tags as tagging;
 use crate::aws::{Clients, Scan, errors};
 use crate::kinds::security_group::{Peer, parse_rule, rule};
-use crate::model::{Address, LiveResource, ResourceKind, tags};
+use crate::model::{Address, LiveResource, ResourceKind};
 use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::{self, what};
@@ -215,22 +215,15 @@ impl AwsKind for Ec2SecurityGroup {
     }
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
-        let filters = match cx.env {
-            Some(env) => vec![
-                filter(&format!("tag:{}", tags::PROJECT), &[env.project.as_str()]),
-                filter(&format!("tag:{}", tags::ENV), &[env.name.as_str()]),
-            ],
-            None => vec![filter("tag-key", &[tags::ENV])],
-        };
+        let filters = super::owner_filters(cx.env);
         let groups = describe_groups(&cx.clients.ec2, filters, "security groups").await?;
-        Ok(groups
-            .iter()
-            .filter_map(|g| {
-                let address = ownership::claimed_address(&tag_map(g.tags()), KIND)?;
-                Some(live(g, address))
-            })
-            .filter(|l| cx.wants(l))
-            .collect())
+        Ok(kind::owned(
+            cx,
+            KIND,
+            &groups,
+            |g| tag_map(g.tags()),
+            |g, a, _| live(g, a),
+        ))
     }
 
     async fn describe(
@@ -241,15 +234,7 @@ impl AwsKind for Ec2SecurityGroup {
         let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
         let found =
             describe_groups(&c.ec2, vec![filter("group-id", &ids)], "security groups").await?;
-        Ok(targets
-            .iter()
-            .map(|t| {
-                found
-                    .iter()
-                    .find(|g| g.group_id() == Some(t.id.as_str()))
-                    .map(|g| live(g, t.address.clone()))
-            })
-            .collect())
+        Ok(kind::in_order_of(targets, &found, |g| g.group_id(), live))
     }
 
     async fn existing(
@@ -451,13 +436,7 @@ impl AwsKind for Ec2SecurityGroup {
         }
     }
 
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError> {
-        super::tag(&c.ec2, &live.id, &what(live), set, remove).await
+    fn tagging(&self) -> Tagging {
+        Tagging::Ec2
     }
 }

@@ -14,11 +14,10 @@ use futures_util::future::try_join_all;
 use super::{filter, tag_map};
 use crate::aws::attrs::Builder;
 use crate::aws::batch::BatchFuture;
-use crate::aws::kind::{Actions, AwsKind};
-use crate::aws::tags::{self as tagging, TagMap};
+use crate::aws::kind::{self, Actions, AwsKind, Tagging};
+use crate::aws::tags as tagging;
 use crate::aws::{Clients, Scan, errors};
-use crate::model::{Address, LiveResource, ResourceKind, tags};
-use crate::ownership;
+use crate::model::{Address, LiveResource, ResourceKind};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -90,22 +89,16 @@ impl AwsKind for EbsVolume {
     }
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
-        let mut filters = match cx.env {
-            Some(env) => vec![
-                filter(&format!("tag:{}", tags::PROJECT), &[env.project.as_str()]),
-                filter(&format!("tag:{}", tags::ENV), &[env.name.as_str()]),
-            ],
-            None => vec![filter("tag-key", &[tags::ENV])],
-        };
+        let mut filters = super::owner_filters(cx.env);
         filters.push(filter("status", PRESENT));
         let volumes = describe_volumes(&cx.clients.ec2, filters, "EBS volumes").await?;
-        Ok(volumes
-            .iter()
-            .filter_map(|v| {
-                let address = ownership::claimed_address(&tag_map(v.tags()), KIND)?;
-                Some(live(v, address)).filter(|r| cx.wants(r))
-            })
-            .collect())
+        Ok(kind::owned(
+            cx,
+            KIND,
+            &volumes,
+            |v| tag_map(v.tags()),
+            |v, a, _| live(v, a),
+        ))
     }
 
     async fn describe(
@@ -189,13 +182,7 @@ impl AwsKind for EbsVolume {
         Ok(())
     }
 
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError> {
-        super::tag(&c.ec2, &live.id, &what(live), set, remove).await
+    fn tagging(&self) -> Tagging {
+        Tagging::Ec2
     }
 }

@@ -5,11 +5,10 @@ use aws_sdk_ecs::types::Cluster;
 
 use super::{all_clusters, describe_clusters, ecs_tags, empty, tag_map};
 use crate::aws::attrs::{Builder, Reader};
-use crate::aws::kind::{Actions, AwsKind};
+use crate::aws::kind::{self, Actions, AwsKind, Tagging};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::model::{Address, LiveResource, ResourceKind};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -50,16 +49,15 @@ impl AwsKind for EcsCluster {
     }
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
-        Ok(all_clusters(cx)
-            .await?
-            .iter()
-            .filter(|c| c.status() != Some("INACTIVE"))
-            .filter_map(|c| {
-                let all = tag_map(c.tags());
-                let address = ownership::claimed_address(&all, KIND)?;
-                Some(live(c, address, all)).filter(|r| cx.wants(r))
-            })
-            .collect())
+        let clusters = all_clusters(cx).await?;
+        let present = clusters.iter().filter(|c| c.status() != Some("INACTIVE"));
+        Ok(kind::owned(
+            cx,
+            KIND,
+            present,
+            |c| tag_map(c.tags()),
+            |c, a, all| live(c, a, all),
+        ))
     }
 
     async fn describe(
@@ -69,15 +67,12 @@ impl AwsKind for EcsCluster {
     ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
         let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
         let found = describe_clusters(&c.ecs, &ids).await?;
-        Ok(targets
-            .iter()
-            .map(|t| {
-                found
-                    .iter()
-                    .find(|c| c.cluster_arn() == Some(t.id.as_str()))
-                    .map(|c| live(c, t.address.clone(), tag_map(c.tags())))
-            })
-            .collect())
+        Ok(kind::in_order_of(
+            targets,
+            &found,
+            |c| c.cluster_arn(),
+            |c, a| live(c, a, tag_map(c.tags())),
+        ))
     }
 
     async fn existing(
@@ -150,13 +145,7 @@ impl AwsKind for EcsCluster {
         Ok(())
     }
 
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError> {
-        super::tag(&c.ecs, &live.id, &what(live), set, remove).await
+    fn tagging(&self) -> Tagging {
+        Tagging::Ecs
     }
 }

@@ -18,12 +18,11 @@ use super::{
     tag_map,
 };
 use crate::aws::attrs::{Builder, Reader};
-use crate::aws::kind::{Actions, AwsKind, not_in_place};
+use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
 use crate::kinds::ecs_service::ROLLED_BACK_AT;
 use crate::model::{Address, LiveResource, ResourceKind};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -229,16 +228,17 @@ impl AwsKind for EcsService {
             async move { services_of(&client, cluster).await }
         })
         .await?;
-        Ok(services
+        let present = services
             .iter()
             .flatten()
-            .filter(|s| s.status() != Some("INACTIVE"))
-            .filter_map(|s| {
-                let all = tag_map(s.tags());
-                let address = ownership::claimed_address(&all, KIND)?;
-                Some(live(s, address, all)).filter(|r| cx.wants(r))
-            })
-            .collect())
+            .filter(|s| s.status() != Some("INACTIVE"));
+        Ok(kind::owned(
+            cx,
+            KIND,
+            present,
+            |s| tag_map(s.tags()),
+            |s, a, all| live(s, a, all),
+        ))
     }
 
     async fn describe(
@@ -257,23 +257,19 @@ impl AwsKind for EcsService {
         for (cluster, ids) in by_cluster {
             found.extend(describe_services(&c.ecs, &cluster, &ids).await?);
         }
-        Ok(targets
-            .iter()
-            .map(|t| {
-                found
-                    .iter()
-                    .find(|s| s.service_arn() == Some(t.id.as_str()))
-                    .map(|s| {
-                        let mut described = live(s, t.address.clone(), tag_map(s.tags()));
-                        if let Some(cluster) = t.attributes.get("cluster") {
-                            described
-                                .attributes
-                                .insert("cluster".into(), cluster.clone());
-                        }
-                        described
-                    })
-            })
-            .collect())
+        let mut described = kind::in_order_of(
+            targets,
+            &found,
+            |s| s.service_arn(),
+            |s, a| live(s, a, tag_map(s.tags())),
+        );
+        // The target's `cluster`, as the spec named it: ECS answers with the cluster's ARN.
+        for (t, d) in targets.iter().zip(described.iter_mut()) {
+            if let (Some(d), Some(cluster)) = (d, t.attributes.get("cluster")) {
+                d.attributes.insert("cluster".into(), cluster.clone());
+            }
+        }
+        Ok(described)
     }
 
     async fn existing(
@@ -431,14 +427,8 @@ impl AwsKind for EcsService {
         }
     }
 
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError> {
-        super::tag(&c.ecs, &live.id, &what(live), set, remove).await
+    fn tagging(&self) -> Tagging {
+        Tagging::Ecs
     }
 }
 

@@ -13,11 +13,10 @@ use serde_json::Value;
 
 use super::{definition, describe_task_definition, ecs_tags, empty, is_missing_task_definition};
 use crate::aws::attrs::{Builder, Reader};
-use crate::aws::kind::{Actions, AwsKind};
+use crate::aws::kind::{self, Actions, AwsKind, Tagging};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
 use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -211,15 +210,17 @@ impl AwsKind for EcsTaskDefinition {
         arns.dedup();
         // The tags that decide ownership are the ones ECS describes, not the Tagging API's copy.
         let described = describe_many(&cx.clients.ecs, arns).await?;
-        Ok(described
+        let active = described
             .into_iter()
             .flatten()
-            .filter(|(td, _)| td.status() == Some(&TaskDefinitionStatus::Active))
-            .filter_map(|(td, all)| {
-                let address = ownership::claimed_address(&all, KIND)?;
-                Some(live(&td, address, all)).filter(|r| cx.wants(r))
-            })
-            .collect())
+            .filter(|(td, _)| td.status() == Some(&TaskDefinitionStatus::Active));
+        Ok(kind::owned(
+            cx,
+            KIND,
+            active,
+            |(_, all)| all.clone(),
+            |(td, _), a, all| live(td, a, all),
+        ))
     }
 
     async fn describe(
@@ -363,13 +364,7 @@ impl AwsKind for EcsTaskDefinition {
         Ok(())
     }
 
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError> {
-        super::tag(&c.ecs, &live.id, &what(live), set, remove).await
+    fn tagging(&self) -> Tagging {
+        Tagging::Ecs
     }
 }

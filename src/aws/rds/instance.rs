@@ -3,14 +3,13 @@
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, DbSnapshot};
 
-use super::{arn_of, describe_instances, rds_tags, tag_map};
+use super::{describe_instances, rds_tags, tag_map};
 use crate::aws::attrs::{Builder, Reader};
-use crate::aws::kind::{Actions, AwsKind, not_in_place};
+use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::kinds;
 use crate::model::{Address, Attributes, LiveResource, ResourceKind};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::{self, what};
 
@@ -282,15 +281,16 @@ impl AwsKind for RdsInstance {
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
         let instances = describe_instances(&cx.clients.rds, None, "DB instances").await?;
-        Ok(instances
+        let present = instances
             .iter()
-            .filter(|db| db.db_instance_status() != Some("deleted"))
-            .filter_map(|db| {
-                let all = tag_map(db.tag_list());
-                let address = ownership::claimed_address(&all, KIND)?;
-                Some(live(db, address, all)).filter(|r| cx.wants(r))
-            })
-            .collect())
+            .filter(|db| db.db_instance_status() != Some("deleted"));
+        Ok(kind::owned(
+            cx,
+            KIND,
+            present,
+            |db| tag_map(db.tag_list()),
+            |db, a, all| live(db, a, all),
+        ))
     }
 
     async fn describe(
@@ -300,15 +300,12 @@ impl AwsKind for RdsInstance {
     ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
         let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
         let found = describe_instances(&c.rds, Some(&ids), "DB instances").await?;
-        Ok(targets
-            .iter()
-            .map(|t| {
-                found
-                    .iter()
-                    .find(|db| db.db_instance_identifier() == Some(t.id.as_str()))
-                    .map(|db| live(db, t.address.clone(), tag_map(db.tag_list())))
-            })
-            .collect())
+        Ok(kind::in_order_of(
+            targets,
+            &found,
+            |db| db.db_instance_identifier(),
+            |db, a| live(db, a, tag_map(db.tag_list())),
+        ))
     }
 
     async fn existing(
@@ -444,7 +441,7 @@ impl AwsKind for RdsInstance {
                     let value = desired.bool("final_snapshot")?.unwrap_or(false);
                     let set =
                         TagMap::from([(tagging::input_key("final_snapshot"), value.to_string())]);
-                    self.tag(c, current, &set, &[]).await?;
+                    kind::tag(self, c, current, &set, &[]).await?;
                 }
                 other => return Err(not_in_place(KIND, other)),
             }
@@ -520,13 +517,7 @@ impl AwsKind for RdsInstance {
         Ok(())
     }
 
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError> {
-        super::tag(&c.rds, arn_of(live)?, &what(live), set, remove).await
+    fn tagging(&self) -> Tagging {
+        Tagging::Rds
     }
 }

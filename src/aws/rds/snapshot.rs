@@ -3,14 +3,13 @@
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSnapshot;
 
-use super::{arn_of, describe_snapshots, rds_tags, tag_map};
+use super::{describe_snapshots, rds_tags, tag_map};
 use crate::aws::attrs::{Builder, Reader};
-use crate::aws::kind::{Actions, AwsKind, not_in_place};
+use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::kinds;
 use crate::model::{Address, LiveResource, ResourceKind, tags};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use crate::wait::what;
 
@@ -57,15 +56,14 @@ impl AwsKind for RdsSnapshot {
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
         let snapshots = describe_snapshots(&cx.clients.rds, None, "DB snapshots").await?;
-        Ok(snapshots
-            .iter()
-            .filter(|s| s.status() != Some("deleted"))
-            .filter_map(|s| {
-                let all = tag_map(s.tag_list());
-                let address = ownership::claimed_address(&all, KIND)?;
-                Some(live(s, address, all)).filter(|r| cx.wants(r))
-            })
-            .collect())
+        let present = snapshots.iter().filter(|s| s.status() != Some("deleted"));
+        Ok(kind::owned(
+            cx,
+            KIND,
+            present,
+            |s| tag_map(s.tag_list()),
+            |s, a, all| live(s, a, all),
+        ))
     }
 
     async fn describe(
@@ -75,15 +73,12 @@ impl AwsKind for RdsSnapshot {
     ) -> Result<Vec<Option<LiveResource>>, ProviderError> {
         let ids: Vec<&str> = targets.iter().map(|t| t.id.as_str()).collect();
         let found = describe_snapshots(&c.rds, Some(&ids), "DB snapshots").await?;
-        Ok(targets
-            .iter()
-            .map(|t| {
-                found
-                    .iter()
-                    .find(|s| s.db_snapshot_identifier() == Some(t.id.as_str()))
-                    .map(|s| live(s, t.address.clone(), tag_map(s.tag_list())))
-            })
-            .collect())
+        Ok(kind::in_order_of(
+            targets,
+            &found,
+            |s| s.db_snapshot_identifier(),
+            |s, a| live(s, a, tag_map(s.tag_list())),
+        ))
     }
 
     async fn existing(
@@ -149,7 +144,7 @@ impl AwsKind for RdsSnapshot {
                 "keep_after_destroy" => {
                     let keep = desired.bool("keep_after_destroy")?.unwrap_or(false);
                     let set = TagMap::from([(tags::KEEP.to_owned(), keep.to_string())]);
-                    self.tag(c, live, &set, &[]).await?;
+                    kind::tag(self, c, live, &set, &[]).await?;
                 }
                 other => return Err(not_in_place(KIND, other)),
             }
@@ -181,13 +176,7 @@ impl AwsKind for RdsSnapshot {
         Ok(())
     }
 
-    async fn tag(
-        &self,
-        c: &Clients,
-        live: &LiveResource,
-        set: &TagMap,
-        remove: &[String],
-    ) -> Result<(), ProviderError> {
-        super::tag(&c.rds, arn_of(live)?, &what(live), set, remove).await
+    fn tagging(&self) -> Tagging {
+        Tagging::Rds
     }
 }

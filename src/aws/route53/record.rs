@@ -26,7 +26,7 @@ use aws_sdk_route53::types::{
 use serde_json::Value;
 
 use crate::aws::attrs::{Builder, Reader};
-use crate::aws::kind::{Actions, AwsKind, not_in_place};
+use crate::aws::kind::{Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::kinds::dns_record::{OWNER_PREFIX, normal_name};
@@ -593,14 +593,8 @@ impl AwsKind for Route53Record {
     }
 
     /// Record sets have no tags; the owner record is written once, with the record.
-    async fn tag(
-        &self,
-        _: &Clients,
-        live: &LiveResource,
-        _: &TagMap,
-        _: &[String],
-    ) -> Result<(), ProviderError> {
-        Err(not_in_place(live.address.kind, "tags"))
+    fn tagging(&self) -> Tagging {
+        Tagging::None
     }
 }
 
