@@ -10,7 +10,7 @@ use super::{Error, Settings, VarArgs, exit};
 use crate::apply::{ApplyOptions, execute};
 use crate::graph::ExecutionGraph;
 use crate::plan::render::{self, Style};
-use crate::spec::{self, Spec, VariableInputs};
+use crate::spec;
 use crate::workflow;
 
 #[derive(Debug, Args)]
@@ -41,15 +41,9 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         }
         let plan = super::plan::load_saved(Path::new(&args.target))?;
         settings.check_plan_region(&plan)?;
-        // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
-        let inputs = VariableInputs {
-            cli: plan.variables.clone().into_iter().collect(),
-            env: Default::default(),
-        };
-        let spec: Option<Spec> = spec::load(&plan.spec_path, &inputs).ok().map(|mut s| {
-            s.env.region = plan.env.region.clone();
-            s
-        });
+        // The spec it was made from travels in the plan: `environments/` is not read again,
+        // so an edited or removed spec file changes nothing of what was reviewed.
+        let spec = plan.spec.clone();
         let provider = settings.connect(&plan.env.region).await?;
         (plan, spec, provider)
     } else {

@@ -69,6 +69,7 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
             &plan.spec_digest,
             &plan.variables,
             &plan.sources,
+            &plan.spec,
         )),
     );
     parts.insert("teardown order".into(), digest(&plan.teardown));

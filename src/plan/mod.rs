@@ -26,7 +26,7 @@ pub use observe::Observed;
 
 /// Bumped when the file format changes incompatibly. A plan of another format is refused: a
 /// plan is applied exactly as it was decided, never re-interpreted.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -165,6 +165,11 @@ pub struct Plan {
     /// The spec's checks, run once the actions are done (format 3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    /// The validated spec the plan was made from (format 4), so that applying it never reads
+    /// `environments/` again: what runs after the actions (checks, the "already applied" test
+    /// of a plan whose world moved) is judged against the spec that was reviewed, even once
+    /// the file was edited or removed.
+    pub spec: Option<Spec>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -272,6 +277,7 @@ impl Plan {
             actions: diff::diff(spec, observed)?,
             teardown: kinds::teardown_prerequisites(),
             checks: spec.checks.clone(),
+            spec: Some(spec.clone()),
             fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };
@@ -412,6 +418,13 @@ impl Plan {
     /// Every action carries what the executor needs for it: attributes to reach for creates
     /// and updates, the live object for updates and deletes. A plan file edited by hand may not.
     fn check_complete(&self) -> Result<(), String> {
+        match &self.spec {
+            None => return Err("it holds no spec".into()),
+            Some(spec) if spec.digest() != self.spec_digest => {
+                return Err("its spec is not the one its digest names".into());
+            }
+            Some(_) => {}
+        }
         for a in &self.actions {
             let needs_desired = a.action != ActionKind::Delete;
             let needs_live = a.action != ActionKind::Create;
