@@ -40,6 +40,7 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    final_snapshot: None,
 };
 
 /// `[resources.dns_record.NAME]`

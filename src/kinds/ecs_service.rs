@@ -44,6 +44,7 @@ pub const KIND: Kind = Kind {
         judge: runs_what_was_asked,
     }),
     create_note: None,
+    final_snapshot: None,
 };
 
 /// `[resources.ecs_service.NAME]`

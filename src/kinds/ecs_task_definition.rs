@@ -51,6 +51,7 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    final_snapshot: None,
 };
 
 const DOCUMENTS: Documents = Documents {

@@ -11,6 +11,7 @@ pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod final_snapshot;
 pub mod isolation;
 mod lifecycle;
 pub mod rds_instance;
@@ -98,6 +99,9 @@ pub struct Kind {
     /// What a plan says under each create of this kind, when creating one has a cost outside
     /// the environment (a snapshot suspends a Single-AZ database's I/O).
     pub create_note: Option<&'static str>,
+    /// `Some` for a kind that can leave a copy of itself when it is deleted (a database's final
+    /// snapshot), when the spec asks for one (see [`final_snapshot`]).
+    pub final_snapshot: Option<&'static final_snapshot::FinalSnapshots>,
 }
 
 /// How a kind judges whether a ready resource runs what was asked.

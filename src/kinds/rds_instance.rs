@@ -62,6 +62,11 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    final_snapshot: Some(&super::final_snapshot::FinalSnapshots {
+        asked_by: "final_snapshot",
+        noun: "database",
+        kind: ResourceKind::RdsSnapshot,
+    }),
 };
 
 /// `[resources.rds_instance.NAME]`

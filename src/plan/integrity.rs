@@ -74,6 +74,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     );
     parts.insert("teardown order".into(), digest(&plan.teardown));
     parts.insert("fingerprints".into(), digest(&plan.fingerprints));
+    if let Some(destroy) = &plan.destroy {
+        parts.insert("destroy plan".into(), digest(destroy));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }
