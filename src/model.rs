@@ -321,6 +321,31 @@ impl Serialize for SourceAddress {
     }
 }
 
+/// `source.kind.name`, as [`SourceAddress`] displays it: a saved plan's spec names its sources
+/// so.
+impl<'de> Deserialize<'de> for SourceAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bad = || {
+            serde::de::Error::custom(format!(
+                "`{s}` is not an address like `source.rds_instance.prod`"
+            ))
+        };
+        let (kind, name) = s
+            .strip_prefix("source.")
+            .and_then(|rest| rest.split_once('.'))
+            .ok_or_else(bad)?;
+        let kind = kind.parse().map_err(serde::de::Error::custom)?;
+        if name.is_empty() {
+            return Err(bad());
+        }
+        Ok(SourceAddress {
+            kind,
+            name: name.to_string(),
+        })
+    }
+}
+
 /// The environment a command acts on: the project it belongs to, its name, and the region it
 /// lives in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

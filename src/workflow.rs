@@ -76,6 +76,17 @@ pub async fn recheck(
     if changes.is_empty() {
         return Ok(observed.resources);
     }
+    // A destroy plan is done once nothing the environment owns is left to delete.
+    if plan.is_destroy() {
+        let nothing_left = crate::destroy::owned(&plan.env, observed.resources)
+            .is_ok_and(|(doomed, _)| doomed.is_empty());
+        if nothing_left {
+            return Err(RecheckError::AlreadyApplied {
+                env: plan.env.name.clone(),
+            });
+        }
+        return Err(RecheckError::Stale { changes });
+    }
     if let Some(spec) = spec.filter(|s| s.digest() == plan.spec_digest)
         && !make_plan(provider, spec).await?.has_changes()
     {

@@ -182,7 +182,7 @@ pub(super) async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Resu
         }
         StepOp::Delete => {
             let target = action.live.as_ref().ok_or_else(|| incomplete(action))?;
-            let policy = delete_policy(target, run.plan.protected, run.options.now);
+            let policy = delete_policy(target, action.final_snapshot.as_ref(), run.plan.protected);
             if let Some(warning) = &policy.warning {
                 run.note(&label, warning.clone());
             }

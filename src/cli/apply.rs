@@ -7,10 +7,11 @@ use clap::Args;
 use super::check::{deployed_as_declared, run_checks};
 use super::output::{self, confirm, print_summary};
 use super::{Error, Settings, VarArgs, exit};
+use crate::apply::teardown::{self, TeardownOptions};
 use crate::apply::{ApplyOptions, execute};
 use crate::graph::ExecutionGraph;
 use crate::plan::render::{self, Style};
-use crate::spec::{self, Spec, VariableInputs};
+use crate::spec;
 use crate::workflow;
 
 #[derive(Debug, Args)]
@@ -41,15 +42,9 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         }
         let plan = super::plan::load_saved(Path::new(&args.target))?;
         settings.check_plan_region(&plan)?;
-        // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
-        let inputs = VariableInputs {
-            cli: plan.variables.clone().into_iter().collect(),
-            env: Default::default(),
-        };
-        let spec: Option<Spec> = spec::load(&plan.spec_path, &inputs).ok().map(|mut s| {
-            s.env.region = plan.env.region.clone();
-            s
-        });
+        // The spec it was made from travels in the plan: `environments/` is not read again,
+        // so an edited or removed spec file changes nothing of what was reviewed.
+        let spec = plan.spec.clone();
         let provider = settings.connect(&plan.env.region).await?;
         (plan, spec, provider)
     } else {
@@ -65,6 +60,22 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         }
         (plan, Some(spec), provider)
     };
+    // A destroy plan: re-checked like any plan, then carried out in passes, with the proof.
+    if plan.is_destroy() {
+        workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
+        let options = TeardownOptions {
+            parallelism: usize::from(args.parallelism),
+            timeout: args.timeout.unwrap_or(teardown::DEFAULT_TIMEOUT),
+            ..Default::default()
+        };
+        println!(
+            "Destroying {} resources of {} ({})...",
+            plan.actions.len(),
+            plan.env.name,
+            plan.env.region
+        );
+        return super::destroy::carry_out(&plan, provider, &options, style).await;
+    }
     // The checks run after the last step, against what then exists: also when there was
     // nothing to change, since "it is all there" is not "it all works".
     let checks = plan.checks.clone();

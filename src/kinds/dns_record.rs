@@ -42,6 +42,7 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
 };
 
 /// `[resources.dns_record.NAME]`

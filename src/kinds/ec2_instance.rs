@@ -48,6 +48,7 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
 };
 
 /// `[resources.ec2_instance.NAME]`

@@ -46,6 +46,7 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
 };
 
 /// `[resources.ecs_service.NAME]`

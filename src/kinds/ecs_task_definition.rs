@@ -53,6 +53,7 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
 };
 
 const DOCUMENTS: Documents = Documents {

@@ -11,6 +11,7 @@ pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod final_snapshot;
 pub mod isolation;
 mod lifecycle;
 pub mod rds_instance;
@@ -105,6 +106,9 @@ pub struct Kind {
     /// Why resources of this kind alone can form a dependency cycle, and the way out, for
     /// `validate`'s error; `None`: the general hint.
     pub cycle_hint: Option<&'static str>,
+    /// `Some` for a kind that can leave a copy of itself when it is deleted (a database's final
+    /// snapshot), when the spec asks for one (see [`final_snapshot`]).
+    pub final_snapshot: Option<&'static final_snapshot::FinalSnapshots>,
 }
 
 /// How a kind judges whether a ready resource runs what was asked.

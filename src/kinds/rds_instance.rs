@@ -64,6 +64,11 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: Some(&super::final_snapshot::FinalSnapshots {
+        asked_by: "final_snapshot",
+        noun: "database",
+        kind: ResourceKind::RdsSnapshot,
+    }),
 };
 
 /// `[resources.rds_instance.NAME]`

@@ -45,6 +45,7 @@ pub const KIND: Kind = Kind {
     ),
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
 };
 
 /// `[resources.rds_snapshot.NAME]`

@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use crate::checks::Check;
 use crate::kinds;
+pub use crate::kinds::final_snapshot::FinalSnapshot;
 use crate::model::{
     Address, Attributes, EnvId, LiveResource, ReplaceOrder, ResourceKind, SourceQuery,
 };
@@ -26,7 +27,7 @@ pub use observe::Observed;
 
 /// Bumped when the file format changes incompatibly. A plan of another format is refused: a
 /// plan is applied exactly as it was decided, never re-interpreted.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +105,8 @@ pub enum Reason {
     Duplicate { kept: String },
     /// Delete: what AWS made along with `maker` (a volume of an instance) outlived it.
     LeftBehind { maker: Address },
+    /// Delete: `rehearsal destroy` removes everything the environment owns.
+    Destroyed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +134,10 @@ pub struct PlannedAction {
     /// spec decided (see `kinds::isolation`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited: Vec<kinds::isolation::Inherited>,
+    /// Delete, replace: the copy the delete takes first (a database's final snapshot), as
+    /// decided when the plan was made (see `kinds::final_snapshot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_snapshot: Option<FinalSnapshot>,
 }
 
 impl PlannedAction {
@@ -165,12 +172,28 @@ pub struct Plan {
     /// The spec's checks, run once the actions are done (format 3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    /// The validated spec the plan was made from (format 4), so that applying it never reads
+    /// `environments/` again: what runs after the actions (checks, the "already applied" test
+    /// of a plan whose world moved) is judged against the spec that was reviewed, even once
+    /// the file was edited or removed.
+    pub spec: Option<Spec>,
+    /// `Some` for a destroy plan (`rehearsal destroy --out`): its actions delete everything the
+    /// environment owns, carried out in passes and proven by a final listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy: Option<Destroy>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
     /// (see [`integrity`]). Not part of any digest itself.
     #[serde(default)]
     pub integrity: BTreeMap<String, String>,
+}
+
+/// What a destroy plan decided besides its deletes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destroy {
+    /// What the environment owns and keeps (snapshots marked `rehearsal:keep`).
+    pub kept: Vec<LiveResource>,
 }
 
 #[derive(Debug, Error)]
@@ -272,11 +295,65 @@ impl Plan {
             actions: diff::diff(spec, observed)?,
             teardown: kinds::teardown_prerequisites(),
             checks: spec.checks.clone(),
+            spec: Some(spec.clone()),
+            destroy: None,
             fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };
+        // What a delete leaves behind is decided now, by the choice recorded on the resource
+        // when it was created, and applied as the plan says.
+        let now = time::OffsetDateTime::parse(
+            &plan.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        for action in &mut plan.actions {
+            if matches!(action.action, ActionKind::Delete | ActionKind::Replace)
+                && let Some(live) = &action.live
+            {
+                action.final_snapshot = kinds::final_snapshot::decide(live, None, now);
+            }
+        }
         plan.integrity = integrity::record(&plan);
         Ok(plan)
+    }
+
+    /// A destroy plan: delete `doomed` (in teardown order), keep `kept`. `spec`, when the
+    /// environment's spec was readable, travels with it.
+    pub fn destroy(
+        env: &EnvId,
+        spec: Option<&Spec>,
+        actions: Vec<PlannedAction>,
+        kept: Vec<LiveResource>,
+        fingerprints: BTreeMap<String, String>,
+        created_at: String,
+    ) -> Plan {
+        let mut plan = Plan {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at,
+            env: env.clone(),
+            protected: false,
+            ttl_secs: None,
+            spec_path: spec.map(|s| s.path.clone()).unwrap_or_default(),
+            spec_digest: spec.map(Spec::digest).unwrap_or_default(),
+            variables: spec.map(|s| s.variables.clone()).unwrap_or_default(),
+            // A teardown reads no source: production is not looked at, let alone touched.
+            sources: BTreeMap::new(),
+            actions,
+            teardown: kinds::teardown_prerequisites(),
+            checks: vec![],
+            spec: spec.cloned(),
+            destroy: Some(Destroy { kept }),
+            fingerprints,
+            integrity: BTreeMap::new(),
+        };
+        plan.integrity = integrity::record(&plan);
+        plan
+    }
+
+    pub fn is_destroy(&self) -> bool {
+        self.destroy.is_some()
     }
 
     pub fn has_changes(&self) -> bool {
@@ -412,6 +489,15 @@ impl Plan {
     /// Every action carries what the executor needs for it: attributes to reach for creates
     /// and updates, the live object for updates and deletes. A plan file edited by hand may not.
     fn check_complete(&self) -> Result<(), String> {
+        match &self.spec {
+            // A destroy plan is made from tags alone when the spec is gone.
+            None if self.is_destroy() => {}
+            None => return Err("it holds no spec".into()),
+            Some(spec) if spec.digest() != self.spec_digest => {
+                return Err("its spec is not the one its digest names".into());
+            }
+            Some(_) => {}
+        }
         for a in &self.actions {
             let needs_desired = a.action != ActionKind::Delete;
             let needs_live = a.action != ActionKind::Create;
@@ -425,6 +511,13 @@ impl Plan {
             if needs_live && a.live.is_none() {
                 return Err(format!(
                     "{} {} has no `live` object",
+                    a.action.symbol(),
+                    a.address
+                ));
+            }
+            if self.is_destroy() && a.action != ActionKind::Delete {
+                return Err(format!(
+                    "{} {} is not a delete, in a destroy plan",
                     a.action.symbol(),
                     a.address
                 ));

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use petgraph::graph::DiGraph;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -66,7 +66,7 @@ impl SpecError {
 }
 
 /// A look-up of an existing resource that rehearsal only reads.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceSpec {
     pub address: SourceAddress,
     pub query: SourceQuery,
@@ -75,7 +75,7 @@ pub struct SourceSpec {
 }
 
 /// A resource the environment owns, as the spec wants it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceSpec {
     pub address: Address,
     /// Spec attributes with variables substituted; `${source...}` and `${kind.name.attr}`
@@ -89,7 +89,7 @@ pub struct ResourceSpec {
 }
 
 /// A validated environment spec with its variables applied.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
     pub path: PathBuf,
     pub env: EnvId,

@@ -572,9 +572,8 @@ async fn deletion_protection_is_switched_off_only_outside_protected_environments
         .into_iter()
         .find(|r| r.address == addr("rds_instance.db"))
         .unwrap();
-    let now = time::macros::datetime!(2026-11-22 10:15:00 UTC);
-    assert!(!delete_policy(&live, true, now).disable_deletion_protection);
-    assert!(delete_policy(&live, false, now).disable_deletion_protection);
+    assert!(!delete_policy(&live, None, true).disable_deletion_protection);
+    assert!(delete_policy(&live, None, false).disable_deletion_protection);
 }
 
 #[tokio::test]
@@ -634,6 +633,184 @@ async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
             .resources
             .contains_key("prerelease-db-final-20261122t101500")
     );
+}
+
+/// Destroy is a plan: which final snapshot each delete takes is decided when the plan is made,
+/// from the spec, recorded in the delete, shown, and taken as recorded, however later the plan
+/// is carried out and whatever the database itself recorded at creation.
+#[tokio::test]
+async fn a_destroy_plan_decides_each_final_snapshot_and_the_executor_takes_it_from_the_plan() {
+    let provider = production();
+    // Created without a final snapshot asked for; the spec asks for one now.
+    converge(provider.clone(), &shipped("prerelease")).await;
+    let spec = prerelease_edited("final_snapshot = false", "final_snapshot = true").load();
+    let planned_at = time::macros::datetime!(2026-11-22 10:15:00 UTC);
+    let options = DestroyOptions {
+        now: planned_at,
+        ..Default::default()
+    };
+    let plan = destroy::plan(provider.as_ref(), &prerelease(), Some(&spec), &options)
+        .await
+        .unwrap();
+    assert!(plan.is_destroy());
+    assert!(plan.actions.iter().all(|a| a.action == ActionKind::Delete));
+    let db = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("rds_instance.db"))
+        .unwrap();
+    let decided = db.final_snapshot.as_ref().expect("the spec asks for one");
+    assert_eq!(decided.identifier, "prerelease-db-final-20261122t101500");
+    assert!(
+        plan.actions
+            .iter()
+            .filter(|a| a.address != addr("rds_instance.db"))
+            .all(|a| a.final_snapshot.is_none()),
+        "only a kind that takes final snapshots takes one"
+    );
+    let shown =
+        rehearsal::plan::render::human(&plan, rehearsal::plan::render::Style { color: false });
+    assert!(
+        shown.starts_with("Destroy plan for prerelease (eu-west-1):"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "final snapshot first: prerelease-db-final-20261122t101500, kept until \
+             2026-12-22T10:15:00Z"
+        ),
+        "{shown}"
+    );
+
+    // Carried out a day later: the snapshot is the one the plan named.
+    let run = rehearsal::apply::teardown::TeardownOptions {
+        now: planned_at + time::Duration::days(1),
+        ..Default::default()
+    };
+    let report =
+        rehearsal::apply::teardown::teardown(&plan, provider.clone(), Arc::new(Silent), &run)
+            .await
+            .unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    let cloud = provider.snapshot();
+    let taken: Vec<&String> = cloud
+        .resources
+        .keys()
+        .filter(|id| id.contains("-final-"))
+        .collect();
+    assert_eq!(taken, ["prerelease-db-final-20261122t101500"]);
+    assert_eq!(
+        cloud.resources["prerelease-db-final-20261122t101500"].tags, decided.tags,
+        "tagged as the plan said"
+    );
+}
+
+/// Not only a destroy: any plan that deletes a database decides its final snapshot when it is
+/// made, shows it under the delete, and the apply takes the one it named.
+#[tokio::test]
+async fn a_replaced_database_takes_the_final_snapshot_its_plan_named() {
+    use crate::support::{edit, shipped_text};
+    let provider = production();
+    let keeps = edit(
+        &shipped_text("prerelease"),
+        "final_snapshot = false",
+        "final_snapshot = true",
+    );
+    converge(
+        provider.clone(),
+        &SpecFile::write("prerelease", &keeps).load(),
+    )
+    .await;
+    let renamed = SpecFile::write(
+        "prerelease",
+        &edit(
+            &keeps,
+            "identifier = \"prerelease-db\"",
+            "identifier = \"prerelease-db2\"",
+        ),
+    )
+    .load();
+    let plan = plan_for(provider.as_ref(), &renamed).await;
+    let db = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("rds_instance.db"))
+        .unwrap();
+    assert_eq!(db.action, ActionKind::Replace);
+    let named = db
+        .final_snapshot
+        .as_ref()
+        .expect("asked at creation")
+        .identifier
+        .clone();
+    assert!(named.starts_with("prerelease-db-final-"), "{named}");
+    let shown =
+        rehearsal::plan::render::human(&plan, rehearsal::plan::render::Style { color: false });
+    assert!(
+        shown.contains(&format!("final snapshot first: {named}, kept until")),
+        "{shown}"
+    );
+
+    let summary = apply_plan(
+        provider.clone(),
+        plan,
+        &renamed,
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "{summary:#?}");
+    let cloud = provider.snapshot();
+    let taken: Vec<&String> = cloud
+        .resources
+        .keys()
+        .filter(|id| id.contains("-final-"))
+        .collect();
+    assert_eq!(taken, [&named]);
+}
+
+/// A saved destroy plan loads back exactly, is sealed like any plan, and holds deletes only.
+#[tokio::test]
+async fn a_saved_destroy_plan_loads_back_and_an_edit_of_what_it_keeps_is_refused() {
+    let provider = production();
+    let edited = prerelease_edited("keep_after_destroy = false", "keep_after_destroy = true");
+    converge(provider.clone(), &edited.load()).await;
+    let plan = destroy::plan(
+        provider.as_ref(),
+        &prerelease(),
+        None,
+        &DestroyOptions::default(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("teardown.json");
+    plan.save(&path).unwrap();
+    assert_eq!(rehearsal::plan::Plan::load(&path).unwrap(), plan);
+    assert!(plan.spec.is_none(), "made from tags alone");
+
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        saved["destroy"]["kept"][0]["address"],
+        "rds_snapshot.from_prod"
+    );
+    let mut raw = saved.clone();
+    raw["destroy"]["kept"] = json!([]);
+    std::fs::write(&path, raw.to_string()).unwrap();
+    match rehearsal::plan::Plan::load(&path) {
+        Err(rehearsal::plan::PlanError::Edited { edits, .. }) => {
+            assert_eq!(edits, ["the destroy plan was changed"])
+        }
+        other => panic!("an edited destroy plan is refused, not {other:?}"),
+    }
+
+    let mut create = plan.clone();
+    create.actions[0].action = ActionKind::Create;
+    create.actions[0].desired = Some(Default::default());
+    create.integrity = rehearsal::plan::integrity::record(&create);
+    create.save(&path).unwrap();
+    let err = rehearsal::plan::Plan::load(&path).unwrap_err().to_string();
+    assert!(err.ends_with("is not a delete, in a destroy plan"), "{err}");
 }
 
 #[tokio::test]
