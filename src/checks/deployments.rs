@@ -38,13 +38,38 @@ pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<De
         .iter()
         .filter_map(|(address, attributes)| {
             let judgement = kinds::describe(address.kind).verdict?;
+            let Some(running) = live.iter().find(|r| &r.address == address) else {
+                return Some(Deployment {
+                    address: address.clone(),
+                    passed: false,
+                    summary: "it does not exist; apply first".into(),
+                    events: vec![],
+                });
+            };
             let mut asked = Attributes::new();
             for name in judgement.reads {
                 let Some(value) = attributes.get(*name) else {
                     continue;
                 };
                 let value = refs::unescape(&refs::interpolate(value, &lookup));
-                if !refs::references_in(&value).is_empty() {
+                let unknown = refs::references_in(&value);
+                // What it refers to in the environment is gone (deleted by hand, say).
+                if let Some(Reference::Resource {
+                    address: missing, ..
+                }) = unknown
+                    .iter()
+                    .find(|r| matches!(r, Reference::Resource { .. }))
+                {
+                    return Some(Deployment {
+                        address: address.clone(),
+                        passed: false,
+                        summary: format!(
+                            "its `{name}` is {missing}'s, which does not exist; apply first"
+                        ),
+                        events: vec![],
+                    });
+                }
+                if !unknown.is_empty() {
                     return Some(Deployment {
                         address: address.clone(),
                         passed: true,
@@ -57,14 +82,6 @@ pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<De
                 }
                 asked.insert((*name).to_string(), value);
             }
-            let Some(running) = live.iter().find(|r| &r.address == address) else {
-                return Some(Deployment {
-                    address: address.clone(),
-                    passed: false,
-                    summary: "it does not exist; apply first".into(),
-                    events: vec![],
-                });
-            };
             Some(one(address, &asked, running, judgement))
         })
         .collect()

@@ -48,13 +48,13 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         return Ok(exit::SUCCESS);
     }
     println!(
-        "{} {} resources owned by {} ({}):",
+        "{} {} owned by {} ({}):",
         if args.dry_run {
             "Would delete"
         } else {
             "Will delete"
         },
-        doomed.len(),
+        crate::english::count(doomed.len(), "resource"),
         env.name,
         env.region
     );
@@ -99,10 +99,9 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
     }
     let report = destroy(provider, &env, output::reporter(), &options).await?;
     println!(
-        "\nDeleted {} resources in {} {}.",
-        report.deleted.len(),
-        report.passes,
-        if report.passes == 1 { "pass" } else { "passes" }
+        "\nDeleted {} in {}.",
+        crate::english::count(report.deleted.len(), "resource"),
+        crate::english::count(report.passes as usize, "pass")
     );
     list_kept(&report.kept);
     if report.leftovers.is_empty() {
@@ -115,9 +114,9 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         return Ok(exit::SUCCESS);
     }
     println!(
-        "{} {} resources are left:",
+        "{} {}:",
         style.paint("NOT DESTROYED:", "31"),
-        report.leftovers.len()
+        crate::english::left(report.leftovers.len(), "resource")
     );
     list_leftovers(&report.leftovers, style);
     Err(Error::NotDestroyed { env: env.name })
