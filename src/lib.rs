@@ -15,6 +15,7 @@ pub mod aws;
 pub mod checks;
 pub mod cli;
 pub mod destroy;
+pub mod english;
 mod error;
 pub mod exit;
 pub mod fuzz;

@@ -67,7 +67,7 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         return Ok(exit::SUCCESS);
     }
     println!(
-        "{} {} resources owned by {} ({}):",
+        "{} {} owned by {} ({}):",
         if args.dry_run {
             "Would delete"
         } else if args.out.is_some() {
@@ -75,7 +75,7 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         } else {
             "Will delete"
         },
-        plan.actions.len(),
+        crate::english::count(plan.actions.len(), "resource"),
         env.name,
         env.region
     );
@@ -113,10 +113,9 @@ pub async fn carry_out(
     let env = &plan.env;
     let report = teardown(plan, provider, output::reporter(), options).await?;
     println!(
-        "\nDeleted {} resources in {} {}.",
-        report.deleted.len(),
-        report.passes,
-        if report.passes == 1 { "pass" } else { "passes" }
+        "\nDeleted {} in {}.",
+        crate::english::count(report.deleted.len(), "resource"),
+        crate::english::count(report.passes as usize, "pass")
     );
     list_kept(&report.kept);
     if report.leftovers.is_empty() {
@@ -129,9 +128,9 @@ pub async fn carry_out(
         return Ok(exit::SUCCESS);
     }
     println!(
-        "{} {} resources are left:",
+        "{} {}:",
         style.paint("NOT DESTROYED:", "31"),
-        report.leftovers.len()
+        crate::english::left(report.leftovers.len(), "resource")
     );
     list_leftovers(&report.leftovers, style);
     Err(Error::NotDestroyed {

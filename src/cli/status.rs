@@ -28,10 +28,10 @@ pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
         return;
     }
     println!(
-        "{} ({}) owns {} resources:",
+        "{} ({}) owns {}:",
         env.name,
         env.region,
-        live.len()
+        crate::english::count(live.len(), "resource")
     );
     for r in live {
         let mut notes = vec![];

@@ -57,7 +57,7 @@ pub struct Spec {
     pub record_type: String,
     #[serde(default = "default_ttl")]
     pub ttl: i64,
-    pub values: Vec<String>,
+    pub values: crate::spec::refs::StringList,
     #[serde(default, skip_serializing)]
     pub depends_on: Vec<String>,
     #[serde(default, skip_serializing)]

@@ -63,7 +63,7 @@ pub struct Spec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subnet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_groups: Option<Vec<String>>,
+    pub security_groups: Option<crate::spec::refs::StringList>,
     pub instance_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,

@@ -61,9 +61,9 @@ pub struct Spec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launch_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subnets: Option<Vec<String>>,
+    pub subnets: Option<crate::spec::refs::StringList>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_groups: Option<Vec<String>>,
+    pub security_groups: Option<crate::spec::refs::StringList>,
     /// awsvpc only (with `subnets`): whether tasks get a public address. Default false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assign_public_ip: Option<bool>,

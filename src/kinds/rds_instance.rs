@@ -87,7 +87,7 @@ pub struct Spec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subnet_group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_groups: Option<Vec<String>>,
+    pub security_groups: Option<crate::spec::refs::StringList>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter_group: Option<String>,
     /// Left out: production's (the option group of the database the snapshot was taken of).

@@ -908,7 +908,30 @@ impl<'a> Validator<'a> {
                 };
                 let reference =
                     parsed.map_err(|bad| self.error(at.clone(), bad.message, Some(bad.hint)))?;
-                self.check_reference(&reference, at, declared, sources, vars, variables_only)?;
+                self.check_reference(
+                    &reference,
+                    at.clone(),
+                    declared,
+                    sources,
+                    vars,
+                    variables_only,
+                )?;
+                // A list or a table cannot be part of a longer string: `"sg-${...security_groups}"`
+                // would have to flatten it, which nobody means.
+                if reference.is_structured() && refs::single_reference(&text).is_none() {
+                    return Err(self.error(
+                        at,
+                        format!(
+                            "`${{{reference}}}` is a list or a table, and cannot be part of the text `{}`",
+                            diagnostic::clip(&text, 80)
+                        ),
+                        Some(
+                            "write the reference alone, \"${...}\", to use the whole list (in a \
+                             list, it is spliced in), or refer to one value"
+                                .into(),
+                        ),
+                    ));
+                }
                 found.push(reference);
             }
         }
