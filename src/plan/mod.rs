@@ -2,6 +2,7 @@
 //! from, so `apply` can refuse a plan the world has moved away from.
 
 pub mod diff;
+pub mod egress;
 pub mod observe;
 pub mod render;
 
@@ -210,6 +211,14 @@ pub enum PlanError {
         message: String,
         hint: String,
     },
+    /// A Fargate service whose tasks could not reach their image's registry (see `egress`).
+    #[error("{location}: {address}: {message}")]
+    Egress {
+        address: String,
+        location: String,
+        message: String,
+        hint: String,
+    },
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -240,7 +249,9 @@ impl PlanError {
                  `rehearsal plan ENV` rather than editing the file"
                     .into(),
             ),
-            PlanError::Name { hint, .. } | PlanError::Inherits { hint, .. } => Some(hint.clone()),
+            PlanError::Name { hint, .. }
+            | PlanError::Inherits { hint, .. }
+            | PlanError::Egress { hint, .. } => Some(hint.clone()),
             PlanError::Write { .. } => Some(
                 "check that the plan's directory is writable and its disk has space, or save \
                  the plan elsewhere with --out"

@@ -51,6 +51,12 @@ pub struct Production {
     pub service_arn: String,
     /// The private hosted zone `example.com`.
     pub hosted_zone_id: String,
+    /// production-igw, on the VPC.
+    pub internet_gateway_id: String,
+    /// production-nat, in the public subnet.
+    pub nat_gateway_id: String,
+    /// production-private: the route table of production's subnets, 0.0.0.0/0 to the NAT gateway.
+    pub private_route_table_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
