@@ -37,4 +37,5 @@ pub const KIND: Kind = Kind {
     names: &[],
     verdict: None,
     create_note: None,
+    found_by: None,
 };

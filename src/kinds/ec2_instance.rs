@@ -46,6 +46,7 @@ pub const KIND: Kind = Kind {
     names: &[],
     verdict: None,
     create_note: None,
+    found_by: None,
 };
 
 /// `[resources.ec2_instance.NAME]`

@@ -29,6 +29,7 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    found_by: None,
 };
 
 /// `[resources.ecs_cluster.NAME]`

@@ -45,6 +45,7 @@ pub const KIND: Kind = Kind {
         judge: runs_what_was_asked,
     }),
     create_note: None,
+    found_by: None,
 };
 
 /// `[resources.ecs_service.NAME]`

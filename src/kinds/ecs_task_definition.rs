@@ -51,6 +51,8 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    // The Tagging API lists a new revision only after a delay: the family is also looked up.
+    found_by: Some("family"),
 };
 
 const DOCUMENTS: Documents = Documents {

@@ -62,6 +62,7 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    found_by: None,
 };
 
 /// `[resources.rds_instance.NAME]`

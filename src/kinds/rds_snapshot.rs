@@ -43,6 +43,7 @@ pub const KIND: Kind = Kind {
          seconds to a few minutes; `latest_snapshot_of` on the database restores from its newest \
          existing snapshot instead (see README.md)",
     ),
+    found_by: None,
 };
 
 /// `[resources.rds_snapshot.NAME]`

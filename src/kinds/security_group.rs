@@ -54,6 +54,7 @@ pub const KIND: Kind = Kind {
     }],
     verdict: None,
     create_note: None,
+    found_by: None,
 };
 
 /// `[resources.security_group.NAME]`

@@ -317,28 +317,16 @@ impl Plan {
         hex::encode(&Sha256::digest(seed)[..12])
     }
 
-    /// What this plan declares by name (see [`crate::model::Declared`]): the task-definition
-    /// families it creates or acts on.
+    /// What this plan declares by name (see [`crate::model::Declared`]): what it creates or
+    /// acts on, as it will be and as it was.
     pub fn declared(&self) -> crate::model::Declared {
-        let family = |attrs: &Attributes| {
-            attrs
-                .get("family")
-                .and_then(Value::as_str)
-                .filter(|f| !f.contains("${"))
-                .map(str::to_string)
-        };
-        crate::model::Declared {
-            task_definition_families: self
-                .actions
+        kinds::declared(self.actions.iter().flat_map(|a| {
+            let live = a.live.as_ref().map(|l| &l.attributes);
+            a.desired
                 .iter()
-                .filter(|a| a.address.kind == ResourceKind::EcsTaskDefinition)
-                .flat_map(|a| {
-                    let desired = a.desired.as_ref().and_then(family);
-                    let live = a.live.as_ref().and_then(|l| family(&l.attributes));
-                    desired.into_iter().chain(live)
-                })
-                .collect(),
-        }
+                .chain(live)
+                .map(move |attributes| (a.address.kind, attributes))
+        }))
     }
 
     pub fn count(&self, kind: ActionKind) -> usize {
