@@ -133,7 +133,8 @@ pub async fn plan(
     }
     let declared = spec
         .map(Spec::declared)
-        .unwrap_or_else(|| options.declared.clone());
+        .unwrap_or_else(|| options.declared.clone())
+        .listing_everywhere();
     let live = provider
         .observe(env, &declared)
         .await

@@ -23,7 +23,9 @@ pub async fn make_plan(provider: &dyn Provider, spec: &Spec) -> Result<Plan, Pla
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formats");
-    Plan::new(spec, &observed, now)
+    let plan = Plan::new(spec, &observed, now)?;
+    crate::plan::egress::check(provider, spec, &plan).await?;
+    Ok(plan)
 }
 
 #[derive(Debug, Error)]

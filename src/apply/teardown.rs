@@ -90,12 +90,14 @@ pub async fn teardown(
     options: &TeardownOptions,
 ) -> Result<DestroyReport, DestroyError> {
     let env = &plan.env;
-    // What the spec declares by name is found by name as well as by tag (see `Declared`).
+    // What the spec declares by name is found by name as well as by tag, and never looked for
+    // only there (see `Declared`).
     let declared = plan
         .spec
         .as_ref()
         .map(Spec::declared)
-        .unwrap_or_else(|| plan.declared());
+        .unwrap_or_else(|| plan.declared())
+        .listing_everywhere();
     let planned: BTreeMap<&str, Option<&FinalSnapshot>> = plan
         .actions
         .iter()

@@ -24,7 +24,7 @@ mod rds;
 mod route53;
 mod tags;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +43,7 @@ use crate::model::{
 };
 use crate::provider::{
     CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
-    ProviderError,
+    ProviderError, SubnetEgress,
 };
 
 /// SDK attempts per call (the first one included) unless `AWS_MAX_ATTEMPTS` says otherwise.
@@ -333,6 +333,14 @@ impl Provider for AwsProvider {
         declared: &Declared,
     ) -> Result<Vec<LiveResource>, ProviderError> {
         self.scan(&env.region, Some(env), declared, true).await
+    }
+
+    async fn subnet_egress(
+        &self,
+        region: &str,
+        subnets: &[String],
+    ) -> Result<BTreeMap<String, SubnetEgress>, ProviderError> {
+        ec2::egress::subnet_egress(&self.clients(region).ec2, region, subnets).await
     }
 
     async fn list_environments(

@@ -95,7 +95,13 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
     } else {
         0
     };
-    let (env, declared) = (plan.env.clone(), plan.declared());
+    // The spec says where to look (the zones of its records, say); without one, what the
+    // plan's actions act on does.
+    let declared = spec
+        .as_ref()
+        .map(crate::spec::Spec::declared)
+        .unwrap_or_else(|| plan.declared());
+    let env = plan.env.clone();
     // What runs is judged by the executor's waits; a plan with nothing to change is judged here.
     let deployed = spec.as_ref().map(deployed_as_declared).unwrap_or_default();
     if !plan.has_changes() {

@@ -40,4 +40,5 @@ pub const KIND: Kind = Kind {
     set_item: None,
     cycle_hint: None,
     final_snapshot: None,
+    found_by: None,
 };

@@ -32,6 +32,7 @@ pub const KIND: Kind = Kind {
     set_item: None,
     cycle_hint: None,
     final_snapshot: None,
+    found_by: None,
 };
 
 /// `[resources.ecs_cluster.NAME]`

@@ -54,6 +54,8 @@ pub const KIND: Kind = Kind {
     set_item: None,
     cycle_hint: None,
     final_snapshot: None,
+    // The Tagging API lists a new revision only after a delay: the family is also looked up.
+    found_by: Some("family"),
 };
 
 const DOCUMENTS: Documents = Documents {

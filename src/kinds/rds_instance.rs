@@ -69,6 +69,7 @@ pub const KIND: Kind = Kind {
         noun: "database",
         kind: ResourceKind::RdsSnapshot,
     }),
+    found_by: None,
 };
 
 /// `[resources.rds_instance.NAME]`

@@ -62,6 +62,7 @@ pub const KIND: Kind = Kind {
          cidr_blocks = [\"10.0.1.0/24\"] instead of source_security_group",
     ),
     final_snapshot: None,
+    found_by: None,
 };
 
 /// `[resources.security_group.NAME]`

@@ -2,6 +2,7 @@
 //! from, so `apply` can refuse a plan the world has moved away from.
 
 pub mod diff;
+pub mod egress;
 pub mod observe;
 pub mod render;
 
@@ -233,6 +234,14 @@ pub enum PlanError {
         message: String,
         hint: String,
     },
+    /// A Fargate service whose tasks could not reach their image's registry (see `egress`).
+    #[error("{location}: {address}: {message}")]
+    Egress {
+        address: String,
+        location: String,
+        message: String,
+        hint: String,
+    },
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -263,7 +272,9 @@ impl PlanError {
                  `rehearsal plan ENV` rather than editing the file"
                     .into(),
             ),
-            PlanError::Name { hint, .. } | PlanError::Inherits { hint, .. } => Some(hint.clone()),
+            PlanError::Name { hint, .. }
+            | PlanError::Inherits { hint, .. }
+            | PlanError::Egress { hint, .. } => Some(hint.clone()),
             PlanError::Write { .. } => Some(
                 "check that the plan's directory is writable and its disk has space, or save \
                  the plan elsewhere with --out"
@@ -383,28 +394,16 @@ impl Plan {
         hex::encode(&Sha256::digest(seed)[..12])
     }
 
-    /// What this plan declares by name (see [`crate::model::Declared`]): the task-definition
-    /// families it creates or acts on.
+    /// What this plan declares by name (see [`crate::model::Declared`]): what it creates or
+    /// acts on, as it will be and as it was.
     pub fn declared(&self) -> crate::model::Declared {
-        let family = |attrs: &Attributes| {
-            attrs
-                .get("family")
-                .and_then(Value::as_str)
-                .filter(|f| !f.contains("${"))
-                .map(str::to_string)
-        };
-        crate::model::Declared {
-            task_definition_families: self
-                .actions
+        kinds::declared(self.actions.iter().flat_map(|a| {
+            let live = a.live.as_ref().map(|l| &l.attributes);
+            a.desired
                 .iter()
-                .filter(|a| a.address.kind == ResourceKind::EcsTaskDefinition)
-                .flat_map(|a| {
-                    let desired = a.desired.as_ref().and_then(family);
-                    let live = a.live.as_ref().and_then(|l| family(&l.attributes));
-                    desired.into_iter().chain(live)
-                })
-                .collect(),
-        }
+                .chain(live)
+                .map(move |attributes| (a.address.kind, attributes))
+        }))
     }
 
     pub fn count(&self, kind: ActionKind) -> usize {

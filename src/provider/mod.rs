@@ -284,6 +284,23 @@ fn is_earlier(a: &str, b: &str) -> bool {
     }
 }
 
+/// How a subnet reaches outside its VPC, as AWS routes it: what a Fargate task's network
+/// interface in it can reach, to pull its image (see `kinds::ecs_service::can_pull`).
+///
+/// A subnet's routes are those of the route table associated with it, else of its VPC's main
+/// route table (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubnetEgress {
+    /// A `0.0.0.0/0` route to an internet gateway (`igw-`): out only with a public address.
+    pub internet_gateway: Option<String>,
+    /// A `0.0.0.0/0` route to anything else (a NAT gateway, a NAT instance, a transit gateway),
+    /// the target's id: out without a public address, as far as rehearsal can see.
+    pub other_default_route: Option<String>,
+    /// The VPC has interface endpoints for ECR (`ecr.api` and `ecr.dkr`) and a gateway endpoint
+    /// for S3 on the subnet's route table: ECR's images without leaving the VPC.
+    pub registry_endpoints: bool,
+}
+
 /// A cloud, as the engine needs it. Implementations must:
 /// - find owned resources by the `rehearsal:env` / `rehearsal:address` tags in a few batched
 ///   calls per kind, never one call per resource where a batch API exists;
@@ -306,6 +323,14 @@ pub trait Provider: Send + Sync {
         env: &EnvId,
         declared: &Declared,
     ) -> Result<Vec<LiveResource>, ProviderError>;
+
+    /// How each of these subnets reaches outside its VPC (see [`SubnetEgress`]); a subnet AWS
+    /// does not know is left out of the answer. Only reads.
+    async fn subnet_egress(
+        &self,
+        region: &str,
+        subnets: &[String],
+    ) -> Result<BTreeMap<String, SubnetEgress>, ProviderError>;
 
     /// Every environment that has rehearsal-tagged resources in a region.
     async fn list_environments(

@@ -128,16 +128,11 @@ impl Spec {
 
     /// What this spec declares by name (see [`Declared`]).
     pub fn declared(&self) -> Declared {
-        Declared {
-            task_definition_families: self
-                .resources
+        crate::kinds::declared(
+            self.resources
                 .values()
-                .filter(|r| r.address.kind == ResourceKind::EcsTaskDefinition)
-                .filter_map(|r| r.attributes.get("family")?.as_str())
-                .filter(|family| !family.contains("${"))
-                .map(str::to_string)
-                .collect(),
-        }
+                .map(|r| (r.address.kind, &r.attributes)),
+        )
     }
 }
 

@@ -1274,3 +1274,19 @@ fn a_clone_of_a_server_whose_image_is_gone_is_a_plan_error_at_its_line() {
         .exits(0)
         .stdout_has("image = ami-0new");
 }
+
+#[test]
+fn a_fargate_service_whose_subnet_has_no_way_out_is_refused_at_its_line() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    // Someone removed the NAT gateway route from production subnet's route table: a task there
+    // could not pull its image, and ECS would say so only once the apply waits for the rollout.
+    let mut cloud = project.cloud();
+    cloud.cut_off_subnet("subnet-0prod0001");
+    project.set_cloud(&cloud);
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .snapshot("plan-a-fargate-service-with-no-way-out");
+    assert!(!project.path(PLAN_FILE).exists());
+}

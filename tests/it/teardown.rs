@@ -948,3 +948,34 @@ async fn a_volume_left_by_a_replaced_server_is_planned_for_deletion_and_says_why
         "only the new server's volumes are left"
     );
 }
+
+/// A spec may say where its records are (the zones a plan lists only), but a teardown lists
+/// everywhere all the same: a record the spec has since moved to another zone is still the
+/// environment's, and "nothing left" must be true of it too.
+#[tokio::test]
+async fn a_teardown_with_the_spec_looks_everywhere_not_only_where_the_spec_says() {
+    let provider = production();
+    let spec = shipped("prerelease");
+    converge(provider.clone(), &spec).await;
+    assert!(spec.declared().of(ResourceKind::DnsRecord).next().is_some());
+    let before = provider.observed_with().len();
+
+    let plan = destroy::plan(provider.as_ref(), &prerelease(), Some(&spec), &quick())
+        .await
+        .unwrap();
+    rehearsal::apply::teardown::teardown(
+        &plan,
+        provider.clone(),
+        Arc::new(Silent),
+        &quick().teardown(),
+    )
+    .await
+    .unwrap();
+
+    let teardown = provider.observed_with().split_off(before);
+    assert!(teardown.len() >= 2, "the plan's listing and the proof's");
+    for declared in &teardown {
+        assert!(declared.list_everywhere, "{declared:?}");
+        assert!(declared.of(ResourceKind::DnsRecord).next().is_some());
+    }
+}

@@ -203,7 +203,7 @@ impl AwsKind for EcsTaskDefinition {
         let mut arns = tagged_task_definitions(&cx.clients.tagging, cx.env).await?;
         // The Tagging API lists a new revision only after a delay; the families the spec
         // declares are listed by name as well, which ECS answers consistently.
-        for family in &cx.declared.task_definition_families {
+        for family in cx.declared.of(KIND) {
             arns.extend(family_revisions(&cx.clients.ecs, family).await?);
         }
         arns.sort();
