@@ -23,15 +23,15 @@ use std::time::{Duration, Instant};
 
 use rehearsal::apply::events::Silent;
 use rehearsal::apply::{ApplyOptions, execute};
-use rehearsal::destroy::{self, DestroyOptions};
-use rehearsal::graph::ExecutionGraph;
+use rehearsal::engine::destroy::{self, DestroyOptions};
+use rehearsal::engine::graph::ExecutionGraph;
+use rehearsal::engine::workflow;
 use rehearsal::kinds;
 use rehearsal::model::ResourceKind;
 use rehearsal::plan::{ActionKind, Plan};
 use rehearsal::provider::Provider;
 use rehearsal::provider::fake::{FakeOp, FakeProvider, Latency};
 use rehearsal::spec::{self, Spec, VariableInputs};
-use rehearsal::workflow;
 
 const REGION: &str = "eu-west-1";
 

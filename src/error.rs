@@ -10,13 +10,13 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::apply::StepError;
-use crate::destroy::DestroyError;
+use crate::engine::destroy::DestroyError;
+use crate::engine::graph::GraphError;
+use crate::engine::workflow::RecheckError;
 use crate::exit;
-use crate::graph::GraphError;
 use crate::plan::PlanError;
 use crate::provider::ProviderError;
 use crate::spec::SpecError;
-use crate::workflow::RecheckError;
 
 #[derive(Debug, Error)]
 pub enum Error {

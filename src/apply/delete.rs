@@ -1,10 +1,10 @@
 //! What deleting a resource takes: its policy (a final snapshot, deletion protection), the
 //! delete call (asked again while AWS cannot delete it yet), and the wait until it is gone.
 
+use crate::engine::wait::{self, Check};
 use crate::kinds::final_snapshot::{self, FinalSnapshot};
 use crate::model::LiveResource;
 use crate::provider::{DeleteOutcome, DeletePolicy, Operation, Provider, ProviderError};
-use crate::wait::{self, Check};
 
 /// The delete policy for a resource the environment owns, from what its plan decided.
 ///

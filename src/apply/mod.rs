@@ -17,7 +17,7 @@ use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 use tokio::task::JoinSet;
 
-use crate::graph::ExecutionGraph;
+use crate::engine::graph::ExecutionGraph;
 use crate::model::LiveResource;
 use crate::plan::Plan;
 use crate::provider::Provider;

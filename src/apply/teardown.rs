@@ -22,14 +22,14 @@ use super::StepError;
 use super::create::idempotency_token;
 use super::delete::{delete_and_wait, delete_policy};
 use super::events::{Event, Reporter, StepProgress};
-use crate::destroy::{DestroyError, owned};
-use crate::graph::StepOp;
+use crate::engine::destroy::{DestroyError, owned};
+use crate::engine::graph::StepOp;
+use crate::engine::wait;
 use crate::kinds::{self, final_snapshot::FinalSnapshot};
 use crate::model::{Declared, LiveResource, ResourceKind};
 use crate::plan::Plan;
 use crate::provider::{Operation, Provider, ProviderError};
 use crate::spec::Spec;
-use crate::wait;
 
 /// A restore can take 30 minutes, and deleting a database with a final snapshot 10 more.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);

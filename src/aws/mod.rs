@@ -5,7 +5,7 @@
 //!   environment, instance roles; `AWS_ENDPOINT_URL` for an emulator), loaded once in
 //!   [`AwsProvider::connect`].
 //! - Retrying throttled and failed calls is the SDK's job: standard retry mode, configured once
-//!   here. Waiting for a state is the engine's (`crate::wait`), over [`Provider::describe`].
+//!   here. Waiting for a state is the engine's (`crate::engine::wait`), over [`Provider::describe`].
 //! - Ownership lives in tags set at creation; `observe` finds an environment's resources by them
 //!   with a few paginated list/describe calls per kind.
 //!
@@ -264,8 +264,8 @@ impl Scan<'_> {
     /// (see `ownership`), or, scanning every environment, some environment's.
     pub fn wants(&self, resource: &LiveResource) -> bool {
         match self.env {
-            Some(env) => crate::ownership::belongs_to(resource, env),
-            None => crate::ownership::owner(resource).is_some(),
+            Some(env) => crate::engine::ownership::belongs_to(resource, env),
+            None => crate::engine::ownership::owner(resource).is_some(),
         }
     }
 }

@@ -10,11 +10,11 @@ use super::output::{self, confirm, print_summary};
 use super::{Error, Settings, VarArgs, exit};
 use crate::apply::teardown::{self, TeardownOptions};
 use crate::apply::{ApplyOptions, execute};
+use crate::engine::graph::ExecutionGraph;
+use crate::engine::workflow;
 use crate::english::count;
-use crate::graph::ExecutionGraph;
 use crate::plan::render::{self, Style};
 use crate::spec;
-use crate::workflow;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {

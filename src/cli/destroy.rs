@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::output::{self, confirm};
 use super::{Error, Settings, exit};
 use crate::apply::teardown::{TeardownOptions, teardown};
-use crate::destroy::{self, DestroyError, DestroyOptions, Leftover};
+use crate::engine::destroy::{self, DestroyError, DestroyOptions, Leftover};
 use crate::model::tags;
 use crate::plan::Plan;
 use crate::plan::render::{self, Style};

@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::output::{self, confirm};
 use super::{Error, Settings, exit};
-use crate::destroy::{DestroyOptions, destroy};
+use crate::engine::destroy::{DestroyOptions, destroy};
 use crate::model::EnvId;
 use crate::plan::render::Style;
 

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::engine::ownership;
 use crate::model::{Address, EnvId, LiveResource, ResourceKind, tags};
-use crate::ownership;
 
 /// What a kind that can leave a final snapshot says about it (`Kind::final_snapshot`).
 #[derive(Debug)]

@@ -246,7 +246,7 @@ impl EnvironmentSummary {
     ) -> Vec<EnvironmentSummary> {
         let mut envs: BTreeMap<(String, String), EnvironmentSummary> = BTreeMap::new();
         for resource in resources {
-            let Some((project, name)) = crate::ownership::owner(resource) else {
+            let Some((project, name)) = crate::engine::ownership::owner(resource) else {
                 continue;
             };
             let summary = envs
@@ -350,7 +350,7 @@ pub trait Provider: Send + Sync {
     ) -> Result<Option<LiveResource>, ProviderError>;
 
     /// Start creating a resource. Returns as soon as AWS has accepted it; the engine waits
-    /// (see [`crate::wait`]).
+    /// (see [`crate::engine::wait`]).
     async fn create(
         &self,
         op: &Operation,
@@ -398,7 +398,8 @@ mod tests {
         };
         let address: Address = address.parse().unwrap();
         let id = format!("{project}-{}-{}", env.name, address.name);
-        let mut tags = crate::ownership::creation_tags(&env, &address, &id, false, Some(expires));
+        let mut tags =
+            crate::engine::ownership::creation_tags(&env, &address, &id, false, Some(expires));
         tags.insert("Name".into(), "x".into());
         LiveResource {
             attributes: [("identifier".to_string(), id.clone().into())]

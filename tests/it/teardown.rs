@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rehearsal::apply::events::{Event, Recorder, Silent};
 use rehearsal::apply::{ApplyOptions, StepError, delete_policy};
-use rehearsal::destroy::{self, DestroyError, DestroyOptions, DestroyReport};
+use rehearsal::engine::destroy::{self, DestroyError, DestroyOptions, DestroyReport};
 use rehearsal::model::{EnvId, LiveResource, ResourceKind, tags};
 use rehearsal::plan::ActionKind;
 use rehearsal::provider::fake::{BlockDevice, FakeCloud, FakeOp, FakeProvider, FakeResource};
@@ -616,7 +616,10 @@ async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
         .find(|r| r.id == "prerelease-db-final-20261122t101500")
         .expect("observe finds the final snapshot as the environment's");
     assert_eq!(seen.address, addr("rds_snapshot.db_final"));
-    assert!(rehearsal::ownership::belongs_to(seen, &prerelease()));
+    assert!(rehearsal::engine::ownership::belongs_to(
+        seen,
+        &prerelease()
+    ));
     // A second destroy keeps it, and says so.
     let again = destroy(&provider, &prerelease(), &options).await.unwrap();
     assert!(again.leftovers.is_empty(), "{again:#?}");

@@ -16,9 +16,9 @@ use crate::aws::attrs::{Builder, Reader};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
+use crate::engine::wait::what;
 use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::what;
 
 const KIND: ResourceKind = ResourceKind::EcsTaskDefinition;
 

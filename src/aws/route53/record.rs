@@ -29,11 +29,11 @@ use crate::aws::attrs::{Builder, Reader};
 use crate::aws::kind::{Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
+use crate::engine::ownership;
+use crate::engine::wait::{self, Check, what};
 use crate::kinds::dns_record::{OWNER_PREFIX, normal_name};
 use crate::model::{Address, LiveResource, ResourceKind, tags};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::{self, Check, what};
 
 const KIND: ResourceKind = ResourceKind::DnsRecord;
 

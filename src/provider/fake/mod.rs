@@ -25,12 +25,12 @@ use super::{
     CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
     ProviderError, SubnetEgress,
 };
+use crate::engine::ownership;
 use crate::kinds::{Phase, lifecycle};
 use crate::model::{
     Address, Attributes, Declared, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject,
     SourceQuery, tags,
 };
-use crate::ownership;
 
 /// Which provider call a fault applies to, and what [`FakeProvider::calls`] counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -493,7 +493,7 @@ impl FakeProvider {
                     resource.status = state.clone();
                     let applies = std::mem::take(&mut resource.transition.take().unwrap().applies);
                     if !applies.is_empty() {
-                        resource.attributes.remove(crate::wait::PENDING);
+                        resource.attributes.remove(crate::engine::wait::PENDING);
                         resource.attributes.extend(applies);
                     }
                     ready.push(resource.id.clone());
@@ -1002,7 +1002,7 @@ impl Provider for FakeProvider {
             if !applies.is_empty() {
                 let pending: Vec<Value> = applies.keys().map(|k| json!(k)).collect();
                 r.attributes
-                    .insert(crate::wait::PENDING.into(), Value::Array(pending));
+                    .insert(crate::engine::wait::PENDING.into(), Value::Array(pending));
             }
             // A stopped resource is changed and stays stopped: AWS does not start it.
             let after = if l.is_stopped(&r.status) {

@@ -1,7 +1,7 @@
 //! The environment's own network: security group rules that change in place, and groups that
 //! AWS deletes only once nothing uses them.
 
-use rehearsal::destroy::{self, DestroyOptions};
+use rehearsal::engine::destroy::{self, DestroyOptions};
 use rehearsal::provider::fake::{Outcome, Transition};
 
 use super::*;

@@ -80,7 +80,7 @@ pub async fn recheck(
     }
     // A destroy plan is done once nothing the environment owns is left to delete.
     if plan.is_destroy() {
-        let nothing_left = crate::destroy::owned(&plan.env, observed.resources)
+        let nothing_left = crate::engine::destroy::owned(&plan.env, observed.resources)
             .is_ok_and(|(doomed, _)| doomed.is_empty());
         if nothing_left {
             return Err(RecheckError::AlreadyApplied {
