@@ -48,12 +48,10 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         .into());
     }
     let provider = settings.connect(&env.region).await?;
-    let mut options = DestroyOptions {
-        parallelism: usize::from(args.parallelism),
-        ..Default::default()
-    };
+    let mut options = DestroyOptions::default();
+    options.run.parallelism = usize::from(args.parallelism);
     if let Some(t) = args.timeout {
-        options.timeout = t;
+        options.run.timeout = t;
     }
     // What goes, what stays and which final snapshots are taken are decided here, in the
     // plan; the spec, when readable, adds its choices and travels in it.
@@ -99,7 +97,7 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
             "destroy",
         )?;
     }
-    carry_out(&plan, provider, &options.teardown(), style).await
+    carry_out(&plan, provider, &options.run, style).await
 }
 
 /// Carry out a destroy plan (made now, or saved and applied) and show the proof: a final

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use thiserror::Error;
 
@@ -20,58 +19,17 @@ use crate::plan::{ActionKind, Observed, Plan, PlannedAction, Reason};
 use crate::provider::{Provider, ProviderError};
 use crate::spec::Spec;
 
-#[derive(Debug, Clone)]
+/// How a destroy is planned and carried out.
+#[derive(Debug, Clone, Default)]
 pub struct DestroyOptions {
-    pub parallelism: usize,
-    /// How long the whole teardown may wait for AWS: for what is still being created to become
-    /// deletable, and for deletions to finish.
-    pub timeout: Duration,
-    /// Give up after this many passes in a row that removed nothing.
-    pub stalled_passes: u32,
-    pub max_passes: u32,
-    /// Pause between passes (doubles up to `max_pause`).
-    pub pause: Duration,
-    pub max_pause: Duration,
+    /// How the executor runs the plan's passes (and "now", which names final snapshots).
+    pub run: TeardownOptions,
     /// The final-snapshot choice per resource, above the spec's; a resource in neither keeps
     /// the choice recorded on it at creation.
     pub final_snapshot: BTreeMap<Address, bool>,
     /// What is declared by name, besides what the spec declares: found by name as well as by
     /// tag.
     pub declared: Declared,
-    /// When the plan is made: final snapshots are named and expire from it.
-    pub now: time::OffsetDateTime,
-}
-
-impl Default for DestroyOptions {
-    fn default() -> Self {
-        let run = TeardownOptions::default();
-        DestroyOptions {
-            parallelism: run.parallelism,
-            timeout: run.timeout,
-            stalled_passes: run.stalled_passes,
-            max_passes: run.max_passes,
-            pause: run.pause,
-            max_pause: run.max_pause,
-            final_snapshot: BTreeMap::new(),
-            declared: Declared::default(),
-            now: run.now,
-        }
-    }
-}
-
-impl DestroyOptions {
-    /// How the executor runs the plan's passes.
-    pub fn teardown(&self) -> TeardownOptions {
-        TeardownOptions {
-            parallelism: self.parallelism,
-            timeout: self.timeout,
-            stalled_passes: self.stalled_passes,
-            max_passes: self.max_passes,
-            pause: self.pause,
-            max_pause: self.max_pause,
-            now: self.now,
-        }
-    }
 }
 
 #[derive(Debug, Error)]
@@ -157,7 +115,7 @@ pub async fn plan(
             resource.attributes.get(rule.asked_by)?.as_bool()
         })
     };
-    let timeout_secs = options.timeout.as_secs();
+    let timeout_secs = options.run.timeout.as_secs();
     let actions = doomed
         .into_iter()
         .map(|r| PlannedAction {
@@ -170,11 +128,12 @@ pub async fn plan(
             depends_on: vec![],
             timeout_secs,
             inherited: vec![],
-            final_snapshot: kinds::final_snapshot::decide(&r, asked(&r.address), options.now),
+            final_snapshot: kinds::final_snapshot::decide(&r, asked(&r.address), options.run.now),
             live: Some(r),
         })
         .collect();
     let created_at = options
+        .run
         .now
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -214,5 +173,5 @@ pub async fn destroy(
     options: &DestroyOptions,
 ) -> Result<DestroyReport, DestroyError> {
     let plan = plan(provider.as_ref(), env, None, options).await?;
-    teardown(&plan, provider, reporter, &options.teardown()).await
+    teardown(&plan, provider, reporter, &options.run).await
 }

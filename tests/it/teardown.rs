@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rehearsal::apply::events::{Event, Recorder, Silent};
+use rehearsal::apply::teardown::TeardownOptions;
 use rehearsal::apply::{ApplyOptions, StepError, delete_policy};
 use rehearsal::engine::destroy::{self, DestroyError, DestroyOptions, DestroyReport};
 use rehearsal::model::{EnvId, LiveResource, ResourceKind, tags};
@@ -30,8 +31,11 @@ fn prerelease() -> EnvId {
 /// Short pauses, for tests on tokio's paused clock.
 fn quick() -> DestroyOptions {
     DestroyOptions {
-        pause: Duration::from_secs(1),
-        max_pause: Duration::from_secs(4),
+        run: TeardownOptions {
+            pause: Duration::from_secs(1),
+            max_pause: Duration::from_secs(4),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -313,7 +317,7 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
     assert!(report.leftovers.is_empty(), "{report:#?}");
     assert_eq!(report.passes, 2);
     // The retry came after a pause, not straight away.
-    assert!(started.elapsed() >= DestroyOptions::default().pause);
+    assert!(started.elapsed() >= TeardownOptions::default().pause);
     assert_eq!(report.deleted.len(), 10);
     assert!(owned(&provider, &prerelease()).await.is_empty());
 
@@ -366,15 +370,10 @@ async fn a_database_still_creating_is_deleted_once_it_is_ready() {
         });
     });
 
-    let options = DestroyOptions {
-        pause: Duration::from_secs(10),
-        stalled_passes: 5,
-        ..quick()
-    };
-    let options = DestroyOptions {
-        max_pause: Duration::from_secs(60),
-        ..options
-    };
+    let mut options = quick();
+    options.run.pause = Duration::from_secs(10);
+    options.run.stalled_passes = 5;
+    options.run.max_pause = Duration::from_secs(60);
     let started = tokio::time::Instant::now();
     let report = destroy(&provider, &prerelease(), &options).await.unwrap();
     assert!(report.leftovers.is_empty(), "{report:#?}");
@@ -463,7 +462,7 @@ async fn a_delete_that_keeps_failing_is_reported_with_its_id_state_and_error() {
     );
     assert_eq!(
         report.passes,
-        1 + quick().stalled_passes,
+        1 + quick().run.stalled_passes,
         "one pass, then the stalled ones"
     );
     assert_eq!(owned(&provider, &prerelease()).await.len(), 1);
@@ -479,10 +478,8 @@ async fn a_database_that_never_finishes_creating_is_a_leftover_that_says_so() {
         ResourceKind::RdsInstance,
         "creating",
     ));
-    let options = DestroyOptions {
-        timeout: Duration::from_secs(45 * 60),
-        ..quick()
-    };
+    let mut options = quick();
+    options.run.timeout = Duration::from_secs(45 * 60);
     let started = tokio::time::Instant::now();
     let report = destroy(&provider, &prerelease(), &options).await.unwrap();
     assert_eq!(
@@ -585,7 +582,10 @@ async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
         final_snapshot: [(crate::support::addr("rds_instance.db"), true)]
             .into_iter()
             .collect(),
-        now,
+        run: TeardownOptions {
+            now,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let report = destroy(&provider, &prerelease(), &options).await.unwrap();
@@ -649,7 +649,10 @@ async fn a_destroy_plan_decides_each_final_snapshot_and_the_executor_takes_it_fr
     let spec = prerelease_edited("final_snapshot = false", "final_snapshot = true").load();
     let planned_at = time::macros::datetime!(2026-11-22 10:15:00 UTC);
     let options = DestroyOptions {
-        now: planned_at,
+        run: TeardownOptions {
+            now: planned_at,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let plan = destroy::plan(provider.as_ref(), &prerelease(), Some(&spec), &options)
@@ -966,14 +969,9 @@ async fn a_teardown_with_the_spec_looks_everywhere_not_only_where_the_spec_says(
     let plan = destroy::plan(provider.as_ref(), &prerelease(), Some(&spec), &quick())
         .await
         .unwrap();
-    rehearsal::apply::teardown::teardown(
-        &plan,
-        provider.clone(),
-        Arc::new(Silent),
-        &quick().teardown(),
-    )
-    .await
-    .unwrap();
+    rehearsal::apply::teardown::teardown(&plan, provider.clone(), Arc::new(Silent), &quick().run)
+        .await
+        .unwrap();
 
     let teardown = provider.observed_with().split_off(before);
     assert!(teardown.len() >= 2, "the plan's listing and the proof's");

@@ -1,6 +1,7 @@
 //! The environment's own network: security group rules that change in place, and groups that
 //! AWS deletes only once nothing uses them.
 
+use rehearsal::apply::teardown::TeardownOptions;
 use rehearsal::engine::destroy::{self, DestroyOptions};
 use rehearsal::provider::fake::{Outcome, Transition};
 
@@ -104,7 +105,10 @@ async fn a_group_still_in_use_is_deleted_once_its_user_is_gone() {
         &spec.env,
         recorder.clone(),
         &DestroyOptions {
-            timeout: Duration::from_secs(3600),
+            run: TeardownOptions {
+                timeout: Duration::from_secs(3600),
+                ..Default::default()
+            },
             ..DestroyOptions::default()
         },
     )
