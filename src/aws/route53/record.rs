@@ -166,22 +166,32 @@ async fn hosted_zones(client: &Client) -> Result<Vec<HostedZone>, ProviderError>
         .map_err(|e| errors::sdk("route53:ListHostedZones", "hosted zones", e))
 }
 
-/// Every hosted zone of these names (a public and a private zone may share one); a name no
-/// zone has is no error here: a create in it says so.
+/// The hosted zones of one name (a public and a private zone may share one): one request, as
+/// zones are listed in order of their names from this one on, those of this name first.
+async fn zones_of_name(client: &Client, name: &str) -> Result<Vec<HostedZone>, ProviderError> {
+    let wanted = normal_name(name);
+    let out = client
+        .list_hosted_zones_by_name()
+        .dns_name(&wanted)
+        .send()
+        .await
+        .map_err(|e| errors::sdk("route53:ListHostedZonesByName", name, e))?;
+    Ok(out
+        .hosted_zones()
+        .iter()
+        .filter(|z| normal_name(z.name()) == wanted)
+        .cloned()
+        .collect())
+}
+
+/// Every hosted zone of these names; a name no zone has is no error here: a create in it says
+/// so.
 async fn zones_named(client: &Client, names: &[&str]) -> Result<Vec<HostedZone>, ProviderError> {
     let mut zones: Vec<HostedZone> = vec![];
     for name in names {
-        let wanted = normal_name(name);
-        // Zones are listed in order of their names from this one on: those of this name first.
-        let out = client
-            .list_hosted_zones_by_name()
-            .dns_name(&wanted)
-            .send()
-            .await
-            .map_err(|e| errors::sdk("route53:ListHostedZonesByName", name, e))?;
-        for zone in out.hosted_zones() {
-            if normal_name(zone.name()) == wanted && !zones.iter().any(|z| z.id() == zone.id()) {
-                zones.push(zone.clone());
+        for zone in zones_of_name(client, name).await? {
+            if !zones.iter().any(|z| z.id() == zone.id()) {
+                zones.push(zone);
             }
         }
     }
@@ -192,22 +202,12 @@ async fn zones_named(client: &Client, names: &[&str]) -> Result<Vec<HostedZone>,
 /// told apart by naming one of them by id, which rehearsal does not offer yet).
 async fn zone_named(client: &Client, name: &str) -> Result<HostedZone, ProviderError> {
     let wanted = normal_name(name);
-    let out = client
-        .list_hosted_zones_by_name()
-        .dns_name(&wanted)
-        .send()
-        .await
-        .map_err(|e| errors::sdk("route53:ListHostedZonesByName", name, e))?;
-    let found: Vec<&HostedZone> = out
-        .hosted_zones()
-        .iter()
-        .filter(|z| normal_name(z.name()) == wanted)
-        .collect();
+    let mut found = zones_of_name(client, name).await?;
     match found.as_slice() {
         [] => Err(ProviderError::NotFound {
             what: format!("hosted zone {wanted}"),
         }),
-        [one] => Ok((*one).clone()),
+        [_] => Ok(found.remove(0)),
         many => Err(ProviderError::Api {
             action: "route53:ListHostedZonesByName".to_owned(),
             code: "AmbiguousZone".to_owned(),
