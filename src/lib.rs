@@ -20,6 +20,7 @@ mod error;
 pub mod exit;
 pub mod fuzz;
 pub mod graph;
+pub mod import;
 pub mod plan;
 pub mod spec;
 pub mod wait;
