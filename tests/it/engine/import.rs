@@ -288,3 +288,33 @@ instance_type = "t3.medium"
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn a_refused_tag_write_says_to_import_with_an_administrators_credentials() {
+    let provider = production_by_hand();
+    let spec = production_spec("protected").load();
+    provider.fail_address(
+        rehearsal::provider::fake::FakeOp::Update,
+        addr("ecs_service.server"),
+        rehearsal::provider::ProviderError::AccessDenied {
+            action: "ecs:TagResource".into(),
+            message: "not authorized".into(),
+        },
+    );
+    let prepared = import::prepare(
+        provider.as_ref(),
+        &spec,
+        &addr("ecs_service.server"),
+        SERVICE_ARN,
+    )
+    .await
+    .unwrap();
+    let refused = import::carry_out(provider.as_ref(), &prepared)
+        .await
+        .unwrap_err();
+    let shown = report(refused);
+    assert!(
+        shown.contains("with an administrator's credentials that have docs/iam-import-policy.json"),
+        "{shown}"
+    );
+}
