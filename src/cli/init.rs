@@ -264,7 +264,7 @@ fn write_spec(env: &EnvId, found: &[(&Wanted, LiveResource)]) -> String {
     let revisions: Vec<(String, &Address)> = found
         .iter()
         .filter(|(w, _)| w.address.kind == ResourceKind::EcsTaskDefinition)
-        .filter_map(|(w, live)| Some((text(live, "arn").unwrap_or(live.id.clone()), &w.address)))
+        .map(|(w, live)| (text(live, "arn").unwrap_or(live.id.clone()), &w.address))
         .collect();
     for (w, live) in found {
         let mut table = Table::new();
