@@ -42,6 +42,15 @@ async fn production_taken_from_what_is_live_plans_as_no_change_and_is_never_dest
         .run()
         .exits(0);
 
+    let written = project.read("environments/production-live.toml");
+    for line in [
+        "lifecycle = \"protected\"",
+        "task_definition = \"${ecs_task_definition.server.arn}\"",
+        "clone_of = \"${source.ecs_task_definition.server.arn}\"",
+        "latest_snapshot_of = \"production-db\"",
+    ] {
+        assert!(written.contains(line), "{line} in:\n{written}");
+    }
     let owned = tagged(&em, "production-live").await;
     let arn = |what: &str| format!("arn:aws:ecs:eu-west-1:123456789012:{what}");
     assert_eq!(
