@@ -104,11 +104,12 @@ bench: emulator-install
 emulator-install:
 	bash scripts/emulator.sh install
 
-# docs/iam-policy.json against the Service Authorization Reference as parliament (pinned in
+# docs/iam-policy.json (and the administrator's docs/iam-import-policy.json) against the Service Authorization Reference as parliament (pinned in
 # requirements-emulator.txt, installed by emulator-install) has it: unknown actions and condition
 # keys, resources of the wrong type (scripts/check_iam_policy.py says what is not an error, and why).
 check-iam-policy:
 	$${EMULATOR_PYTHON:-python3} scripts/check_iam_policy.py
+	$${EMULATOR_PYTHON:-python3} scripts/check_iam_policy.py docs/iam-import-policy.json
 
 emulator-up:
 	@bash scripts/emulator.sh up

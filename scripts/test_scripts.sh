@@ -72,6 +72,7 @@ check "requirements pin moto[server] exactly once" bash -c \
 # --- the IAM policy's lint (scripts/check_iam_policy.py) catches what it says it does -----------
 
 check "check_iam_policy: docs/iam-policy.json is clean" "$PYTHON" scripts/check_iam_policy.py
+check "check_iam_policy: docs/iam-import-policy.json is clean" "$PYTHON" scripts/check_iam_policy.py docs/iam-import-policy.json
 
 # lint_fails NAME POLICY: the lint rejects POLICY (a JSON statement list) with a line matching NAME.
 lint_fails() {

@@ -12,6 +12,7 @@ use thiserror::Error;
 use crate::apply::StepError;
 use crate::engine::destroy::DestroyError;
 use crate::engine::graph::GraphError;
+use crate::engine::import::ImportError;
 use crate::engine::workflow::RecheckError;
 use crate::exit;
 use crate::plan::PlanError;
@@ -38,6 +39,8 @@ pub enum Error {
     Destroy(#[from] DestroyError),
     #[error(transparent)]
     Graph(#[from] GraphError),
+    #[error(transparent)]
+    Import(Box<ImportError>),
     /// One step of an apply or a teardown, as listed under that step.
     #[error(transparent)]
     Step(#[from] StepError),
@@ -59,6 +62,15 @@ pub enum Error {
     Answer(std::io::Error),
     #[error("reap needs a region")]
     NoRegion,
+    #[error("{message}")]
+    InitArgument { message: String, hint: String },
+    #[error("{} already exists: init writes a new spec, never over one", path.display())]
+    SpecExists { path: PathBuf },
+    #[error("cannot write {}: {error}", path.display())]
+    WriteSpec {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("cannot read the spec of {env}, and no region was given: {error}")]
     NoSpecNoRegion { env: String, error: SpecError },
     #[error("cannot read the spec of {env}, and no project was given: {error}")]
@@ -125,6 +137,12 @@ impl From<PlanError> for Error {
     }
 }
 
+impl From<ImportError> for Error {
+    fn from(e: ImportError) -> Self {
+        Error::Import(Box::new(e))
+    }
+}
+
 impl From<RecheckError> for Error {
     fn from(e: RecheckError) -> Self {
         Error::Recheck(Box::new(e))
@@ -140,6 +158,8 @@ impl Error {
             | Error::RegionWithSavedPlan { .. }
             | Error::NoTerminal { .. }
             | Error::NoRegion
+            | Error::InitArgument { .. }
+            | Error::SpecExists { .. }
             | Error::NoSpecNoRegion { .. }
             | Error::NoSpecNoProject { .. }
             | Error::UnknownProvider { .. } => exit::USAGE,
@@ -158,6 +178,8 @@ impl Error {
             | Error::Provider(_)
             | Error::Destroy(_)
             | Error::Graph(_)
+            | Error::Import(_)
+            | Error::WriteSpec { .. }
             | Error::Cancelled { .. }
             | Error::Answer(_)
             | Error::NoAwsProvider
@@ -186,6 +208,7 @@ impl Error {
             Error::Provider(e) => e.hint().into_iter().collect(),
             Error::Destroy(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
+            Error::Import(e) => e.hint().into_iter().collect(),
             Error::Step(e) => e.hint().into_iter().collect(),
             // clap's message carries its own tips.
             Error::Arguments(_) => vec![],
@@ -200,6 +223,13 @@ impl Error {
                 own("review the plan, then run it from a terminal, or in CI pass --auto-approve")
             }
             Error::NoRegion => own("pass --region eu-west-1, or set AWS_REGION"),
+            Error::InitArgument { hint, .. } => vec![hint.clone()],
+            Error::SpecExists { path } => vec![format!(
+                "to take more into it, declare them in {} and run `rehearsal import`; or choose \
+                 another name",
+                path.display()
+            )],
+            Error::WriteSpec { .. } => own("check that the environments directory is writable"),
             Error::NoSpecNoRegion { env, error } => {
                 let mut hints: Vec<String> = error.hint().into_iter().collect();
                 hints.push(format!(

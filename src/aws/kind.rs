@@ -91,6 +91,12 @@ pub(crate) trait AwsKind: Send + Sync {
 
     /// Which service's tag calls tag it.
     fn tagging(&self) -> Tagging;
+
+    /// The inputs AWS cannot describe back, which its create records as tags
+    /// (`rehearsal:input:NAME`, see `tags::creation_tags`).
+    fn recorded_inputs(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// The tag calls of a kind's service: each service's API is written once (`ec2::tag`,
@@ -122,6 +128,23 @@ pub(crate) async fn tag(
         Tagging::Rds => rds::tag(&c.rds, rds::arn_of(live)?, &what, set, remove).await,
         Tagging::None => Err(not_in_place(k.kind(), "tags")),
     }
+}
+
+/// Import: tag `live`, which rehearsal did not create, with what the create of `request` would
+/// have tagged it with, but for the spec's own tags (a plan compares those with the spec). The
+/// shipped IAM policy refuses a tag write on a resource without the project's tag, so this needs
+/// the administrator's import policy (docs/iam-import-policy.json): see `crate::engine::import`.
+pub(crate) async fn import(
+    k: &dyn AwsKind,
+    c: &Clients,
+    request: &CreateRequest,
+    live: &LiveResource,
+) -> Result<(), ProviderError> {
+    let set: TagMap = tagging::creation_tags(request, k.recorded_inputs())
+        .into_iter()
+        .filter(|(key, _)| !tagging::is_user_tag(key))
+        .collect();
+    tag(k, c, live, &set, &[]).await
 }
 
 /// Of what AWS listed, the resources that claim an address of `kind` in their tags (see

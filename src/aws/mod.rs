@@ -360,6 +360,16 @@ impl Provider for AwsProvider {
         kind::handler(request.kind).existing(&c, op, request).await
     }
 
+    async fn import(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+        live: &LiveResource,
+    ) -> Result<(), ProviderError> {
+        let c = self.clients(&op.env.region);
+        kind::import(kind::handler(request.kind), &c, request, live).await
+    }
+
     async fn create(
         &self,
         op: &Operation,

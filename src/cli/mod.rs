@@ -6,6 +6,8 @@ mod apply;
 mod check;
 mod destroy;
 mod graph;
+mod import;
+mod init;
 mod make;
 mod output;
 mod plan;
@@ -137,6 +139,19 @@ pub enum Command {
         after_help = "Example (a scheduled CI job):\n  rehearsal reap --region eu-west-1 --execute --auto-approve"
     )]
     Reap(reap::ReapArgs),
+    /// Take an object rehearsal did not create into a protected environment (an administrator's
+    /// one-time step).
+    #[command(
+        after_help = "Examples:\n  rehearsal import production ecs_service.server production/server\n  \
+                            rehearsal import production ecs_task_definition.server server\n  \
+                            rehearsal import production rds_instance.db production-db --auto-approve"
+    )]
+    Import(import::ImportArgs),
+    /// Write a protected environment's spec from what is live, and import it.
+    #[command(after_help = "Example (an administrator, once):\n  \
+                            rehearsal init production-live --from-live --project openchs --region eu-west-1 \\\n    \
+                            --service production/server --task-definition server --db production-db")]
+    Init(init::InitArgs),
     /// Print shell completions.
     #[command(
         after_help = "Example:\n  rehearsal completions bash > /etc/bash_completion.d/rehearsal"
@@ -157,6 +172,8 @@ pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Status(args) => status::run(settings, args).await,
         Command::Destroy(args) => destroy::run(settings, args, style).await,
         Command::Reap(args) => reap::run(settings, args, style).await,
+        Command::Import(args) => import::run(settings, args, style).await,
+        Command::Init(args) => init::run(settings, args, style).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

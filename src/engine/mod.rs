@@ -5,12 +5,14 @@
 //! - [`graph`]: a plan as an ordered DAG of steps (petgraph);
 //! - [`wait`]: waiting for AWS, one bounded poller for every kind;
 //! - [`ownership`]: what proves a resource is an environment's, before anything touches it;
-//! - [`destroy`]: an environment's destroy plan, from its tags alone.
+//! - [`destroy`]: an environment's destroy plan, from its tags alone;
+//! - [`import`]: what rehearsal did not create, taken into a protected environment.
 //!
 //! The executor that carries plans out is `apply`; the plan itself is `plan`.
 
 pub mod destroy;
 pub mod graph;
+pub mod import;
 pub mod ownership;
 pub mod wait;
 pub mod workflow;

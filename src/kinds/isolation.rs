@@ -318,6 +318,20 @@ pub fn settle(
     Ok(inherited)
 }
 
+/// The name of every item a clone of this task definition (as a provider describes it) would
+/// take from it: what a spec that keeps all of it lists in `keep_from_production`.
+pub fn inherited_items(definition: &Attributes) -> Vec<String> {
+    let mut desired = Attributes::new();
+    desired.insert(
+        super::ecs_task_definition::SOURCE_DEFINITION.into(),
+        Value::Object(definition.clone()),
+    );
+    task_definition_items(&desired)
+        .into_iter()
+        .map(|(item, _)| item.name())
+        .collect()
+}
+
 /// What a task-definition clone takes from its source's definition, in its order.
 fn task_definition_items(desired: &Attributes) -> Vec<(Item, Value)> {
     let Some(Value::Object(definition)) =

@@ -187,6 +187,15 @@ pub struct Operation {
     pub progress: Arc<dyn ProgressSink>,
 }
 
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operation")
+            .field("env", &self.env)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Operation {
     pub fn report(&self, message: &str) {
         self.progress.report(&self.address, message);
@@ -348,6 +357,18 @@ pub trait Provider: Send + Sync {
         op: &Operation,
         request: &CreateRequest,
     ) -> Result<Option<LiveResource>, ProviderError>;
+
+    /// Import: give `live`, an object rehearsal did not create (found by [`Provider::existing`]
+    /// for `request`), the tags the create of `request` would have set (rehearsal's, never the
+    /// spec's own `tags`: a plan compares those), so that it proves it is the environment's.
+    /// The one call that tags what rehearsal did not make; only `rehearsal import` reaches it,
+    /// after the user confirmed (see `crate::engine::import`).
+    async fn import(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+        live: &LiveResource,
+    ) -> Result<(), ProviderError>;
 
     /// Start creating a resource. Returns as soon as AWS has accepted it; the engine waits
     /// (see [`crate::engine::wait`]).

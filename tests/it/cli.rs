@@ -1290,3 +1290,163 @@ fn a_fargate_service_whose_subnet_has_no_way_out_is_refused_at_its_line() {
         .snapshot("plan-a-fargate-service-with-no-way-out");
     assert!(!project.path(PLAN_FILE).exists());
 }
+
+// --- import, init --from-live ------------------------------------------------------------------
+
+/// Production's cluster and service in the fake cloud, made by hand long before rehearsal.
+fn production_made_by_hand(project: &Project) {
+    use rehearsal::model::ResourceKind;
+    use rehearsal::provider::fake::{FakeCloud, FakeResource};
+    let mut cloud = FakeCloud::production("eu-west-1");
+    let arn = |what: &str| format!("arn:aws:ecs:eu-west-1:000000000000:{what}");
+    let by_hand = |kind, id: String, attributes: Value| FakeResource {
+        region: "eu-west-1".into(),
+        kind,
+        id: id.clone(),
+        status: rehearsal::kinds::lifecycle(kind).ready.clone(),
+        attributes: attributes.as_object().cloned().unwrap(),
+        tags: [("team".to_string(), "platform".to_string())].into(),
+        transition: None,
+        visible_from_ms: None,
+    };
+    for resource in [
+        by_hand(
+            ResourceKind::EcsCluster,
+            arn("cluster/production"),
+            serde_json::json!({"name": "production", "arn": arn("cluster/production"),
+                "id": arn("cluster/production")}),
+        ),
+        by_hand(
+            ResourceKind::EcsService,
+            arn("service/production/server"),
+            serde_json::json!({"name": "server", "cluster": "production", "desired_count": 2,
+                "task_definition": arn("task-definition/server:1"),
+                "arn": arn("service/production/server"), "id": arn("service/production/server")}),
+        ),
+    ] {
+        cloud.resources.insert(resource.id.clone(), resource);
+    }
+    project.set_cloud(&cloud);
+}
+
+const PRODUCTION_LIVE: &str = r#"[environment]
+project = "openchs"
+name = "production-live"
+region = "eu-west-1"
+lifecycle = "protected"
+
+[resources.ecs_service.server]
+name = "server"
+cluster = "production"
+task_definition = "arn:aws:ecs:eu-west-1:000000000000:task-definition/server:1"
+desired_count = 2
+"#;
+
+#[test]
+fn import_shows_what_it_tags_and_asks_first() {
+    let project = Project::new();
+    production_made_by_hand(&project);
+    project.write("environments/production-live.toml", PRODUCTION_LIVE);
+    project
+        .rehearsal(&[
+            "import",
+            "production-live",
+            "ecs_service.server",
+            "production/server",
+        ])
+        .run()
+        .snapshot("import-without-a-terminal");
+    assert_eq!(project.owned_by("production-live"), 0);
+
+    project
+        .rehearsal(&[
+            "import",
+            "production-live",
+            "ecs_service.server",
+            "production/server",
+            "--auto-approve",
+        ])
+        .run()
+        .snapshot("import-auto-approve");
+    assert_eq!(project.owned_by("production-live"), 1);
+    project
+        .rehearsal(&["plan", "production-live", "--detailed-exitcode"])
+        .run()
+        .exits(0)
+        .stdout_has("No changes");
+    // Protected: never destroyed, imported or not.
+    project
+        .rehearsal(&["destroy", "production-live", "--auto-approve"])
+        .run()
+        .exits(1)
+        .stderr_has("protected");
+    assert_eq!(project.owned_by("production-live"), 1);
+}
+
+#[test]
+fn import_into_an_ephemeral_environment_is_refused() {
+    let project = Project::new();
+    production_made_by_hand(&project);
+    project
+        .rehearsal(&[
+            "import",
+            "prerelease",
+            "ecs_service.server",
+            "production/server",
+            "--auto-approve",
+        ])
+        .run()
+        .snapshot("import-into-an-ephemeral-environment");
+}
+
+#[test]
+fn init_from_live_writes_a_spec_that_plans_as_no_change() {
+    let project = Project::new();
+    production_made_by_hand(&project);
+    project
+        .rehearsal(&[
+            "init",
+            "production-live",
+            "--from-live",
+            "--project",
+            "openchs",
+            "--region",
+            "eu-west-1",
+            "--cluster",
+            "production",
+            "--service",
+            "production/server",
+            "--auto-approve",
+        ])
+        .run()
+        .snapshot("init-from-live");
+    insta::assert_snapshot!(
+        "init-from-live-spec",
+        project.read("environments/production-live.toml")
+    );
+    assert_eq!(project.owned_by("production-live"), 2);
+    project
+        .rehearsal(&["validate", "production-live"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["plan", "production-live", "--detailed-exitcode"])
+        .run()
+        .exits(0);
+    // Never over a spec.
+    project
+        .rehearsal(&[
+            "init",
+            "production-live",
+            "--from-live",
+            "--project",
+            "openchs",
+            "--region",
+            "eu-west-1",
+            "--cluster",
+            "production",
+        ])
+        .run()
+        .exits(64)
+        .stderr_has("already exists");
+}

@@ -26,6 +26,8 @@ mod aws;
 mod emulator;
 #[cfg(feature = "aws")]
 mod faults;
+#[cfg(feature = "aws")]
+mod import_live;
 // The same emulator, behind AWS's lifecycles and refusals (scripts/aws_realism.py).
 #[cfg(feature = "aws")]
 mod network;

@@ -555,4 +555,8 @@ impl AwsKind for Ec2Instance {
     fn tagging(&self) -> Tagging {
         Tagging::Ec2
     }
+
+    fn recorded_inputs(&self) -> &'static [&'static str] {
+        INPUTS
+    }
 }

@@ -430,6 +430,10 @@ impl AwsKind for EcsService {
     fn tagging(&self) -> Tagging {
         Tagging::Ecs
     }
+
+    fn recorded_inputs(&self) -> &'static [&'static str] {
+        INPUTS
+    }
 }
 
 #[cfg(test)]

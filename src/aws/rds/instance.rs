@@ -520,4 +520,8 @@ impl AwsKind for RdsInstance {
     fn tagging(&self) -> Tagging {
         Tagging::Rds
     }
+
+    fn recorded_inputs(&self) -> &'static [&'static str] {
+        INPUTS
+    }
 }

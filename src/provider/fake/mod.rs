@@ -828,6 +828,35 @@ impl Provider for FakeProvider {
         }))
     }
 
+    /// Tags it as the create would have: rehearsal's tags over what it carries.
+    async fn import(
+        &self,
+        op: &Operation,
+        request: &CreateRequest,
+        live: &LiveResource,
+    ) -> Result<(), ProviderError> {
+        self.enter(FakeOp::Update, Some(&op.address))?;
+        let mut cloud = self.cloud.lock().unwrap();
+        let Some(resource) = cloud
+            .resources
+            .get_mut(&live.id)
+            .filter(|r| r.region == op.env.region && r.kind == request.kind)
+        else {
+            return Err(ProviderError::NotFound {
+                what: format!("{} ({})", op.address, live.id),
+            });
+        };
+        resource.tags.extend(
+            request
+                .tags
+                .iter()
+                .filter(|(k, _)| k.starts_with(crate::model::tags::RESERVED_PREFIX))
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        self.persist(&cloud);
+        Ok(())
+    }
+
     async fn create(
         &self,
         op: &Operation,

@@ -90,6 +90,7 @@ mod aws_lifecycles;
 mod changes;
 mod failure;
 mod first_plan;
+mod import;
 mod network;
 mod order;
 mod ownership;
