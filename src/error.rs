@@ -15,6 +15,7 @@ use crate::exit;
 use crate::graph::GraphError;
 use crate::plan::PlanError;
 use crate::provider::ProviderError;
+use crate::snapshot::SnapshotError;
 use crate::spec::SpecError;
 use crate::workflow::RecheckError;
 
@@ -38,6 +39,8 @@ pub enum Error {
     Destroy(#[from] DestroyError),
     #[error(transparent)]
     Graph(#[from] GraphError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
     /// One step of an apply or a teardown, as listed under that step.
     #[error(transparent)]
     Step(#[from] StepError),
@@ -158,6 +161,7 @@ impl Error {
             | Error::Provider(_)
             | Error::Destroy(_)
             | Error::Graph(_)
+            | Error::Snapshot(_)
             | Error::Cancelled { .. }
             | Error::Answer(_)
             | Error::NoAwsProvider
@@ -186,6 +190,7 @@ impl Error {
             Error::Provider(e) => e.hint().into_iter().collect(),
             Error::Destroy(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
+            Error::Snapshot(e) => e.hint().into_iter().collect(),
             Error::Step(e) => e.hint().into_iter().collect(),
             // clap's message carries its own tips.
             Error::Arguments(_) => vec![],

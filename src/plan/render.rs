@@ -318,6 +318,34 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
             "because `rehearsal destroy` removes everything {} owns",
             plan.env.name
         ),
+        Reason::SafetySnapshot {
+            of,
+            named_as,
+            asked,
+        } if asked == crate::snapshot::BEFORE_APPLY => {
+            format!(
+                "because [snapshots] before_apply = true: {of} ({named_as}) is snapshotted \
+                 before any change, and every other step waits for it"
+            )
+        }
+        Reason::SafetySnapshot {
+            of,
+            named_as,
+            asked,
+        } if asked == crate::snapshot::MANUAL => {
+            format!("because a snapshot of {of} ({named_as}) was asked for")
+        }
+        Reason::SafetySnapshot {
+            of,
+            named_as,
+            asked,
+        } => {
+            format!("because a snapshot of {of} ({named_as}) was asked for: {asked}")
+        }
+        Reason::Pruned { of, keep } => format!(
+            "because [snapshots] keep = {keep} keeps only the newest {} rehearsal took of {of}",
+            crate::english::count(*keep as usize, "safety snapshot")
+        ),
     }
 }
 
