@@ -22,7 +22,7 @@ pub struct SnapshotArgs {
     pub env: String,
     /// Why: recorded in a tag on each snapshot and at the end of its identifier, e.g.
     /// "before 3.2.0" (letters, digits, spaces and _ . : / = + - @).
-    #[arg(long)]
+    #[arg(long, value_parser = reason_arg)]
     pub reason: Option<String>,
     #[command(flatten)]
     pub vars: VarArgs,
@@ -37,10 +37,18 @@ pub struct SnapshotArgs {
     pub timeout: Option<std::time::Duration>,
 }
 
-pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Result<u8, Error> {
-    if let Some(reason) = &args.reason {
-        snapshot::check_reason(reason)?;
+/// A `--reason` RDS would refuse as a tag value is a bad value, refused before anything runs.
+fn reason_arg(text: &str) -> Result<String, String> {
+    match snapshot::check_reason(text) {
+        Ok(()) => Ok(text.to_string()),
+        Err(e) => Err(match e.hint() {
+            Some(hint) => format!("{e}\n\n  hint: {hint}"),
+            None => e.to_string(),
+        }),
     }
+}
+
+pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
     let provider = settings.connect(&spec.env.region).await?;
     let now = time::OffsetDateTime::now_utc();
