@@ -98,7 +98,8 @@ pub struct Database {
 }
 
 /// The databases `spec` names that exist now: its `rds_instance` sources (as looked up), and
-/// the `rds_instance` resources it owns (not one still to be created, nor one AWS is deleting).
+/// the `rds_instance` resources the environment owns (not one still to be created, nor one AWS
+/// is deleting; one the spec no longer declares too: a plan is about to delete it).
 pub fn databases(spec: &Spec, observed: &Observed) -> Vec<Database> {
     let sources = observed
         .sources
@@ -115,7 +116,6 @@ pub fn databases(spec: &Spec, observed: &Observed) -> Vec<Database> {
         .resources
         .iter()
         .filter(|r| r.address.kind == ResourceKind::RdsInstance && !r.is_going_away())
-        .filter(|r| spec.resources.contains_key(&r.address))
         .filter(|r| ownership::belongs_to(r, &spec.env))
         .map(|r| Database {
             named_as: r.address.to_string(),

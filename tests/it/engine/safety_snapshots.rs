@@ -266,6 +266,14 @@ async fn keep_prunes_only_the_oldest_safety_snapshots_rehearsal_took() {
             "- rds_snapshot.production_db_20261201_090000",
         ]
     );
+    // The old one goes only once the new one is there.
+    assert_eq!(
+        wave_labels(&ExecutionGraph::build(&plan).unwrap()),
+        [
+            ["+ rds_snapshot.production_db_20261203_090000_3_2_0"],
+            ["- rds_snapshot.production_db_20261201_090000"],
+        ]
+    );
     let shown = human(&plan, PLAIN);
     assert!(
         shown.contains(
