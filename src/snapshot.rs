@@ -40,6 +40,12 @@ pub const BEFORE_APPLY: &str = "before apply";
 /// The reason of one `rehearsal snapshot` took without `--reason`.
 pub const MANUAL: &str = "manual";
 
+/// What a plan says under each safety snapshot it takes: RDS suspends a Single-AZ database's
+/// I/O while it snapshots it.
+/// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_CreateSnapshot.html
+pub const IO_NOTE: &str = "while RDS takes this snapshot, a Single-AZ database suspends its I/O \
+                           for a few seconds to a few minutes";
+
 /// The longest tag value RDS takes, and so the longest reason.
 /// https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_Tag.html
 pub const MAX_REASON: usize = 256;

@@ -92,7 +92,10 @@ pub fn human(plan: &Plan, style: Style) -> String {
             continue;
         }
         let creates = matches!(action.action, ActionKind::Create | ActionKind::Replace);
-        if let Some(note) = crate::kinds::describe(action.address.kind).create_note
+        if action.safety_snapshot.is_some() {
+            // The kind's note, less its way out: a safety snapshot is the point.
+            let _ = writeln!(out, "      note: {}", crate::snapshot::IO_NOTE);
+        } else if let Some(note) = crate::kinds::describe(action.address.kind).create_note
             && creates
         {
             let _ = writeln!(out, "      note: {note}");

@@ -102,7 +102,17 @@ async fn a_snapshot_of_each_database_is_kept_tagged_and_survives_destroy() {
         ),
         "{shown}"
     );
-    assert!(shown.contains("suspends its I/O"), "{shown}");
+    assert!(
+        shown.contains(
+            "note: while RDS takes this snapshot, a Single-AZ database suspends its I/O for a few \
+             seconds to a few minutes\n"
+        ),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("latest_snapshot_of"),
+        "no way around it: {shown}"
+    );
 
     let env = env_id("prerelease");
     let taken = live_one(
@@ -370,4 +380,57 @@ async fn a_failed_safety_snapshot_skips_the_change_it_guards() {
         )]
     );
     assert!(snapshot_ids(&provider).is_empty());
+}
+
+const VAULT: &str = r#"
+[environment]
+project = "openchs"
+name = "vault"
+region = "eu-west-1"
+lifecycle = "protected"
+
+[sources.rds_instance.prod_db]
+identifier = "production-db"
+
+[resources.rds_snapshot.seed]
+source_db = "${source.rds_instance.prod_db.identifier}"
+
+[resources.rds_instance.db]
+snapshot = "${rds_snapshot.seed.id}"
+instance_class = "db.t3.medium"
+
+[snapshots]
+before_apply = true
+"#;
+
+#[tokio::test]
+async fn a_database_the_spec_no_longer_declares_is_snapshotted_before_it_is_deleted() {
+    let provider = production();
+    let spec = SpecFile::write("vault", VAULT);
+    converge(provider.clone(), &spec.load()).await;
+
+    let without_db = SpecFile::write(
+        "vault",
+        &edit(
+            VAULT,
+            "[resources.rds_instance.db]\nsnapshot = \"${rds_snapshot.seed.id}\"\n\
+             instance_class = \"db.t3.medium\"\n",
+            "",
+        ),
+    );
+    let plan = plan_for(provider.as_ref(), &without_db.load()).await;
+    let graph = ExecutionGraph::build(&plan).unwrap();
+    let waves = wave_labels(&graph);
+    assert_eq!(waves.len(), 2, "{waves:?}");
+    assert_eq!(waves[1], ["- rds_instance.db"]);
+    let first: Vec<&str> = waves[0]
+        .iter()
+        .map(|s| s.trim_start_matches("+ rds_snapshot."))
+        .collect();
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(
+        first[0].starts_with("vault_db_") && first[0].ends_with("_before_apply"),
+        "{first:?}"
+    );
+    assert!(first[1].starts_with("vault_production_db_"), "{first:?}");
 }
