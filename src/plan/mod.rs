@@ -109,7 +109,7 @@ pub enum Reason {
     /// Delete: `rehearsal destroy` removes everything the environment owns.
     Destroyed,
     /// Create: a safety snapshot of the database `of` (named in the spec as `named_as`), asked
-    /// for `why` (`rehearsal snapshot --reason`, or before an apply).
+    /// for `asked` (`rehearsal snapshot --reason`, `before apply`, or `manual`).
     SafetySnapshot {
         of: String,
         named_as: String,
