@@ -13,6 +13,7 @@ use crate::apply::StepError;
 use crate::engine::destroy::DestroyError;
 use crate::engine::graph::GraphError;
 use crate::engine::import::ImportError;
+use crate::engine::snapshot::SnapshotError;
 use crate::engine::workflow::RecheckError;
 use crate::exit;
 use crate::plan::PlanError;
@@ -41,6 +42,8 @@ pub enum Error {
     Graph(#[from] GraphError),
     #[error(transparent)]
     Import(Box<ImportError>),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
     /// One step of an apply or a teardown, as listed under that step.
     #[error(transparent)]
     Step(#[from] StepError),
@@ -53,30 +56,50 @@ pub enum Error {
     #[error("--var cannot change a saved plan")]
     VarsWithSavedPlan,
     #[error("--region {given} cannot move a saved plan: it was made for {planned}")]
-    RegionWithSavedPlan { given: String, planned: String },
+    RegionWithSavedPlan {
+        given: String,
+        planned: String,
+    },
     #[error("refusing to {action} without confirmation: there is no terminal to ask on")]
-    NoTerminal { action: &'static str },
+    NoTerminal {
+        action: &'static str,
+    },
     #[error("{action} cancelled")]
-    Cancelled { action: &'static str },
+    Cancelled {
+        action: &'static str,
+    },
     #[error("cannot read the answer: {0}")]
     Answer(std::io::Error),
     #[error("reap needs a region")]
     NoRegion,
     #[error("{message}")]
-    InitArgument { message: String, hint: String },
+    InitArgument {
+        message: String,
+        hint: String,
+    },
     #[error("{} already exists: init writes a new spec, never over one", path.display())]
-    SpecExists { path: PathBuf },
+    SpecExists {
+        path: PathBuf,
+    },
     #[error("cannot write {}: {error}", path.display())]
     WriteSpec {
         path: PathBuf,
         error: std::io::Error,
     },
     #[error("cannot read the spec of {env}, and no region was given: {error}")]
-    NoSpecNoRegion { env: String, error: SpecError },
+    NoSpecNoRegion {
+        env: String,
+        error: SpecError,
+    },
     #[error("cannot read the spec of {env}, and no project was given: {error}")]
-    NoSpecNoProject { env: String, error: SpecError },
+    NoSpecNoProject {
+        env: String,
+        error: SpecError,
+    },
     #[error("{}={value} is not a provider", crate::cli::PROVIDER_ENV)]
-    UnknownProvider { value: String },
+    UnknownProvider {
+        value: String,
+    },
     #[error("this rehearsal was built without the AWS provider")]
     NoAwsProvider,
     /// The fake cloud's state file (`REHEARSAL_PROVIDER=fake:PATH`) cannot be used.
@@ -104,11 +127,18 @@ pub enum Error {
         total: usize,
     },
     #[error("{env} declares no checks")]
-    NoChecks { env: String, path: PathBuf },
+    NoChecks {
+        env: String,
+        path: PathBuf,
+    },
     #[error("{env} is not fully destroyed")]
-    NotDestroyed { env: String },
+    NotDestroyed {
+        env: String,
+    },
     #[error("not fully reaped: {}", envs.join(", "))]
-    NotReaped { envs: Vec<String> },
+    NotReaped {
+        envs: Vec<String>,
+    },
 
     /// A `plan` that failed, after removing the previous plan at its path so that the next
     /// step of a checklist cannot apply that older plan by mistake.
@@ -180,6 +210,7 @@ impl Error {
             | Error::Graph(_)
             | Error::Import(_)
             | Error::WriteSpec { .. }
+            | Error::Snapshot(_)
             | Error::Cancelled { .. }
             | Error::Answer(_)
             | Error::NoAwsProvider
@@ -209,6 +240,7 @@ impl Error {
             Error::Destroy(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
             Error::Import(e) => e.hint().into_iter().collect(),
+            Error::Snapshot(e) => e.hint().into_iter().collect(),
             Error::Step(e) => e.hint().into_iter().collect(),
             // clap's message carries its own tips.
             Error::Arguments(_) => vec![],

@@ -137,7 +137,7 @@ pub(super) async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Resu
         StepOp::Create => {
             wait_for_dependencies(run, action, &operation).await?;
             let attributes = resolve(run, desired(action)?)?;
-            let request = create_request(run, address, attributes, &operation.idempotency_token);
+            let request = create_request(run, action, attributes, &operation.idempotency_token);
             let ready = create_ready(run.provider.as_ref(), &operation, &request).await?;
             run.remember(ready);
         }
@@ -249,10 +249,11 @@ async fn wait_for_dependencies(
 /// The create call's request: the resolved attributes and every tag, rehearsal's own first.
 fn create_request(
     run: &Run,
-    address: &Address,
+    action: &PlannedAction,
     attributes: Attributes,
     token: &str,
 ) -> CreateRequest {
+    let address = &action.address;
     // A plan file edited to an absurd ttl gets no expiry rather than a panic.
     let expires = run.plan.ttl_secs.and_then(|ttl| {
         let now = run
@@ -285,6 +286,10 @@ fn create_request(
     ));
     if attributes.get("keep_after_destroy") == Some(&Value::Bool(true)) {
         request_tags.insert(tags::KEEP.into(), "true".into());
+    }
+    // A safety snapshot's marker (see `crate::engine::snapshot`), rehearsal's own tags too.
+    if let Some(safety) = &action.safety_snapshot {
+        request_tags.extend(safety.tags.clone());
     }
     CreateRequest {
         kind: address.kind,

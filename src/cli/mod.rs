@@ -15,6 +15,7 @@ mod provider;
 mod reap;
 mod report;
 mod settings;
+mod snapshot;
 mod status;
 mod validate;
 
@@ -134,6 +135,12 @@ pub enum Command {
                             rehearsal destroy prerelease --auto-approve\n  \
                             rehearsal destroy prerelease --region eu-west-1   # spec file missing or broken")]
     Destroy(destroy::DestroyArgs),
+    /// Take a safety snapshot of each database an environment names, and wait until available.
+    #[command(
+        after_help = "Examples:\n  rehearsal snapshot production --reason \"before 3.2.0\"\n  \
+                            rehearsal snapshot prerelease --auto-approve   # for CI"
+    )]
+    Snapshot(snapshot::SnapshotArgs),
     /// Destroy every expired ephemeral environment in a region (a dry run unless --execute).
     #[command(
         after_help = "Example (a scheduled CI job):\n  rehearsal reap --region eu-west-1 --execute --auto-approve"
@@ -171,6 +178,7 @@ pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Graph(args) => graph::run(settings, args).await,
         Command::Status(args) => status::run(settings, args).await,
         Command::Destroy(args) => destroy::run(settings, args, style).await,
+        Command::Snapshot(args) => snapshot::run(settings, args, style).await,
         Command::Reap(args) => reap::run(settings, args, style).await,
         Command::Import(args) => import::run(settings, args, style).await,
         Command::Init(args) => init::run(settings, args, style).await,

@@ -129,6 +129,7 @@ pub async fn plan(
             timeout_secs,
             inherited: vec![],
             final_snapshot: kinds::final_snapshot::decide(&r, asked(&r.address), options.run.now),
+            safety_snapshot: None,
             live: Some(r),
         })
         .collect();

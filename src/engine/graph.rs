@@ -167,6 +167,27 @@ impl ExecutionGraph {
             }
         }
 
+        // Safety snapshots (see `crate::engine::snapshot`) come first: every other step waits for each,
+        // so a snapshot that fails skips the whole change it was to guard.
+        let first: Vec<NodeIndex> = graph
+            .node_indices()
+            .filter(|&n| {
+                graph[n].op == StepOp::Create
+                    && plan.actions[graph[n].action].safety_snapshot.is_some()
+            })
+            .collect();
+        if !first.is_empty() {
+            let rest: Vec<NodeIndex> = graph
+                .node_indices()
+                .filter(|n| !first.contains(n))
+                .collect();
+            for &a in &first {
+                for &b in &rest {
+                    graph.add_edge(a, b, ());
+                }
+            }
+        }
+
         if let Err(cycle) = petgraph::algo::toposort(&graph, None) {
             return Err(GraphError::Cycle(graph[cycle.node_id()].label()));
         }

@@ -6,7 +6,8 @@
 //! - [`wait`]: waiting for AWS, one bounded poller for every kind;
 //! - [`ownership`]: what proves a resource is an environment's, before anything touches it;
 //! - [`destroy`]: an environment's destroy plan, from its tags alone;
-//! - [`import`]: what rehearsal did not create, taken into a protected environment.
+//! - [`import`]: what rehearsal did not create, taken into a protected environment;
+//! - [`snapshot`]: safety snapshots of the databases an environment names, as a plan.
 //!
 //! The executor that carries plans out is `apply`; the plan itself is `plan`.
 
@@ -14,5 +15,6 @@ pub mod destroy;
 pub mod graph;
 pub mod import;
 pub mod ownership;
+pub mod snapshot;
 pub mod wait;
 pub mod workflow;

@@ -205,6 +205,7 @@ fn delete(address: &Address, object: &LiveResource, reason: Reason) -> PlannedAc
         timeout_secs: DEFAULT_TIMEOUT.as_secs(),
         inherited: vec![],
         final_snapshot: None,
+        safety_snapshot: None,
     }
 }
 
@@ -304,6 +305,7 @@ fn create(
         timeout_secs: timeout_secs(resource),
         inherited: vec![],
         final_snapshot: None,
+        safety_snapshot: None,
     }
 }
 
@@ -415,6 +417,7 @@ fn compare(
         timeout_secs: timeout_secs(resource),
         inherited: vec![],
         final_snapshot: None,
+        safety_snapshot: None,
     })
 }
 

@@ -108,6 +108,15 @@ pub enum Reason {
     LeftBehind { maker: Address },
     /// Delete: `rehearsal destroy` removes everything the environment owns.
     Destroyed,
+    /// Create: a safety snapshot of the database `of` (named in the spec as `named_as`), asked
+    /// for `asked` (`rehearsal snapshot --reason`, `before apply`, or `manual`).
+    SafetySnapshot {
+        of: String,
+        named_as: String,
+        asked: String,
+    },
+    /// Delete: `[snapshots] keep` keeps only the newest `keep` safety snapshots of `of`.
+    Pruned { of: String, keep: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +148,10 @@ pub struct PlannedAction {
     /// decided when the plan was made (see `kinds::final_snapshot`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_snapshot: Option<FinalSnapshot>,
+    /// Create: a safety snapshot of a database (see `crate::engine::snapshot`), with the marker tags
+    /// its create writes. It runs before every other step of the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_snapshot: Option<crate::engine::snapshot::SafetySnapshot>,
 }
 
 impl PlannedAction {
@@ -288,6 +301,30 @@ impl Plan {
     /// Diff `spec` against what was observed.
     #[allow(clippy::result_large_err)]
     pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Result<Plan, PlanError> {
+        let now = time::OffsetDateTime::parse(
+            &created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let mut actions = diff::diff(spec, observed)?;
+        // `[snapshots] before_apply`: a plan that changes anything snapshots each database
+        // first (every other step waits for it); one that changes nothing takes none.
+        if spec.snapshots.before_apply && !actions.is_empty() {
+            let mut first = crate::engine::snapshot::actions(
+                spec,
+                observed,
+                Some(crate::engine::snapshot::BEFORE_APPLY),
+                now,
+            )
+            .map_err(|e| PlanError::Name {
+                address: "[snapshots]".into(),
+                location: spec.path.display().to_string(),
+                hint: e.hint().unwrap_or_default(),
+                message: e.to_string(),
+            })?;
+            first.append(&mut actions);
+            actions = first;
+        }
         let mut plan = Plan {
             format_version: FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -303,7 +340,7 @@ impl Plan {
                 .iter()
                 .map(|(a, s)| (a.to_string(), s.query.clone()))
                 .collect(),
-            actions: diff::diff(spec, observed)?,
+            actions,
             teardown: kinds::teardown_prerequisites(),
             checks: spec.checks.clone(),
             spec: Some(spec.clone()),
@@ -313,11 +350,6 @@ impl Plan {
         };
         // What a delete leaves behind is decided now, by the choice recorded on the resource
         // when it was created, and applied as the plan says.
-        let now = time::OffsetDateTime::parse(
-            &plan.created_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
         for action in &mut plan.actions {
             if matches!(action.action, ActionKind::Delete | ActionKind::Replace)
                 && let Some(live) = &action.live
@@ -357,6 +389,42 @@ impl Plan {
             spec: spec.cloned(),
             destroy: Some(Destroy { kept }),
             fingerprints,
+            integrity: BTreeMap::new(),
+        };
+        plan.integrity = integrity::record(&plan);
+        plan
+    }
+
+    /// A snapshot plan (`rehearsal snapshot ENV`): the safety snapshots of `actions` (see
+    /// `crate::engine::snapshot`), made from `spec` and what was observed.
+    pub fn snapshot(
+        spec: &Spec,
+        observed: &Observed,
+        actions: Vec<PlannedAction>,
+        created_at: String,
+    ) -> Plan {
+        let mut plan = Plan {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at,
+            env: spec.env.clone(),
+            protected: spec.is_protected(),
+            // A safety snapshot is kept, not reaped with its environment.
+            ttl_secs: None,
+            spec_path: spec.path.clone(),
+            spec_digest: spec.digest(),
+            variables: spec.variables.clone(),
+            sources: spec
+                .sources
+                .iter()
+                .map(|(a, s)| (a.to_string(), s.query.clone()))
+                .collect(),
+            actions,
+            teardown: kinds::teardown_prerequisites(),
+            checks: vec![],
+            spec: Some(spec.clone()),
+            destroy: None,
+            fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };
         plan.integrity = integrity::record(&plan);

@@ -92,7 +92,10 @@ pub fn human(plan: &Plan, style: Style) -> String {
             continue;
         }
         let creates = matches!(action.action, ActionKind::Create | ActionKind::Replace);
-        if let Some(note) = crate::kinds::describe(action.address.kind).create_note
+        if action.safety_snapshot.is_some() {
+            // The kind's note, less its way out: a safety snapshot is the point.
+            let _ = writeln!(out, "      note: {}", crate::engine::snapshot::IO_NOTE);
+        } else if let Some(note) = crate::kinds::describe(action.address.kind).create_note
             && creates
         {
             let _ = writeln!(out, "      note: {note}");
@@ -317,6 +320,34 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
         Reason::Destroyed => format!(
             "because `rehearsal destroy` removes everything {} owns",
             plan.env.name
+        ),
+        Reason::SafetySnapshot {
+            of,
+            named_as,
+            asked,
+        } if asked == crate::engine::snapshot::BEFORE_APPLY => {
+            format!(
+                "because [snapshots] before_apply = true: {of} ({named_as}) is snapshotted \
+                 before any change, and every other step waits for it"
+            )
+        }
+        Reason::SafetySnapshot {
+            of,
+            named_as,
+            asked,
+        } if asked == crate::engine::snapshot::MANUAL => {
+            format!("because a snapshot of {of} ({named_as}) was asked for")
+        }
+        Reason::SafetySnapshot {
+            of,
+            named_as,
+            asked,
+        } => {
+            format!("because a snapshot of {of} ({named_as}) was asked for: {asked}")
+        }
+        Reason::Pruned { of, keep } => format!(
+            "because [snapshots] keep = {keep} keeps only the newest {} rehearsal took of {of}",
+            crate::english::count(*keep as usize, "safety snapshot")
         ),
     }
 }

@@ -104,6 +104,26 @@ pub struct Spec {
     /// spec does not declare, ignored); the CLI prints each as a `note:`.
     #[serde(skip)]
     pub warnings: Vec<String>,
+    /// `[snapshots]`: the safety snapshots of its databases (see `crate::engine::snapshot`).
+    #[serde(default, skip_serializing_if = "Snapshots::is_default")]
+    pub snapshots: Snapshots,
+}
+
+/// `[snapshots]` of a spec, validated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshots {
+    /// A protected environment's plan that changes anything snapshots each database first.
+    #[serde(default)]
+    pub before_apply: bool,
+    /// Of the safety snapshots rehearsal took of a database, keep the newest this many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<u32>,
+}
+
+impl Snapshots {
+    pub fn is_default(&self) -> bool {
+        *self == Snapshots::default()
+    }
 }
 
 impl Spec {
@@ -119,7 +139,14 @@ impl Spec {
             &self.checks,
         ))
         .expect("a spec serializes to JSON");
-        hex::encode(Sha256::digest(canonical))
+        let mut digest = Sha256::new();
+        digest.update(canonical);
+        // Only when set: the digest of a spec without `[snapshots]` is what it always was, so
+        // plans saved before it existed still load.
+        if !self.snapshots.is_default() {
+            digest.update(serde_json::to_vec(&self.snapshots).expect("serializes"));
+        }
+        hex::encode(digest.finalize())
     }
 
     pub fn is_protected(&self) -> bool {
@@ -414,6 +441,15 @@ impl<'a> Validator<'a> {
         for r in resources.values_mut() {
             r.depends_on.remove(&r.address);
         }
+        let names_a_database = sources.keys().any(|s| s.kind == SourceKind::RdsInstance)
+            || resources
+                .keys()
+                .any(|a| a.kind == ResourceKind::RdsInstance);
+        let snapshots = self.snapshots(
+            &raw,
+            env.lifecycle == Lifecycle::Protected,
+            names_a_database,
+        )?;
         Ok(Spec {
             path: path.to_path_buf(),
             env: env_id,
@@ -424,6 +460,54 @@ impl<'a> Validator<'a> {
             resources,
             checks,
             warnings,
+            snapshots,
+        })
+    }
+
+    /// `[snapshots]`: `before_apply` only where the environment is protected (an ephemeral
+    /// one's data is itself a copy), and names a database to take; `keep` at least 1.
+    fn snapshots(
+        &self,
+        raw: &RawSpec,
+        protected: bool,
+        names_a_database: bool,
+    ) -> Result<Snapshots, SpecError> {
+        let Some(table) = &raw.snapshots else {
+            return Ok(Snapshots::default());
+        };
+        let before_apply = table.before_apply.unwrap_or(false);
+        if before_apply && !protected {
+            return Err(self.error(
+                self.span(&["snapshots", "before_apply"]),
+                "only a protected environment takes a snapshot before each apply".into(),
+                Some(
+                    "remove `before_apply`, or take one by hand with `rehearsal snapshot ENV`"
+                        .into(),
+                ),
+            ));
+        }
+        if before_apply && !names_a_database {
+            return Err(self.error(
+                self.span(&["snapshots", "before_apply"]),
+                "`before_apply` asks for a snapshot of each database, and the spec names none"
+                    .into(),
+                Some(
+                    "declare the database as [sources.rds_instance.NAME] or \
+                     [resources.rds_instance.NAME], or remove `before_apply`"
+                        .into(),
+                ),
+            ));
+        }
+        if table.keep == Some(0) {
+            return Err(self.error(
+                self.span(&["snapshots", "keep"]),
+                "keep = 0 would delete the snapshot just taken".into(),
+                Some("keep at least 1, or leave `keep` out to keep every one".into()),
+            ));
+        }
+        Ok(Snapshots {
+            before_apply,
+            keep: table.keep,
         })
     }
 

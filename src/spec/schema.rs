@@ -20,6 +20,18 @@ pub struct RawSpec {
     pub resources: RawResources,
     #[serde(default)]
     pub checks: BTreeMap<String, RawCheck>,
+    /// `[snapshots]`: safety snapshots of the environment's databases (see `crate::engine::snapshot`).
+    pub snapshots: Option<RawSnapshots>,
+}
+
+/// `[snapshots]`: a snapshot of each database before any apply that changes something
+/// (`before_apply`, protected environments only), and how many of the safety snapshots
+/// rehearsal takes to keep per database (`keep`; all of them when left out).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSnapshots {
+    pub before_apply: Option<bool>,
+    pub keep: Option<u32>,
 }
 
 /// `[checks.NAME]`: one of `http` or `command`, retried every `interval` until it passes or

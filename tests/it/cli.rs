@@ -284,6 +284,65 @@ fn apply_without_a_terminal_needs_auto_approve() {
         .snapshot("apply-with-nothing-to-do");
 }
 
+// --- snapshot --------------------------------------------------------------------------------
+
+/// The snapshots in the fake cloud, with their tags.
+fn snapshots_in(project: &Project) -> Vec<rehearsal::provider::fake::FakeResource> {
+    project
+        .cloud()
+        .resources
+        .into_values()
+        .filter(|r| r.kind == rehearsal::model::ResourceKind::RdsSnapshot)
+        .collect()
+}
+
+#[test]
+fn snapshot_takes_a_kept_snapshot_of_production_s_database_before_a_release() {
+    let project = Project::new();
+    project
+        .rehearsal(&["snapshot", "production", "--reason", "before 3.2.0"])
+        .run()
+        .snapshot("snapshot-without-a-terminal");
+    assert!(snapshots_in(&project).is_empty(), "nothing was taken");
+
+    project
+        .rehearsal(&[
+            "snapshot",
+            "production",
+            "--reason",
+            "before 3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .snapshot("snapshot-auto-approve");
+    let taken = snapshots_in(&project);
+    assert_eq!(taken.len(), 1, "{taken:#?}");
+    assert!(
+        taken[0].id.starts_with("production-db-") && taken[0].id.ends_with("-before-3-2-0"),
+        "{}",
+        taken[0].id
+    );
+    assert_eq!(
+        taken[0]
+            .tags
+            .get("rehearsal:snapshot-reason")
+            .map(String::as_str),
+        Some("before 3.2.0")
+    );
+    assert_eq!(
+        taken[0].tags.get("rehearsal:keep").map(String::as_str),
+        Some("true")
+    );
+}
+
+#[test]
+fn snapshot_refuses_a_reason_rds_cannot_tag() {
+    Project::new()
+        .rehearsal(&["snapshot", "production", "--reason", "Bob's release"])
+        .run()
+        .snapshot("snapshot-a-reason-rds-refuses");
+}
+
 /// Someone else's database with the name pre-release's would have: restoring it fails.
 fn add_someone_elses_database_named_prerelease_db(project: &Project) {
     let mut cloud = project.cloud();

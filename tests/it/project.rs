@@ -145,6 +145,8 @@ const FILTERS: &[(&str, &str)] = &[
     (r"\bi-0{8}[0-9a-f]{9}\b", "i-[ID]"),
     // A final snapshot's name carries the time of the teardown.
     (r"-final-\d{8}t\d{6}\b", "-final-[STAMP]"),
+    // A safety snapshot's identifier and address carry the time it was taken.
+    (r"\d{8}([-_])\d{6}", "[STAMP]"),
     (r"rehearsal \d+\.\d+\.\d+\S*", "rehearsal [VERSION]"),
     // Other temporary directories (the project's own is `[PROJECT]`).
     (r"/tmp/\.tmp\w+", "[TEMP]"),

@@ -269,3 +269,141 @@ async fn rules_go_onto_new_groups_that_ec2_does_not_know_by_id_yet() {
         .shows("No changes.");
     w.assert_production_unchanged().await;
 }
+
+/// Every DB snapshot the emulator holds (through the realistic layer, as AWS would describe
+/// it): identifier → (status, tags).
+async fn db_snapshots(
+    w: &World,
+) -> std::collections::BTreeMap<String, (String, std::collections::BTreeMap<String, String>)> {
+    let rds = aws_sdk_rds::Client::new(&w.em.sdk_config_at(&w.proxy.endpoint).await);
+    let described = rds
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .send()
+        .await
+        .expect("describe DB snapshots");
+    let mut out = std::collections::BTreeMap::new();
+    for s in described.db_snapshots() {
+        let tags = rds
+            .list_tags_for_resource()
+            .resource_name(s.db_snapshot_arn().unwrap_or_default())
+            .send()
+            .await
+            .expect("snapshot tags")
+            .tag_list()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        out.insert(
+            s.db_snapshot_identifier().unwrap_or_default().to_owned(),
+            (s.status().unwrap_or_default().to_owned(), tags),
+        );
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_safety_snapshot_is_taken_outlives_destroy_and_keep_prunes_only_ours() {
+    let w = realistic_world().await;
+    w.project
+        .rehearsal(&["apply", "prerelease", "--auto-approve", "--skip-checks"])
+        .run()
+        .exits(0);
+
+    // "Create a DB snapshot in AWS RDS (just to be safe)", of what pre-release names.
+    w.project
+        .rehearsal(&[
+            "snapshot",
+            "prerelease",
+            "--reason",
+            "before 3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0)
+        .stdout_has("Summary: 2 done, 0 failed, 0 skipped.")
+        .stdout_has("Snapshot prerelease-db-")
+        .stdout_has(":snapshot:prerelease-db-");
+    let snapshots = db_snapshots(&w).await;
+    let (id, (status, tags)) = snapshots
+        .iter()
+        .find(|(id, _)| id.starts_with("prerelease-db-") && id.ends_with("-before-3-2-0"))
+        .unwrap_or_else(|| panic!("no snapshot of prerelease-db: {snapshots:#?}"));
+    assert_eq!(status, "available", "the command waited for it");
+    for (key, value) in [
+        ("rehearsal:env", "prerelease"),
+        ("rehearsal:project", "openchs"),
+        ("rehearsal:keep", "true"),
+        ("rehearsal:snapshot-of", "prerelease-db"),
+        ("rehearsal:snapshot-reason", "before 3.2.0"),
+    ] {
+        assert_eq!(
+            tags.get(key).map(String::as_str),
+            Some(value),
+            "{key}: {tags:#?}"
+        );
+    }
+
+    w.project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0)
+        .stdout_has(&format!("kept: rds_snapshot.{}", id.replace('-', "_")));
+    let after = db_snapshots(&w).await;
+    assert_eq!(
+        after.get(id).map(|(status, _)| status.as_str()),
+        Some("available"),
+        "it survives destroy: {after:#?}"
+    );
+
+    // Production keeps one: a second snapshot prunes the first, and only that.
+    let production = w.project.read("environments/production.toml");
+    w.project.write(
+        "environments/production.toml",
+        &format!("{production}\n[snapshots]\nkeep = 1\n"),
+    );
+    w.project
+        .rehearsal(&[
+            "snapshot",
+            "production",
+            "--reason",
+            "first",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0);
+    // Identifiers and the order of pruning go by the second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    w.project
+        .rehearsal(&[
+            "snapshot",
+            "production",
+            "--reason",
+            "second",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0)
+        .stdout_has("- rds_snapshot.production_db_")
+        .stdout_has("because [snapshots] keep = 1 keeps only the newest 1 safety snapshot");
+    let last = db_snapshots(&w).await;
+    let production_ids: Vec<&String> = last
+        .keys()
+        .filter(|id| id.starts_with("production-db-"))
+        .collect();
+    assert_eq!(production_ids.len(), 1, "{last:#?}");
+    assert!(production_ids[0].ends_with("-second"), "{last:#?}");
+    // Pre-release's snapshots of its database and of production's stay: not production's.
+    assert!(last.contains_key(id), "{last:#?}");
+    assert!(
+        last.keys()
+            .any(|k| k.starts_with("prerelease-production-db-")),
+        "{last:#?}"
+    );
+    w.assert_production_unchanged().await;
+}

@@ -738,6 +738,109 @@ lifecycle = "ephemeral"
 }
 
 #[test]
+fn only_a_protected_environment_snapshots_before_each_apply() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+
+[sources.rds_instance.prod_db]
+identifier = "production-db"
+
+[snapshots]
+before_apply = true
+"#,
+    );
+    let d = rejected(spec);
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:11:16: only a protected environment takes a snapshot before each apply
+       |
+    11 | before_apply = true
+       |                ^^^^
+    hint: remove `before_apply`, or take one by hand with `rehearsal snapshot ENV`
+    ");
+}
+
+#[test]
+fn snapshots_before_apply_needs_a_database_to_snapshot() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "protected"
+
+[snapshots]
+before_apply = true
+"#,
+    );
+    let d = rejected(spec);
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:8:16: `before_apply` asks for a snapshot of each database, and the spec names none
+      |
+    8 | before_apply = true
+      |                ^^^^
+    hint: declare the database as [sources.rds_instance.NAME] or [resources.rds_instance.NAME], or remove `before_apply`
+    ");
+}
+
+#[test]
+fn keeping_no_snapshot_would_delete_the_one_just_taken() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "protected"
+
+[sources.rds_instance.prod_db]
+identifier = "production-db"
+
+[snapshots]
+before_apply = true
+keep = 0
+"#,
+    );
+    let d = rejected(spec);
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:12:8: keep = 0 would delete the snapshot just taken
+       |
+    12 | keep = 0
+       |        ^
+    hint: keep at least 1, or leave `keep` out to keep every one
+    ");
+}
+
+#[test]
+fn a_misspelt_snapshots_key_names_the_right_ones() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "protected"
+
+[snapshots]
+keep_snapshots = 3
+"#,
+    );
+    let d = rejected(spec);
+    insta::assert_snapshot!(shown(&d), @"
+    error: environments/prerelease.toml:8:1: unknown field `keep_snapshots`, expected `before_apply` or `keep`
+      |
+    8 | keep_snapshots = 3
+      | ^^^^^^^^^^^^^^
+    hint: remove it, or use one of: before_apply, keep
+    ");
+}
+
+#[test]
 fn a_protected_environment_cannot_expire() {
     let spec = text(
         r#"

@@ -95,4 +95,5 @@ mod network;
 mod order;
 mod ownership;
 mod plan_files;
+mod safety_snapshots;
 mod stale;

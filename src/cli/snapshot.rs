@@ -1,0 +1,119 @@
+//! `rehearsal snapshot ENV [--reason TEXT]`: a safety snapshot of each database the
+//! environment names, as a plan the executor carries out (see `crate::engine::snapshot`).
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::output::{self, confirm, print_summary};
+use super::{Error, Settings, VarArgs, exit};
+use crate::apply::{ApplyOptions, execute};
+use crate::engine::graph::ExecutionGraph;
+use crate::engine::snapshot;
+use crate::english::count;
+use crate::plan::ActionKind;
+use crate::plan::observe::observe_environment;
+use crate::plan::render::{self, Style};
+use crate::spec;
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Environment name (environments/NAME.toml) or path to a spec.
+    pub env: String,
+    /// Why: recorded in a tag on each snapshot and at the end of its identifier, e.g.
+    /// "before 3.2.0" (letters, digits, spaces and _ . : / = + - @).
+    #[arg(long, value_parser = reason_arg)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many steps may run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// How long each snapshot may take to become available, e.g. 90m [default: 30m].
+    #[arg(long, value_parser = spec::duration::parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+/// A `--reason` RDS would refuse as a tag value is a bad value, refused before anything runs.
+fn reason_arg(text: &str) -> Result<String, String> {
+    match snapshot::check_reason(text) {
+        Ok(()) => Ok(text.to_string()),
+        Err(e) => Err(match e.hint() {
+            Some(hint) => format!("{e}\n\n  hint: {hint}"),
+            None => e.to_string(),
+        }),
+    }
+}
+
+pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Result<u8, Error> {
+    let spec = settings.load_spec(&args.env, &args.vars)?;
+    let provider = settings.connect(&spec.env.region).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let (plan, live) =
+        snapshot::plan(provider.as_ref(), &spec, args.reason.as_deref(), now).await?;
+    print!("{}", render::human(&plan, style));
+    let _ = std::io::stdout().flush();
+    if !args.auto_approve {
+        confirm(
+            &format!("\nTake these snapshots of {}?", plan.env.name),
+            "snapshot",
+        )?;
+    }
+    let graph = ExecutionGraph::build(&plan)?;
+    println!(
+        "Snapshotting {} of {} ({})...",
+        count(plan.count(ActionKind::Create), "database"),
+        plan.env.name,
+        plan.env.region
+    );
+    let _ = std::io::stdout().flush();
+    let options = ApplyOptions {
+        parallelism: usize::from(args.parallelism),
+        timeout: args.timeout,
+        now,
+    };
+    let summary = execute(
+        plan.clone(),
+        &graph,
+        live,
+        provider.clone(),
+        output::reporter(),
+        options,
+    )
+    .await;
+    print_summary(&summary, style);
+    // What the snapshots are now, as AWS describes them: identifier, state and ARN.
+    let taken: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|a| a.safety_snapshot.as_ref().and(a.desired.as_ref()))
+        .filter_map(|d| d.get("identifier")?.as_str())
+        .collect();
+    let live = observe_environment(provider.as_ref(), &spec.env, &spec.declared()).await?;
+    let mut found = false;
+    for r in live.iter().filter(|r| taken.contains(&r.id.as_str())) {
+        if !found {
+            println!();
+            found = true;
+        }
+        let of = r.tags.get(snapshot::OF).map(String::as_str).unwrap_or("");
+        let arn = r
+            .attributes
+            .get("arn")
+            .and_then(|v| v.as_str())
+            .unwrap_or("(no ARN yet)");
+        println!("Snapshot {} of {of}: {}\n  {arn}", r.id, r.status);
+    }
+    if summary.succeeded() {
+        Ok(exit::SUCCESS)
+    } else {
+        Err(Error::StepsFailed {
+            failed: summary.failed.len(),
+            skipped: summary.skipped.len(),
+            total: summary.done.len() + summary.failed.len() + summary.skipped.len(),
+        })
+    }
+}
