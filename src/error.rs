@@ -56,50 +56,30 @@ pub enum Error {
     #[error("--var cannot change a saved plan")]
     VarsWithSavedPlan,
     #[error("--region {given} cannot move a saved plan: it was made for {planned}")]
-    RegionWithSavedPlan {
-        given: String,
-        planned: String,
-    },
+    RegionWithSavedPlan { given: String, planned: String },
     #[error("refusing to {action} without confirmation: there is no terminal to ask on")]
-    NoTerminal {
-        action: &'static str,
-    },
+    NoTerminal { action: &'static str },
     #[error("{action} cancelled")]
-    Cancelled {
-        action: &'static str,
-    },
+    Cancelled { action: &'static str },
     #[error("cannot read the answer: {0}")]
     Answer(std::io::Error),
     #[error("reap needs a region")]
     NoRegion,
     #[error("{message}")]
-    InitArgument {
-        message: String,
-        hint: String,
-    },
+    InitArgument { message: String, hint: String },
     #[error("{} already exists: init writes a new spec, never over one", path.display())]
-    SpecExists {
-        path: PathBuf,
-    },
+    SpecExists { path: PathBuf },
     #[error("cannot write {}: {error}", path.display())]
     WriteSpec {
         path: PathBuf,
         error: std::io::Error,
     },
     #[error("cannot read the spec of {env}, and no region was given: {error}")]
-    NoSpecNoRegion {
-        env: String,
-        error: SpecError,
-    },
+    NoSpecNoRegion { env: String, error: SpecError },
     #[error("cannot read the spec of {env}, and no project was given: {error}")]
-    NoSpecNoProject {
-        env: String,
-        error: SpecError,
-    },
+    NoSpecNoProject { env: String, error: SpecError },
     #[error("{}={value} is not a provider", crate::cli::PROVIDER_ENV)]
-    UnknownProvider {
-        value: String,
-    },
+    UnknownProvider { value: String },
     #[error("this rehearsal was built without the AWS provider")]
     NoAwsProvider,
     /// The fake cloud's state file (`REHEARSAL_PROVIDER=fake:PATH`) cannot be used.
@@ -127,18 +107,11 @@ pub enum Error {
         total: usize,
     },
     #[error("{env} declares no checks")]
-    NoChecks {
-        env: String,
-        path: PathBuf,
-    },
+    NoChecks { env: String, path: PathBuf },
     #[error("{env} is not fully destroyed")]
-    NotDestroyed {
-        env: String,
-    },
+    NotDestroyed { env: String },
     #[error("not fully reaped: {}", envs.join(", "))]
-    NotReaped {
-        envs: Vec<String>,
-    },
+    NotReaped { envs: Vec<String> },
 
     /// A `plan` that failed, after removing the previous plan at its path so that the next
     /// step of a checklist cannot apply that older plan by mistake.

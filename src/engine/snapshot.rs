@@ -1,6 +1,7 @@
 //! Safety snapshots: "Create a DB snapshot in AWS RDS (just to be safe)". A manual snapshot of
-//! each database an environment names (the `rds_instance` resources it owns and the
-//! `rds_instance` sources it reads, production's), taken through the one road every change
+//! each database an environment names (the `rds_instance` resources it owns and, for a
+//! protected environment, the `rds_instance` sources it reads, production's), taken through the
+//! one road every change
 //! takes: a plan of `rds_snapshot` creates that the executor carries out and waits for.
 //!
 //! `rehearsal snapshot ENV [--reason TEXT]` makes such a plan on its own; a protected
@@ -103,13 +104,18 @@ pub struct Database {
     pub identifier: String,
 }
 
-/// The databases `spec` names that exist now: its `rds_instance` sources (as looked up), and
+/// The databases `spec` names that exist now: its `rds_instance` sources (as looked up, for a
+/// protected environment), and
 /// the `rds_instance` resources the environment owns (not one still to be created, nor one AWS
 /// is deleting; one the spec no longer declares too: a plan is about to delete it).
 pub fn databases(spec: &Spec, observed: &Observed) -> Vec<Database> {
+    // A source is a database of another's (production's): only a protected environment, whose
+    // spec speaks for production, snapshots it. A pre-release reads production's database to
+    // copy it; its snapshot must not suspend production's I/O (USER_CreateSnapshot.html).
     let sources = observed
         .sources
         .iter()
+        .filter(|_| spec.is_protected())
         .filter(|(address, _)| address.kind == SourceKind::RdsInstance)
         .filter_map(|(address, object)| {
             let identifier = object.attributes.get("identifier")?.as_str()?;

@@ -86,19 +86,16 @@ async fn a_snapshot_of_each_database_is_kept_tagged_and_survives_destroy() {
         "2026-12-06T10:15:00Z",
     )
     .await;
-    // The database pre-release owns, and production's, which it names as a source.
+    // The database pre-release owns; not production's, which it only reads to copy: a
+    // pre-release's snapshot must not suspend production's I/O.
     assert_eq!(
         labels(&plan),
-        [
-            "+ rds_snapshot.prerelease_db_20261206_101500_before_3_2_0",
-            "+ rds_snapshot.prerelease_production_db_20261206_101500_before_3_2_0",
-        ]
+        ["+ rds_snapshot.prerelease_db_20261206_101500_before_3_2_0"]
     );
     let shown = human(&plan, PLAIN);
     assert!(
         shown.contains(
-            "because a snapshot of production-db (source.rds_instance.prod_db) was asked for: \
-             before 3.2.0"
+            "because a snapshot of prerelease-db (rds_instance.db) was asked for: before 3.2.0"
         ),
         "{shown}"
     );
@@ -117,17 +114,14 @@ async fn a_snapshot_of_each_database_is_kept_tagged_and_survives_destroy() {
     let env = env_id("prerelease");
     let taken = live_one(
         &provider,
-        "rds_snapshot.prerelease_production_db_20261206_101500_before_3_2_0",
+        "rds_snapshot.prerelease_db_20261206_101500_before_3_2_0",
     );
-    assert_eq!(
-        taken.id,
-        "prerelease-production-db-20261206-101500-before-3-2-0"
-    );
+    assert_eq!(taken.id, "prerelease-db-20261206-101500-before-3-2-0");
     assert_eq!(taken.status, "available");
-    assert_eq!(taken.attributes["source_db"], json!("production-db"));
+    assert_eq!(taken.attributes["source_db"], json!("prerelease-db"));
     for (key, value) in [
         (tags::KEEP, "true"),
-        (snapshot::OF, "production-db"),
+        (snapshot::OF, "prerelease-db"),
         (snapshot::REASON, "before 3.2.0"),
         (snapshot::TAKEN_AT, "2026-12-06T10:15:00Z"),
         (tags::ENV, "prerelease"),
@@ -165,12 +159,30 @@ async fn a_snapshot_of_each_database_is_kept_tagged_and_survives_destroy() {
     assert!(report.leftovers.is_empty(), "{:#?}", report.leftovers);
     let kept: Vec<&str> = report.kept.iter().map(|r| r.id.as_str()).collect();
     assert!(kept.contains(&taken.id.as_str()), "{kept:?}");
-    assert!(
-        kept.contains(&"prerelease-db-20261206-101500-before-3-2-0"),
-        "{kept:?}"
-    );
     let left = snapshot_ids(&provider);
     assert!(left.contains(&taken.id), "{left:?}");
+}
+
+#[tokio::test]
+async fn a_protected_environment_snapshots_the_database_it_names_as_a_source() {
+    let provider = production();
+    let plan = take(
+        &provider,
+        &shipped("production"),
+        None,
+        "2026-12-06T10:15:00Z",
+    )
+    .await;
+    assert_eq!(
+        labels(&plan),
+        ["+ rds_snapshot.production_db_20261206_101500"]
+    );
+    let taken = live_one(&provider, "rds_snapshot.production_db_20261206_101500");
+    assert_eq!(taken.attributes["source_db"], json!("production-db"));
+    assert_eq!(
+        taken.tags.get(tags::ENV).map(String::as_str),
+        Some("production")
+    );
 }
 
 #[tokio::test]
