@@ -21,6 +21,7 @@ pub mod fuzz;
 pub mod graph;
 pub mod plan;
 pub mod spec;
+pub mod status;
 pub mod wait;
 pub mod workflow;
 

@@ -307,6 +307,11 @@ pub trait Provider: Send + Sync {
         declared: &Declared,
     ) -> Result<Vec<LiveResource>, ProviderError>;
 
+    /// Everything every environment (of every project) owns in a region, in one scan: the same
+    /// few batched calls per kind as [`Provider::observe`] makes for one environment, whatever
+    /// the number of environments (`status` without an environment).
+    async fn observe_region(&self, region: &str) -> Result<Vec<LiveResource>, ProviderError>;
+
     /// Every environment that has rehearsal-tagged resources in a region.
     async fn list_environments(
         &self,
