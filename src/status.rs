@@ -552,7 +552,174 @@ impl Overview {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+    use time::macros::datetime;
+
     use super::*;
+    use crate::model::Address;
+
+    const NOW: OffsetDateTime = datetime!(2026-03-10 12:00:00 UTC);
+
+    /// A resource `project/env` provably owns, anchored on `anchor` (its identifier or name).
+    fn owned(
+        project: &str,
+        env: &str,
+        address: &str,
+        anchor_key: &str,
+        attributes: Value,
+    ) -> LiveResource {
+        let env = EnvId {
+            project: project.into(),
+            name: env.into(),
+            region: "eu-west-1".into(),
+        };
+        let address: Address = address.parse().unwrap();
+        let mut attributes = attributes.as_object().unwrap().clone();
+        let anchor = attributes[anchor_key].as_str().unwrap().to_owned();
+        attributes.entry("id").or_insert(json!(anchor));
+        let id = attributes["id"].as_str().unwrap().to_owned();
+        let status = crate::kinds::lifecycle(address.kind).ready.clone();
+        LiveResource {
+            tags: crate::ownership::creation_tags(&env, &address, &anchor, false, None),
+            address,
+            id,
+            status,
+            attributes,
+        }
+    }
+
+    fn one(found: Vec<LiveResource>, projects: Option<&BTreeSet<String>>) -> Overview {
+        let found = BTreeMap::from([("eu-west-1".to_owned(), found)]);
+        overview(&[], projects, &found, NOW)
+    }
+
+    #[test]
+    fn an_environment_whose_spec_is_gone_is_found_by_its_tags_with_its_lifecycle() {
+        let db = owned(
+            "openchs",
+            "old",
+            "rds_instance.db",
+            "identifier",
+            json!({"identifier": "old-db", "engine": "postgres", "engine_version": "15.4",
+                   "created_at": "2026-03-01T12:00:00Z"}),
+        );
+        let other_project = owned(
+            "billing",
+            "old",
+            "ecs_cluster.main",
+            "name",
+            json!({"name": "billing-old"}),
+        );
+        let projects = BTreeSet::from(["openchs".to_owned()]);
+        let shown = one(vec![db, other_project], Some(&projects));
+        assert_eq!(
+            shown.environments.len(),
+            1,
+            "another project's is not shown"
+        );
+        let old = &shown.environments[0];
+        assert!(!old.has_spec);
+        assert_eq!(old.lifecycle.as_deref(), Some("ephemeral"), "from its tag");
+        assert_eq!(old.created_at.as_deref(), Some("2026-03-01T12:00:00Z"));
+        assert!(
+            shown
+                .table()
+                .contains("old (no spec)  eu-west-1  ephemeral  9 days ago"),
+            "{}",
+            shown.table()
+        );
+    }
+
+    #[test]
+    fn a_database_restored_from_the_newest_snapshot_shows_the_one_chosen_and_its_age() {
+        let mut db = owned(
+            "openchs",
+            "qa",
+            "rds_instance.db",
+            "identifier",
+            json!({"identifier": "qa-db", "engine": "postgres", "engine_version": "16.2",
+                   "latest_snapshot_of": "production-db"}),
+        );
+        db.tags.insert(
+            tags::RESTORED_FROM.into(),
+            "rds:production-db-2026-03-08-03-00".into(),
+        );
+        db.tags.insert(
+            tags::RESTORED_FROM_CREATED_AT.into(),
+            "2026-03-08T03:00:00Z".into(),
+        );
+        let shown = one(vec![db], None);
+        assert_eq!(
+            shown.environments[0].what_runs(),
+            ["db qa-db: postgres 16.2, from rds:production-db-2026-03-08-03-00, 2 days old"]
+        );
+    }
+
+    #[test]
+    fn a_service_shows_the_revision_it_runs_and_its_rollout_when_not_steady() {
+        // Running a revision the environment does not own (production's): named from the ARN,
+        // its images unknown.
+        let mut service = owned(
+            "openchs",
+            "qa",
+            "ecs_service.server",
+            "name",
+            json!({"name": "server",
+                   "task_definition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/server:41",
+                   "deployed_at": "2026-03-10T11:30:00Z", "created_at": "2026-03-09T12:00:00Z"}),
+        );
+        service.status = "deploying".into();
+        let sidecars = owned(
+            "openchs",
+            "qa",
+            "ecs_service.worker",
+            "name",
+            json!({"name": "worker",
+                   "task_definition": "arn:aws:ecs:eu-west-1:123456789012:task-definition/qa-worker:3"}),
+        );
+        let definition = owned(
+            "openchs",
+            "qa",
+            "ecs_task_definition.worker",
+            "family",
+            json!({"family": "qa-worker", "revision": 3,
+                   "id": "arn:aws:ecs:eu-west-1:123456789012:task-definition/qa-worker:3",
+                   "containers": [{"name": "worker", "image": "example/worker:2.0"},
+                                  {"name": "proxy", "image": "envoy:1.30"}]}),
+        );
+        let shown = one(vec![service, sidecars, definition], None);
+        let qa = &shown.environments[0];
+        assert_eq!(
+            qa.what_runs(),
+            [
+                "service server: server:41 [deploying]",
+                "service worker: worker=example/worker:2.0, proxy=envoy:1.30 (qa-worker:3)",
+            ]
+        );
+        assert_eq!(qa.last_change_at.as_deref(), Some("2026-03-10T11:30:00Z"));
+        assert_eq!(qa.created_at.as_deref(), Some("2026-03-09T12:00:00Z"));
+    }
+
+    #[test]
+    fn an_expired_environment_says_so_and_one_that_runs_nothing_counts_what_it_owns() {
+        let mut cluster = owned(
+            "openchs",
+            "qa",
+            "ecs_cluster.main",
+            "name",
+            json!({"name": "qa"}),
+        );
+        cluster
+            .tags
+            .insert(tags::EXPIRES_AT.into(), "2026-03-10T09:00:00Z".into());
+        let shown = one(vec![cluster], None);
+        let table = shown.table();
+        assert!(table.contains("expired 3 hours ago"), "{table}");
+        assert!(
+            table.contains("nothing running (owns 1 resource)"),
+            "{table}"
+        );
+    }
 
     #[test]
     fn spans_read_in_the_largest_whole_unit() {

@@ -95,3 +95,4 @@ mod order;
 mod ownership;
 mod plan_files;
 mod stale;
+mod status;
