@@ -406,6 +406,32 @@ fn status_without_an_environment_says_what_runs_where() {
     ] {
         assert_eq!(one[field], all[field], "{field}");
     }
+
+    // Another region for every spec: what is there (nothing), with a note.
+    project
+        .rehearsal(&["status", "--region", "us-east-1"])
+        .run()
+        .exits(0)
+        .stderr_has("note: using region us-east-1 from --region, not the specs' own")
+        .stdout_has(
+            "prerelease   us-east-1  ephemeral  -        -        -            not created",
+        );
+
+    // No specs at all: the region must be given, and every project's environments are shown.
+    for spec in ["prerelease", "production"] {
+        std::fs::remove_file(project.path(&format!("environments/{spec}.toml"))).unwrap();
+    }
+    project
+        .rehearsal(&["status"])
+        .run()
+        .exits(64)
+        .stderr_has("hint: pass --region eu-west-1, or set AWS_REGION");
+    project
+        .rehearsal(&["status", "--region", "eu-west-1"])
+        .run()
+        .exits(0)
+        .stdout_has("prerelease (no spec)  eu-west-1  ephemeral  just now")
+        .stdout_has("staging (no spec)     eu-west-1  protected  just now");
 }
 
 // --- destroy -------------------------------------------------------------------------------
