@@ -157,18 +157,31 @@ fn declared_environments(settings: &Settings) -> Vec<SpecEnvironment> {
                 lifecycle: Some(lifecycle_word(env.lifecycle)),
             }),
             Err(why) => {
-                settings.note(&format!("skipping {}: {why}", path.display()));
+                settings.note(&format!("skipping {why}"));
                 None
             }
         })
         .collect()
 }
 
+/// A spec's `[environment]`, or why not: `path:line:column: message` for what does not parse.
 fn header(path: &Path) -> Result<RawEnvironment, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     toml::from_str::<Header>(&text)
         .map(|h| h.environment)
-        .map_err(|e| e.message().to_owned())
+        .map_err(|e| {
+            let at = e.span().map(|span| {
+                let (line, column) = crate::spec::diagnostic::line_column(&text, span.start);
+                format!(":{line}:{column}")
+            });
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("ENV");
+            format!(
+                "{}{}: {} (`rehearsal validate {stem}` says more)",
+                path.display(),
+                at.unwrap_or_default(),
+                e.message().trim_end()
+            )
+        })
 }
 
 pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {

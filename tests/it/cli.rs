@@ -434,6 +434,28 @@ fn status_without_an_environment_says_what_runs_where() {
         .stdout_has("staging (no spec)     eu-west-1  protected  just now");
 }
 
+#[test]
+fn status_lists_a_spec_it_cannot_plan_and_skips_one_it_cannot_read() {
+    let project = Project::new();
+    // A variable without a default: no plan without --var, but its [environment] says enough.
+    project.write(
+        "environments/qa.toml",
+        "[environment]\nproject = \"openchs\"\nname = \"qa\"\nregion = \"eu-west-1\"\n\
+         lifecycle = \"ephemeral\"\nttl = \"8h\"\n\n[variables.server_version]\n\
+         description = \"build under test\"\n",
+    );
+    project.write("environments/broken.toml", "[environment\nname = \"x\"\n");
+    project
+        .rehearsal(&["status"])
+        .run()
+        .exits(0)
+        .stdout_has("qa           eu-west-1  ephemeral  -        -        -            not created")
+        .stderr_has(
+            "note: skipping environments/broken.toml:1:13: unclosed table, expected `]` \
+             (`rehearsal validate broken` says more)",
+        );
+}
+
 // --- destroy -------------------------------------------------------------------------------
 
 #[test]
