@@ -25,6 +25,11 @@ PLAN_FILE := plans/prerelease.plan.json
 VAR_FLAGS := $(if $(SERVER_VERSION),--var server_version=$(SERVER_VERSION))
 APPROVE_FLAG := $(if $(filter 1 yes true,$(AUTO_APPROVE)),--auto-approve)
 
+# rehearsal's hints name this Makefile's variables (AUTO_APPROVE=1, SERVER_VERSION=...) rather than
+# only the flags they become, when it knows which target runs it.
+plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease status-prerelease \
+check-prerelease: export REHEARSAL_MAKE_TARGET = $@
+
 .PHONY: help build plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease \
         status-prerelease check-prerelease demo test test-engine fuzz emulator-install emulator-up emulator-down lint \
         bench check-iam-policy

@@ -22,16 +22,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rehearsal::apply::events::Silent;
+use rehearsal::apply::teardown::TeardownOptions;
 use rehearsal::apply::{ApplyOptions, execute};
-use rehearsal::destroy::{self, DestroyOptions};
-use rehearsal::graph::ExecutionGraph;
+use rehearsal::engine::destroy::{self, DestroyOptions};
+use rehearsal::engine::graph::ExecutionGraph;
+use rehearsal::engine::workflow;
 use rehearsal::kinds;
 use rehearsal::model::ResourceKind;
 use rehearsal::plan::{ActionKind, Plan};
 use rehearsal::provider::Provider;
 use rehearsal::provider::fake::{FakeOp, FakeProvider, Latency};
 use rehearsal::spec::{self, Spec, VariableInputs};
-use rehearsal::workflow;
 
 const REGION: &str = "eu-west-1";
 
@@ -342,8 +343,11 @@ async fn apply_and_destroy(servers: u32) -> Timing {
     let polls_before = provider.calls(FakeOp::Describe);
     let started = tokio::time::Instant::now();
     let options = DestroyOptions {
-        parallelism: 200,
-        timeout: Duration::from_secs(3 * 3600),
+        run: TeardownOptions {
+            parallelism: 200,
+            timeout: Duration::from_secs(3 * 3600),
+            ..Default::default()
+        },
         declared: spec.declared(),
         ..Default::default()
     };

@@ -8,6 +8,12 @@ What rehearsal reads from production, and what environments/prerelease.toml copi
 - VPC 10.0.0.0/16 (Name=production-vpc) with subnets 10.0.1.0/24 (production-subnet) and
   10.0.2.0/24 (production-subnet-b, in a second availability zone, because a DB subnet group
   must span two zones);
+- a way out for those subnets, as a private subnet has it on AWS: an internet gateway
+  (production-igw), a public subnet 10.0.0.0/24 (production-public) routing 0.0.0.0/0 to it, a
+  NAT gateway there (production-nat, with an Elastic IP), and a route table (production-private)
+  for production-subnet and production-subnet-b sending 0.0.0.0/0 to the NAT gateway, so
+  Fargate tasks there (the service below, pre-release's with ``assign_public_ip = false``) can
+  pull their image;
 - security groups ``production-server`` and ``production-db``;
 - EC2 instance tagged Name=production-server, Environment=production (t3.medium, moto's
   built-in AMI ami-04681a1dbd79675a5) in production-subnet and production-server;
@@ -46,6 +52,7 @@ SUBNETS = [
     ("10.0.1.0/24", "production-subnet", "a"),
     ("10.0.2.0/24", "production-subnet-b", "b"),
 ]
+PUBLIC_SUBNET = ("10.0.0.0/24", "production-public", "a")
 SERVER_SG = "production-server"
 DB_SG = "production-db"
 INSTANCE_NAME = "production-server"
@@ -151,6 +158,66 @@ class Seeder:
         )["Subnet"]["SubnetId"]
         self._created(f"subnet {subnet_id} ({name}, {cidr})")
         return subnet_id
+
+    def _named(self, describe, key: str, name: str) -> list[dict]:
+        return describe(Filters=[{"Name": "tag:Name", "Values": [name]}])[key]
+
+    def internet_gateway(self, vpc_id: str) -> str:
+        found = self._named(self.ec2.describe_internet_gateways, "InternetGateways", "production-igw")
+        if found:
+            return found[0]["InternetGatewayId"]
+        igw_id = self.ec2.create_internet_gateway(
+            TagSpecifications=[{"ResourceType": "internet-gateway", "Tags": name_tags("production-igw")}]
+        )["InternetGateway"]["InternetGatewayId"]
+        self.ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+        self._created(f"internet gateway {igw_id}")
+        return igw_id
+
+    def route_table(self, vpc_id: str, name: str, subnet_ids: list[str], target: dict) -> str:
+        """A route table of that name, associated with the subnets, sending 0.0.0.0/0 to the
+        target (``{"GatewayId": igw}`` or ``{"NatGatewayId": nat}``)."""
+        found = self._named(self.ec2.describe_route_tables, "RouteTables", name)
+        if found:
+            return found[0]["RouteTableId"]
+        table_id = self.ec2.create_route_table(
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "route-table", "Tags": name_tags(name)}],
+        )["RouteTable"]["RouteTableId"]
+        for subnet_id in subnet_ids:
+            self.ec2.associate_route_table(RouteTableId=table_id, SubnetId=subnet_id)
+        self.ec2.create_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0", **target)
+        self._created(f"route table {table_id} ({name}, 0.0.0.0/0 to {list(target.values())[0]})")
+        return table_id
+
+    def nat_gateway(self, public_subnet_id: str) -> str:
+        found = [
+            n
+            for n in self._named(self.ec2.describe_nat_gateways, "NatGateways", "production-nat")
+            if n.get("State") in ("pending", "available")
+        ]
+        if found:
+            return found[0]["NatGatewayId"]
+        allocation = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat_id = self.ec2.create_nat_gateway(
+            SubnetId=public_subnet_id,
+            AllocationId=allocation,
+            TagSpecifications=[{"ResourceType": "natgateway", "Tags": name_tags("production-nat")}],
+        )["NatGateway"]["NatGatewayId"]
+        self._created(f"nat gateway {nat_id}")
+        return nat_id
+
+    def egress(self, vpc_id: str, private_subnet_ids: list[str]) -> dict:
+        """Private subnets reach the internet through a NAT gateway in a public subnet."""
+        igw_id = self.internet_gateway(vpc_id)
+        cidr, name, az = PUBLIC_SUBNET
+        public_id = self.subnet(vpc_id, cidr, name, az)
+        self.route_table(vpc_id, "production-public", [public_id], {"GatewayId": igw_id})
+        nat_id = self.nat_gateway(public_id)
+        private_table = self.route_table(
+            vpc_id, "production-private", private_subnet_ids, {"NatGatewayId": nat_id}
+        )
+        return {"internet_gateway_id": igw_id, "nat_gateway_id": nat_id,
+                "private_route_table_id": private_table}
 
     def security_group(self, vpc_id: str, name: str, description: str) -> str:
         found = self.ec2.describe_security_groups(
@@ -438,6 +505,7 @@ class Seeder:
     def run(self) -> dict:
         vpc_id = self.vpc()
         subnet_ids = [self.subnet(vpc_id, cidr, name, az) for cidr, name, az in SUBNETS]
+        egress = self.egress(vpc_id, subnet_ids)
         server_sg = self.security_group(vpc_id, SERVER_SG, "production server")
         db_sg = self.security_group(vpc_id, DB_SG, "production database")
         self.allow_server_to_db(server_sg, db_sg)
@@ -456,6 +524,7 @@ class Seeder:
             "vpc_id": vpc_id,
             "subnet_id": subnet_ids[0],
             "subnet_ids": subnet_ids,
+            **egress,
             "security_groups": {"server": server_sg, "db": db_sg},
             "ami_id": ami_id,
             "instance_id": instance_id,

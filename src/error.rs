@@ -10,13 +10,13 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::apply::StepError;
-use crate::destroy::DestroyError;
+use crate::engine::destroy::DestroyError;
+use crate::engine::graph::GraphError;
+use crate::engine::workflow::RecheckError;
 use crate::exit;
-use crate::graph::GraphError;
 use crate::plan::PlanError;
 use crate::provider::ProviderError;
 use crate::spec::SpecError;
-use crate::workflow::RecheckError;
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -74,13 +74,18 @@ pub enum Error {
     Runtime(std::io::Error),
 
     // --- Outcomes whose details were already listed on stdout.
-    #[error("{failed} of {total} steps failed ({skipped} skipped)")]
+    #[error("{failed} of {} failed ({skipped} skipped)", crate::english::count(*total, "step"))]
     StepsFailed {
         failed: usize,
         skipped: usize,
         total: usize,
     },
-    #[error("{} of {total} checks of {env} failed: {}", failed.len(), failed.join(", "))]
+    #[error(
+        "{} of {} of {env} failed: {}",
+        failed.len(),
+        crate::english::count(*total, "check"),
+        failed.join(", ")
+    )]
     ChecksFailed {
         env: String,
         failed: Vec<String>,
@@ -161,8 +166,18 @@ impl Error {
         }
     }
 
-    /// What to do about it, most useful first. Library errors bring their own.
+    /// What to do about it, most useful first. Library errors bring their own. Run by a make
+    /// target (`REHEARSAL_MAKE_TARGET`), a flag the Makefile sets from a variable is named by
+    /// that variable: `AUTO_APPROVE=1`, not only `--auto-approve`.
     pub fn hints(&self) -> Vec<String> {
+        let hints = self.own_hints();
+        match crate::cli::MakeTarget::from_env() {
+            Some(make) => hints.iter().map(|h| make.translate(h)).collect(),
+            None => hints,
+        }
+    }
+
+    fn own_hints(&self) -> Vec<String> {
         let own = |hint: &str| vec![hint.to_string()];
         match self {
             Error::Spec(e) => e.hint().into_iter().collect(),
@@ -182,7 +197,7 @@ impl Error {
                  `rehearsal plan ENV --region {given}`"
             )],
             Error::NoTerminal { .. } => {
-                own("review the plan and pass --auto-approve (CI), or run it from a terminal")
+                own("review the plan, then run it from a terminal, or in CI pass --auto-approve")
             }
             Error::NoRegion => own("pass --region eu-west-1, or set AWS_REGION"),
             Error::NoSpecNoRegion { env, error } => {
@@ -235,7 +250,7 @@ impl Error {
                 discarded,
             } => {
                 let previous = previous.display();
-                let mut hints = error.hints();
+                let mut hints = error.own_hints();
                 hints.push(match discarded {
                     Discarded::Removed => format!(
                         "the previous plan at {previous} was removed, so it cannot be applied \

@@ -22,12 +22,12 @@ use std::sync::{Arc, OnceLock};
 use crate::Error;
 use crate::apply::{self, ApplyOptions};
 use crate::cli::{Placement, render};
-use crate::graph::ExecutionGraph;
+use crate::engine::graph::ExecutionGraph;
+use crate::engine::workflow;
 use crate::plan::render::Style;
 use crate::plan::{Plan, integrity};
 use crate::provider::fake::{FakeCloud, FakeProvider};
 use crate::spec::{self, SpecError, VariableInputs};
-use crate::workflow;
 
 /// The longest line an error may show: long values are cut, never printed whole. (The
 /// renderer cuts each line at [`crate::cli::MAX_LINE`]; `error: ` or `hint: ` comes before.)

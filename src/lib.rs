@@ -1,12 +1,12 @@
 //! rehearsal: Terraform-style release environments on AWS.
 //!
 //! The data flow, top to bottom: [`spec`] (TOML → validated spec) → [`plan`] (diff against what a
-//! [`provider`] observes) → [`graph`] (ordered DAG) → [`apply`] (executor) → provider. [`destroy`]
-//! tears an environment down from its tags alone. Only [`aws`] talks to AWS.
+//! [`provider`] observes) → [`engine::graph`] (ordered DAG) → [`apply`] (executor) → provider.
+//! [`engine::destroy`] plans an environment's teardown from its tags alone. Only `aws` talks to
+//! AWS.
 
 pub mod kinds;
 pub mod model;
-pub mod ownership;
 pub mod provider;
 
 pub mod apply;
@@ -14,15 +14,12 @@ pub mod apply;
 pub mod aws;
 pub mod checks;
 pub mod cli;
-pub mod destroy;
+pub mod engine;
+pub mod english;
 mod error;
 pub mod exit;
 pub mod fuzz;
-pub mod graph;
 pub mod plan;
 pub mod spec;
-pub mod status;
-pub mod wait;
-pub mod workflow;
 
 pub use error::{Discarded, Error};

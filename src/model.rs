@@ -327,6 +327,31 @@ impl Serialize for SourceAddress {
     }
 }
 
+/// `source.kind.name`, as [`SourceAddress`] displays it: a saved plan's spec names its sources
+/// so.
+impl<'de> Deserialize<'de> for SourceAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bad = || {
+            serde::de::Error::custom(format!(
+                "`{s}` is not an address like `source.rds_instance.prod`"
+            ))
+        };
+        let (kind, name) = s
+            .strip_prefix("source.")
+            .and_then(|rest| rest.split_once('.'))
+            .ok_or_else(bad)?;
+        let kind = kind.parse().map_err(serde::de::Error::custom)?;
+        if name.is_empty() {
+            return Err(bad());
+        }
+        Ok(SourceAddress {
+            kind,
+            name: name.to_string(),
+        })
+    }
+}
+
 /// The environment a command acts on: the project it belongs to, its name, and the region it
 /// lives in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,14 +361,42 @@ pub struct EnvId {
     pub region: String,
 }
 
-/// What a spec (or a saved plan) declares, by name. A provider finds by name what it would
-/// otherwise find only through an eventually consistent index: ECS task definitions are found by
-/// tag through the Resource Groups Tagging API, which lists a new one only after a delay, so a
-/// revision registered a moment ago by an interrupted run could be missed by a plan and "appear"
-/// at the apply's re-check.
+/// What a spec (or a saved plan) declares, by name: for each kind that has one, the values of
+/// the attribute its resources are found by (`kinds::Kind::found_by`, computed by
+/// `kinds::declared`). A provider uses them where listing alone falls short: to find by name
+/// what an eventually consistent index may not list yet, or to list only where the spec's
+/// resources can be rather than everything in the account. Empty: nothing is known by name
+/// (no spec: `destroy` without one, `status`, `reap`), and everything is listed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Declared {
-    pub task_definition_families: std::collections::BTreeSet<String>,
+    pub names: BTreeMap<ResourceKind, std::collections::BTreeSet<String>>,
+    /// List everywhere all the same, and use the names only to find more: a teardown must find
+    /// what the spec no longer says where to look for (a record since moved to another zone).
+    pub list_everywhere: bool,
+}
+
+impl Declared {
+    /// The same names, for a teardown: found by name as well, never listed only by name.
+    pub fn listing_everywhere(self) -> Self {
+        Declared {
+            list_everywhere: true,
+            ..self
+        }
+    }
+
+    /// The names a provider may list only by: none when it must list everywhere.
+    pub fn only(&self, kind: ResourceKind) -> impl Iterator<Item = &str> {
+        self.of(kind).filter(|_| !self.list_everywhere)
+    }
+
+    /// The names declared for a kind, sorted; none for a kind the spec has no resource of.
+    pub fn of(&self, kind: ResourceKind) -> impl Iterator<Item = &str> {
+        self.names
+            .get(&kind)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
 }
 
 /// A resource found live, owned by an environment (it carries the environment's tags).

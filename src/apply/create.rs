@@ -4,13 +4,13 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::graph::StepOp;
+use crate::engine::graph::StepOp;
+use crate::engine::ownership;
+use crate::engine::wait::{self, Check};
 use crate::kinds;
 use crate::model::{Address, LiveResource};
-use crate::ownership;
 use crate::plan::diff;
 use crate::provider::{CreateRequest, Operation, Provider, ProviderError};
-use crate::wait::{self, Check};
 
 /// The token of one step of one plan (EC2 `ClientToken`: at most 64 ASCII characters), from
 /// the plan's token seed: the same when an apply of that plan is retried, so a create cannot

@@ -6,6 +6,7 @@ mod delete;
 mod error;
 pub mod events;
 mod step;
+pub mod teardown;
 mod update;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,12 +17,12 @@ use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 use tokio::task::JoinSet;
 
-use crate::graph::ExecutionGraph;
+use crate::engine::graph::ExecutionGraph;
 use crate::model::LiveResource;
 use crate::plan::Plan;
 use crate::provider::Provider;
 pub use create::{create_ready, idempotency_token};
-pub use delete::{delete_and_wait, delete_policy, final_snapshot_identifier};
+pub use delete::delete_policy;
 pub use error::StepError;
 pub use events::{Event, Reporter};
 use step::{Run, run_step};

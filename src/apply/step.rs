@@ -12,14 +12,14 @@ use super::create::{create_ready, idempotency_token};
 use super::delete::{delete_and_wait, delete_policy};
 use super::update::{Updated, update_ready};
 use super::{ApplyOptions, Reporter, StepError, events};
-use crate::graph::{Step, StepOp};
+use crate::engine::graph::{Step, StepOp};
+use crate::engine::ownership;
+use crate::engine::wait::{self, PENDING_REBOOT};
 use crate::kinds;
 use crate::model::{Address, Attributes, LiveResource, tags};
-use crate::ownership;
 use crate::plan::{ActionKind, Plan, PlannedAction};
 use crate::provider::{CreateRequest, Operation, Provider, ProviderError};
 use crate::spec::refs;
-use crate::wait::{self, PENDING_REBOOT};
 
 /// The outcome of waiting for one resource to be ready, shared by every step that needs it.
 type Readiness = OnceCell<Result<LiveResource, ProviderError>>;
@@ -182,7 +182,7 @@ pub(super) async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Resu
         }
         StepOp::Delete => {
             let target = action.live.as_ref().ok_or_else(|| incomplete(action))?;
-            let policy = delete_policy(target, run.plan.protected, run.options.now);
+            let policy = delete_policy(target, action.final_snapshot.as_ref(), run.plan.protected);
             if let Some(warning) = &policy.warning {
                 run.note(&label, warning.clone());
             }

@@ -2,10 +2,10 @@
 //! created, backed up or modified is waited for first, and a change refused for a state that
 //! passes is asked again), the call, and the wait until AWS shows the change.
 
+use crate::engine::wait::{self, Check};
 use crate::kinds;
 use crate::model::{Attributes, LiveResource};
 use crate::provider::{Operation, Provider, ProviderError};
-use crate::wait::{self, Check};
 
 /// The resource as updated, and whether it was stopped (it stays stopped).
 pub struct Updated {

@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use super::attrs::Reader;
 use super::tags::{self as tagging, TagMap};
 use super::{Clients, Scan, ec2, ecs, rds, route53};
+use crate::engine::ownership;
+use crate::engine::wait::what;
 use crate::model::{Attributes, LiveResource, ResourceKind};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeleteOutcome, DeletePolicy, Operation, ProviderError};
-use crate::wait::what;
 
 /// The IAM actions a kind's changes need: named in errors and in the ownership refusal.
 pub(crate) struct Actions {

@@ -5,7 +5,7 @@
 //!   environment, instance roles; `AWS_ENDPOINT_URL` for an emulator), loaded once in
 //!   [`AwsProvider::connect`].
 //! - Retrying throttled and failed calls is the SDK's job: standard retry mode, configured once
-//!   here. Waiting for a state is the engine's (`crate::wait`), over [`Provider::describe`].
+//!   here. Waiting for a state is the engine's (`crate::engine::wait`), over [`Provider::describe`].
 //! - Ownership lives in tags set at creation; `observe` finds an environment's resources by them
 //!   with a few paginated list/describe calls per kind.
 //!
@@ -24,7 +24,7 @@ mod rds;
 mod route53;
 mod tags;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +43,7 @@ use crate::model::{
 };
 use crate::provider::{
     CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
-    ProviderError,
+    ProviderError, SubnetEgress,
 };
 
 /// SDK attempts per call (the first one included) unless `AWS_MAX_ATTEMPTS` says otherwise.
@@ -264,8 +264,8 @@ impl Scan<'_> {
     /// (see `ownership`), or, scanning every environment, some environment's.
     pub fn wants(&self, resource: &LiveResource) -> bool {
         match self.env {
-            Some(env) => crate::ownership::belongs_to(resource, env),
-            None => crate::ownership::owner(resource).is_some(),
+            Some(env) => crate::engine::ownership::belongs_to(resource, env),
+            None => crate::engine::ownership::owner(resource).is_some(),
         }
     }
 }
@@ -337,6 +337,14 @@ impl Provider for AwsProvider {
 
     async fn observe_region(&self, region: &str) -> Result<Vec<LiveResource>, ProviderError> {
         self.scan(region, None, &Declared::default(), false).await
+    }
+
+    async fn subnet_egress(
+        &self,
+        region: &str,
+        subnets: &[String],
+    ) -> Result<BTreeMap<String, SubnetEgress>, ProviderError> {
+        ec2::egress::subnet_egress(&self.clients(region).ec2, region, subnets).await
     }
 
     async fn list_environments(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::kinds::{self, Verdict};
 use crate::model::{Address, Attributes, LiveResource};
-use crate::spec::refs;
+use crate::spec::refs::{self, Reference};
 
 /// How one deployed resource stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,24 +33,6 @@ pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<De
         .iter()
         .filter_map(|(address, attributes)| {
             let judgement = kinds::describe(address.kind).verdict?;
-            let mut asked = Attributes::new();
-            for name in judgement.reads {
-                let Some(value) = attributes.get(*name) else {
-                    continue;
-                };
-                let Ok(value) = refs::resolve(value, &lookup) else {
-                    return Some(Deployment {
-                        address: address.clone(),
-                        passed: true,
-                        summary: format!(
-                            "not judged: its `{name}` refers to a source, which only a plan \
-                             reads (`rehearsal plan` compares it)"
-                        ),
-                        events: vec![],
-                    });
-                };
-                asked.insert((*name).to_string(), value);
-            }
             let Some(running) = live.iter().find(|r| &r.address == address) else {
                 return Some(Deployment {
                     address: address.clone(),
@@ -59,6 +41,40 @@ pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<De
                     events: vec![],
                 });
             };
+            let mut asked = Attributes::new();
+            for name in judgement.reads {
+                let Some(value) = attributes.get(*name) else {
+                    continue;
+                };
+                let value = match refs::resolve(value, &lookup) {
+                    Ok(value) => value,
+                    // What it refers to in the environment is gone (deleted by hand, say).
+                    Err(Reference::Resource {
+                        address: missing, ..
+                    }) => {
+                        return Some(Deployment {
+                            address: address.clone(),
+                            passed: false,
+                            summary: format!(
+                                "its `{name}` is {missing}'s, which does not exist; apply first"
+                            ),
+                            events: vec![],
+                        });
+                    }
+                    Err(_) => {
+                        return Some(Deployment {
+                            address: address.clone(),
+                            passed: true,
+                            summary: format!(
+                                "not judged: its `{name}` refers to a source, which only a plan \
+                             reads (`rehearsal plan` compares it)"
+                            ),
+                            events: vec![],
+                        });
+                    }
+                };
+                asked.insert((*name).to_string(), value);
+            }
             Some(one(address, &asked, running, judgement))
         })
         .collect()

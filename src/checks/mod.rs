@@ -74,6 +74,20 @@ pub struct Outcome {
     pub output: String,
 }
 
+/// A failed attempt that will be tried again, told as it happens: a check that waits 15
+/// minutes says each time why it is still waiting, rather than nothing until the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry<'a> {
+    pub check: &'a str,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// What failed: `answered 503 Service Unavailable`, `cannot connect: ...`.
+    pub summary: &'a str,
+    pub next_in: Duration,
+    /// When the check gives up, from now.
+    pub gives_up_in: Duration,
+}
+
 /// What each resource of the environment holds now, by address: the values checks refer to.
 pub fn outputs_of(live: &[LiveResource]) -> BTreeMap<Address, Attributes> {
     live.iter()
@@ -82,19 +96,22 @@ pub fn outputs_of(live: &[LiveResource]) -> BTreeMap<Address, Attributes> {
         .collect()
 }
 
-/// Run every check at once; each keeps trying until it passes or its timeout runs out.
+/// Run every check at once; each keeps trying until it passes or its timeout runs out, and
+/// tells `on_retry` of each failed attempt it will try again.
 pub async fn run_all(
     checks: &[Check],
     outputs: &BTreeMap<Address, Attributes>,
     prober: &dyn Prober,
+    on_retry: &(dyn Fn(Retry<'_>) + Sync),
 ) -> Vec<Outcome> {
-    join_all(checks.iter().map(|c| run_one(c, outputs, prober))).await
+    join_all(checks.iter().map(|c| run_one(c, outputs, prober, on_retry))).await
 }
 
 async fn run_one(
     check: &Check,
     outputs: &BTreeMap<Address, Attributes>,
     prober: &dyn Prober,
+    on_retry: &(dyn Fn(Retry<'_>) + Sync),
 ) -> Outcome {
     let started = tokio::time::Instant::now();
     let probe = match resolve(&check.probe, outputs) {
@@ -134,6 +151,13 @@ async fn run_one(
                 output: attempt.output,
             };
         }
+        on_retry(Retry {
+            check: &check.name,
+            attempt: attempts,
+            summary: &attempt.summary,
+            next_in: interval,
+            gives_up_in: deadline.saturating_duration_since(now),
+        });
         tokio::time::sleep(interval).await;
     }
 }

@@ -65,7 +65,10 @@ impl Prober for SystemProber {
             Err(e) => return Attempt::failed(format!("cannot run `{program}`: {e}")),
         };
         match tokio::time::timeout(limit, child.wait_with_output()).await {
-            Err(_) => Attempt::failed(format!("still running after {}s, stopped", limit.as_secs())),
+            Err(_) => Attempt::failed(format!(
+                "still running after {}s, stopped",
+                whole_seconds(limit)
+            )),
             Ok(Err(e)) => Attempt::failed(format!("cannot run `{program}`: {e}")),
             Ok(Ok(out)) => {
                 let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -83,6 +86,12 @@ impl Prober for SystemProber {
     }
 }
 
+/// A limit in whole seconds, rounded up: what is left of a 2s timeout after a few
+/// milliseconds is "2s", not "1s".
+pub(crate) fn whole_seconds(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 /// The last [`OUTPUT_LINES`] lines of `text`, each cut to a readable length: a check's output
 /// is shown to explain a failure, not to flood the terminal.
 pub(crate) fn last_lines(text: &str) -> String {
@@ -93,7 +102,13 @@ pub(crate) fn last_lines(text: &str) -> String {
         .map(|line| crate::spec::diagnostic::clip(line, OUTPUT_LINE_CHARS))
         .collect();
     if skipped > 0 {
-        out.insert(0, format!("({skipped} earlier lines not shown)"));
+        out.insert(
+            0,
+            format!(
+                "({} not shown)",
+                crate::english::count(skipped, "earlier line")
+            ),
+        );
     }
     out.join("\n")
 }
@@ -145,7 +160,7 @@ mod http {
             Ok::<_, String>((status, body))
         };
         match tokio::time::timeout(limit, exchange).await {
-            Err(_) => Attempt::failed(format!("no answer within {}s", limit.as_secs())),
+            Err(_) => Attempt::failed(format!("no answer within {}s", super::whole_seconds(limit))),
             Ok(Err(why)) => Attempt::failed(why),
             Ok(Ok((status, body))) => Attempt {
                 passed: status.is_success(),

@@ -1,5 +1,6 @@
 //! `rehearsal apply PLAN|ENV`
 
+use std::io::Write;
 use std::path::Path;
 
 use clap::Args;
@@ -7,11 +8,13 @@ use clap::Args;
 use super::check::{deployed_as_declared, run_checks};
 use super::output::{self, confirm, print_summary};
 use super::{Error, Settings, VarArgs, exit};
+use crate::apply::teardown::{self, TeardownOptions};
 use crate::apply::{ApplyOptions, execute};
-use crate::graph::ExecutionGraph;
+use crate::engine::graph::ExecutionGraph;
+use crate::engine::workflow;
+use crate::english::count;
 use crate::plan::render::{self, Style};
-use crate::spec::{self, Spec, VariableInputs};
-use crate::workflow;
+use crate::spec;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -28,6 +31,10 @@ pub struct ApplyArgs {
     /// How long each wait for AWS may take, e.g. 45m (overrides the spec's `timeout`).
     #[arg(long, value_parser = spec::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+    /// Do not run the spec's [checks] afterwards (say, against the fake cloud, where no server
+    /// runs); `rehearsal check ENV` runs them later.
+    #[arg(long)]
+    pub skip_checks: bool,
 }
 
 fn is_plan_file(target: &str) -> bool {
@@ -41,15 +48,9 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         }
         let plan = super::plan::load_saved(Path::new(&args.target))?;
         settings.check_plan_region(&plan)?;
-        // The spec, as it was planned, lets a replayed plan be told apart from a stale one.
-        let inputs = VariableInputs {
-            cli: plan.variables.clone().into_iter().collect(),
-            env: Default::default(),
-        };
-        let spec: Option<Spec> = spec::load(&plan.spec_path, &inputs).ok().map(|mut s| {
-            s.env.region = plan.env.region.clone();
-            s
-        });
+        // The spec it was made from travels in the plan: `environments/` is not read again,
+        // so an edited or removed spec file changes nothing of what was reviewed.
+        let spec = plan.spec.clone();
         let provider = settings.connect(&plan.env.region).await?;
         (plan, spec, provider)
     } else {
@@ -57,6 +58,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         let provider = settings.connect(&spec.env.region).await?;
         let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
         print!("{}", render::human(&plan, style));
+        let _ = std::io::stdout().flush();
         if plan.has_changes() && !args.auto_approve {
             confirm(
                 &format!("\nApply these changes to {}?", plan.env.name),
@@ -65,14 +67,46 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         }
         (plan, Some(spec), provider)
     };
+    // A destroy plan: re-checked like any plan, then carried out in passes, with the proof.
+    if plan.is_destroy() {
+        workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
+        let options = TeardownOptions {
+            parallelism: usize::from(args.parallelism),
+            timeout: args.timeout.unwrap_or(teardown::DEFAULT_TIMEOUT),
+            ..Default::default()
+        };
+        println!(
+            "Destroying {} of {} ({})...",
+            crate::english::count(plan.actions.len(), "resource"),
+            plan.env.name,
+            plan.env.region
+        );
+        return super::destroy::carry_out(&plan, provider, &options, style).await;
+    }
     // The checks run after the last step, against what then exists: also when there was
     // nothing to change, since "it is all there" is not "it all works".
-    let checks = plan.checks.clone();
-    let (env, declared) = (plan.env.clone(), plan.declared());
+    let checks = if args.skip_checks {
+        Vec::new()
+    } else {
+        plan.checks.clone()
+    };
+    let skipped_checks = if args.skip_checks {
+        plan.checks.len()
+    } else {
+        0
+    };
+    // The spec says where to look (the zones of its records, say); without one, what the
+    // plan's actions act on does.
+    let declared = spec
+        .as_ref()
+        .map(crate::spec::Spec::declared)
+        .unwrap_or_else(|| plan.declared());
+    let env = plan.env.clone();
     // What runs is judged by the executor's waits; a plan with nothing to change is judged here.
     let deployed = spec.as_ref().map(deployed_as_declared).unwrap_or_default();
     if !plan.has_changes() {
         println!("Nothing to apply.");
+        say_checks_skipped(skipped_checks, &env.name);
         if !checks.is_empty() {
             run_checks(
                 provider.as_ref(),
@@ -88,12 +122,22 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
     }
     let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
     let graph = ExecutionGraph::build(&plan)?;
+    // The summary counts steps; a replacement is two (a delete and a create), so say how
+    // many steps the changes take when they differ, and the summary's count agrees.
+    let steps = graph.graph.node_count();
     println!(
-        "Applying {} changes to {} ({})...",
-        plan.actions.len(),
+        "Applying {} to {} ({}){}...",
+        count(plan.actions.len(), "change"),
         plan.env.name,
-        plan.env.region
+        plan.env.region,
+        if steps == plan.actions.len() {
+            String::new()
+        } else {
+            format!(" in {}", count(steps, "step"))
+        }
     );
+    // Progress goes to stderr from here on: what was printed before it comes first.
+    let _ = std::io::stdout().flush();
     let options = ApplyOptions {
         parallelism: usize::from(args.parallelism),
         timeout: args.timeout,
@@ -110,6 +154,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
     .await;
     print_summary(&summary, style);
     if summary.succeeded() {
+        say_checks_skipped(skipped_checks, &env.name);
         if !checks.is_empty() {
             run_checks(provider.as_ref(), &env, &declared, &[], &checks, style).await?;
         }
@@ -120,5 +165,16 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
             skipped: summary.skipped.len(),
             total: summary.done.len() + summary.failed.len() + summary.skipped.len(),
         })
+    }
+}
+
+/// `--skip-checks` said so: how many checks did not run, and how to run them.
+fn say_checks_skipped(skipped: usize, env: &str) {
+    if skipped > 0 {
+        println!(
+            "Not run (--skip-checks): {} of the spec; `rehearsal check {env}` runs {}.",
+            count(skipped, "check"),
+            if skipped == 1 { "it" } else { "them" }
+        );
     }
 }

@@ -4,12 +4,19 @@
 use clap::Args;
 
 use super::{Error, Settings, VarArgs, exit};
-use crate::checks::{self, Check, Deployment, Outcome, SystemProber};
+use std::io::Write;
+use std::time::Duration;
+
+use super::MAX_LINE;
+use crate::checks::{self, Check, Deployment, Outcome, Retry, SystemProber};
+use crate::english::count;
 use crate::kinds;
 use crate::model::{Address, Attributes, Declared, EnvId};
 use crate::plan::render::Style;
 use crate::provider::Provider;
 use crate::spec::Spec;
+use crate::spec::diagnostic::clip;
+use crate::spec::duration;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -81,13 +88,15 @@ pub async fn run_checks(
     let outputs = checks::outputs_of(&live);
     let longest = checks.iter().map(|c| c.timeout_secs).max().unwrap_or(0);
     println!(
-        "\nChecking {} ({} {}, each retried for up to {})...",
+        "\nChecking {} ({}, each retried for up to {})...",
         env.name,
-        checks.len(),
-        if checks.len() == 1 { "check" } else { "checks" },
+        count(checks.len(), "check"),
         minutes(longest)
     );
-    let outcomes = checks::run_all(checks, &outputs, &SystemProber).await;
+    // Results go to stdout; what a check is waiting for goes to stderr as it happens, like
+    // the progress of an apply: a check that waits 15 minutes is never silent.
+    let _ = std::io::stdout().flush();
+    let outcomes = checks::run_all(checks, &outputs, &SystemProber, &report_retry).await;
     for outcome in &outcomes {
         print_outcome(outcome, style);
     }
@@ -127,11 +136,28 @@ fn print_deployment(deployment: &Deployment, style: Style) {
     }
 }
 
+/// One line on stderr per failed attempt that will be tried again:
+/// `check.server_started: attempt 3 failed: answered 503 Service Unavailable; next try in 15s
+/// (gives up in 14m15s)`.
+fn report_retry(retry: Retry<'_>) {
+    let summary = retry.summary.lines().next().unwrap_or_default();
+    eprintln!(
+        "check.{}: attempt {} failed: {}; next try in {} (gives up in {})",
+        retry.check,
+        retry.attempt,
+        clip(summary, MAX_LINE),
+        duration::format(retry.next_in),
+        // Whole seconds, rounded up: it has not given up at "0s".
+        duration::format(Duration::from_secs(
+            retry.gives_up_in.as_secs_f64().ceil() as u64
+        ))
+    );
+}
+
 fn print_outcome(outcome: &Outcome, style: Style) {
     let attempts = match outcome.attempts {
         0 => String::new(),
-        1 => " (1 attempt".to_string(),
-        n => format!(" ({n} attempts"),
+        n => format!(" ({}", count(n as usize, "attempt")),
     };
     let took = if attempts.is_empty() {
         String::new()

@@ -1,12 +1,19 @@
-//! `rehearsal destroy ENV`: teardown from tags alone, with proof.
+//! `rehearsal destroy ENV`: a destroy plan made from tags alone, carried out (or saved with
+//! `--out`), with proof.
 
 use clap::Args;
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use super::output::{self, confirm};
 use super::{Error, Settings, exit};
-use crate::destroy::{DestroyError, DestroyOptions, Leftover, destroy, dry_run};
+use crate::apply::teardown::{TeardownOptions, teardown};
+use crate::engine::destroy::{self, DestroyError, DestroyOptions, Leftover};
 use crate::model::tags;
-use crate::plan::render::Style;
+use crate::plan::Plan;
+use crate::plan::render::{self, Style};
+use crate::provider::Provider;
 use crate::spec::{self, Spec};
 
 #[derive(Debug, Args)]
@@ -16,6 +23,10 @@ pub struct DestroyArgs {
     /// List what would be deleted and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Save the destroy plan here for review instead of carrying it out; `rehearsal apply
+    /// PLAN` carries it out.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub out: Option<PathBuf>,
     /// Do not ask for confirmation (needed without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
@@ -37,39 +48,47 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         .into());
     }
     let provider = settings.connect(&env.region).await?;
-    let declared = spec.as_ref().map(Spec::declared).unwrap_or_default();
-    let (doomed, kept) = dry_run(provider.as_ref(), &env, &declared).await?;
-    if doomed.is_empty() {
+    let mut options = DestroyOptions::default();
+    options.run.parallelism = usize::from(args.parallelism);
+    if let Some(t) = args.timeout {
+        options.run.timeout = t;
+    }
+    // What goes, what stays and which final snapshots are taken are decided here, in the
+    // plan; the spec, when readable, adds its choices and travels in it.
+    let plan = destroy::plan(provider.as_ref(), &env, spec.as_ref(), &options).await?;
+    if !plan.has_changes() {
         println!(
             "Nothing to destroy: {} owns nothing in {}.",
             env.name, env.region
         );
-        list_kept(&kept);
+        print!("{}", render::teardown(&plan, style));
         return Ok(exit::SUCCESS);
     }
     println!(
-        "{} {} resources owned by {} ({}):",
+        "{} {} owned by {} ({}):",
         if args.dry_run {
             "Would delete"
+        } else if args.out.is_some() {
+            "The plan deletes"
         } else {
             "Will delete"
         },
-        doomed.len(),
+        crate::english::count(plan.actions.len(), "resource"),
         env.name,
         env.region
     );
-    for r in &doomed {
-        println!(
-            "  {} {:<34} {:<12} {}",
-            style.paint("-", "31"),
-            r.address.to_string(),
-            r.status,
-            r.id
-        );
-    }
-    list_kept(&kept);
+    print!("{}", render::teardown(&plan, style));
     if args.dry_run {
         println!("Dry run: nothing was changed.");
+        return Ok(exit::SUCCESS);
+    }
+    if let Some(out) = &args.out {
+        plan.save(out)?;
+        println!(
+            "\nSaved the destroy plan to {}. Carry out exactly this plan with:\n  rehearsal apply {}",
+            out.display(),
+            out.display()
+        );
         return Ok(exit::SUCCESS);
     }
     if !args.auto_approve {
@@ -78,31 +97,23 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
             "destroy",
         )?;
     }
-    let mut options = DestroyOptions {
-        parallelism: usize::from(args.parallelism),
-        declared,
-        ..Default::default()
-    };
-    // The spec, when readable, adds policy: each database's final-snapshot choice.
-    options.final_snapshot = spec
-        .iter()
-        .flat_map(|s| s.resources.values())
-        .filter_map(|r| {
-            Some((
-                r.address.clone(),
-                r.attributes.get("final_snapshot")?.as_bool()?,
-            ))
-        })
-        .collect();
-    if let Some(t) = args.timeout {
-        options.timeout = t;
-    }
-    let report = destroy(provider, &env, output::reporter(), &options).await?;
+    carry_out(&plan, provider, &options.run, style).await
+}
+
+/// Carry out a destroy plan (made now, or saved and applied) and show the proof: a final
+/// listing that finds nothing the environment owns, or what is left and why.
+pub async fn carry_out(
+    plan: &Plan,
+    provider: Arc<dyn Provider>,
+    options: &TeardownOptions,
+    style: Style,
+) -> Result<u8, Error> {
+    let env = &plan.env;
+    let report = teardown(plan, provider, output::reporter(), options).await?;
     println!(
-        "\nDeleted {} resources in {} {}.",
-        report.deleted.len(),
-        report.passes,
-        if report.passes == 1 { "pass" } else { "passes" }
+        "\nDeleted {} in {}.",
+        crate::english::count(report.deleted.len(), "resource"),
+        crate::english::count(report.passes as usize, "pass")
     );
     list_kept(&report.kept);
     if report.leftovers.is_empty() {
@@ -115,12 +126,14 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         return Ok(exit::SUCCESS);
     }
     println!(
-        "{} {} resources are left:",
+        "{} {}:",
         style.paint("NOT DESTROYED:", "31"),
-        report.leftovers.len()
+        crate::english::left(report.leftovers.len(), "resource")
     );
     list_leftovers(&report.leftovers, style);
-    Err(Error::NotDestroyed { env: env.name })
+    Err(Error::NotDestroyed {
+        env: env.name.clone(),
+    })
 }
 
 /// What a teardown left, each with the reason its last delete failed.

@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::{Error, Settings, VarArgs, exit};
-use crate::graph::ExecutionGraph;
-use crate::workflow;
+use crate::engine::graph::ExecutionGraph;
+use crate::engine::workflow;
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {

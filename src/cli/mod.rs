@@ -6,6 +6,7 @@ mod apply;
 mod check;
 mod destroy;
 mod graph;
+mod make;
 mod output;
 mod plan;
 mod provider;
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub use crate::Error;
+pub use make::{MakeTarget, TARGET_ENV as MAKE_TARGET_ENV};
 pub use provider::ENV_VAR as PROVIDER_ENV;
 pub use report::{MAX_LINE, Placement, note, render};
 pub use settings::{Colors, ProviderChoice, Region, RegionSource, Settings};

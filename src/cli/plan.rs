@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{Error, Settings, VarArgs, exit};
+use crate::engine::workflow;
 use crate::plan::render::Style;
 use crate::plan::{Plan, render};
-use crate::workflow;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {

@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::output::{self, confirm};
 use super::{Error, Settings, exit};
-use crate::destroy::{DestroyOptions, destroy};
+use crate::engine::destroy::{DestroyOptions, destroy};
 use crate::model::EnvId;
 use crate::plan::render::Style;
 
@@ -37,9 +37,9 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
         match expiry {
             Some(at) if at <= now => {
                 println!(
-                    "{name} expired at {} ({} resources)",
+                    "{name} expired at {} ({})",
                     env.expires_at.as_deref().unwrap_or("?"),
-                    env.resources
+                    crate::english::count(env.resources, "resource")
                 );
                 expired.push(EnvId {
                     project: env.project,
@@ -82,9 +82,9 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
             }
             Ok(report) => {
                 println!(
-                    "{name}: {} {} resources are left:",
+                    "{name}: {} {}:",
                     style.paint("NOT DESTROYED:", "31"),
-                    report.leftovers.len()
+                    crate::english::left(report.leftovers.len(), "resource")
                 );
                 super::destroy::list_leftovers(&report.leftovers, style);
                 failed.push(name);

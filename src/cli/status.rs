@@ -7,10 +7,10 @@ use std::path::Path;
 use clap::Args;
 
 use super::{Error, Settings, exit};
+use crate::engine::status::{self, Overview, SpecEnvironment};
 use crate::model::{EnvId, tags};
 use crate::spec::Spec;
 use crate::spec::schema::{Lifecycle, RawEnvironment};
-use crate::status::{self, Overview, SpecEnvironment};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -190,10 +190,10 @@ pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
         return;
     }
     println!(
-        "{} ({}) owns {} resources:",
+        "{} ({}) owns {}:",
         env.name,
         env.region,
-        live.len()
+        crate::english::count(live.len(), "resource")
     );
     for r in live {
         let mut notes = vec![];

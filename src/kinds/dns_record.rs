@@ -42,6 +42,10 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
+    // Route 53 scans list only the zones a spec names (five requests a second per account,
+    // shared with production's own automation).
+    found_by: Some("zone"),
 };
 
 /// `[resources.dns_record.NAME]`
@@ -56,7 +60,7 @@ pub struct Spec {
     pub record_type: String,
     #[serde(default = "default_ttl")]
     pub ttl: i64,
-    pub values: Vec<String>,
+    pub values: crate::spec::refs::StringList,
     #[serde(default, skip_serializing)]
     pub depends_on: Vec<String>,
     #[serde(default, skip_serializing)]

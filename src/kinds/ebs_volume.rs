@@ -39,4 +39,6 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
+    found_by: None,
 };

@@ -48,6 +48,8 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
+    found_by: None,
 };
 
 /// `[resources.ec2_instance.NAME]`
@@ -62,7 +64,7 @@ pub struct Spec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subnet: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_groups: Option<Vec<String>>,
+    pub security_groups: Option<crate::spec::refs::StringList>,
     pub instance_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,

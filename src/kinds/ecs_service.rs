@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{Anchor, Judgement, Kind, Name, Rule, Since, SpecContext, Verdict};
 use crate::model::{Attributes, LiveResource, ReplaceOrder, ResourceKind};
+use crate::provider::SubnetEgress;
 
 pub const KIND: Kind = Kind {
     kind: ResourceKind::EcsService,
@@ -46,6 +47,8 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
+    found_by: None,
 };
 
 /// `[resources.ecs_service.NAME]`
@@ -60,9 +63,9 @@ pub struct Spec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launch_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subnets: Option<Vec<String>>,
+    pub subnets: Option<crate::spec::refs::StringList>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_groups: Option<Vec<String>>,
+    pub security_groups: Option<crate::spec::refs::StringList>,
     /// awsvpc only (with `subnets`): whether tasks get a public address. Default false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assign_public_ip: Option<bool>,
@@ -159,6 +162,88 @@ fn revision(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// Where a service's images come from, as far as a plan can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registry {
+    /// Every image is in a private ECR repository (`ACCOUNT.dkr.ecr.REGION.amazonaws.com/...`):
+    /// ECR's VPC endpoints reach it.
+    Ecr,
+    /// An image comes from another registry (Docker Hub, `public.ecr.aws`, ghcr.io...): only
+    /// the internet reaches it.
+    Elsewhere,
+    /// Not known when planning (a task definition the plan does not change).
+    Unknown,
+}
+
+impl Registry {
+    /// The registry of a set of image references (`[host/]repository[:tag|@digest]`).
+    pub fn of<'a>(images: impl IntoIterator<Item = &'a str>) -> Registry {
+        let mut seen = false;
+        for image in images {
+            if image.contains("${") {
+                return Registry::Unknown;
+            }
+            seen = true;
+            // Without a host (`nginx`, `example/server`) an image is Docker Hub's.
+            let host = image.split('/').next().filter(|_| image.contains('/'));
+            let ecr = host.is_some_and(|h| {
+                h.contains(".dkr.ecr")
+                    && (h.ends_with(".amazonaws.com") || h.ends_with(".amazonaws.com.cn"))
+            });
+            if !ecr {
+                return Registry::Elsewhere;
+            }
+        }
+        if seen {
+            Registry::Ecr
+        } else {
+            Registry::Unknown
+        }
+    }
+}
+
+/// Whether a Fargate task whose network interface is in a subnet with this egress can pull its
+/// image (and, with it, reach CloudWatch Logs and Secrets Manager), or why not, in a phrase.
+///
+/// A Fargate task pulls its image over its own network interface
+/// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html):
+/// through an internet gateway only with a public address (`assign_public_ip`), through a NAT
+/// gateway without one, or, for an image in ECR, through the VPC endpoints `ecr.api`, `ecr.dkr`
+/// and the S3 gateway endpoint that holds the image's layers
+/// (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html). A default route
+/// to anything but an internet gateway (a NAT instance, a transit gateway) is taken to lead
+/// out: rehearsal cannot see past it. `None`: AWS does not know the subnet.
+pub fn can_pull(
+    egress: Option<&SubnetEgress>,
+    assign_public_ip: bool,
+    registry: Registry,
+) -> Result<(), String> {
+    let Some(egress) = egress else {
+        return Err("AWS does not know this subnet in the environment's region".into());
+    };
+    if egress.other_default_route.is_some()
+        || (egress.internet_gateway.is_some() && assign_public_ip)
+        || (egress.registry_endpoints && registry != Registry::Elsewhere)
+    {
+        return Ok(());
+    }
+    let mut why = match &egress.internet_gateway {
+        Some(igw) => format!(
+            "its route to the internet is through internet gateway {igw}, which only tasks with \
+             a public address can use, and assign_public_ip is false"
+        ),
+        None => "its route table sends nothing to the internet (no 0.0.0.0/0 route to an \
+                 internet gateway or a NAT gateway)"
+            .to_string(),
+    };
+    if egress.registry_endpoints {
+        why.push_str("; the VPC's ECR endpoints do not help, as the image is not in ECR");
+    } else {
+        why.push_str(", and its VPC has no ECR endpoints (ecr.api, ecr.dkr and S3)");
+    }
+    Err(why)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +296,78 @@ mod tests {
         assert_eq!(
             runs_what_was_asked(&asked(NEW), &service(OLD, Some(50)), 100),
             Verdict::Pending("runs server:7, waiting for server:8".into())
+        );
+    }
+
+    fn egress(igw: bool, nat: bool, endpoints: bool) -> SubnetEgress {
+        SubnetEgress {
+            internet_gateway: igw.then(|| "igw-1".to_string()),
+            other_default_route: nat.then(|| "nat-1".to_string()),
+            registry_endpoints: endpoints,
+        }
+    }
+
+    const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/server:3.2.0";
+
+    #[test]
+    fn images_are_from_ecr_only_when_every_one_is_on_an_ecr_host() {
+        assert_eq!(Registry::of([ECR]), Registry::Ecr);
+        assert_eq!(
+            Registry::of(["1.dkr.ecr.cn-north-1.amazonaws.com.cn/server"]),
+            Registry::Ecr
+        );
+        assert_eq!(Registry::of([ECR, "nginx:1.27"]), Registry::Elsewhere);
+        assert_eq!(
+            Registry::of(["example/openchs-server:3.0.0"]),
+            Registry::Elsewhere
+        );
+        assert_eq!(
+            Registry::of(["public.ecr.aws/nginx/nginx:1"]),
+            Registry::Elsewhere
+        );
+        assert_eq!(Registry::of(["${var.image}"]), Registry::Unknown);
+        assert_eq!(Registry::of([]), Registry::Unknown);
+    }
+
+    #[test]
+    fn an_internet_gateway_takes_a_task_out_only_with_a_public_address() {
+        let igw = egress(true, false, false);
+        assert_eq!(can_pull(Some(&igw), true, Registry::Elsewhere), Ok(()));
+        let why = can_pull(Some(&igw), false, Registry::Elsewhere).unwrap_err();
+        assert!(why.contains("internet gateway igw-1"), "{why}");
+        assert!(why.contains("assign_public_ip is false"), "{why}");
+    }
+
+    #[test]
+    fn a_nat_gateway_or_any_other_default_route_takes_a_task_out_without_one() {
+        let nat = egress(false, true, false);
+        assert_eq!(can_pull(Some(&nat), false, Registry::Elsewhere), Ok(()));
+        assert_eq!(can_pull(Some(&nat), true, Registry::Ecr), Ok(()));
+    }
+
+    #[test]
+    fn ecr_endpoints_serve_images_in_ecr_and_none_from_elsewhere() {
+        let endpoints = egress(false, false, true);
+        assert_eq!(can_pull(Some(&endpoints), false, Registry::Ecr), Ok(()));
+        // A task definition the plan leaves alone: its image is not known; the endpoints
+        // are given the benefit of the doubt.
+        assert_eq!(can_pull(Some(&endpoints), false, Registry::Unknown), Ok(()));
+        let why = can_pull(Some(&endpoints), false, Registry::Elsewhere).unwrap_err();
+        assert!(why.contains("not in ECR"), "{why}");
+    }
+
+    #[test]
+    fn a_subnet_with_no_way_out_or_unknown_to_aws_cannot_pull() {
+        let none = egress(false, false, false);
+        for public in [false, true] {
+            let why = can_pull(Some(&none), public, Registry::Ecr).unwrap_err();
+            assert!(why.contains("sends nothing to the internet"), "{why}");
+            assert!(why.contains("no ECR endpoints"), "{why}");
+        }
+        assert!(
+            can_pull(None, true, Registry::Ecr)
+                .unwrap_err()
+                .contains("does not know this subnet")
         );
     }
 }

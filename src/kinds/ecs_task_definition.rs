@@ -53,6 +53,9 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
+    // The Tagging API lists a new revision only after a delay: the family is also looked up.
+    found_by: Some("family"),
 };
 
 const DOCUMENTS: Documents = Documents {

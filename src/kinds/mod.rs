@@ -11,6 +11,7 @@ pub mod ec2_instance;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod final_snapshot;
 pub mod isolation;
 mod lifecycle;
 pub mod rds_instance;
@@ -26,7 +27,7 @@ pub use lifecycle::{
     lifecycle, lingering,
 };
 
-use crate::model::{Attributes, EnvId, ReplaceOrder, ResourceKind};
+use crate::model::{Attributes, Declared, EnvId, ReplaceOrder, ResourceKind};
 
 /// What of a resource, fixed when rehearsal creates it, proves its tags were written for it
 /// and not copied from another (see `ownership`).
@@ -105,6 +106,12 @@ pub struct Kind {
     /// Why resources of this kind alone can form a dependency cycle, and the way out, for
     /// `validate`'s error; `None`: the general hint.
     pub cycle_hint: Option<&'static str>,
+    /// `Some` for a kind that can leave a copy of itself when it is deleted (a database's final
+    /// snapshot), when the spec asks for one (see [`final_snapshot`]).
+    pub final_snapshot: Option<&'static final_snapshot::FinalSnapshots>,
+    /// The attribute a provider may look a declared resource of this kind up by, or list only
+    /// by (see [`crate::model::Declared`]), or `None`.
+    pub found_by: Option<&'static str>,
 }
 
 /// How a kind judges whether a ready resource runs what was asked.
@@ -242,6 +249,31 @@ pub fn describe(kind: ResourceKind) -> &'static Kind {
         ResourceKind::SecurityGroup => &security_group::KIND,
         ResourceKind::DnsRecord => &dns_record::KIND,
     }
+}
+
+/// What resources declare by name: for each kind with a `found_by` attribute, its values that
+/// are known (a string holding no reference). The one computation of [`Declared`], for a spec's
+/// resources and for a plan's actions alike.
+pub fn declared<'a>(
+    resources: impl IntoIterator<Item = (ResourceKind, &'a Attributes)>,
+) -> Declared {
+    let mut declared = Declared::default();
+    for (kind, attributes) in resources {
+        let Some(attribute) = describe(kind).found_by else {
+            continue;
+        };
+        let Some(value) = attributes.get(attribute).and_then(Value::as_str) else {
+            continue;
+        };
+        if !value.contains("${") {
+            declared
+                .names
+                .entry(kind)
+                .or_default()
+                .insert(value.to_string());
+        }
+    }
+    declared
 }
 
 impl Kind {

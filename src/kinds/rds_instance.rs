@@ -64,6 +64,12 @@ pub const KIND: Kind = Kind {
     create_note: None,
     set_item: None,
     cycle_hint: None,
+    final_snapshot: Some(&super::final_snapshot::FinalSnapshots {
+        asked_by: "final_snapshot",
+        noun: "database",
+        kind: ResourceKind::RdsSnapshot,
+    }),
+    found_by: None,
 };
 
 /// `[resources.rds_instance.NAME]`
@@ -82,7 +88,7 @@ pub struct Spec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subnet_group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_groups: Option<Vec<String>>,
+    pub security_groups: Option<crate::spec::refs::StringList>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter_group: Option<String>,
     /// Left out: production's (the option group of the database the snapshot was taken of).

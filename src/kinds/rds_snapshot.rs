@@ -45,6 +45,8 @@ pub const KIND: Kind = Kind {
     ),
     set_item: None,
     cycle_hint: None,
+    final_snapshot: None,
+    found_by: None,
 };
 
 /// `[resources.rds_snapshot.NAME]`

@@ -61,6 +61,8 @@ pub const KIND: Kind = Kind {
          needs the other's id first. Let one allow the other's network with \
          cidr_blocks = [\"10.0.1.0/24\"] instead of source_security_group",
     ),
+    final_snapshot: None,
+    found_by: None,
 };
 
 /// `[resources.security_group.NAME]`

@@ -204,6 +204,7 @@ fn delete(address: &Address, object: &LiveResource, reason: Reason) -> PlannedAc
         depends_on: vec![],
         timeout_secs: DEFAULT_TIMEOUT.as_secs(),
         inherited: vec![],
+        final_snapshot: None,
     }
 }
 
@@ -302,6 +303,7 @@ fn create(
         depends_on: resource.depends_on.iter().cloned().collect(),
         timeout_secs: timeout_secs(resource),
         inherited: vec![],
+        final_snapshot: None,
     }
 }
 
@@ -412,6 +414,7 @@ fn compare(
         depends_on: resource.depends_on.iter().cloned().collect(),
         timeout_secs: timeout_secs(resource),
         inherited: vec![],
+        final_snapshot: None,
     })
 }
 

@@ -69,10 +69,14 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
             &plan.spec_digest,
             &plan.variables,
             &plan.sources,
+            &plan.spec,
         )),
     );
     parts.insert("teardown order".into(), digest(&plan.teardown));
     parts.insert("fingerprints".into(), digest(&plan.fingerprints));
+    if let Some(destroy) = &plan.destroy {
+        parts.insert("destroy plan".into(), digest(destroy));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

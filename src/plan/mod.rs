@@ -2,6 +2,7 @@
 //! from, so `apply` can refuse a plan the world has moved away from.
 
 pub mod diff;
+pub mod egress;
 pub mod observe;
 pub mod render;
 
@@ -17,6 +18,7 @@ use thiserror::Error;
 
 use crate::checks::Check;
 use crate::kinds;
+pub use crate::kinds::final_snapshot::FinalSnapshot;
 use crate::model::{
     Address, Attributes, EnvId, LiveResource, ReplaceOrder, ResourceKind, SourceQuery,
 };
@@ -26,7 +28,7 @@ pub use observe::Observed;
 
 /// Bumped when the file format changes incompatibly. A plan of another format is refused: a
 /// plan is applied exactly as it was decided, never re-interpreted.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +106,8 @@ pub enum Reason {
     Duplicate { kept: String },
     /// Delete: what AWS made along with `maker` (a volume of an instance) outlived it.
     LeftBehind { maker: Address },
+    /// Delete: `rehearsal destroy` removes everything the environment owns.
+    Destroyed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +135,10 @@ pub struct PlannedAction {
     /// spec decided (see `kinds::isolation`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inherited: Vec<kinds::isolation::Inherited>,
+    /// Delete, replace: the copy the delete takes first (a database's final snapshot), as
+    /// decided when the plan was made (see `kinds::final_snapshot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_snapshot: Option<FinalSnapshot>,
 }
 
 impl PlannedAction {
@@ -165,12 +173,28 @@ pub struct Plan {
     /// The spec's checks, run once the actions are done (format 3).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    /// The validated spec the plan was made from (format 4), so that applying it never reads
+    /// `environments/` again: what runs after the actions (checks, the "already applied" test
+    /// of a plan whose world moved) is judged against the spec that was reviewed, even once
+    /// the file was edited or removed.
+    pub spec: Option<Spec>,
+    /// `Some` for a destroy plan (`rehearsal destroy --out`): its actions delete everything the
+    /// environment owns, carried out in passes and proven by a final listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy: Option<Destroy>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
     /// (see [`integrity`]). Not part of any digest itself.
     #[serde(default)]
     pub integrity: BTreeMap<String, String>,
+}
+
+/// What a destroy plan decided besides its deletes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destroy {
+    /// What the environment owns and keeps (snapshots marked `rehearsal:keep`).
+    pub kept: Vec<LiveResource>,
 }
 
 #[derive(Debug, Error)]
@@ -210,6 +234,14 @@ pub enum PlanError {
         message: String,
         hint: String,
     },
+    /// A Fargate service whose tasks could not reach their image's registry (see `egress`).
+    #[error("{location}: {address}: {message}")]
+    Egress {
+        address: String,
+        location: String,
+        message: String,
+        hint: String,
+    },
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -240,7 +272,9 @@ impl PlanError {
                  `rehearsal plan ENV` rather than editing the file"
                     .into(),
             ),
-            PlanError::Name { hint, .. } | PlanError::Inherits { hint, .. } => Some(hint.clone()),
+            PlanError::Name { hint, .. }
+            | PlanError::Inherits { hint, .. }
+            | PlanError::Egress { hint, .. } => Some(hint.clone()),
             PlanError::Write { .. } => Some(
                 "check that the plan's directory is writable and its disk has space, or save \
                  the plan elsewhere with --out"
@@ -272,11 +306,65 @@ impl Plan {
             actions: diff::diff(spec, observed)?,
             teardown: kinds::teardown_prerequisites(),
             checks: spec.checks.clone(),
+            spec: Some(spec.clone()),
+            destroy: None,
             fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };
+        // What a delete leaves behind is decided now, by the choice recorded on the resource
+        // when it was created, and applied as the plan says.
+        let now = time::OffsetDateTime::parse(
+            &plan.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        for action in &mut plan.actions {
+            if matches!(action.action, ActionKind::Delete | ActionKind::Replace)
+                && let Some(live) = &action.live
+            {
+                action.final_snapshot = kinds::final_snapshot::decide(live, None, now);
+            }
+        }
         plan.integrity = integrity::record(&plan);
         Ok(plan)
+    }
+
+    /// A destroy plan: delete `doomed` (in teardown order), keep `kept`. `spec`, when the
+    /// environment's spec was readable, travels with it.
+    pub fn destroy(
+        env: &EnvId,
+        spec: Option<&Spec>,
+        actions: Vec<PlannedAction>,
+        kept: Vec<LiveResource>,
+        fingerprints: BTreeMap<String, String>,
+        created_at: String,
+    ) -> Plan {
+        let mut plan = Plan {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at,
+            env: env.clone(),
+            protected: false,
+            ttl_secs: None,
+            spec_path: spec.map(|s| s.path.clone()).unwrap_or_default(),
+            spec_digest: spec.map(Spec::digest).unwrap_or_default(),
+            variables: spec.map(|s| s.variables.clone()).unwrap_or_default(),
+            // A teardown reads no source: production is not looked at, let alone touched.
+            sources: BTreeMap::new(),
+            actions,
+            teardown: kinds::teardown_prerequisites(),
+            checks: vec![],
+            spec: spec.cloned(),
+            destroy: Some(Destroy { kept }),
+            fingerprints,
+            integrity: BTreeMap::new(),
+        };
+        plan.integrity = integrity::record(&plan);
+        plan
+    }
+
+    pub fn is_destroy(&self) -> bool {
+        self.destroy.is_some()
     }
 
     pub fn has_changes(&self) -> bool {
@@ -306,28 +394,16 @@ impl Plan {
         hex::encode(&Sha256::digest(seed)[..12])
     }
 
-    /// What this plan declares by name (see [`crate::model::Declared`]): the task-definition
-    /// families it creates or acts on.
+    /// What this plan declares by name (see [`crate::model::Declared`]): what it creates or
+    /// acts on, as it will be and as it was.
     pub fn declared(&self) -> crate::model::Declared {
-        let family = |attrs: &Attributes| {
-            attrs
-                .get("family")
-                .and_then(Value::as_str)
-                .filter(|f| !f.contains("${"))
-                .map(str::to_string)
-        };
-        crate::model::Declared {
-            task_definition_families: self
-                .actions
+        kinds::declared(self.actions.iter().flat_map(|a| {
+            let live = a.live.as_ref().map(|l| &l.attributes);
+            a.desired
                 .iter()
-                .filter(|a| a.address.kind == ResourceKind::EcsTaskDefinition)
-                .flat_map(|a| {
-                    let desired = a.desired.as_ref().and_then(family);
-                    let live = a.live.as_ref().and_then(|l| family(&l.attributes));
-                    desired.into_iter().chain(live)
-                })
-                .collect(),
-        }
+                .chain(live)
+                .map(move |attributes| (a.address.kind, attributes))
+        }))
     }
 
     pub fn count(&self, kind: ActionKind) -> usize {
@@ -412,6 +488,15 @@ impl Plan {
     /// Every action carries what the executor needs for it: attributes to reach for creates
     /// and updates, the live object for updates and deletes. A plan file edited by hand may not.
     fn check_complete(&self) -> Result<(), String> {
+        match &self.spec {
+            // A destroy plan is made from tags alone when the spec is gone.
+            None if self.is_destroy() => {}
+            None => return Err("it holds no spec".into()),
+            Some(spec) if spec.digest() != self.spec_digest => {
+                return Err("its spec is not the one its digest names".into());
+            }
+            Some(_) => {}
+        }
         for a in &self.actions {
             let needs_desired = a.action != ActionKind::Delete;
             let needs_live = a.action != ActionKind::Create;
@@ -425,6 +510,13 @@ impl Plan {
             if needs_live && a.live.is_none() {
                 return Err(format!(
                     "{} {} has no `live` object",
+                    a.action.symbol(),
+                    a.address
+                ));
+            }
+            if self.is_destroy() && a.action != ActionKind::Delete {
+                return Err(format!(
+                    "{} {} is not a delete, in a destroy plan",
                     a.action.symbol(),
                     a.address
                 ));

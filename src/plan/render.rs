@@ -43,6 +43,27 @@ impl Style {
 pub fn human(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
     let env = format!("{} ({})", plan.env.name, plan.env.region);
+    if plan.is_destroy() {
+        let _ = writeln!(out, "Destroy plan for {}:", style.bold(&env));
+        if plan.has_changes() {
+            let _ = writeln!(
+                out,
+                "rehearsal will delete {} resources it owns, in passes, and prove them gone:\n",
+                plan.actions.len()
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "nothing to destroy: it owns nothing in {}.",
+                plan.env.region
+            );
+        }
+        out.push_str(&teardown(plan, style));
+        if plan.has_changes() {
+            let _ = writeln!(out, "\nPlan: {} to delete.", plan.actions.len());
+        }
+        return out;
+    }
     if !plan.has_changes() {
         let _ = writeln!(
             out,
@@ -66,6 +87,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
             style.bold(&action.label())
         );
         let _ = writeln!(out, "      {}", reason(plan, action));
+        final_snapshot(&mut out, action);
         if action.action == ActionKind::Delete {
             continue;
         }
@@ -114,6 +136,61 @@ pub fn human(plan: &Plan, style: Style) -> String {
     );
     checks(&mut out, plan);
     out
+}
+
+/// A destroy plan's deletes, one line each in teardown order, with the final snapshot each
+/// takes first; then what is kept.
+pub fn teardown(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    for action in &plan.actions {
+        let (status, id) = action
+            .live
+            .as_ref()
+            .map(|l| (l.status.as_str(), l.id.as_str()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {:<34} {:<12} {id}",
+            style.action(action.action, action.action.symbol()),
+            action.address.to_string(),
+            status,
+        );
+        final_snapshot(&mut out, action);
+    }
+    for kept in plan.destroy.iter().flat_map(|d| &d.kept) {
+        let _ = writeln!(
+            out,
+            "  kept: {} {} (keep_after_destroy = true)",
+            kept.address, kept.id
+        );
+    }
+    out
+}
+
+/// The final snapshot a delete takes first, as the plan decided it, or why AWS cannot take it
+/// in the state the resource is in.
+fn final_snapshot(out: &mut String, action: &PlannedAction) {
+    let Some(snapshot) = &action.final_snapshot else {
+        return;
+    };
+    let impossible = action
+        .live
+        .as_ref()
+        .and_then(crate::kinds::final_snapshot::impossible);
+    if let Some(impossible) = impossible {
+        let _ = writeln!(out, "      {impossible}");
+        return;
+    }
+    let until = snapshot
+        .tags
+        .get(crate::model::tags::EXPIRES_AT)
+        .map(|at| format!(", kept until {at}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "      final snapshot first: {}{until}",
+        snapshot.identifier
+    );
 }
 
 /// What a clone takes from production that reaches production, and what the spec decided:
@@ -237,6 +314,10 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
         Reason::LeftBehind { maker } => {
             format!("because {maker} left it behind: it is detached, and bills until deleted")
         }
+        Reason::Destroyed => format!(
+            "because `rehearsal destroy` removes everything {} owns",
+            plan.env.name
+        ),
     }
 }
 

@@ -246,7 +246,7 @@ impl EnvironmentSummary {
     ) -> Vec<EnvironmentSummary> {
         let mut envs: BTreeMap<(String, String), EnvironmentSummary> = BTreeMap::new();
         for resource in resources {
-            let Some((project, name)) = crate::ownership::owner(resource) else {
+            let Some((project, name)) = crate::engine::ownership::owner(resource) else {
                 continue;
             };
             let summary = envs
@@ -284,6 +284,23 @@ fn is_earlier(a: &str, b: &str) -> bool {
     }
 }
 
+/// How a subnet reaches outside its VPC, as AWS routes it: what a Fargate task's network
+/// interface in it can reach, to pull its image (see `kinds::ecs_service::can_pull`).
+///
+/// A subnet's routes are those of the route table associated with it, else of its VPC's main
+/// route table (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubnetEgress {
+    /// A `0.0.0.0/0` route to an internet gateway (`igw-`): out only with a public address.
+    pub internet_gateway: Option<String>,
+    /// A `0.0.0.0/0` route to anything else (a NAT gateway, a NAT instance, a transit gateway),
+    /// the target's id: out without a public address, as far as rehearsal can see.
+    pub other_default_route: Option<String>,
+    /// The VPC has interface endpoints for ECR (`ecr.api` and `ecr.dkr`) and a gateway endpoint
+    /// for S3 on the subnet's route table: ECR's images without leaving the VPC.
+    pub registry_endpoints: bool,
+}
+
 /// A cloud, as the engine needs it. Implementations must:
 /// - find owned resources by the `rehearsal:env` / `rehearsal:address` tags in a few batched
 ///   calls per kind, never one call per resource where a batch API exists;
@@ -312,6 +329,14 @@ pub trait Provider: Send + Sync {
     /// the number of environments (`status` without an environment).
     async fn observe_region(&self, region: &str) -> Result<Vec<LiveResource>, ProviderError>;
 
+    /// How each of these subnets reaches outside its VPC (see [`SubnetEgress`]); a subnet AWS
+    /// does not know is left out of the answer. Only reads.
+    async fn subnet_egress(
+        &self,
+        region: &str,
+        subnets: &[String],
+    ) -> Result<BTreeMap<String, SubnetEgress>, ProviderError>;
+
     /// Every environment that has rehearsal-tagged resources in a region.
     async fn list_environments(
         &self,
@@ -330,7 +355,7 @@ pub trait Provider: Send + Sync {
     ) -> Result<Option<LiveResource>, ProviderError>;
 
     /// Start creating a resource. Returns as soon as AWS has accepted it; the engine waits
-    /// (see [`crate::wait`]).
+    /// (see [`crate::engine::wait`]).
     async fn create(
         &self,
         op: &Operation,
@@ -378,7 +403,8 @@ mod tests {
         };
         let address: Address = address.parse().unwrap();
         let id = format!("{project}-{}-{}", env.name, address.name);
-        let mut tags = crate::ownership::creation_tags(&env, &address, &id, false, Some(expires));
+        let mut tags =
+            crate::engine::ownership::creation_tags(&env, &address, &id, false, Some(expires));
         tags.insert("Name".into(), "x".into());
         LiveResource {
             attributes: [("identifier".to_string(), id.clone().into())]

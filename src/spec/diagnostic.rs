@@ -225,6 +225,16 @@ pub fn hint_for_serde_message(message: &str) -> String {
             }
         });
     }
+    if message.contains("is one value, and a list belongs here") {
+        return "a string that is exactly one reference keeps its value's type: a list of security \
+                groups stays a list; put one value in brackets"
+            .into();
+    }
+    if message.contains("expected a list of strings, or one reference to a list") {
+        return "write a list in brackets, [\"sg-1\", \"${security_group.server.id}\"], or one \
+                reference that is the whole list"
+            .into();
+    }
     if message.starts_with("missing field") {
         return "add it: see the spec reference in README.md".into();
     }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use petgraph::graph::DiGraph;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -66,7 +66,7 @@ impl SpecError {
 }
 
 /// A look-up of an existing resource that rehearsal only reads.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceSpec {
     pub address: SourceAddress,
     pub query: SourceQuery,
@@ -75,7 +75,7 @@ pub struct SourceSpec {
 }
 
 /// A resource the environment owns, as the spec wants it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceSpec {
     pub address: Address,
     /// Spec attributes with variables substituted; `${source...}` and `${kind.name.attr}`
@@ -89,7 +89,7 @@ pub struct ResourceSpec {
 }
 
 /// A validated environment spec with its variables applied.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
     pub path: PathBuf,
     pub env: EnvId,
@@ -128,16 +128,11 @@ impl Spec {
 
     /// What this spec declares by name (see [`Declared`]).
     pub fn declared(&self) -> Declared {
-        Declared {
-            task_definition_families: self
-                .resources
+        crate::kinds::declared(
+            self.resources
                 .values()
-                .filter(|r| r.address.kind == ResourceKind::EcsTaskDefinition)
-                .filter_map(|r| r.attributes.get("family")?.as_str())
-                .filter(|family| !family.contains("${"))
-                .map(str::to_string)
-                .collect(),
-        }
+                .map(|r| (r.address.kind, &r.attributes)),
+        )
     }
 }
 
@@ -908,7 +903,30 @@ impl<'a> Validator<'a> {
                 };
                 let reference =
                     parsed.map_err(|bad| self.error(at.clone(), bad.message, Some(bad.hint)))?;
-                self.check_reference(&reference, at, declared, sources, vars, variables_only)?;
+                self.check_reference(
+                    &reference,
+                    at.clone(),
+                    declared,
+                    sources,
+                    vars,
+                    variables_only,
+                )?;
+                // A list or a table cannot be part of a longer string: `"sg-${...security_groups}"`
+                // would have to flatten it, which nobody means.
+                if reference.is_structured() && refs::single_reference(&text).is_none() {
+                    return Err(self.error(
+                        at,
+                        format!(
+                            "`${{{reference}}}` is a list or a table, and cannot be part of the text `{}`",
+                            diagnostic::clip(&text, 80)
+                        ),
+                        Some(
+                            "write the reference alone, \"${...}\", to use the whole list (in a \
+                             list, it is spliced in), or refer to one value"
+                                .into(),
+                        ),
+                    ));
+                }
                 found.push(reference);
             }
         }

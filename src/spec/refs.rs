@@ -279,7 +279,8 @@ pub fn from_resources(
     }
 }
 
-fn single_reference(s: &str) -> Option<Reference> {
+/// The reference `s` is made of, when it is exactly one (`"${source.rds_instance.db.port}"`).
+pub fn single_reference(s: &str) -> Option<Reference> {
     match pieces(s).ok()?.as_slice() {
         [Piece::Reference { parsed: Ok(r), .. }] => Some(r.clone()),
         _ => None,
@@ -369,6 +370,103 @@ pub fn unescape(value: &Value) -> Value {
             Value::Object(map.iter().map(|(k, v)| (k.clone(), unescape(v))).collect())
         }
         other => other.clone(),
+    }
+}
+
+/// Attributes whose value is a list of strings, wherever they are read: a server's, a
+/// database's or a service's `security_groups`, a service's `subnets`, a record's `values`.
+pub const STRING_LISTS: &[&str] = &["security_groups", "subnets", "values"];
+
+/// Attributes whose value is a list or a table, never one piece of text: inside a longer
+/// string they would have to be flattened, which nobody means.
+const STRUCTURED: &[&str] = &[
+    "security_groups",
+    "subnets",
+    "values",
+    "volumes",
+    "metadata_options",
+    "ingress",
+    "egress",
+    "definition",
+    "containers",
+    "requires_compatibilities",
+    "tags",
+];
+
+impl Reference {
+    /// The attribute it reads from a source or a resource, if any.
+    pub fn attribute(&self) -> Option<&str> {
+        match self {
+            Reference::Source { attribute, .. } | Reference::Resource { attribute, .. } => {
+                Some(attribute)
+            }
+            _ => None,
+        }
+    }
+
+    /// It reads a list of strings (`${source.ec2_instance.prod.security_groups}`).
+    pub fn is_string_list(&self) -> bool {
+        self.attribute().is_some_and(|a| STRING_LISTS.contains(&a))
+    }
+
+    /// It reads a list or a table, which cannot be part of a longer string.
+    pub fn is_structured(&self) -> bool {
+        self.attribute().is_some_and(|a| STRUCTURED.contains(&a))
+    }
+}
+
+/// A spec's list of strings (`security_groups = ["sg-1", "${security_group.server.id}"]`), or
+/// one reference that is the whole list (`security_groups =
+/// "${source.ec2_instance.prod_server.security_groups}"`): a string that is exactly one
+/// reference keeps its value's type. Any other string where a list belongs is refused when the
+/// spec is read, at its line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum StringList {
+    List(Vec<String>),
+    /// The reference as written, resolved to the list by a plan.
+    Reference(String),
+}
+
+impl<'de> serde::Deserialize<'de> for StringList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = StringList;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of strings, or one reference to a list")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<StringList, A::Error> {
+                let mut items = vec![];
+                while let Some(item) = seq.next_element::<String>()? {
+                    items.push(item);
+                }
+                Ok(StringList::List(items))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<StringList, E> {
+                match single_reference(s) {
+                    Some(r) if r.is_string_list() => Ok(StringList::Reference(s.to_string())),
+                    Some(_) => {
+                        let shown = crate::spec::diagnostic::clip(s, 120);
+                        Err(E::custom(format!(
+                            "`{shown}` is one value, and a list belongs here: write [\"{shown}\"]"
+                        )))
+                    }
+                    None => Err(E::custom(format!(
+                        "invalid type: string \"{}\", expected a list of strings, or one \
+                         reference to a list such as \"${{source.ec2_instance.NAME.security_groups}}\"",
+                        crate::spec::diagnostic::clip(s, 80)
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 

@@ -150,7 +150,7 @@ timeout = "2s"
         .stdout_has("FAILED   check.migrations: /bin/sh -c echo")
         .stdout_has("exited with status 3 (2 attempts, ")
         .stdout_has("           | V41 applied\n           | V42__add_index failed: lock timeout")
-        .stderr_has("error: 1 of 1 checks of prerelease failed: migrations")
+        .stderr_has("error: 1 of 1 check of prerelease failed: migrations")
         .stderr_has("prerelease is left as it is, for you to look at");
     // Nothing was torn down: that is for the user to ask.
     assert_eq!(
@@ -280,4 +280,237 @@ fn a_check_is_declared_with_one_probe_and_sensible_durations() {
             .stderr_has(error)
             .stderr_has(hint);
     }
+}
+
+// --- What a person reads while a check waits, and when it fails (issue 15, items 6 and 7) ------
+
+#[test]
+fn a_check_says_each_failed_attempt_as_it_waits() {
+    let project = Project::new();
+    with_checks(
+        &project,
+        r#"
+[checks.migrations]
+command = ["/bin/sh", "-c", "echo 'V42 still running'; exit 1"]
+interval = "1s"
+timeout = "3s"
+"#,
+    );
+    let failed = project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(6)
+        .stderr_has(
+            "check.migrations: attempt 1 failed: exited with status 1; next try in 1s (gives up in 3s)\n",
+        )
+        .stderr_has("check.migrations: attempt 2 failed: exited with status 1; next try in 1s (gives up in 2s)\n");
+    // One line per attempt that is tried again; the last one is the result, on stdout.
+    let retries = failed.stderr.matches("check.migrations: attempt ").count();
+    let attempts: usize = failed
+        .stdout
+        .split("exited with status 1 (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the result counts its attempts\n{}", failed.show()));
+    assert_eq!(retries, attempts - 1, "{}", failed.show());
+    assert!(
+        !failed.stdout.contains("attempt 1 failed"),
+        "{}",
+        failed.show()
+    );
+}
+
+#[test]
+fn apply_skip_checks_runs_none_and_says_so() {
+    let project = Project::new();
+    with_checks(
+        &project,
+        "[checks.migrations]\ncommand = [\"/bin/false\"]\n",
+    );
+    project
+        .rehearsal(&[
+            "apply",
+            "prerelease",
+            "--auto-approve",
+            "--skip-checks",
+            "--parallelism",
+            "1",
+        ])
+        .run()
+        .exits(0)
+        .snapshot("apply-skip-checks");
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve", "--skip-checks"])
+        .run()
+        .exits(0)
+        .stdout_has("Nothing to apply.\nNot run (--skip-checks): 1 check of the spec; `rehearsal check prerelease` runs it.\n");
+}
+
+/// Each way a check can fail, as the person at the terminal reads it: the result on stdout, the
+/// attempts on stderr, the error and its hints.
+#[test]
+fn check_failure_a_command_that_exits_non_zero() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    with_checks(
+        &project,
+        r#"
+[checks.migrations]
+command = ["/bin/sh", "-c", "echo 'V41 applied'; echo 'V42__add_index failed: lock timeout' >&2; exit 3"]
+interval = "1s"
+timeout = "2s"
+"#,
+    );
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(6)
+        .snapshot("check-a-command-that-exits-non-zero");
+}
+
+#[test]
+fn check_failure_of_what_does_not_exist_yet() {
+    let project = Project::new();
+    with_checks(
+        &project,
+        "[checks.db]\ncommand = [\"/bin/true\", \"${rds_instance.db.endpoint}\"]\n",
+    );
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(6)
+        .snapshot("check-of-what-does-not-exist-yet");
+}
+
+#[test]
+fn check_failure_a_service_ecs_rolled_back() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let mut cloud = project.cloud();
+    assert!(cloud.roll_back_next_deployment(
+        "server",
+        &[
+            "(service server) has reached a steady state.",
+            "(service server) rolling back to deployment ecs-svc/1111.",
+            "(service server) (deployment ecs-svc/2222) deployment failed: tasks failed to start.",
+        ]
+    ));
+    project.set_cloud(&cloud);
+    project
+        .rehearsal(&[
+            "apply",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(4);
+    project
+        .rehearsal(&["check", "prerelease", "--var", "server_version=3.2.0"])
+        .run()
+        .exits(6)
+        .snapshot("check-a-service-ecs-rolled-back");
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn check_failure_a_server_that_answers_an_error() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let server = Server::answering(&[503]);
+    with_checks(
+        &project,
+        &format!(
+            "[checks.server_started]\nhttp = \"http://127.0.0.1:{}/ping\"\ninterval = \"1s\"\ntimeout = \"2s\"\n",
+            server.port
+        ),
+    );
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(6)
+        .snapshot("check-a-server-that-answers-an-error");
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn check_failure_nothing_listening() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    with_checks(
+        &project,
+        &format!(
+            "[checks.server_started]\nhttp = \"http://127.0.0.1:{port}/ping\"\ninterval = \"1s\"\ntimeout = \"2s\"\n"
+        ),
+    );
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(6)
+        .snapshot("check-nothing-listening");
+}
+
+#[cfg(feature = "aws")]
+#[test]
+fn check_failure_a_server_that_never_answers() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    // It accepts the connection (the kernel does, from the backlog) and says nothing.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    with_checks(
+        &project,
+        &format!(
+            "[checks.server_started]\nhttp = \"http://127.0.0.1:{port}/ping\"\ninterval = \"1s\"\ntimeout = \"2s\"\n"
+        ),
+    );
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(6)
+        .snapshot("check-a-server-that-never-answers");
+    drop(listener);
+}
+
+/// The shipped check's name resolves nowhere until the environment's DNS does: here a name that
+/// resolves nowhere ever (`.invalid`, RFC 6761).
+#[cfg(feature = "aws")]
+#[test]
+fn check_failure_a_name_that_resolves_nowhere() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    with_checks(
+        &project,
+        "[checks.server_started]\nhttp = \"http://prerelease.example.invalid:8080/ping\"\ninterval = \"1s\"\ntimeout = \"2s\"\n",
+    );
+    project
+        .rehearsal(&["check", "prerelease"])
+        .run()
+        .exits(6)
+        .snapshot("check-a-name-that-resolves-nowhere");
 }

@@ -186,6 +186,68 @@ fn a_plan_overtaken_by_another_apply_is_refused_as_stale() {
     assert_eq!(project.cloud().resources, before.resources);
 }
 
+/// A saved plan carries the validated spec it was made from, as Terraform's plan file carries
+/// its configuration: `apply PLAN` never reads `environments/` again.
+#[test]
+fn a_saved_plan_applies_after_its_spec_was_removed() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    std::fs::remove_dir_all(project.path("environments")).unwrap();
+
+    project
+        .rehearsal(&["apply", PLAN_FILE])
+        .run()
+        .exits(0)
+        .stdout_has("Applying 9 changes to prerelease");
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
+
+    // Applied again, it is told apart from a stale plan by the spec it carries.
+    project
+        .rehearsal(&["apply", PLAN_FILE])
+        .run()
+        .exits(3)
+        .stderr_has("this plan was already applied: prerelease already matches it");
+}
+
+/// What was reviewed is what is applied: an edit to the spec after the plan changes nothing.
+#[test]
+fn a_saved_plan_applies_as_reviewed_after_its_spec_was_edited() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    project.edit(
+        "prerelease",
+        "instance_type = \"t3.medium\"",
+        "instance_type = \"m5.24xlarge\"",
+    );
+
+    project.rehearsal(&["apply", PLAN_FILE]).run().exits(0);
+    let servers: Vec<_> = project
+        .cloud()
+        .resources
+        .into_values()
+        .filter(|r| {
+            r.tags.get("rehearsal:address").map(String::as_str) == Some("ec2_instance.server")
+        })
+        .map(|r| r.attributes["instance_type"].clone())
+        .collect();
+    assert_eq!(
+        servers,
+        ["t3.medium"],
+        "the reviewed size, not the edited one"
+    );
+
+    project
+        .rehearsal(&["apply", PLAN_FILE])
+        .run()
+        .exits(3)
+        .stderr_has("this plan was already applied");
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(0)
+        .stdout_has("m5.24xlarge");
+}
+
 #[test]
 fn a_saved_plan_cannot_take_new_vars() {
     let project = Project::new();
@@ -275,7 +337,7 @@ fn show_renders_a_saved_plan_for_people_and_for_jq() {
         .json();
     assert_eq!(json["summary"]["create"], 9);
     assert_eq!(json["summary"]["changes"], 9);
-    assert_eq!(json["format_version"], 3);
+    assert_eq!(json["format_version"], 4);
     assert_eq!(json["actions"][0]["reason"]["why"], "does_not_exist");
     assert_eq!(
         json["actions"][0]["because"],
@@ -552,6 +614,109 @@ fn add_a_database_that_never_finishes(project: &Project) {
         },
     );
     project.set_cloud(&cloud);
+}
+
+/// `destroy --out` saves the destroy plan for review instead of carrying it out: `show` renders
+/// it, and `apply` carries it out, without the spec, with the same passes and proof.
+#[test]
+fn a_saved_destroy_plan_is_shown_then_applied_with_the_same_proof() {
+    let project = Project::new();
+    project.edit(
+        "prerelease",
+        "final_snapshot = false",
+        "final_snapshot = true",
+    );
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+
+    project
+        .rehearsal(&["destroy", "prerelease", "--out", "plans/teardown.json"])
+        .run()
+        .snapshot("destroy-out");
+    assert_eq!(
+        project.owned_by("prerelease"),
+        PRERELEASE_OWNS,
+        "nothing deleted yet"
+    );
+    project
+        .rehearsal(&["show", "plans/teardown.json"])
+        .run()
+        .snapshot("show-a-destroy-plan");
+    let plan: Value = serde_json::from_str(&project.read("plans/teardown.json")).unwrap();
+    let db = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["address"] == "rds_instance.db")
+        .unwrap();
+    let final_snapshot = db["final_snapshot"]["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    std::fs::remove_dir_all(project.path("environments")).unwrap();
+    project
+        .rehearsal(&["apply", "plans/teardown.json", "--parallelism", "1"])
+        .run()
+        .exits(0)
+        .stdout_has("Destroying 10 resources of prerelease (eu-west-1)...")
+        .stdout_has("Deleted 10 resources in 1 pass.")
+        .stdout_has(
+            "Proof: a final listing finds nothing tagged rehearsal:env=prerelease in eu-west-1.",
+        );
+    let cloud = project.cloud();
+    let left: Vec<&String> = cloud
+        .resources
+        .iter()
+        .filter(|(_, r)| r.tags.get("rehearsal:env").map(String::as_str) == Some("prerelease"))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        left,
+        [&final_snapshot],
+        "only the final snapshot the plan named"
+    );
+    assert_eq!(cloud.sources.len(), 5, "production is still there");
+
+    project
+        .rehearsal(&["apply", "plans/teardown.json"])
+        .run()
+        .exits(3)
+        .stderr_has("this plan was already applied: prerelease already matches it");
+}
+
+/// A destroy plan is re-checked like any plan: one the world moved away from is refused.
+#[test]
+fn a_destroy_plan_overtaken_by_an_apply_is_refused_as_stale() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["destroy", "prerelease", "--out", "plans/teardown.json"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&[
+            "apply",
+            "prerelease",
+            "--var",
+            "server_version=3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0);
+    let before = project.cloud();
+
+    project
+        .rehearsal(&["apply", "plans/teardown.json"])
+        .run()
+        .exits(3)
+        .stderr_has("the plan is stale");
+    assert_eq!(project.cloud().resources, before.resources);
 }
 
 #[test]
@@ -1243,4 +1408,20 @@ fn a_clone_of_a_server_whose_image_is_gone_is_a_plan_error_at_its_line() {
         .run()
         .exits(0)
         .stdout_has("image = ami-0new");
+}
+
+#[test]
+fn a_fargate_service_whose_subnet_has_no_way_out_is_refused_at_its_line() {
+    let project = Project::new();
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+    // Someone removed the NAT gateway route from production subnet's route table: a task there
+    // could not pull its image, and ECS would say so only once the apply waits for the rollout.
+    let mut cloud = project.cloud();
+    cloud.cut_off_subnet("subnet-0prod0001");
+    project.set_cloud(&cloud);
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .snapshot("plan-a-fargate-service-with-no-way-out");
+    assert!(!project.path(PLAN_FILE).exists());
 }

@@ -51,6 +51,12 @@ pub struct Production {
     pub service_arn: String,
     /// The private hosted zone `example.com`.
     pub hosted_zone_id: String,
+    /// production-igw, on the VPC.
+    pub internet_gateway_id: String,
+    /// production-nat, in the public subnet.
+    pub nat_gateway_id: String,
+    /// production-private: the route table of production's subnets, 0.0.0.0/0 to the NAT gateway.
+    pub private_route_table_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +109,8 @@ fn http_with(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Ve
 pub struct RecordedCall {
     pub action: String,
     pub body: String,
+    /// The request's URL: a REST call (Route 53) names what it reads in its path.
+    pub url: String,
 }
 
 /// The Route 53 action a REST request is, by its method and path.
@@ -150,7 +158,8 @@ impl RecordedCall {
                 None => rest_action(record["method"].as_str()?, record["url"].as_str()?)?,
             },
         };
-        Some(RecordedCall { action, body })
+        let url = record["url"].as_str().unwrap_or_default().to_owned();
+        Some(RecordedCall { action, body, url })
     }
 }
 

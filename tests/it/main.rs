@@ -11,6 +11,7 @@ mod ecs_release;
 mod engine;
 mod iam_policy;
 mod isolation;
+mod newcomer;
 mod snapshots;
 mod spec_errors;
 mod spec_table;

@@ -323,3 +323,111 @@ async fn a_record_of_the_same_name_made_by_hand_is_refused_and_left_as_it_was() 
     assert_eq!(tagged(&em, "prerelease").await, Vec::<String>::new());
     assert_eq!(zone_records(&route53, &prod).await, before);
 }
+
+/// The way out of production's subnets, as their route table holds it: a default route to a
+/// NAT gateway, or to the internet gateway.
+async fn default_route(ec2: &aws_sdk_ec2::Client, prod: &Production, to: Option<&str>) {
+    let _ = ec2
+        .delete_route()
+        .route_table_id(&prod.private_route_table_id)
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await;
+    if let Some(target) = to {
+        let route = ec2
+            .create_route()
+            .route_table_id(&prod.private_route_table_id)
+            .destination_cidr_block("0.0.0.0/0");
+        let route = if target.starts_with("nat-") {
+            route.nat_gateway_id(target)
+        } else {
+            route.gateway_id(target)
+        };
+        route.send().await.expect("a default route");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fargate_service_plans_only_where_its_tasks_can_pull_their_image() {
+    use rehearsal::provider::Provider;
+    let em = Emulator::start();
+    let prod = em.seed_production();
+    let ec2 = aws_sdk_ec2::Client::new(&em.sdk_config().await);
+
+    // The provider reads the subnet's own route table; a subnet AWS does not know is left out.
+    let egress = em
+        .provider()
+        .await
+        .subnet_egress(
+            crate::emulator::REGION,
+            &[prod.subnet_id.clone(), "subnet-0000000000000dead".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(egress.len(), 1, "{egress:?}");
+    assert_eq!(
+        egress[&prod.subnet_id].other_default_route.as_deref(),
+        Some(prod.nat_gateway_id.as_str())
+    );
+
+    // Production's subnets reach the internet through the NAT gateway: the shipped pre-release
+    // (assign_public_ip = false) plans.
+    let project = Project::against(em.endpoint());
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+
+    // Without the route, the plan stops at the service's line.
+    default_route(&ec2, &prod, None).await;
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(1)
+        .stderr_has(&format!(
+            "error: environments/prerelease.toml:153:1: ecs_service.server: its Fargate tasks \
+             could not pull their image: {}: its route table sends nothing to the internet",
+            prod.subnet_id
+        ));
+
+    // ECR's endpoints do not help an image from Docker Hub.
+    for (service, kind) in [
+        ("ecr.api", aws_sdk_ec2::types::VpcEndpointType::Interface),
+        ("ecr.dkr", aws_sdk_ec2::types::VpcEndpointType::Interface),
+        ("s3", aws_sdk_ec2::types::VpcEndpointType::Gateway),
+    ] {
+        let endpoint = ec2
+            .create_vpc_endpoint()
+            .vpc_id(&prod.vpc_id)
+            .service_name(format!(
+                "com.amazonaws.{}.{service}",
+                crate::emulator::REGION
+            ))
+            .vpc_endpoint_type(kind.clone());
+        let endpoint = if kind == aws_sdk_ec2::types::VpcEndpointType::Gateway {
+            endpoint.route_table_ids(&prod.private_route_table_id)
+        } else {
+            endpoint.subnet_ids(&prod.subnet_id)
+        };
+        endpoint.send().await.expect("a VPC endpoint");
+    }
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(1)
+        .stderr_has("the VPC's ECR endpoints do not help, as the image is not in ECR");
+
+    // An internet gateway takes tasks out only with a public address.
+    default_route(&ec2, &prod, Some(&prod.internet_gateway_id)).await;
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(1)
+        .stderr_has(&format!(
+            "through internet gateway {}, which only tasks with a public address can use",
+            prod.internet_gateway_id
+        ));
+    project.edit(
+        "prerelease",
+        "assign_public_ip = false",
+        "assign_public_ip = true",
+    );
+    project.rehearsal(&["plan", "prerelease"]).run().exits(0);
+}

@@ -148,6 +148,16 @@ const FILTERS: &[(&str, &str)] = &[
     (r"rehearsal \d+\.\d+\.\d+\S*", "rehearsal [VERSION]"),
     // Other temporary directories (the project's own is `[PROJECT]`).
     (r"/tmp/\.tmp\w+", "[TEMP]"),
+    // How long a check took and has left: whole seconds of a real clock.
+    (r"(\(\d+ attempts?, )\d+s\)", "${1}[S]s)"),
+    (r"gives up in [0-9dhms]+\)", "gives up in [T])"),
+    // A loopback server's port, picked by the system.
+    (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+    // The resolver's words for a name it cannot find differ between systems.
+    (
+        r"(failed to lookup address information: )[A-Za-z ]+[a-z]",
+        "${1}[NO SUCH NAME]",
+    ),
 ];
 
 /// One command line, built up fluently, then run.

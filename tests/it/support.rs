@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rehearsal::apply::{self, ApplyOptions, Reporter, Summary};
-use rehearsal::graph::ExecutionGraph;
+use rehearsal::engine::graph::ExecutionGraph;
+use rehearsal::engine::workflow;
 use rehearsal::model::{Address, EnvId};
 use rehearsal::plan::Plan;
 use rehearsal::provider::Provider;
 use rehearsal::spec::{self, Spec, VariableInputs};
-use rehearsal::workflow;
 use tempfile::TempDir;
 
 pub const REGION: &str = "eu-west-1";
@@ -29,10 +29,10 @@ pub fn env_id(name: &str) -> EnvId {
 }
 
 /// The tags rehearsal writes on a resource it creates at `address` for `env`, whose anchor (its
-/// identifier, name, family or launch token; see `rehearsal::ownership`) is `anchor`.
+/// identifier, name, family or launch token; see `rehearsal::engine::ownership`) is `anchor`.
 pub fn owned_tags(env: &EnvId, address: &str, anchor: &str) -> BTreeMap<String, String> {
     let address: Address = address.parse().expect("an address");
-    rehearsal::ownership::creation_tags(env, &address, anchor, false, None)
+    rehearsal::engine::ownership::creation_tags(env, &address, anchor, false, None)
 }
 
 pub fn environments_dir() -> PathBuf {

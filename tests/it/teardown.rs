@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rehearsal::apply::events::{Event, Recorder, Silent};
+use rehearsal::apply::teardown::TeardownOptions;
 use rehearsal::apply::{ApplyOptions, StepError, delete_policy};
-use rehearsal::destroy::{self, DestroyError, DestroyOptions, DestroyReport};
+use rehearsal::engine::destroy::{self, DestroyError, DestroyOptions, DestroyReport};
 use rehearsal::model::{EnvId, LiveResource, ResourceKind, tags};
 use rehearsal::plan::ActionKind;
 use rehearsal::provider::fake::{BlockDevice, FakeCloud, FakeOp, FakeProvider, FakeResource};
@@ -30,8 +31,11 @@ fn prerelease() -> EnvId {
 /// Short pauses, for tests on tokio's paused clock.
 fn quick() -> DestroyOptions {
     DestroyOptions {
-        pause: Duration::from_secs(1),
-        max_pause: Duration::from_secs(4),
+        run: TeardownOptions {
+            pause: Duration::from_secs(1),
+            max_pause: Duration::from_secs(4),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -313,7 +317,7 @@ async fn a_resource_still_in_use_is_retried_in_a_later_pass() {
     assert!(report.leftovers.is_empty(), "{report:#?}");
     assert_eq!(report.passes, 2);
     // The retry came after a pause, not straight away.
-    assert!(started.elapsed() >= DestroyOptions::default().pause);
+    assert!(started.elapsed() >= TeardownOptions::default().pause);
     assert_eq!(report.deleted.len(), 10);
     assert!(owned(&provider, &prerelease()).await.is_empty());
 
@@ -366,15 +370,10 @@ async fn a_database_still_creating_is_deleted_once_it_is_ready() {
         });
     });
 
-    let options = DestroyOptions {
-        pause: Duration::from_secs(10),
-        stalled_passes: 5,
-        ..quick()
-    };
-    let options = DestroyOptions {
-        max_pause: Duration::from_secs(60),
-        ..options
-    };
+    let mut options = quick();
+    options.run.pause = Duration::from_secs(10);
+    options.run.stalled_passes = 5;
+    options.run.max_pause = Duration::from_secs(60);
     let started = tokio::time::Instant::now();
     let report = destroy(&provider, &prerelease(), &options).await.unwrap();
     assert!(report.leftovers.is_empty(), "{report:#?}");
@@ -463,7 +462,7 @@ async fn a_delete_that_keeps_failing_is_reported_with_its_id_state_and_error() {
     );
     assert_eq!(
         report.passes,
-        1 + quick().stalled_passes,
+        1 + quick().run.stalled_passes,
         "one pass, then the stalled ones"
     );
     assert_eq!(owned(&provider, &prerelease()).await.len(), 1);
@@ -479,10 +478,8 @@ async fn a_database_that_never_finishes_creating_is_a_leftover_that_says_so() {
         ResourceKind::RdsInstance,
         "creating",
     ));
-    let options = DestroyOptions {
-        timeout: Duration::from_secs(45 * 60),
-        ..quick()
-    };
+    let mut options = quick();
+    options.run.timeout = Duration::from_secs(45 * 60);
     let started = tokio::time::Instant::now();
     let report = destroy(&provider, &prerelease(), &options).await.unwrap();
     assert_eq!(
@@ -572,9 +569,8 @@ async fn deletion_protection_is_switched_off_only_outside_protected_environments
         .into_iter()
         .find(|r| r.address == addr("rds_instance.db"))
         .unwrap();
-    let now = time::macros::datetime!(2026-11-22 10:15:00 UTC);
-    assert!(!delete_policy(&live, true, now).disable_deletion_protection);
-    assert!(delete_policy(&live, false, now).disable_deletion_protection);
+    assert!(!delete_policy(&live, None, true).disable_deletion_protection);
+    assert!(delete_policy(&live, None, false).disable_deletion_protection);
 }
 
 #[tokio::test]
@@ -586,7 +582,10 @@ async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
         final_snapshot: [(crate::support::addr("rds_instance.db"), true)]
             .into_iter()
             .collect(),
-        now,
+        run: TeardownOptions {
+            now,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let report = destroy(&provider, &prerelease(), &options).await.unwrap();
@@ -617,7 +616,10 @@ async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
         .find(|r| r.id == "prerelease-db-final-20261122t101500")
         .expect("observe finds the final snapshot as the environment's");
     assert_eq!(seen.address, addr("rds_snapshot.db_final"));
-    assert!(rehearsal::ownership::belongs_to(seen, &prerelease()));
+    assert!(rehearsal::engine::ownership::belongs_to(
+        seen,
+        &prerelease()
+    ));
     // A second destroy keeps it, and says so.
     let again = destroy(&provider, &prerelease(), &options).await.unwrap();
     assert!(again.leftovers.is_empty(), "{again:#?}");
@@ -634,6 +636,187 @@ async fn a_final_snapshot_is_taken_when_asked_and_outlives_the_environment() {
             .resources
             .contains_key("prerelease-db-final-20261122t101500")
     );
+}
+
+/// Destroy is a plan: which final snapshot each delete takes is decided when the plan is made,
+/// from the spec, recorded in the delete, shown, and taken as recorded, however later the plan
+/// is carried out and whatever the database itself recorded at creation.
+#[tokio::test]
+async fn a_destroy_plan_decides_each_final_snapshot_and_the_executor_takes_it_from_the_plan() {
+    let provider = production();
+    // Created without a final snapshot asked for; the spec asks for one now.
+    converge(provider.clone(), &shipped("prerelease")).await;
+    let spec = prerelease_edited("final_snapshot = false", "final_snapshot = true").load();
+    let planned_at = time::macros::datetime!(2026-11-22 10:15:00 UTC);
+    let options = DestroyOptions {
+        run: TeardownOptions {
+            now: planned_at,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let plan = destroy::plan(provider.as_ref(), &prerelease(), Some(&spec), &options)
+        .await
+        .unwrap();
+    assert!(plan.is_destroy());
+    assert!(plan.actions.iter().all(|a| a.action == ActionKind::Delete));
+    let db = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("rds_instance.db"))
+        .unwrap();
+    let decided = db.final_snapshot.as_ref().expect("the spec asks for one");
+    assert_eq!(decided.identifier, "prerelease-db-final-20261122t101500");
+    assert!(
+        plan.actions
+            .iter()
+            .filter(|a| a.address != addr("rds_instance.db"))
+            .all(|a| a.final_snapshot.is_none()),
+        "only a kind that takes final snapshots takes one"
+    );
+    let shown =
+        rehearsal::plan::render::human(&plan, rehearsal::plan::render::Style { color: false });
+    assert!(
+        shown.starts_with("Destroy plan for prerelease (eu-west-1):"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "final snapshot first: prerelease-db-final-20261122t101500, kept until \
+             2026-12-22T10:15:00Z"
+        ),
+        "{shown}"
+    );
+
+    // Carried out a day later: the snapshot is the one the plan named.
+    let run = rehearsal::apply::teardown::TeardownOptions {
+        now: planned_at + time::Duration::days(1),
+        ..Default::default()
+    };
+    let report =
+        rehearsal::apply::teardown::teardown(&plan, provider.clone(), Arc::new(Silent), &run)
+            .await
+            .unwrap();
+    assert!(report.leftovers.is_empty(), "{report:#?}");
+    let cloud = provider.snapshot();
+    let taken: Vec<&String> = cloud
+        .resources
+        .keys()
+        .filter(|id| id.contains("-final-"))
+        .collect();
+    assert_eq!(taken, ["prerelease-db-final-20261122t101500"]);
+    assert_eq!(
+        cloud.resources["prerelease-db-final-20261122t101500"].tags, decided.tags,
+        "tagged as the plan said"
+    );
+}
+
+/// Not only a destroy: any plan that deletes a database decides its final snapshot when it is
+/// made, shows it under the delete, and the apply takes the one it named.
+#[tokio::test]
+async fn a_replaced_database_takes_the_final_snapshot_its_plan_named() {
+    use crate::support::{edit, shipped_text};
+    let provider = production();
+    let keeps = edit(
+        &shipped_text("prerelease"),
+        "final_snapshot = false",
+        "final_snapshot = true",
+    );
+    converge(
+        provider.clone(),
+        &SpecFile::write("prerelease", &keeps).load(),
+    )
+    .await;
+    let renamed = SpecFile::write(
+        "prerelease",
+        &edit(
+            &keeps,
+            "identifier = \"prerelease-db\"",
+            "identifier = \"prerelease-db2\"",
+        ),
+    )
+    .load();
+    let plan = plan_for(provider.as_ref(), &renamed).await;
+    let db = plan
+        .actions
+        .iter()
+        .find(|a| a.address == addr("rds_instance.db"))
+        .unwrap();
+    assert_eq!(db.action, ActionKind::Replace);
+    let named = db
+        .final_snapshot
+        .as_ref()
+        .expect("asked at creation")
+        .identifier
+        .clone();
+    assert!(named.starts_with("prerelease-db-final-"), "{named}");
+    let shown =
+        rehearsal::plan::render::human(&plan, rehearsal::plan::render::Style { color: false });
+    assert!(
+        shown.contains(&format!("final snapshot first: {named}, kept until")),
+        "{shown}"
+    );
+
+    let summary = apply_plan(
+        provider.clone(),
+        plan,
+        &renamed,
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "{summary:#?}");
+    let cloud = provider.snapshot();
+    let taken: Vec<&String> = cloud
+        .resources
+        .keys()
+        .filter(|id| id.contains("-final-"))
+        .collect();
+    assert_eq!(taken, [&named]);
+}
+
+/// A saved destroy plan loads back exactly, is sealed like any plan, and holds deletes only.
+#[tokio::test]
+async fn a_saved_destroy_plan_loads_back_and_an_edit_of_what_it_keeps_is_refused() {
+    let provider = production();
+    let edited = prerelease_edited("keep_after_destroy = false", "keep_after_destroy = true");
+    converge(provider.clone(), &edited.load()).await;
+    let plan = destroy::plan(
+        provider.as_ref(),
+        &prerelease(),
+        None,
+        &DestroyOptions::default(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("teardown.json");
+    plan.save(&path).unwrap();
+    assert_eq!(rehearsal::plan::Plan::load(&path).unwrap(), plan);
+    assert!(plan.spec.is_none(), "made from tags alone");
+
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        saved["destroy"]["kept"][0]["address"],
+        "rds_snapshot.from_prod"
+    );
+    let mut raw = saved.clone();
+    raw["destroy"]["kept"] = json!([]);
+    std::fs::write(&path, raw.to_string()).unwrap();
+    match rehearsal::plan::Plan::load(&path) {
+        Err(rehearsal::plan::PlanError::Edited { edits, .. }) => {
+            assert_eq!(edits, ["the destroy plan was changed"])
+        }
+        other => panic!("an edited destroy plan is refused, not {other:?}"),
+    }
+
+    let mut create = plan.clone();
+    create.actions[0].action = ActionKind::Create;
+    create.actions[0].desired = Some(Default::default());
+    create.integrity = rehearsal::plan::integrity::record(&create);
+    create.save(&path).unwrap();
+    let err = rehearsal::plan::Plan::load(&path).unwrap_err().to_string();
+    assert!(err.ends_with("is not a delete, in a destroy plan"), "{err}");
 }
 
 #[tokio::test]
@@ -770,4 +953,30 @@ async fn a_volume_left_by_a_replaced_server_is_planned_for_deletion_and_says_why
         volumes(&provider).iter().all(|v| v.status == "in-use"),
         "only the new server's volumes are left"
     );
+}
+
+/// A spec may say where its records are (the zones a plan lists only), but a teardown lists
+/// everywhere all the same: a record the spec has since moved to another zone is still the
+/// environment's, and "nothing left" must be true of it too.
+#[tokio::test]
+async fn a_teardown_with_the_spec_looks_everywhere_not_only_where_the_spec_says() {
+    let provider = production();
+    let spec = shipped("prerelease");
+    converge(provider.clone(), &spec).await;
+    assert!(spec.declared().of(ResourceKind::DnsRecord).next().is_some());
+    let before = provider.observed_with().len();
+
+    let plan = destroy::plan(provider.as_ref(), &prerelease(), Some(&spec), &quick())
+        .await
+        .unwrap();
+    rehearsal::apply::teardown::teardown(&plan, provider.clone(), Arc::new(Silent), &quick().run)
+        .await
+        .unwrap();
+
+    let teardown = provider.observed_with().split_off(before);
+    assert!(teardown.len() >= 2, "the plan's listing and the proof's");
+    for declared in &teardown {
+        assert!(declared.list_everywhere, "{declared:?}");
+        assert!(declared.of(ResourceKind::DnsRecord).next().is_some());
+    }
 }

@@ -30,12 +30,12 @@ use crate::aws::batch::{Answers, BatchFuture};
 use crate::aws::kind::{Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
+use crate::engine::ownership;
+use crate::engine::wait::{self, Check, what};
 use crate::model::{
     Address, LiveResource, ResourceKind, SourceKind, SourceQuery, input_digest, times,
 };
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::{self, Check, what};
 use futures_util::future::try_join_all;
 
 const KIND: ResourceKind = ResourceKind::Ec2Instance;

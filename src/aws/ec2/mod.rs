@@ -1,6 +1,7 @@
 //! EC2: what the instance and volume kinds and the source look-up share (tags, filters, describing
 //! instances), and the source look-up itself.
 
+pub(crate) mod egress;
 pub(crate) mod instance;
 pub(crate) mod security_group;
 pub(crate) mod volume;

@@ -19,11 +19,11 @@ use crate::aws::attrs::{Builder, Reader};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags as tagging;
 use crate::aws::{Clients, Scan, errors};
+use crate::engine::ownership;
+use crate::engine::wait::{self, what};
 use crate::kinds::security_group::{Peer, parse_rule, rule};
 use crate::model::{Address, LiveResource, ResourceKind};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::{self, what};
 
 const KIND: ResourceKind = ResourceKind::SecurityGroup;
 

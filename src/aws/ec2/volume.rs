@@ -17,9 +17,9 @@ use crate::aws::batch::BatchFuture;
 use crate::aws::kind::{self, Actions, AwsKind, Tagging};
 use crate::aws::tags as tagging;
 use crate::aws::{Clients, Scan, errors};
+use crate::engine::wait::what;
 use crate::model::{Address, LiveResource, ResourceKind, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::what;
 
 const KIND: ResourceKind = ResourceKind::EbsVolume;
 

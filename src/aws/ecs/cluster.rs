@@ -8,9 +8,9 @@ use crate::aws::attrs::{Builder, Reader};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
+use crate::engine::wait::what;
 use crate::model::{Address, LiveResource, ResourceKind};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::what;
 
 const KIND: ResourceKind = ResourceKind::EcsCluster;
 

@@ -21,10 +21,10 @@ use crate::aws::attrs::{Builder, Reader, rfc3339};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
+use crate::engine::wait::what;
 use crate::kinds::ecs_service::ROLLED_BACK_AT;
 use crate::model::{Address, LiveResource, ResourceKind, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::what;
 
 const KIND: ResourceKind = ResourceKind::EcsService;
 
@@ -444,7 +444,7 @@ impl AwsKind for EcsService {
 mod tests {
     use super::*;
     use crate::apply::idempotency_token;
-    use crate::graph::StepOp;
+    use crate::engine::graph::StepOp;
 
     #[test]
     fn the_client_token_ecs_gets_is_at_most_36_printable_characters_and_stable() {

@@ -16,9 +16,9 @@ use crate::aws::attrs::{Builder, Reader, rfc3339};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
+use crate::engine::wait::what;
 use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::what;
 
 const KIND: ResourceKind = ResourceKind::EcsTaskDefinition;
 
@@ -204,7 +204,7 @@ impl AwsKind for EcsTaskDefinition {
         let mut arns = tagged_task_definitions(&cx.clients.tagging, cx.env).await?;
         // The Tagging API lists a new revision only after a delay; the families the spec
         // declares are listed by name as well, which ECS answers consistently.
-        for family in &cx.declared.task_definition_families {
+        for family in cx.declared.of(KIND) {
             arns.extend(family_revisions(&cx.clients.ecs, family).await?);
         }
         arns.sort();

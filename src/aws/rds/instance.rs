@@ -8,10 +8,10 @@ use crate::aws::attrs::{Builder, Reader, rfc3339};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
+use crate::engine::wait::{self, what};
 use crate::kinds;
 use crate::model::{Address, Attributes, LiveResource, ResourceKind, tags, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::{self, what};
 
 const KIND: ResourceKind = ResourceKind::RdsInstance;
 

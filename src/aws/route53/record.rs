@@ -15,8 +15,8 @@
 //!   record's current values: a record changed by hand since is refused, not clobbered.
 //! - A change is PENDING until every Route 53 name server has it, then INSYNC (GetChange):
 //!   that is the record's readiness.
-//! - Scans list each zone's record sets (zones are few, records are listed 300 at a time) and
-//!   keep the owner records of the scan's environment.
+//! - Scans list the record sets of the zones the spec names (of every zone without a spec;
+//!   records are listed 300 at a time) and keep the owner records of the scan's environment.
 
 use async_trait::async_trait;
 use aws_sdk_route53::Client;
@@ -29,11 +29,11 @@ use crate::aws::attrs::{Builder, Reader};
 use crate::aws::kind::{Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
+use crate::engine::ownership;
+use crate::engine::wait::{self, Check, what};
 use crate::kinds::dns_record::{OWNER_PREFIX, normal_name};
 use crate::model::{Address, LiveResource, ResourceKind, tags};
-use crate::ownership;
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
-use crate::wait::{self, Check, what};
 
 const KIND: ResourceKind = ResourceKind::DnsRecord;
 
@@ -164,6 +164,28 @@ async fn hosted_zones(client: &Client) -> Result<Vec<HostedZone>, ProviderError>
         .try_collect()
         .await
         .map_err(|e| errors::sdk("route53:ListHostedZones", "hosted zones", e))
+}
+
+/// Every hosted zone of these names (a public and a private zone may share one); a name no
+/// zone has is no error here: a create in it says so.
+async fn zones_named(client: &Client, names: &[&str]) -> Result<Vec<HostedZone>, ProviderError> {
+    let mut zones: Vec<HostedZone> = vec![];
+    for name in names {
+        let wanted = normal_name(name);
+        // Zones are listed in order of their names from this one on: those of this name first.
+        let out = client
+            .list_hosted_zones_by_name()
+            .dns_name(&wanted)
+            .send()
+            .await
+            .map_err(|e| errors::sdk("route53:ListHostedZonesByName", name, e))?;
+        for zone in out.hosted_zones() {
+            if normal_name(zone.name()) == wanted && !zones.iter().any(|z| z.id() == zone.id()) {
+                zones.push(zone.clone());
+            }
+        }
+    }
+    Ok(zones)
 }
 
 /// The hosted zone of that name: exactly one (a public and a private zone of one name are
@@ -383,8 +405,21 @@ impl AwsKind for Route53Record {
 
     async fn scan(&self, cx: &Scan<'_>) -> Result<Vec<LiveResource>, ProviderError> {
         let client = &cx.clients.route53;
+        let declared: Vec<&str> = cx.declared.only(KIND).collect();
+        // Route 53 allows five requests a second per account, shared with production's own
+        // automation, and listing a zone takes a request per 300 records
+        // (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DNSLimitations.html#limits-api-requests):
+        // with a spec, only the zones it names are listed. Without one (`destroy` without a
+        // spec file, `status`, `reap`), nothing says where the environment's records are, and
+        // every zone is; a teardown lists every zone too (`Declared::list_everywhere`), since a
+        // record the spec moved to another zone is still the environment's to delete.
+        let zones = if declared.is_empty() {
+            hosted_zones(client).await?
+        } else {
+            zones_named(client, &declared).await?
+        };
         let mut found = vec![];
-        for zone in hosted_zones(client).await? {
+        for zone in zones {
             let sets = record_sets(client, &zone).await?;
             found.extend(owned_in(cx, &zone, &sets));
         }

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::{BlockDevice, FakeCloud, FakeResource};
+use crate::engine::ownership;
 use crate::kinds;
 use crate::model::{Address, Attributes, EnvId, ResourceKind, SourceKind, SourceQuery};
-use crate::ownership;
 use crate::provider::{DeletePolicy, ProviderError};
 
 pub(super) trait FakeKind: Sync {
@@ -240,7 +240,7 @@ impl FakeKind for RdsInstance {
         if changed.iter().any(|c| c == "parameter_group") {
             resource
                 .attributes
-                .insert(crate::wait::PENDING_REBOOT.into(), json!(true));
+                .insert(crate::engine::wait::PENDING_REBOOT.into(), json!(true));
         }
     }
 

@@ -23,14 +23,14 @@ use serde_json::{Value, json};
 
 use super::{
     CreateRequest, DeleteOutcome, DeletePolicy, EnvironmentSummary, Operation, Provider,
-    ProviderError,
+    ProviderError, SubnetEgress,
 };
+use crate::engine::ownership;
 use crate::kinds::{Phase, lifecycle};
 use crate::model::{
     Address, Attributes, Declared, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject,
     SourceQuery, tags, times,
 };
-use crate::ownership;
 
 /// Which provider call a fault applies to, and what [`FakeProvider::calls`] counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,6 +41,7 @@ pub enum FakeOp {
     Describe,
     Update,
     Delete,
+    SubnetEgress,
 }
 
 /// How long transitions take. Per kind, `create`, `update` and `delete` set the whole
@@ -125,6 +126,11 @@ pub struct FakeCloud {
     /// has one root volume that goes with its instance.
     #[serde(default)]
     pub images: BTreeMap<String, Vec<BlockDevice>>,
+    /// Subnets whose route table sends nothing out of the VPC, in a VPC with no endpoints (see
+    /// [`FakeCloud::cut_off_subnet`]). Every other subnet routes 0.0.0.0/0 through a NAT
+    /// gateway, as production's do.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub subnets_without_egress: std::collections::BTreeSet<String>,
 }
 
 /// One EBS volume of an image's block device mapping.
@@ -255,6 +261,9 @@ pub struct FakeProvider {
     latency: Latency,
     faults: Mutex<Vec<Fault>>,
     calls: Mutex<HashMap<FakeOp, u64>>,
+    /// What each observe was told the spec declares, in order (the fake finds everything by
+    /// tag whatever it is told; tests read what the engine asked for).
+    observed_with: Mutex<Vec<Declared>>,
     state_file: Option<PathBuf>,
     clock: Clock,
 }
@@ -276,6 +285,7 @@ impl FakeProvider {
             latency: Latency::default(),
             faults: Mutex::new(vec![]),
             calls: Mutex::new(HashMap::new()),
+            observed_with: Mutex::new(vec![]),
             state_file: None,
             clock: Clock::Tokio(tokio::time::Instant::now()),
         }
@@ -331,6 +341,11 @@ impl FakeProvider {
         self.calls.lock().unwrap().get(&op).copied().unwrap_or(0)
     }
 
+    /// What each observe so far was told the spec declares, oldest first.
+    pub fn observed_with(&self) -> Vec<Declared> {
+        self.observed_with.lock().unwrap().clone()
+    }
+
     /// A copy of everything in the fake cloud, as it is now.
     pub fn snapshot(&self) -> FakeCloud {
         let mut cloud = self.cloud.lock().unwrap();
@@ -382,6 +397,13 @@ impl FakeProvider {
         let found = cloud.roll_back_next_deployment(name, events);
         self.persist(&cloud);
         found
+    }
+
+    /// Take a subnet's way out of its VPC away (see [`FakeCloud::cut_off_subnet`]).
+    pub fn cut_off_subnet(&self, subnet: &str) {
+        let mut cloud = self.cloud.lock().unwrap();
+        cloud.cut_off_subnet(subnet);
+        self.persist(&cloud);
     }
 
     /// Change a source (production) behind rehearsal's back: a backup starting, say.
@@ -490,7 +512,7 @@ impl FakeProvider {
                     resource.status = state.clone();
                     let applies = std::mem::take(&mut resource.transition.take().unwrap().applies);
                     if !applies.is_empty() {
-                        resource.attributes.remove(crate::wait::PENDING);
+                        resource.attributes.remove(crate::engine::wait::PENDING);
                         resource.attributes.extend(applies);
                     }
                     ready.push(resource.id.clone());
@@ -541,6 +563,12 @@ impl Default for FakeProvider {
 }
 
 impl FakeCloud {
+    /// Take a subnet's way out of its VPC away, as someone removing its route table's NAT
+    /// gateway route would: a Fargate task there can no longer pull its image.
+    pub fn cut_off_subnet(&mut self, subnet: &str) {
+        self.subnets_without_egress.insert(subnet.to_string());
+    }
+
     /// Make the next deployment of a service fail and be rolled back, as ECS's deployment
     /// circuit breaker does with rollback on: once the update's rollout ends, the service is
     /// ACTIVE and steady on the task definition it ran before, with these events (newest
@@ -745,9 +773,10 @@ impl Provider for FakeProvider {
     async fn observe(
         &self,
         env: &EnvId,
-        _declared: &Declared,
+        declared: &Declared,
     ) -> Result<Vec<LiveResource>, ProviderError> {
         self.enter(FakeOp::Observe, None)?;
+        self.observed_with.lock().unwrap().push(declared.clone());
         Ok(self.with_cloud_now(|cloud| {
             cloud
                 .resources
@@ -770,6 +799,30 @@ impl Provider for FakeProvider {
                 .filter(|live| ownership::owner(live).is_some())
                 .collect()
         }))
+    }
+
+    /// Every subnet routes 0.0.0.0/0 through a NAT gateway but those cut off.
+    async fn subnet_egress(
+        &self,
+        _region: &str,
+        subnets: &[String],
+    ) -> Result<BTreeMap<String, SubnetEgress>, ProviderError> {
+        self.enter(FakeOp::SubnetEgress, None)?;
+        let cloud = self.cloud.lock().unwrap();
+        Ok(subnets
+            .iter()
+            .map(|subnet| {
+                let egress = if cloud.subnets_without_egress.contains(subnet) {
+                    SubnetEgress::default()
+                } else {
+                    SubnetEgress {
+                        other_default_route: Some("nat-0fake0001".into()),
+                        ..SubnetEgress::default()
+                    }
+                };
+                (subnet.clone(), egress)
+            })
+            .collect())
     }
 
     async fn list_environments(
@@ -1007,7 +1060,7 @@ impl Provider for FakeProvider {
             if !applies.is_empty() {
                 let pending: Vec<Value> = applies.keys().map(|k| json!(k)).collect();
                 r.attributes
-                    .insert(crate::wait::PENDING.into(), Value::Array(pending));
+                    .insert(crate::engine::wait::PENDING.into(), Value::Array(pending));
             }
             // A stopped resource is changed and stays stopped: AWS does not start it.
             let after = if l.is_stopped(&r.status) {

@@ -95,6 +95,7 @@ impl FakeCloud {
             next_id: 1,
             client_tokens: BTreeMap::new(),
             images: BTreeMap::new(),
+            subnets_without_egress: Default::default(),
         }
     }
 }

@@ -236,3 +236,92 @@ async fn every_registered_kind_is_found_by_the_scan() {
         rehearsal::model::ResourceKind::ALL.len()
     );
 }
+
+/// Route 53 allows five requests a second per account, shared with production's own
+/// automation: observing an environment lists the records of the zones its spec names, not of
+/// every zone in the account. Without a spec (`status`, `reap`, `destroy` without a spec file),
+/// every zone is listed, as nothing else says where the environment's records are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observing_with_a_spec_lists_only_the_zones_it_names() {
+    let w = world().await;
+    create_one_of_each(&w).await;
+    let route53 = aws_sdk_route53::Client::new(&w.emulator.sdk_config().await);
+    let unrelated = route53
+        .create_hosted_zone()
+        .name("payments.example.org")
+        .caller_reference("another-team")
+        .send()
+        .await
+        .expect("another team's zone")
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let zone_of = |call: &RecordedCall| {
+        call.url
+            .split("/hostedzone/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+
+    let declared = crate::support::shipped("prerelease").declared();
+    assert_eq!(
+        declared
+            .of(rehearsal::model::ResourceKind::DnsRecord)
+            .collect::<Vec<_>>(),
+        ["example.com"]
+    );
+    w.emulator.start_recording();
+    let found = w.provider.observe(&env(), &declared).await.unwrap();
+    let calls = w.emulator.stop_recording();
+    assert!(
+        found
+            .iter()
+            .any(|r| r.address.to_string() == "dns_record.server"),
+        "{found:#?}"
+    );
+    let listed: Vec<String> = calls
+        .iter()
+        .filter(|c| c.action == "ListResourceRecordSets")
+        .map(zone_of)
+        .collect();
+    assert_eq!(listed, std::slice::from_ref(&w.production.hosted_zone_id));
+    assert_eq!(count_of(&calls, "ListHostedZones"), 0);
+    assert_eq!(count_of(&calls, "ListHostedZonesByName"), 1);
+
+    // No spec: every zone, the other team's too.
+    let (found_without, calls) = observe_recorded(&w).await;
+    assert_eq!(found_without, found);
+    let mut listed: Vec<String> = calls
+        .iter()
+        .filter(|c| c.action == "ListResourceRecordSets")
+        .map(zone_of)
+        .collect();
+    listed.sort();
+    let mut every = vec![w.production.hosted_zone_id.clone(), unrelated];
+    every.sort();
+    assert_eq!(listed, every);
+
+    // A teardown with the spec lists every zone all the same: a record the spec has since moved
+    // to another zone is still the environment's to delete.
+    w.emulator.start_recording();
+    let found_by_teardown = w
+        .provider
+        .observe(&env(), &declared.clone().listing_everywhere())
+        .await
+        .unwrap();
+    let calls = w.emulator.stop_recording();
+    assert_eq!(found_by_teardown, found);
+    let mut listed: Vec<String> = calls
+        .iter()
+        .filter(|c| c.action == "ListResourceRecordSets")
+        .map(zone_of)
+        .collect();
+    listed.sort();
+    assert_eq!(listed, every);
+}

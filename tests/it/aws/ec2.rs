@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use rehearsal::engine::wait;
 use rehearsal::model::tags;
 use rehearsal::provider::{DeleteOutcome, DeletePolicy, Provider};
-use rehearsal::wait;
 use serde_json::json;
 
 use super::*;

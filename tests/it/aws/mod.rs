@@ -77,8 +77,11 @@ fn request_in(env_name: &str, address: &str, attributes: Value) -> CreateRequest
     let parsed: Address = address.parse().unwrap();
     let attributes = attributes.as_object().unwrap().clone();
     let (op, _) = op(address);
-    let anchor =
-        rehearsal::ownership::anchor_of_request(&parsed, &attributes, &op.idempotency_token);
+    let anchor = rehearsal::engine::ownership::anchor_of_request(
+        &parsed,
+        &attributes,
+        &op.idempotency_token,
+    );
     let mut tags = crate::support::owned_tags(&crate::support::env_id(env_name), address, &anchor);
     if env_name == ENV {
         tags.insert(

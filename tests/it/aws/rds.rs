@@ -1,8 +1,8 @@
 //! RDS snapshots and restored DB instances.
 
+use rehearsal::engine::wait;
 use rehearsal::model::tags;
 use rehearsal::provider::{DeleteOutcome, DeletePolicy, Provider, ProviderError};
-use rehearsal::wait;
 use serde_json::json;
 
 use super::*;

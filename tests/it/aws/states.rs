@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use rehearsal::engine::wait;
 use rehearsal::provider::{DeleteOutcome, DeletePolicy, Provider, ProviderError};
-use rehearsal::wait;
 use serde_json::json;
 
 use super::*;

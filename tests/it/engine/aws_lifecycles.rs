@@ -3,7 +3,7 @@
 //! refusals while something is busy, idempotency tokens AWS remembers for a day, failure states,
 //! stopped resources and expired credentials.
 
-use rehearsal::destroy::{self, DestroyOptions};
+use rehearsal::engine::destroy::{self, DestroyOptions};
 use rehearsal::model::SourceKind;
 
 use super::*;

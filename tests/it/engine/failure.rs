@@ -219,7 +219,7 @@ async fn a_failed_rollout_ends_the_wait_with_the_services_events_and_the_next_re
         timeout: MINUTE,
         progress: Arc::new(rehearsal::provider::NoProgress),
     };
-    match rehearsal::wait::until_ready(provider.as_ref(), &op, &service).await {
+    match rehearsal::engine::wait::until_ready(provider.as_ref(), &op, &service).await {
         Err(ProviderError::Stuck {
             state,
             events: shown,

@@ -156,3 +156,22 @@ async fn every_registered_kind_is_observed_after_apply() {
         );
     }
 }
+
+/// A spec and the plan made from it declare the same names (one computation,
+/// `kinds::declared`): the task-definition family, looked up by name, and the zone, the only
+/// one whose records are listed (see README "How it works").
+#[tokio::test]
+async fn a_plan_declares_what_its_spec_declares() {
+    let provider = production();
+    let spec = shipped("prerelease");
+    let plan = plan_for(provider.as_ref(), &spec).await;
+    let declared = spec.declared();
+    assert_eq!(plan.declared(), declared);
+    let names = |kind| declared.of(kind).collect::<Vec<_>>();
+    assert_eq!(
+        names(ResourceKind::EcsTaskDefinition),
+        ["prerelease-server"]
+    );
+    assert_eq!(names(ResourceKind::DnsRecord), ["example.com"]);
+    assert!(names(ResourceKind::Ec2Instance).is_empty());
+}

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use rehearsal::apply::events::{Event, Recorder, Silent};
 use rehearsal::apply::{ApplyOptions, StepError};
-use rehearsal::graph::ExecutionGraph;
+use rehearsal::engine::graph::ExecutionGraph;
+use rehearsal::engine::workflow::{self, RecheckError};
 use rehearsal::model::{ResourceKind, tags};
 use rehearsal::plan::render::{Style, human};
 use rehearsal::plan::{ActionKind, Plan, PlanError};
 use rehearsal::provider::fake::{FakeOp, FakeProvider, FakeResource, Latency};
 use rehearsal::provider::{Provider, ProviderError};
-use rehearsal::workflow::{self, RecheckError};
 use serde_json::{Value, json};
 
 use crate::support::{

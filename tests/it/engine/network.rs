@@ -1,7 +1,8 @@
 //! The environment's own network: security group rules that change in place, and groups that
 //! AWS deletes only once nothing uses them.
 
-use rehearsal::destroy::{self, DestroyOptions};
+use rehearsal::apply::teardown::TeardownOptions;
+use rehearsal::engine::destroy::{self, DestroyOptions};
 use rehearsal::provider::fake::{Outcome, Transition};
 
 use super::*;
@@ -104,7 +105,10 @@ async fn a_group_still_in_use_is_deleted_once_its_user_is_gone() {
         &spec.env,
         recorder.clone(),
         &DestroyOptions {
-            timeout: Duration::from_secs(3600),
+            run: TeardownOptions {
+                timeout: Duration::from_secs(3600),
+                ..Default::default()
+            },
             ..DestroyOptions::default()
         },
     )
@@ -123,4 +127,65 @@ async fn a_group_still_in_use_is_deleted_once_its_user_is_gone() {
     });
     assert!(waited, "{:#?}", recorded(&recorder));
     assert!(!provider.snapshot().resources.contains_key(&group.id));
+}
+
+/// Production's subnet, where the shipped pre-release runs its Fargate service.
+const PROD_SUBNET: &str = "subnet-0prod0001";
+
+#[tokio::test]
+async fn a_fargate_service_whose_subnet_cannot_reach_its_image_is_refused_at_its_line() {
+    let provider = production();
+    provider.cut_off_subnet(PROD_SUBNET);
+    let spec = shipped("prerelease");
+    let err = workflow::make_plan(provider.as_ref(), &spec)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PlanError::Egress { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}:153:1: ecs_service.server: its Fargate tasks could not pull their image: \
+             subnet-0prod0001: its route table sends nothing to the internet (no 0.0.0.0/0 \
+             route to an internet gateway or a NAT gateway), and its VPC has no ECR endpoints \
+             (ecr.api, ecr.dkr and S3)",
+            spec.path.display()
+        )
+    );
+    let hint = err.hint().unwrap();
+    assert!(hint.contains("NAT gateway"), "{hint}");
+    assert!(hint.contains("assign_public_ip = true"), "{hint}");
+    assert!(
+        hint.contains("com.amazonaws.eu-west-1.ecr.api and ecr.dkr"),
+        "{hint}"
+    );
+}
+
+#[tokio::test]
+async fn only_a_service_the_plan_starts_tasks_of_is_checked() {
+    let provider = production();
+    let spec = shipped("prerelease");
+    converge(provider.clone(), &spec).await;
+    provider.cut_off_subnet(PROD_SUBNET);
+    // Nothing to change: no task is started, so nothing needs the way out.
+    let plan = plan_for(provider.as_ref(), &spec).await;
+    assert!(!plan.has_changes(), "{}", human(&plan, PLAIN));
+    // A new server version is a new deployment, whose tasks pull the new image.
+    let bumped = SpecFile::write("prerelease", &shipped_text("prerelease"))
+        .load_with(&[("server_version", "9.9.9")]);
+    let err = workflow::make_plan(provider.as_ref(), &bumped)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ecs_service.server: its Fargate tasks could not pull their image"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_service_on_ec2_pulls_through_its_container_instances_and_is_not_checked() {
+    let provider = production();
+    provider.cut_off_subnet(PROD_SUBNET);
+    let on_ec2 = prerelease_edited("launch_type = \"FARGATE\"", "launch_type = \"EC2\"");
+    plan_for(provider.as_ref(), &on_ec2.load()).await;
 }

@@ -1,9 +1,9 @@
 //! What is ours: only what rehearsal created for this project and this environment, proven by
-//! tags bound to the resource's own anchor (see `rehearsal::ownership`). Copied tags, a namesake
+//! tags bound to the resource's own anchor (see `rehearsal::engine::ownership`). Copied tags, a namesake
 //! environment of another project, and a create that hands back someone else's object all
 //! fail the proof, and rehearsal neither plans, changes nor deletes them.
 
-use rehearsal::destroy::{self, DestroyOptions};
+use rehearsal::engine::destroy::{self, DestroyOptions};
 
 use super::*;
 use crate::support::env_id;

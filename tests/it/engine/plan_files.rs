@@ -13,8 +13,12 @@ async fn a_saved_plan_loads_back_exactly() {
     assert_eq!(Plan::load(&path).unwrap(), plan);
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("valid JSON");
-    assert_eq!(file["format_version"], 3);
+    assert_eq!(file["format_version"], 4);
     assert_eq!(file["tool_version"], env!("CARGO_PKG_VERSION"));
+    // The spec it was made from travels with it, validated, variables applied.
+    assert_eq!(file["spec"]["env"]["name"], "prerelease");
+    assert_eq!(file["spec"]["variables"]["server_version"], "3.1.0");
+    assert!(file["spec"]["resources"]["rds_instance.db"].is_object());
     assert!(file["integrity"]["record"].is_string(), "sealed");
     let digest = file["spec_digest"].as_str().unwrap();
     assert!(
@@ -55,9 +59,19 @@ async fn a_plan_file_from_another_format_or_no_plan_at_all_is_refused() {
     let err = Plan::load(&path).unwrap_err();
     assert!(
         err.to_string()
-            .ends_with("is in format 99, and this rehearsal (0.1.0) applies format 3 only"),
+            .ends_with("is in format 99, and this rehearsal (0.1.0) applies format 4 only"),
         "{err}"
     );
+    assert!(matches!(err, PlanError::Format { .. }));
+
+    // A plan made by the rehearsal before plans carried their spec: applying it would read
+    // `environments/` again.
+    let mut without_spec = serde_json::to_value(&plan).unwrap();
+    without_spec["format_version"] = json!(3);
+    without_spec.as_object_mut().unwrap().remove("spec");
+    std::fs::write(&path, without_spec.to_string()).unwrap();
+    let err = Plan::load(&path).unwrap_err();
+    assert!(err.to_string().contains("is in format 3"), "{err}");
     assert!(matches!(err, PlanError::Format { .. }));
 
     // A plan made by the rehearsal before plans recorded their decisions as data.
@@ -129,6 +143,11 @@ async fn an_edited_plan_is_refused_naming_what_was_changed() {
         }),
         ["action 10 (+ rds_snapshot.from_prod) was added"]
     );
+    // The spec it carries, which checks and the re-check of a stale plan read.
+    assert_eq!(
+        refused(&|p| p["spec"]["checks"] = json!([])),
+        ["the spec was changed"]
+    );
     // The record itself.
     assert_eq!(
         refused(&|p| p["integrity"]["spec"] = json!("0000")),
@@ -164,5 +183,14 @@ async fn a_resealed_plan_missing_what_a_step_needs_is_refused_on_load() {
             p.actions.push(first);
         }),
         "+ rds_snapshot.from_prod appears twice"
+    );
+    assert_eq!(
+        resealed(&|p| p.spec = None),
+        "it holds no spec",
+        "an apply plan needs the spec it was made from"
+    );
+    assert_eq!(
+        resealed(&|p| p.spec.as_mut().unwrap().variables.clear()),
+        "its spec is not the one its digest names"
     );
 }

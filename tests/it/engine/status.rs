@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rehearsal::engine::status::{self, SpecEnvironment};
 use rehearsal::model::tags;
 use rehearsal::provider::Provider;
 use rehearsal::provider::fake::FakeProvider;
 use rehearsal::spec::{self, VariableInputs};
-use rehearsal::status::{self, SpecEnvironment};
 use time::OffsetDateTime;
 use time::macros::datetime;
 

@@ -1,4 +1,4 @@
-//! Teardown from tags alone, in passes, until nothing the environment owns is left.
+//! Carrying out a destroy plan: in passes, until nothing the environment owns is left.
 //!
 //! Each pass re-lists what carries the environment's tag and deletes it, kinds whose dependents
 //! are gone first. What AWS cannot delete yet (a database still being restored, which takes 10
@@ -7,28 +7,35 @@
 //! running. Passes repeat, with backoff after a pass that failed, until nothing is left, the
 //! teardown's deadline passes, or several passes in a row fail to remove anything. The final
 //! listing is the proof: the report names every leftover with its id, state and last error.
+//!
+//! What each delete keeps (a final snapshot) is what the plan decided; what appeared since the
+//! plan was made (a volume its server left behind) is decided by the same rule, from the choice
+//! recorded on it at creation.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
-use thiserror::Error;
 
-use crate::apply::events::{Event, Reporter, StepProgress};
-use crate::apply::{StepError, delete_and_wait, delete_policy, idempotency_token};
-use crate::graph::StepOp;
-use crate::kinds;
-use crate::model::{Address, Declared, EnvId, LiveResource, ResourceKind, tags};
-use crate::ownership;
+use super::StepError;
+use super::create::idempotency_token;
+use super::delete::{delete_and_wait, delete_policy};
+use super::events::{Event, Reporter, StepProgress};
+use crate::engine::destroy::{DestroyError, owned};
+use crate::engine::graph::StepOp;
+use crate::engine::wait;
+use crate::kinds::{self, final_snapshot::FinalSnapshot};
+use crate::model::{Declared, LiveResource, ResourceKind};
+use crate::plan::Plan;
 use crate::provider::{Operation, Provider, ProviderError};
-use crate::wait;
+use crate::spec::Spec;
 
 /// A restore can take 30 minutes, and deleting a database with a final snapshot 10 more.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Debug, Clone)]
-pub struct DestroyOptions {
+pub struct TeardownOptions {
     pub parallelism: usize,
     /// How long the whole teardown may wait for AWS: for what is still being created to become
     /// deletable, and for deletions to finish.
@@ -39,25 +46,19 @@ pub struct DestroyOptions {
     /// Pause between passes (doubles up to `max_pause`).
     pub pause: Duration,
     pub max_pause: Duration,
-    /// The spec's `final_snapshot` choice per database, when the spec is readable; a database
-    /// not listed keeps the choice recorded on it at creation.
-    pub final_snapshot: BTreeMap<Address, bool>,
-    /// What the spec declares by name, when it is readable: found by name as well as by tag.
-    pub declared: Declared,
+    /// "Now", for the final snapshot of what appeared after the plan was made.
     pub now: time::OffsetDateTime,
 }
 
-impl Default for DestroyOptions {
+impl Default for TeardownOptions {
     fn default() -> Self {
-        DestroyOptions {
+        TeardownOptions {
             parallelism: 10,
             timeout: DEFAULT_TIMEOUT,
             stalled_passes: 3,
             max_passes: 20,
             pause: Duration::from_secs(2),
             max_pause: Duration::from_secs(60),
-            final_snapshot: BTreeMap::new(),
-            declared: Declared::default(),
             now: time::OffsetDateTime::now_utc(),
         }
     }
@@ -81,66 +82,27 @@ pub struct DestroyReport {
     pub passes: u32,
 }
 
-#[derive(Debug, Error)]
-pub enum DestroyError {
-    #[error("environment {env} is protected: rehearsal never destroys it")]
-    Protected { env: String },
-    #[error("cannot list what environment {env} owns: {error}")]
-    Observe { env: String, error: ProviderError },
-}
-
-impl DestroyError {
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            DestroyError::Protected { .. } => Some(
-                "protected environments (production, staging) are never torn down by rehearsal"
-                    .into(),
-            ),
-            DestroyError::Observe { error, .. } => error.hint(),
-        }
-    }
-}
-
-/// Everything the environment owns that teardown should remove, and what it keeps.
-fn owned(
-    env: &EnvId,
-    live: Vec<LiveResource>,
-) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
-    // Only what proves it is this environment's own (see `ownership`): a resource whose tags
-    // merely look like ours is not "probably ours".
-    let live: Vec<LiveResource> = live
-        .into_iter()
-        .filter(|r| ownership::belongs_to(r, env))
-        .collect();
-    if live
-        .iter()
-        .any(|r| r.tags.get(tags::LIFECYCLE).map(String::as_str) == Some("protected"))
-    {
-        return Err(DestroyError::Protected {
-            env: env.name.clone(),
-        });
-    }
-    Ok(live.into_iter().partition(|r| !r.keep_after_destroy()))
-}
-
-/// List what would be deleted, changing nothing.
-pub async fn dry_run(
-    provider: &dyn Provider,
-    env: &EnvId,
-    declared: &Declared,
-) -> Result<(Vec<LiveResource>, Vec<LiveResource>), DestroyError> {
-    let live = observe(provider, env, declared).await?;
-    let (mut doomed, kept) = owned(env, live)?;
-    doomed.sort_by_key(|r| (kinds::teardown_rank(r.address.kind), r.address.clone()));
-    Ok((doomed, kept))
-}
-
-pub async fn destroy(
+/// Carry out a destroy plan (see the module's doc).
+pub async fn teardown(
+    plan: &Plan,
     provider: Arc<dyn Provider>,
-    env: &EnvId,
     reporter: Arc<dyn Reporter>,
-    options: &DestroyOptions,
+    options: &TeardownOptions,
 ) -> Result<DestroyReport, DestroyError> {
+    let env = &plan.env;
+    // What the spec declares by name is found by name as well as by tag, and never looked for
+    // only there (see `Declared`).
+    let declared = plan
+        .spec
+        .as_ref()
+        .map(Spec::declared)
+        .unwrap_or_else(|| plan.declared())
+        .listing_everywhere();
+    let planned: BTreeMap<&str, Option<&FinalSnapshot>> = plan
+        .actions
+        .iter()
+        .filter_map(|a| Some((a.live.as_ref()?.id.as_str(), a.final_snapshot.as_ref())))
+        .collect();
     let mut report = DestroyReport::default();
     let mut last_error: BTreeMap<String, StepError> = BTreeMap::new();
     let mut stalled = 0;
@@ -150,7 +112,7 @@ pub async fn destroy(
     let deadline = tokio::time::Instant::now() + options.timeout;
 
     let final_listing = loop {
-        let live = observe(provider.as_ref(), env, &options.declared).await?;
+        let live = observe(provider.as_ref(), plan, &declared).await?;
         let (remaining, kept) = owned(env, live)?;
         report.kept = kept;
         let out_of_time = tokio::time::Instant::now() >= deadline;
@@ -183,16 +145,15 @@ pub async fn destroy(
             number: report.passes,
             remaining: remaining.len(),
         });
-        let teardown = Teardown {
+        let pass = Pass {
             provider: provider.clone(),
-            env,
+            plan,
+            planned: &planned,
             reporter: reporter.clone(),
             options,
             deadline,
         };
-        last_pass_failed = !teardown
-            .pass(&remaining, &mut report, &mut last_error)
-            .await;
+        last_pass_failed = !pass.run(&remaining, &mut report, &mut last_error).await;
     };
     report.leftovers = final_listing
         .into_iter()
@@ -206,32 +167,35 @@ pub async fn destroy(
 
 async fn observe(
     provider: &dyn Provider,
-    env: &EnvId,
+    plan: &Plan,
     declared: &Declared,
 ) -> Result<Vec<LiveResource>, DestroyError> {
     provider
-        .observe(env, declared)
+        .observe(&plan.env, declared)
         .await
         .map_err(|error| DestroyError::Observe {
-            env: env.name.clone(),
+            env: plan.env.name.clone(),
             error,
         })
 }
 
 /// What every pass of one teardown shares.
-struct Teardown<'a> {
+struct Pass<'a> {
     provider: Arc<dyn Provider>,
-    env: &'a EnvId,
+    plan: &'a Plan,
+    /// The final snapshot the plan decided for each object it deletes, by id.
+    planned: &'a BTreeMap<&'a str, Option<&'a FinalSnapshot>>,
     reporter: Arc<dyn Reporter>,
-    options: &'a DestroyOptions,
+    options: &'a TeardownOptions,
     /// When the whole teardown must be over.
     deadline: tokio::time::Instant,
 }
 
-impl Teardown<'_> {
-    /// One pass: kinds in teardown order, all kinds of one rank side by side; a kind waits for a
-    /// later pass while anything it depends on is still there. True when everything went.
-    async fn pass(
+impl Pass<'_> {
+    /// One pass: kinds in the plan's teardown order, all kinds of one rank side by side; a kind
+    /// waits for a later pass while anything it depends on is still there. True when
+    /// everything went.
+    async fn run(
         &self,
         remaining: &[LiveResource],
         report: &mut DestroyReport,
@@ -240,7 +204,7 @@ impl Teardown<'_> {
         let (reporter, options) = (&self.reporter, self.options);
         let mut still_there: BTreeSet<ResourceKind> =
             remaining.iter().map(|r| r.address.kind).collect();
-        let prerequisites = kinds::teardown_prerequisites();
+        let prerequisites = &self.plan.teardown;
         let mut ranks: BTreeMap<usize, Vec<ResourceKind>> = BTreeMap::new();
         for kind in still_there.iter().copied() {
             ranks
@@ -252,8 +216,10 @@ impl Teardown<'_> {
         for kinds in ranks.into_values() {
             let mut ready = vec![];
             for kind in kinds {
-                match prerequisites[&kind]
-                    .iter()
+                match prerequisites
+                    .get(&kind)
+                    .into_iter()
+                    .flatten()
                     .find(|p| still_there.contains(p))
                 {
                     Some(blocker) => {
@@ -317,34 +283,30 @@ impl Teardown<'_> {
     /// Delete one resource and wait until it is gone: what AWS cannot delete yet is asked again
     /// until it can, within what is left of the teardown's time.
     async fn delete_one(&self, target: &LiveResource, label: &str) -> Result<(), StepError> {
-        let (provider, env, options, deadline) = (
-            self.provider.as_ref(),
-            self.env,
-            self.options,
-            self.deadline,
-        );
-        let reporter = self.reporter.clone();
+        let (provider, options, deadline) = (self.provider.as_ref(), self.options, self.deadline);
         let op = Operation {
-            env: env.clone(),
+            env: self.plan.env.clone(),
             address: target.address.clone(),
             idempotency_token: idempotency_token("destroy", &target.address, StepOp::Delete),
             timeout: deadline.saturating_duration_since(tokio::time::Instant::now()),
             progress: Arc::new(StepProgress {
                 step: label.to_string(),
-                reporter,
+                reporter: self.reporter.clone(),
             }),
         };
-        let mut target = target.clone();
-        if let Some(&final_snapshot) = options.final_snapshot.get(&target.address) {
-            target
-                .attributes
-                .insert("final_snapshot".into(), final_snapshot.into());
-        }
-        let policy = delete_policy(&target, false, options.now);
+        let decided;
+        let final_snapshot = match self.planned.get(target.id.as_str()) {
+            Some(planned) => *planned,
+            None => {
+                decided = kinds::final_snapshot::decide(target, None, options.now);
+                decided.as_ref()
+            }
+        };
+        let policy = delete_policy(target, final_snapshot, false);
         let outcome = if target.is_going_away() {
-            wait::until_gone(provider, &op, &target).await
+            wait::until_gone(provider, &op, target).await
         } else {
-            delete_and_wait(provider, &op, &target, &policy).await
+            delete_and_wait(provider, &op, target, &policy).await
         };
         // A wait that ran out ran out of the teardown's time, whatever was left of it here.
         Ok(outcome.map_err(|e| match e {

@@ -23,7 +23,9 @@ pub async fn make_plan(provider: &dyn Provider, spec: &Spec) -> Result<Plan, Pla
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formats");
-    Plan::new(spec, &observed, now)
+    let plan = Plan::new(spec, &observed, now)?;
+    crate::plan::egress::check(provider, spec, &plan).await?;
+    Ok(plan)
 }
 
 #[derive(Debug, Error)]
@@ -75,6 +77,17 @@ pub async fn recheck(
     let changes = staleness(plan, &fingerprints);
     if changes.is_empty() {
         return Ok(observed.resources);
+    }
+    // A destroy plan is done once nothing the environment owns is left to delete.
+    if plan.is_destroy() {
+        let nothing_left = crate::engine::destroy::owned(&plan.env, observed.resources)
+            .is_ok_and(|(doomed, _)| doomed.is_empty());
+        if nothing_left {
+            return Err(RecheckError::AlreadyApplied {
+                env: plan.env.name.clone(),
+            });
+        }
+        return Err(RecheckError::Stale { changes });
     }
     if let Some(spec) = spec.filter(|s| s.digest() == plan.spec_digest)
         && !make_plan(provider, spec).await?.has_changes()

@@ -135,7 +135,7 @@ pub fn overview(
     }
     for (region, resources) in found {
         for resource in resources {
-            let Some((project, name)) = crate::ownership::owner(resource) else {
+            let Some((project, name)) = crate::engine::ownership::owner(resource) else {
                 continue;
             };
             if projects.is_some_and(|p| !p.contains(project)) {
@@ -580,7 +580,7 @@ mod tests {
         let id = attributes["id"].as_str().unwrap().to_owned();
         let status = crate::kinds::lifecycle(address.kind).ready.clone();
         LiveResource {
-            tags: crate::ownership::creation_tags(&env, &address, &anchor, false, None),
+            tags: crate::engine::ownership::creation_tags(&env, &address, &anchor, false, None),
             address,
             id,
             status,
