@@ -155,7 +155,9 @@ ECS (JSON 1.1)
      PRIMARY deployment with ``rolloutState`` COMPLETED and a steady-state event (what the
      ``services-stable`` waiter wants). During a new deployment the old one is listed as ACTIVE.
      Services the proxy did not see created are shown as deployed long ago. A control hook makes
-     a rollout FAILED (deployment circuit breaker) with an event message.
+     a rollout FAILED (deployment circuit breaker) with an event message. A service carries the
+     ``createdAt`` AWS gives it (moto leaves it out): its first deployment's.
+     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Service.html
      UpdateService is refused with ``ServiceNotActiveException`` for a DRAINING/INACTIVE service
      and with ``ClientException`` for an INACTIVE task definition (moto accepts both).
      https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html
@@ -1831,6 +1833,8 @@ class Realism:
         """10/11: a service as AWS would show it now (moto's never finish deploying)."""
         rec = self._service_rec(region, svc)
         name = svc.get("serviceName")
+        if rec is not None and svc.get("createdAt") is None and rec.extra.get("created_at"):
+            svc["createdAt"] = rec.extra["created_at"]
         if rec is not None and rec.lifecycle is not None and rec.lifecycle.name == "delete":
             state = rec.lifecycle.state(now)
             svc["status"] = state
@@ -2145,6 +2149,7 @@ class Realism:
                 "start": now, "duration": self._total("ecs_service", "create"), "from_running": 0}
             rec.extra["old"] = None
             rec.extra["events"] = []
+            rec.extra["created_at"] = rec.extra["deployment"]["createdAt"]
             if rec.arn:
                 self.arn_created[rec.arn] = now
             out["service"] = self._render_service(call.region, svc, now)

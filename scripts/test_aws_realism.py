@@ -808,6 +808,8 @@ def ecs_rollout_completes_and_not_found_window(env: Env):
     s = service(env)
     assert s["desiredCount"] == s["runningCount"] == 2 and s["pendingCount"] == 0, s
     assert any("has reached a steady state" in e["message"] for e in s["events"]), s["events"]
+    # When it was created, as AWS says (API_Service.html createdAt): its first deployment's time.
+    assert s["createdAt"] == s["deployments"][0]["createdAt"], s
     env.ecs.get_waiter("services_stable").wait(cluster="pre", services=["server"],
                                                 WaiterConfig={"Delay": 1, "MaxAttempts": 2})
 

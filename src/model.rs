@@ -34,6 +34,12 @@ pub mod tags {
     pub const KEEP: &str = "rehearsal:keep";
     /// Prefix of tags that record creation-time inputs AWS cannot describe back.
     pub const INPUT_PREFIX: &str = "rehearsal:input:";
+    /// On a database restored from the newest snapshot of another (`latest_snapshot_of`): the
+    /// snapshot the restore chose. RDS does not say which snapshot an instance was restored
+    /// from (DescribeDBInstances has no such field), and the spec names only the database.
+    pub const RESTORED_FROM: &str = "rehearsal:restored-from";
+    /// Beside [`RESTORED_FROM`]: when that snapshot was taken (RFC 3339), for its age.
+    pub const RESTORED_FROM_CREATED_AT: &str = "rehearsal:restored-from-created-at";
 
     /// rehearsal's own namespace: tags a spec may not write.
     pub const RESERVED_PREFIX: &str = "rehearsal:";
@@ -435,6 +441,21 @@ impl LiveResource {
     pub fn keep_after_destroy(&self) -> bool {
         self.tags.get(tags::KEEP).map(String::as_str) == Some("true")
     }
+}
+
+/// When AWS made what a live resource is, read back as RFC 3339 time attributes (`status`
+/// shows them). They are observations, not inputs: a plan never compares them, and a plan's
+/// fingerprint leaves them out (an ECS deployment's time moves while it rolls out; an EC2
+/// instance's launch time moves when it is stopped and started).
+pub mod times {
+    /// When it was created: an RDS instance's `InstanceCreateTime`, a snapshot's
+    /// `SnapshotCreateTime`, an ECS service's `createdAt`, a task definition's `registeredAt`,
+    /// an EBS volume's `CreateTime`; an EC2 instance's `LaunchTime` (its last start).
+    pub const CREATED_AT: &str = "created_at";
+    /// An ECS service: when its primary deployment last changed (`updatedAt`, else `createdAt`).
+    pub const DEPLOYED_AT: &str = "deployed_at";
+    /// Every time attribute, left out of fingerprints.
+    pub const ALL: &[&str] = &[CREATED_AT, DEPLOYED_AT];
 }
 
 /// How to find a source. Exactly the fields the spec allows for its kind are set.

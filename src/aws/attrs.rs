@@ -8,6 +8,13 @@ use super::errors;
 use crate::model::{Attributes, ResourceKind};
 use crate::provider::ProviderError;
 
+/// An AWS time as RFC 3339 (whole seconds, UTC), the form of `model::times` attributes.
+pub(crate) fn rfc3339(at: &aws_smithy_types::DateTime) -> Option<String> {
+    let at = time::OffsetDateTime::from_unix_timestamp(at.secs()).ok()?;
+    at.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
 /// Typed access to one resource's attributes.
 pub(crate) struct Reader<'a> {
     kind: ResourceKind,

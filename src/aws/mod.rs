@@ -335,6 +335,10 @@ impl Provider for AwsProvider {
         self.scan(&env.region, Some(env), declared, true).await
     }
 
+    async fn observe_region(&self, region: &str) -> Result<Vec<LiveResource>, ProviderError> {
+        self.scan(region, None, &Declared::default(), false).await
+    }
+
     async fn subnet_egress(
         &self,
         region: &str,
@@ -347,7 +351,7 @@ impl Provider for AwsProvider {
         &self,
         region: &str,
     ) -> Result<Vec<EnvironmentSummary>, ProviderError> {
-        let found = self.scan(region, None, &Declared::default(), false).await?;
+        let found = self.observe_region(region).await?;
         Ok(EnvironmentSummary::of(&found))
     }
 

@@ -127,8 +127,12 @@ pub enum Command {
         after_help = "Example:\n  rehearsal graph prerelease | dot -Tsvg > plan.svg\n  rehearsal graph prerelease --steps"
     )]
     Graph(graph::GraphArgs),
-    /// Show what an environment owns right now.
-    #[command(after_help = "Example:\n  rehearsal status prerelease")]
+    /// Show what runs where: every environment of the project in one table, or what one owns.
+    #[command(
+        after_help = "Examples:\n  rehearsal status              # every environment: what runs, created, expires, last change\n  \
+                            rehearsal status --json | jq '.environments[] | {name, services}'\n  \
+                            rehearsal status prerelease   # what one environment owns, resource by resource"
+    )]
     Status(status::StatusArgs),
     /// Delete everything an environment owns (found by its tags) and prove it is gone.
     #[command(after_help = "Examples:\n  rehearsal destroy prerelease --dry-run\n  \

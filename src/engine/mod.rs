@@ -7,7 +7,8 @@
 //! - [`ownership`]: what proves a resource is an environment's, before anything touches it;
 //! - [`destroy`]: an environment's destroy plan, from its tags alone;
 //! - [`import`]: what rehearsal did not create, taken into a protected environment;
-//! - [`snapshot`]: safety snapshots of the databases an environment names, as a plan.
+//! - [`snapshot`]: safety snapshots of the databases an environment names, as a plan;
+//! - [`status`]: what runs where, every environment's row from one scan per region.
 //!
 //! The executor that carries plans out is `apply`; the plan itself is `plan`.
 
@@ -16,5 +17,6 @@ pub mod graph;
 pub mod import;
 pub mod ownership;
 pub mod snapshot;
+pub mod status;
 pub mod wait;
 pub mod workflow;

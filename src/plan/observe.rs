@@ -100,12 +100,13 @@ pub fn source_fingerprint(source: &SourceObject) -> String {
 fn strip_lifecycle(attrs: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
     attrs
         .iter()
-        // Events: what ECS says as it works, not what the resource is.
+        // Events: what ECS says as it works, not what the resource is; times: when AWS did
+        // something (see `model::times`).
         .filter(|(k, _)| {
             !matches!(
                 k.as_str(),
                 "status" | "state" | "events" | crate::kinds::ecs_service::ROLLED_BACK_AT
-            )
+            ) && !crate::model::times::ALL.contains(&k.as_str())
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()

@@ -333,6 +333,11 @@ pub trait Provider: Send + Sync {
         declared: &Declared,
     ) -> Result<Vec<LiveResource>, ProviderError>;
 
+    /// Everything every environment (of every project) owns in a region, in one scan: the same
+    /// few batched calls per kind as [`Provider::observe`] makes for one environment, whatever
+    /// the number of environments (`status` without an environment).
+    async fn observe_region(&self, region: &str) -> Result<Vec<LiveResource>, ProviderError>;
+
     /// How each of these subnets reaches outside its VPC (see [`SubnetEgress`]); a subnet AWS
     /// does not know is left out of the answer. Only reads.
     async fn subnet_egress(

@@ -442,6 +442,141 @@ fn status_lists_what_an_environment_owns() {
         .snapshot("status-after-apply");
 }
 
+#[test]
+fn status_without_an_environment_says_what_runs_where() {
+    let project = Project::new();
+    project
+        .rehearsal(&["status"])
+        .run()
+        .exits(0)
+        .snapshot("status-nothing-created");
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&[
+            "apply",
+            "staging",
+            "--auto-approve",
+            "--var",
+            "server_version=3.2.0",
+        ])
+        .run()
+        .exits(0);
+    // Its spec gone, staging is still found by its tags.
+    std::fs::remove_file(project.path("environments/staging.toml")).unwrap();
+    // (The table's layout is pinned by the engine's snapshot, whose clock the test holds; here
+    // the expiry's words depend on the second the commands run in.)
+    project
+        .rehearsal(&["status"])
+        .run()
+        .exits(0)
+        .stdout_has("ENVIRONMENT        REGION     LIFECYCLE  CREATED   EXPIRES")
+        .stdout_has("prerelease         eu-west-1  ephemeral  just now  in ")
+        .stdout_has("  service server: example/openchs-server:3.1.0 (prerelease-server:1)\n")
+        .stdout_has("  server i-")
+        .stdout_has(
+            "  db prerelease-db: postgres 15.4, from prerelease-from-prod, under a minute old\n",
+        )
+        .stdout_has("production         eu-west-1  protected  -         -")
+        .stdout_has("not created\n")
+        .stdout_has("staging (no spec)  eu-west-1  protected  just now  -")
+        .stdout_has("  service server: example/openchs-server:3.2.0 (staging-server:1)\n");
+    let json = project
+        .rehearsal(&["status", "--json"])
+        .run()
+        .exits(0)
+        .json();
+    let names: Vec<&str> = json["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["prerelease", "production", "staging"]);
+    let staging = &json["environments"][2];
+    assert_eq!(staging["has_spec"], false);
+    assert_eq!(staging["lifecycle"], "protected");
+    assert_eq!(
+        staging["services"][0]["containers"][0]["image"],
+        "example/openchs-server:3.2.0"
+    );
+    assert_eq!(
+        staging["services"][0]["task_definition"],
+        "staging-server:1"
+    );
+    let db = &json["environments"][0]["databases"][0];
+    assert_eq!(db["engine_version"], "15.4");
+    assert_eq!(db["restored_from"]["identifier"], "prerelease-from-prod");
+
+    // One environment as JSON: the same row (ages aside: a second may pass between the two).
+    let one = project
+        .rehearsal(&["status", "prerelease", "--json"])
+        .run()
+        .exits(0)
+        .json();
+    let (one, all) = (&one["environments"][0], &json["environments"][0]);
+    for field in [
+        "name",
+        "lifecycle",
+        "resources",
+        "services",
+        "servers",
+        "created_at",
+    ] {
+        assert_eq!(one[field], all[field], "{field}");
+    }
+
+    // Another region for every spec: what is there (nothing), with a note.
+    project
+        .rehearsal(&["status", "--region", "us-east-1"])
+        .run()
+        .exits(0)
+        .stderr_has("note: using region us-east-1 from --region, not the specs' own")
+        .stdout_has(
+            "prerelease   us-east-1  ephemeral  -        -        -            not created",
+        );
+
+    // No specs at all: the region must be given, and every project's environments are shown.
+    for spec in ["prerelease", "production"] {
+        std::fs::remove_file(project.path(&format!("environments/{spec}.toml"))).unwrap();
+    }
+    project
+        .rehearsal(&["status"])
+        .run()
+        .exits(64)
+        .stderr_has("hint: pass --region eu-west-1, or set AWS_REGION");
+    project
+        .rehearsal(&["status", "--region", "eu-west-1"])
+        .run()
+        .exits(0)
+        .stdout_has("prerelease (no spec)  eu-west-1  ephemeral  just now")
+        .stdout_has("staging (no spec)     eu-west-1  protected  just now");
+}
+
+#[test]
+fn status_lists_a_spec_it_cannot_plan_and_skips_one_it_cannot_read() {
+    let project = Project::new();
+    // A variable without a default: no plan without --var, but its [environment] says enough.
+    project.write(
+        "environments/qa.toml",
+        "[environment]\nproject = \"openchs\"\nname = \"qa\"\nregion = \"eu-west-1\"\n\
+         lifecycle = \"ephemeral\"\nttl = \"8h\"\n\n[variables.server_version]\n\
+         description = \"build under test\"\n",
+    );
+    project.write("environments/broken.toml", "[environment\nname = \"x\"\n");
+    project
+        .rehearsal(&["status"])
+        .run()
+        .exits(0)
+        .stdout_has("qa           eu-west-1  ephemeral  -        -        -            not created")
+        .stderr_has(
+            "note: skipping environments/broken.toml:1:13: unclosed table, expected `]` \
+             (`rehearsal validate broken` says more)",
+        );
+}
+
 // --- destroy -------------------------------------------------------------------------------
 
 #[test]

@@ -39,3 +39,5 @@ mod safety;
 mod servers;
 #[cfg(feature = "aws")]
 mod story;
+#[cfg(feature = "aws")]
+mod what_runs_where;

@@ -25,14 +25,16 @@ use super::{
     describe_instances, ec2_tags, filter, instance_profile, metadata_options, monitoring, state_of,
     tag_map,
 };
-use crate::aws::attrs::{Builder, Reader};
+use crate::aws::attrs::{Builder, Reader, rfc3339};
 use crate::aws::batch::{Answers, BatchFuture};
 use crate::aws::kind::{Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
 use crate::engine::ownership;
 use crate::engine::wait::{self, Check, what};
-use crate::model::{Address, LiveResource, ResourceKind, SourceKind, SourceQuery, input_digest};
+use crate::model::{
+    Address, LiveResource, ResourceKind, SourceKind, SourceQuery, input_digest, times,
+};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 use futures_util::future::try_join_all;
 
@@ -82,6 +84,8 @@ fn live(instance: &Instance, address: Address, user_data: Option<String>) -> Liv
         .set("id", id.as_str())
         .nonempty("private_ip", instance.private_ip_address())
         .nonempty("public_ip", instance.public_ip_address())
+        // LaunchTime: when it last started (a stop and start moves it).
+        .opt(times::CREATED_AT, instance.launch_time().and_then(rfc3339))
         .set("state", state.as_str());
     let mut attributes = b.into_inner();
     tagging::read_inputs(&all, &mut attributes, &[]);

@@ -12,13 +12,13 @@ use aws_sdk_ec2::types::{Filter, Volume};
 use futures_util::future::try_join_all;
 
 use super::{filter, tag_map};
-use crate::aws::attrs::Builder;
+use crate::aws::attrs::{Builder, rfc3339};
 use crate::aws::batch::BatchFuture;
 use crate::aws::kind::{self, Actions, AwsKind, Tagging};
 use crate::aws::tags as tagging;
 use crate::aws::{Clients, Scan, errors};
 use crate::engine::wait::what;
-use crate::model::{Address, LiveResource, ResourceKind};
+use crate::model::{Address, LiveResource, ResourceKind, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 
 const KIND: ResourceKind = ResourceKind::EbsVolume;
@@ -48,6 +48,7 @@ fn live(volume: &Volume, address: Address) -> LiveResource {
             attachment.and_then(|a| a.delete_on_termination()),
         )
         .set("status", status.as_str())
+        .opt(times::CREATED_AT, volume.create_time().and_then(rfc3339))
         .set("tags", tagging::user_tags_json(&all));
     LiveResource {
         address,

@@ -17,13 +17,13 @@ use super::{
     all_clusters, cluster_name_of, cluster_of_service_arn, describe_services, ecs_tags, empty,
     tag_map,
 };
-use crate::aws::attrs::{Builder, Reader};
+use crate::aws::attrs::{Builder, Reader, rfc3339};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
 use crate::engine::wait::what;
 use crate::kinds::ecs_service::ROLLED_BACK_AT;
-use crate::model::{Address, LiveResource, ResourceKind};
+use crate::model::{Address, LiveResource, ResourceKind, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 
 const KIND: ResourceKind = ResourceKind::EcsService;
@@ -144,6 +144,14 @@ fn live(service: &Service, address: Address, all: TagMap) -> LiveResource {
             .filter_map(|e| e.created_at().and_then(|t| u64::try_from(t.secs()).ok()))
             .max(),
     );
+    let deployment = primary_deployment(service);
+    b.opt(times::CREATED_AT, service.created_at().and_then(rfc3339))
+        .opt(
+            times::DEPLOYED_AT,
+            deployment
+                .and_then(|d| d.updated_at().or(d.created_at()))
+                .and_then(rfc3339),
+        );
     b.set("tags", tagging::user_tags_json(&all))
         .set("id", arn.as_str())
         .set("arn", arn.as_str())

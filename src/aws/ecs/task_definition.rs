@@ -12,12 +12,12 @@ use aws_sdk_ecs::types::{
 use serde_json::Value;
 
 use super::{definition, describe_task_definition, ecs_tags, empty, is_missing_task_definition};
-use crate::aws::attrs::{Builder, Reader};
+use crate::aws::attrs::{Builder, Reader, rfc3339};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, concurrently, errors};
 use crate::engine::wait::what;
-use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags};
+use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind, tags, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 
 const KIND: ResourceKind = ResourceKind::EcsTaskDefinition;
@@ -106,6 +106,7 @@ fn live(td: &TaskDefinition, address: Address, all: TagMap) -> LiveResource {
         .set("id", arn.as_str())
         .set("arn", arn.as_str())
         .set("revision", td.revision())
+        .opt(times::CREATED_AT, td.registered_at().and_then(rfc3339))
         .set("status", status.as_str());
     LiveResource {
         address,

@@ -4,13 +4,13 @@ use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, DbSnapshot};
 
 use super::{describe_instances, rds_tags, tag_map};
-use crate::aws::attrs::{Builder, Reader};
+use crate::aws::attrs::{Builder, Reader, rfc3339};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::engine::wait::{self, what};
 use crate::kinds;
-use crate::model::{Address, Attributes, LiveResource, ResourceKind};
+use crate::model::{Address, Attributes, LiveResource, ResourceKind, tags, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 
 const KIND: ResourceKind = ResourceKind::RdsInstance;
@@ -74,7 +74,12 @@ fn live(db: &DbInstance, address: Address, all: TagMap) -> LiveResource {
                 .filter(|p| *p > 0),
         )
         .set("status", status.as_str())
-        .nonempty("engine", db.engine());
+        .nonempty("engine", db.engine())
+        .nonempty("engine_version", db.engine_version())
+        .opt(
+            times::CREATED_AT,
+            db.instance_create_time().and_then(rfc3339),
+        );
     let mut attributes = b.into_inner();
     tagging::read_inputs(&all, &mut attributes, BOOL_INPUTS);
     let pending = pending_changes(db);
@@ -236,11 +241,11 @@ pub(crate) fn placeholder(op: &Operation, id: &str, all: TagMap) -> LiveResource
 }
 
 /// The newest available snapshot (manual or automated) of a DB instance: by creation time, then
-/// by identifier so that the choice is stable.
+/// by identifier so that the choice is stable. With its creation time, when RDS gives one.
 async fn latest_snapshot_of(
     client: &aws_sdk_rds::Client,
     db: &str,
-) -> Result<String, ProviderError> {
+) -> Result<(String, Option<String>), ProviderError> {
     let snapshots: Vec<DbSnapshot> = client
         .describe_db_snapshots()
         .db_instance_identifier(db)
@@ -260,7 +265,7 @@ async fn latest_snapshot_of(
             ))
         })
         .max()
-        .map(|(_, id)| id.to_owned())
+        .map(|(at, id)| (id.to_owned(), at.as_ref().and_then(rfc3339)))
         .ok_or_else(|| ProviderError::NotFound {
             what: format!("an available snapshot of DB instance {db}"),
         })
@@ -334,11 +339,18 @@ impl AwsKind for RdsInstance {
     ) -> Result<LiveResource, ProviderError> {
         let r = Reader::new(KIND, &request.attributes);
         let identifier = r.required_str("identifier")?;
+        // Which snapshot a restore from the newest one chose, recorded on the instance (RDS
+        // does not describe it back): `status` shows what the database came from.
+        let mut chosen = TagMap::new();
         let snapshot = match (r.str("snapshot")?, r.str("latest_snapshot_of")?) {
             (Some(snapshot), None) => snapshot,
             (None, Some(db)) => {
-                let snapshot = latest_snapshot_of(&c.rds, &db).await?;
+                let (snapshot, taken_at) = latest_snapshot_of(&c.rds, &db).await?;
                 op.report(&format!("newest snapshot of {db} is {snapshot}"));
+                chosen.insert(tags::RESTORED_FROM.to_owned(), snapshot.clone());
+                if let Some(at) = taken_at {
+                    chosen.insert(tags::RESTORED_FROM_CREATED_AT.to_owned(), at);
+                }
                 snapshot
             }
             _ => {
@@ -348,7 +360,8 @@ impl AwsKind for RdsInstance {
                 ));
             }
         };
-        let all = tagging::creation_tags(request, INPUTS);
+        let mut all = tagging::creation_tags(request, INPUTS);
+        all.extend(chosen);
         let what = format!("{} ({identifier})", op.address);
         let (parameter_group, option_group) = groups_of_the_copy(c, &r, &snapshot).await?;
         op.report(&format!("restoring from {snapshot}"));

@@ -4,13 +4,13 @@ use async_trait::async_trait;
 use aws_sdk_rds::types::DbSnapshot;
 
 use super::{describe_snapshots, rds_tags, tag_map};
-use crate::aws::attrs::{Builder, Reader};
+use crate::aws::attrs::{Builder, Reader, rfc3339};
 use crate::aws::kind::{self, Actions, AwsKind, Tagging, not_in_place};
 use crate::aws::tags::{self as tagging, TagMap};
 use crate::aws::{Clients, Scan, errors};
 use crate::engine::wait::what;
 use crate::kinds;
-use crate::model::{Address, LiveResource, ResourceKind, tags};
+use crate::model::{Address, LiveResource, ResourceKind, tags, times};
 use crate::provider::{CreateRequest, DeletePolicy, Operation, ProviderError};
 
 const KIND: ResourceKind = ResourceKind::RdsSnapshot;
@@ -31,6 +31,10 @@ fn live(snap: &DbSnapshot, address: Address, all: TagMap) -> LiveResource {
         .set("tags", tagging::user_tags_json(&all))
         .set("id", id.as_str())
         .nonempty("arn", snap.db_snapshot_arn())
+        .opt(
+            times::CREATED_AT,
+            snap.snapshot_create_time().and_then(rfc3339),
+        )
         .set("status", status.as_str());
     LiveResource {
         address,

@@ -216,6 +216,8 @@ impl FakeKind for RdsInstance {
         attrs.insert("endpoint".into(), json!(endpoint));
         attrs.insert("port".into(), json!(5432));
         attrs.insert("engine".into(), json!("postgres"));
+        // A restore keeps the snapshot's engine version: production's (`production.rs`).
+        attrs.insert("engine_version".into(), json!("15.4"));
     }
 
     fn refuses_delete(&self, _: &FakeCloud, resource: &FakeResource) -> Option<String> {

@@ -29,7 +29,7 @@ use crate::engine::ownership;
 use crate::kinds::{Phase, lifecycle};
 use crate::model::{
     Address, Attributes, Declared, EnvId, LiveResource, ResourceKind, SourceKind, SourceObject,
-    SourceQuery, tags,
+    SourceQuery, tags, times,
 };
 
 /// Which provider call a fault applies to, and what [`FakeProvider::calls`] counts.
@@ -225,7 +225,26 @@ enum Clock {
     Wall,
 }
 
+/// Where the in-memory clock's time starts, as a date (2026-01-01T00:00:00Z): the times a
+/// cloud in memory reports are this plus the clock's milliseconds.
+const TOKIO_EPOCH_SECS: i64 = 1_767_225_600;
+
 impl Clock {
+    /// The clock's time as RFC 3339 (whole seconds, UTC), as `model::times` attributes hold it.
+    fn rfc3339(&self) -> String {
+        let secs = match self {
+            Clock::Tokio(_) => TOKIO_EPOCH_SECS + (self.now_ms() / 1000) as i64,
+            Clock::Wall => (self.now_ms() / 1000) as i64,
+        };
+        time::OffsetDateTime::from_unix_timestamp(secs)
+            .ok()
+            .and_then(|at| {
+                at.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    }
+
     fn now_ms(&self) -> u64 {
         match self {
             Clock::Tokio(start) => start.elapsed().as_millis() as u64,
@@ -601,6 +620,19 @@ impl FakeResource {
     }
 }
 
+/// The kinds whose creation time AWS reports (see `model::times`).
+fn reports_creation_time(kind: ResourceKind) -> bool {
+    matches!(
+        kind,
+        ResourceKind::RdsInstance
+            | ResourceKind::RdsSnapshot
+            | ResourceKind::Ec2Instance
+            | ResourceKind::EbsVolume
+            | ResourceKind::EcsService
+            | ResourceKind::EcsTaskDefinition
+    )
+}
+
 /// Attributes the fake keeps for itself, never shown as AWS's.
 pub(super) const FAKE_ONLY: &str = "fake:";
 
@@ -756,6 +788,19 @@ impl Provider for FakeProvider {
         }))
     }
 
+    async fn observe_region(&self, region: &str) -> Result<Vec<LiveResource>, ProviderError> {
+        self.enter(FakeOp::Observe, None)?;
+        Ok(self.with_cloud_now(|cloud| {
+            cloud
+                .resources
+                .values()
+                .filter(|r| r.region == region)
+                .filter_map(FakeResource::live)
+                .filter(|live| ownership::owner(live).is_some())
+                .collect()
+        }))
+    }
+
     /// Every subnet routes 0.0.0.0/0 through a NAT gateway but those cut off.
     async fn subnet_egress(
         &self,
@@ -899,6 +944,14 @@ impl Provider for FakeProvider {
                 });
             }
             attributes.insert("id".into(), json!(id));
+            // What AWS stamps a creation time on (see `model::times`).
+            if reports_creation_time(kind) {
+                let now = self.clock.rfc3339();
+                if kind == ResourceKind::EcsService {
+                    attributes.insert(times::DEPLOYED_AT.into(), json!(now));
+                }
+                attributes.insert(times::CREATED_AT.into(), json!(now));
+            }
             let window = self
                 .latency
                 .scaled(crate::kinds::consistency().not_found_after_create);
@@ -1028,6 +1081,11 @@ impl Provider for FakeProvider {
                 }
             }
             kinds::behaviour(kind).on_update(r, changed);
+            // A new task definition is a new deployment.
+            if kind == ResourceKind::EcsService && changed.iter().any(|c| c == "task_definition") {
+                r.attributes
+                    .insert(times::DEPLOYED_AT.into(), json!(self.clock.rfc3339()));
+            }
             if !applies.is_empty() {
                 let pending: Vec<Value> = applies.keys().map(|k| json!(k)).collect();
                 r.attributes

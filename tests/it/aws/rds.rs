@@ -284,6 +284,22 @@ async fn deletion_protection_is_switched_off_only_when_the_policy_says_so() {
     );
     let live = observed(p, "rds_instance.db").await.expect("observed");
     assert_round_trip(&db_req, &live);
+    // RDS does not say which snapshot an instance came from: the restore records the one it
+    // chose, and when that was taken, for `status`.
+    assert_eq!(
+        live.tags.get(tags::RESTORED_FROM).map(String::as_str),
+        Some("production-newest")
+    );
+    let taken = live
+        .tags
+        .get(tags::RESTORED_FROM_CREATED_AT)
+        .expect("its time");
+    assert!(
+        time::OffsetDateTime::parse(taken, &time::format_description::well_known::Rfc3339).is_ok(),
+        "{taken}"
+    );
+    assert!(live.attributes["engine_version"].is_string(), "{live:#?}");
+    assert!(live.attributes["created_at"].is_string(), "{live:#?}");
 
     // Not allowed to switch protection off: refused, and the database is still there, protected.
     let (del_op, _) = op("rds_instance.db");

@@ -97,3 +97,4 @@ mod ownership;
 mod plan_files;
 mod safety_snapshots;
 mod stale;
+mod status;

@@ -122,6 +122,32 @@ async fn a_plan_is_not_stale_when_only_lifecycle_words_changed() {
 }
 
 #[tokio::test]
+async fn a_plan_is_not_stale_when_only_the_times_aws_reports_moved() {
+    let provider = production();
+    converge(provider.clone(), &shipped("prerelease")).await;
+    let edited = prerelease_edited("desired_count = 1", "desired_count = 2");
+    let ours = plan_for(provider.as_ref(), &edited.load()).await;
+
+    // ECS moves a deployment's time while it rolls out; a stop and start moves an instance's
+    // launch time. What `status` shows, not what a plan was made from.
+    let mut service = live_one(&provider, "ecs_service.server");
+    service
+        .attributes
+        .insert("deployed_at".into(), json!("2030-01-01T00:00:00Z"));
+    provider.insert_resource(service);
+    let mut server = live_one(&provider, "ec2_instance.server");
+    server
+        .attributes
+        .insert("created_at".into(), json!("2030-01-01T00:00:00Z"));
+    provider.insert_resource(server);
+    assert!(
+        workflow::recheck(provider.as_ref(), &ours, Some(&edited.load()))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
 async fn a_plan_applied_twice_is_refused_the_second_time() {
     let provider = production();
     let spec = shipped("prerelease");
