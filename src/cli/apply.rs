@@ -57,7 +57,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         let spec = settings.load_spec(&args.target, &args.vars)?;
         let provider = settings.connect(&spec.env.region).await?;
         let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
-        print!("{}", render::human(&plan, style));
+        out!("{}", render::human(&plan, style));
         let _ = std::io::stdout().flush();
         if plan.has_changes() && !args.auto_approve {
             confirm(
@@ -75,7 +75,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
             timeout: args.timeout.unwrap_or(teardown::DEFAULT_TIMEOUT),
             ..Default::default()
         };
-        println!(
+        outln!(
             "Destroying {} of {} ({})...",
             crate::english::count(plan.actions.len(), "resource"),
             plan.env.name,
@@ -105,7 +105,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
     // What runs is judged by the executor's waits; a plan with nothing to change is judged here.
     let deployed = spec.as_ref().map(deployed_as_declared).unwrap_or_default();
     if !plan.has_changes() {
-        println!("Nothing to apply.");
+        outln!("Nothing to apply.");
         say_checks_skipped(skipped_checks, &env.name);
         if !checks.is_empty() {
             run_checks(
@@ -125,7 +125,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
     // The summary counts steps; a replacement is two (a delete and a create), so say how
     // many steps the changes take when they differ, and the summary's count agrees.
     let steps = graph.graph.node_count();
-    println!(
+    outln!(
         "Applying {} to {} ({}){}...",
         count(plan.actions.len(), "change"),
         plan.env.name,
@@ -171,7 +171,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
 /// `--skip-checks` said so: how many checks did not run, and how to run them.
 fn say_checks_skipped(skipped: usize, env: &str) {
     if skipped > 0 {
-        println!(
+        outln!(
             "Not run (--skip-checks): {} of the spec; `rehearsal check {env}` runs {}.",
             count(skipped, "check"),
             if skipped == 1 { "it" } else { "them" }

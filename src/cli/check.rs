@@ -72,7 +72,7 @@ pub async fn run_checks(
     let live = provider.observe(env, declared).await?;
     let deployments = checks::judge_deployments(deployed, &live);
     if !deployments.is_empty() {
-        println!("\nWhat runs in {}:", env.name);
+        outln!("\nWhat runs in {}:", env.name);
         for deployment in &deployments {
             print_deployment(deployment, style);
         }
@@ -87,7 +87,7 @@ pub async fn run_checks(
     }
     let outputs = checks::outputs_of(&live);
     let longest = checks.iter().map(|c| c.timeout_secs).max().unwrap_or(0);
-    println!(
+    outln!(
         "\nChecking {} ({}, each retried for up to {})...",
         env.name,
         count(checks.len(), "check"),
@@ -127,12 +127,13 @@ fn print_deployment(deployment: &Deployment, style: Style) {
     } else {
         style.paint("FAILED", "31")
     };
-    println!(
+    outln!(
         "  {mark}   deployment of {}: {}",
-        deployment.address, deployment.summary
+        deployment.address,
+        deployment.summary
     );
     for event in &deployment.events {
-        println!("           | event: {event}");
+        outln!("           | event: {event}");
     }
 }
 
@@ -169,13 +170,15 @@ fn print_outcome(outcome: &Outcome, style: Style) {
     } else {
         style.paint("FAILED", "31")
     };
-    println!(
+    outln!(
         "  {mark}   check.{}: {}: {}{took}",
-        outcome.name, outcome.probe, outcome.summary
+        outcome.name,
+        outcome.probe,
+        outcome.summary
     );
     if !outcome.passed && !outcome.output.is_empty() {
         for line in outcome.output.lines() {
-            println!("           | {line}");
+            outln!("           | {line}");
         }
     }
 }

@@ -57,14 +57,15 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
     // plan; the spec, when readable, adds its choices and travels in it.
     let plan = destroy::plan(provider.as_ref(), &env, spec.as_ref(), &options).await?;
     if !plan.has_changes() {
-        println!(
+        outln!(
             "Nothing to destroy: {} owns nothing in {}.",
-            env.name, env.region
+            env.name,
+            env.region
         );
-        print!("{}", render::teardown(&plan, style));
+        out!("{}", render::teardown(&plan, style));
         return Ok(exit::SUCCESS);
     }
-    println!(
+    outln!(
         "{} {} owned by {} ({}):",
         if args.dry_run {
             "Would delete"
@@ -77,14 +78,14 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         env.name,
         env.region
     );
-    print!("{}", render::teardown(&plan, style));
+    out!("{}", render::teardown(&plan, style));
     if args.dry_run {
-        println!("Dry run: nothing was changed.");
+        outln!("Dry run: nothing was changed.");
         return Ok(exit::SUCCESS);
     }
     if let Some(out) = &args.out {
         plan.save(out)?;
-        println!(
+        outln!(
             "\nSaved the destroy plan to {}. Carry out exactly this plan with:\n  rehearsal apply {}",
             out.display(),
             out.display()
@@ -110,14 +111,14 @@ pub async fn carry_out(
 ) -> Result<u8, Error> {
     let env = &plan.env;
     let report = teardown(plan, provider, output::reporter(), options).await?;
-    println!(
+    outln!(
         "\nDeleted {} in {}.",
         crate::english::count(report.deleted.len(), "resource"),
         crate::english::count(report.passes as usize, "pass")
     );
     list_kept(&report.kept);
     if report.leftovers.is_empty() {
-        println!(
+        outln!(
             "Proof: a final listing finds nothing tagged {}={} in {}.",
             tags::ENV,
             env.name,
@@ -125,7 +126,7 @@ pub async fn carry_out(
         );
         return Ok(exit::SUCCESS);
     }
-    println!(
+    outln!(
         "{} {}:",
         style.paint("NOT DESTROYED:", "31"),
         crate::english::left(report.leftovers.len(), "resource")
@@ -151,15 +152,15 @@ pub fn list_leftovers(leftovers: &[Leftover], style: Style) {
                     lead: &lead,
                     indent: 4,
                 };
-                println!("{}", super::render(&error.clone().into(), at, style));
+                outln!("{}", super::render(&error.clone().into(), at, style));
             }
-            None => println!("{lead}none (still going away)"),
+            None => outln!("{lead}none (still going away)"),
         }
     }
 }
 
 fn list_kept(kept: &[crate::model::LiveResource]) {
     for r in kept {
-        println!("  kept: {} {} (keep_after_destroy = true)", r.address, r.id);
+        outln!("  kept: {} {} (keep_after_destroy = true)", r.address, r.id);
     }
 }

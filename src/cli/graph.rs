@@ -23,13 +23,13 @@ pub async fn run(settings: &Settings, args: GraphArgs) -> Result<u8, Error> {
     let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
     let graph = ExecutionGraph::build(&plan)?;
     if args.steps {
-        print!("{}", graph.to_text());
+        out!("{}", graph.to_text());
     } else {
-        println!("// Steps in order (each line can run once the lines above are done):");
+        outln!("// Steps in order (each line can run once the lines above are done):");
         for line in graph.to_text().lines() {
-            println!("//   {line}");
+            outln!("//   {line}");
         }
-        print!("{}", graph.to_dot());
+        out!("{}", graph.to_dot());
     }
     Ok(exit::SUCCESS)
 }

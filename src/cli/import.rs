@@ -51,9 +51,10 @@ pub(super) async fn import_all(
     for (address, id) in imports {
         prepared.push(import::prepare(provider, spec, address, id).await?);
     }
-    println!(
+    outln!(
         "Will import into {} ({}), a protected environment, by tagging:",
-        spec.env.name, spec.env.region
+        spec.env.name,
+        spec.env.region
     );
     for p in &prepared {
         show(p);
@@ -72,15 +73,15 @@ pub(super) async fn import_all(
     }
     for p in &prepared {
         let now = import::carry_out(provider, p).await?;
-        println!("Imported {} ({}).", p.address, now.id);
+        outln!("Imported {} ({}).", p.address, now.id);
     }
     Ok(())
 }
 
 fn show(p: &Prepared) {
-    println!("  {} = {} ({})", p.address, p.live.id, p.live.status);
+    outln!("  {} = {} ({})", p.address, p.live.id, p.live.status);
     for (key, value) in import::shown_tags(&p.tags) {
-        println!("      + tag {key} = {value}");
+        outln!("      + tag {key} = {value}");
     }
 }
 
@@ -91,14 +92,14 @@ pub(super) async fn show_plan_after(
     style: Style,
 ) -> Result<u8, Error> {
     let plan = crate::engine::workflow::make_plan(provider, spec).await?;
-    println!();
+    outln!();
     if plan.has_changes() {
-        println!(
+        outln!(
             "The spec does not describe everything as it is live: `rehearsal plan {}` would \
              change this:",
             spec.env.name
         );
     }
-    print!("{}", render::human(&plan, style));
+    out!("{}", render::human(&plan, style));
     Ok(exit::SUCCESS)
 }

@@ -158,7 +158,7 @@ pub async fn run(settings: &Settings, args: InitArgs, style: Style) -> Result<u8
         path: path.clone(),
         error,
     })?;
-    println!(
+    outln!(
         "Wrote {} from what is live in {}.",
         path.display(),
         env.region

@@ -2,6 +2,24 @@
 //! get a `Provider`, the spec and the region from [`Settings`], resolved once before they run,
 //! and end with an [`Error`] that [`render`] shows.
 
+/// `println!` for what a command shows on stdout, except that a reader who went away
+/// (`rehearsal status | head`) ends the output, not the command: nothing panics because a pipe
+/// closed, and an apply never stops half-way for it. Results only; progress goes to stderr.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` for stdout, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod apply;
 mod check;
 mod destroy;

@@ -129,7 +129,7 @@ pub fn confirm(question: &str, what: &'static str) -> Result<(), Error> {
 }
 
 pub fn print_summary(summary: &Summary, style: Style) {
-    println!(
+    outln!(
         "\n{}: {} done, {} failed, {} skipped.",
         style.bold("Summary"),
         summary.done.len(),
@@ -137,7 +137,7 @@ pub fn print_summary(summary: &Summary, style: Style) {
         summary.skipped.len()
     );
     for step in &summary.done {
-        println!("  done     {step}");
+        outln!("  done     {step}");
     }
     for (step, error) in &summary.failed {
         // In the column of `done` and `skipped`, the hints under the step's name.
@@ -146,12 +146,12 @@ pub fn print_summary(summary: &Summary, style: Style) {
             lead: &lead,
             indent: 11,
         };
-        println!("{}", super::render(&error.clone().into(), at, style));
+        outln!("{}", super::render(&error.clone().into(), at, style));
     }
     for (step, because) in &summary.skipped {
-        println!("  skipped  {step} (because {because} failed)");
+        outln!("  skipped  {step} (because {because} failed)");
     }
     for (step, message) in &summary.notes {
-        println!("  note     {step}: {message}");
+        outln!("  note     {step}: {message}");
     }
 }

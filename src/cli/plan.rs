@@ -53,14 +53,14 @@ pub async fn run(settings: &Settings, args: PlanArgs, style: Style) -> Result<u8
     plan.save(&out)
         .map_err(|e| discard_previous_plan(&out, e.into()))?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&render::json(&plan)).expect("serializes")
         );
     } else {
-        print!("{}", render::human(&plan, style));
+        out!("{}", render::human(&plan, style));
         if plan.has_changes() {
-            println!(
+            outln!(
                 "\nSaved the plan to {}. Apply exactly this plan with:\n  rehearsal apply {}",
                 out.display(),
                 out.display()
@@ -77,19 +77,19 @@ pub async fn run(settings: &Settings, args: PlanArgs, style: Style) -> Result<u8
 pub fn show(path: &Path, json: bool, style: Style) -> Result<u8, Error> {
     let plan = load_saved(path)?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&render::json(&plan)).expect("serializes")
         );
     } else {
-        println!(
+        outln!(
             "Plan {} for {}, made {} by rehearsal {}.\n",
             plan.id(),
             plan.env.name,
             plan.created_at,
             plan.tool_version
         );
-        print!("{}", render::human(&plan, style));
+        out!("{}", render::human(&plan, style));
     }
     Ok(exit::SUCCESS)
 }

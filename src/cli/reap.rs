@@ -36,7 +36,7 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
         });
         match expiry {
             Some(at) if at <= now => {
-                println!(
+                outln!(
                     "{name} expired at {} ({})",
                     env.expires_at.as_deref().unwrap_or("?"),
                     crate::english::count(env.resources, "resource")
@@ -47,16 +47,16 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
                     region: region.clone(),
                 });
             }
-            Some(_) => println!(
+            Some(_) => outln!(
                 "{name} is not expired yet (until {})",
                 env.expires_at.as_deref().unwrap_or("?")
             ),
-            None => println!("{name} has no expiry: left alone"),
+            None => outln!("{name} has no expiry: left alone"),
         }
     }
     if expired.is_empty() || !args.execute {
         if !expired.is_empty() {
-            println!("Dry run: pass --execute to destroy the expired environments.");
+            outln!("Dry run: pass --execute to destroy the expired environments.");
         }
         return Ok(exit::SUCCESS);
     }
@@ -78,10 +78,10 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
         .await
         {
             Ok(report) if report.leftovers.is_empty() => {
-                println!("{} destroyed.", style.bold(&name))
+                outln!("{} destroyed.", style.bold(&name))
             }
             Ok(report) => {
-                println!(
+                outln!(
                     "{name}: {} {}:",
                     style.paint("NOT DESTROYED:", "31"),
                     crate::english::left(report.leftovers.len(), "resource")
@@ -95,7 +95,7 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
                     lead: &lead,
                     indent: 2,
                 };
-                println!("{}", super::render(&e.into(), at, style));
+                outln!("{}", super::render(&e.into(), at, style));
                 failed.push(name);
             }
         }

@@ -54,7 +54,7 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
     let now = time::OffsetDateTime::now_utc();
     let (plan, live) =
         snapshot::plan(provider.as_ref(), &spec, args.reason.as_deref(), now).await?;
-    print!("{}", render::human(&plan, style));
+    out!("{}", render::human(&plan, style));
     let _ = std::io::stdout().flush();
     if !args.auto_approve {
         confirm(
@@ -63,7 +63,7 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
         )?;
     }
     let graph = ExecutionGraph::build(&plan)?;
-    println!(
+    outln!(
         "Snapshotting {} of {} ({})...",
         count(plan.count(ActionKind::Create), "database"),
         plan.env.name,
@@ -96,7 +96,7 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
     let mut found = false;
     for r in live.iter().filter(|r| taken.contains(&r.id.as_str())) {
         if !found {
-            println!();
+            outln!();
             found = true;
         }
         let of = r.tags.get(snapshot::OF).map(String::as_str).unwrap_or("");
@@ -105,7 +105,7 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
             .get("arn")
             .and_then(|v| v.as_str())
             .unwrap_or("(no ARN yet)");
-        println!("Snapshot {} of {of}: {}\n  {arn}", r.id, r.status);
+        outln!("Snapshot {} of {of}: {}\n  {arn}", r.id, r.status);
     }
     if summary.succeeded() {
         Ok(exit::SUCCESS)

@@ -95,13 +95,13 @@ async fn everywhere(settings: &Settings, json: bool) -> Result<u8, Error> {
     if json {
         print_json(&overview);
     } else {
-        print!("{}", overview.table());
+        out!("{}", overview.table());
     }
     Ok(exit::SUCCESS)
 }
 
 fn print_json(overview: &Overview) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(overview).expect("the overview serializes")
     );
@@ -186,10 +186,10 @@ fn header(path: &Path) -> Result<RawEnvironment, String> {
 
 pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
     if live.is_empty() {
-        println!("{} ({}) owns nothing.", env.name, env.region);
+        outln!("{} ({}) owns nothing.", env.name, env.region);
         return;
     }
-    println!(
+    outln!(
         "{} ({}) owns {}:",
         env.name,
         env.region,
@@ -208,7 +208,7 @@ pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
         } else {
             format!("  ({})", notes.join(", "))
         };
-        println!(
+        outln!(
             "  {:<34} {:<12} {}{notes}",
             r.address.to_string(),
             r.status,

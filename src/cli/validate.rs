@@ -5,7 +5,7 @@ use crate::english::count;
 
 pub fn run(settings: &Settings, env: &str, vars: VarArgs) -> Result<u8, Error> {
     let spec = settings.load_spec(env, &vars)?;
-    println!(
+    outln!(
         "{} is valid: environment {} in {}, {}, {}.",
         spec.path.display(),
         spec.env.name,

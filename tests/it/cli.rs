@@ -1644,3 +1644,25 @@ fn init_from_live_writes_a_spec_that_plans_as_no_change() {
         .exits(64)
         .stderr_has("already exists");
 }
+
+/// `rehearsal apply ... | head`: the reader goes away after a few lines. What the command does
+/// does not depend on who reads it: the apply finishes, nothing panics, and the environment is
+/// there, with no half-finished apply left for a closed pipe.
+#[test]
+fn a_reader_that_goes_away_stops_the_output_not_the_command() {
+    let project = Project::new();
+    let (code, stderr) = project
+        .rehearsal(&["apply", "prerelease", "--auto-approve", "--skip-checks"])
+        .run_with_stdout_closed();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
+    project
+        .rehearsal(&["plan", "prerelease", "--detailed-exitcode"])
+        .run()
+        .exits(0);
+    let (code, stderr) = project
+        .rehearsal(&["status", "--json"])
+        .run_with_stdout_closed();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -231,6 +231,23 @@ impl Run<'_> {
         cmd
     }
 
+    /// Run it with its stdout a pipe whose reader has gone (`rehearsal status | head`, once
+    /// `head` has had its lines): its exit code and stderr.
+    pub fn run_with_stdout_closed(self) -> (i32, String) {
+        let mut child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the rehearsal binary runs");
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("it ends");
+        (
+            output.status.code().expect("exited, not killed"),
+            String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+        )
+    }
+
     /// Run it to the end.
     pub fn run(self) -> Outcome {
         let output = self.command().output().expect("the rehearsal binary runs");
