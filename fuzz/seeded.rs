@@ -291,6 +291,8 @@ const WORDS: &[&str] = &[
     "destroy",
     "kept",
     "final_snapshot",
+    "rollback",
+    "keep_revisions",
     "format_version",
     "depends_on",
     "timeout_secs",

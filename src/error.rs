@@ -37,6 +37,8 @@ pub enum Error {
     #[error(transparent)]
     Destroy(#[from] DestroyError),
     #[error(transparent)]
+    Rollback(#[from] crate::rollback::RollbackError),
+    #[error(transparent)]
     Graph(#[from] GraphError),
     /// One step of an apply or a teardown, as listed under that step.
     #[error(transparent)]
@@ -157,6 +159,7 @@ impl Error {
             | Error::Plan(_)
             | Error::Provider(_)
             | Error::Destroy(_)
+            | Error::Rollback(_)
             | Error::Graph(_)
             | Error::Cancelled { .. }
             | Error::Answer(_)
@@ -185,6 +188,7 @@ impl Error {
             Error::Recheck(e) => e.hint().into_iter().collect(),
             Error::Provider(e) => e.hint().into_iter().collect(),
             Error::Destroy(e) => e.hint().into_iter().collect(),
+            Error::Rollback(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
             Error::Step(e) => e.hint().into_iter().collect(),
             // clap's message carries its own tips.

@@ -21,6 +21,7 @@ pub mod exit;
 pub mod fuzz;
 pub mod graph;
 pub mod plan;
+pub mod rollback;
 pub mod spec;
 pub mod wait;
 pub mod workflow;

@@ -37,7 +37,8 @@ fn a_version_bump_of_a_clone_is_one_line_naming_the_container_and_field() {
         .exits(2)
         .shows(
             "because containers[\"server\"].image changed example/openchs-server:3.1.0 → \
-             example/openchs-server:3.2.0, which forces a new ecs_task_definition",
+             example/openchs-server:3.2.0: a new revision, registered beside \
+             prerelease-server:1 (kept, with the newest 3: keep_revisions = 3)",
         );
     assert_eq!(
         container_lines(&bumped.show()),

@@ -107,6 +107,14 @@ fn live(td: &TaskDefinition, address: Address, all: TagMap) -> LiveResource {
         .set("arn", arn.as_str())
         .set("revision", td.revision())
         .set("status", status.as_str());
+    // When ECS registered it (`registeredAt`), for `rehearsal revisions`.
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html
+    if let Some(at) = td
+        .registered_at()
+        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+    {
+        b.set("registered_at", at.as_str());
+    }
     LiveResource {
         address,
         id: arn,

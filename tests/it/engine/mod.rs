@@ -94,4 +94,5 @@ mod network;
 mod order;
 mod ownership;
 mod plan_files;
+mod revisions;
 mod stale;
