@@ -118,3 +118,24 @@ pub fn beyond_kept<'a>(
         })
         .collect()
 }
+
+/// One object per address, for what reads the environment's values by address (checks,
+/// references while applying): where several revisions of a task definition are kept, the
+/// newest, which is the one the last apply registered; elsewhere the last listed, as before.
+pub fn one_per_address(
+    live: &[LiveResource],
+) -> std::collections::BTreeMap<crate::model::Address, &LiveResource> {
+    let mut out: std::collections::BTreeMap<crate::model::Address, &LiveResource> =
+        std::collections::BTreeMap::new();
+    for r in live.iter().filter(|r| !r.is_going_away()) {
+        match out.get(&r.address) {
+            Some(kept)
+                if r.address.kind == ResourceKind::EcsTaskDefinition
+                    && number(kept) > number(r) => {}
+            _ => {
+                out.insert(r.address.clone(), r);
+            }
+        }
+    }
+    out
+}

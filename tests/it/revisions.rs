@@ -130,3 +130,28 @@ fn a_rollback_with_nothing_earlier_kept_is_refused() {
         .exits(1)
         .stderr_has("staging declares no service `web`");
 }
+
+#[test]
+fn check_judges_the_service_against_the_newest_revision_kept() {
+    let project = Project::new();
+    // Ten versions: revisions 8, 9 and 10 are kept, and "staging-server:10" sorts before
+    // "staging-server:8" as text.
+    for minor in 1..=10 {
+        let version = format!("server_version=3.{minor}.0");
+        project
+            .rehearsal(&["apply", "staging", "--var", &version, "--auto-approve"])
+            .run()
+            .exits(0);
+    }
+    assert_eq!(running(&project), "staging-server:10");
+    project
+        .rehearsal(&["revisions", "staging"])
+        .run()
+        .exits(0)
+        .stdout_has("3 revisions kept (keep_revisions = 3)");
+    project
+        .rehearsal(&["check", "staging", "--var", "server_version=3.10.0"])
+        .run()
+        .exits(0)
+        .stdout_has("passed   deployment of ecs_service.server: runs what the spec asks");
+}
