@@ -295,6 +295,8 @@ const WORDS: &[&str] = &[
     "snapshots",
     "before_apply",
     "keep",
+    "rollback",
+    "keep_revisions",
     "format_version",
     "depends_on",
     "timeout_secs",

@@ -193,6 +193,9 @@ ECS (JSON 1.1)
  23. CreateService of a name that is ACTIVE in the cluster: ``InvalidParameterException``
      "Creation of service was not idempotent." (moto replaces the service).
      https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html
+ 25. RegisterTaskDefinition and DescribeTaskDefinition say when the revision was registered
+     (``registeredAt``, the time of the RegisterTaskDefinition; moto answers null).
+     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html
  24. ListResourceRecordSets answers at most ``route53_page_size`` records a page (control
      endpoint; default 3, AWS's is up to 300), with IsTruncated and NextRecordName/Type, so
      clients must follow the pages.
@@ -715,6 +718,8 @@ class Realism:
         with self.lock:
             self.records: dict[tuple[str, str, str], Record] = {}
             self.arn_created: dict[str, float] = {}
+            # 25: when each task-definition revision was registered, in seconds since the epoch.
+            self.registered_at: dict[str, float] = {}
             self.tokens: dict[tuple[str, str], dict] = {}
             self.token_locks: dict[tuple[str, str], threading.Lock] = {}
             self.deferred: list[dict] = []
@@ -2006,9 +2011,21 @@ class Realism:
             out = json.loads(resp[2])
             self._track_arn((out.get("taskDefinition") or {}).get("taskDefinitionArn"))
             if out.get("taskDefinition"):
+                arn = out["taskDefinition"].get("taskDefinitionArn")
+                if arn:
+                    with self.lock:
+                        self.registered_at[arn] = time.time()
+                self._registered_at(out["taskDefinition"])
                 _aws_task_definition_defaults(out["taskDefinition"])
                 return self._json_response(200, out)
         return resp
+
+    def _registered_at(self, td: dict) -> None:
+        """25: ``registeredAt`` as ECS says it, where moto leaves it null."""
+        with self.lock:
+            at = self.registered_at.get(td.get("taskDefinitionArn") or "")
+        if at is not None and not td.get("registeredAt"):
+            td["registeredAt"] = at
 
     def ecs_describe_task_definition(self, call: Call) -> Response:
         # 18: a task definition as ECS describes it, with the defaults it fills in.
@@ -2017,6 +2034,7 @@ class Realism:
             return self._deleted_task_definition(call) or resp
         out = json.loads(resp[2])
         if out.get("taskDefinition"):
+            self._registered_at(out["taskDefinition"])
             _aws_task_definition_defaults(out["taskDefinition"])
             with self.lock:
                 self.counters["rewritten"] += 1

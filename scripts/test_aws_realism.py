@@ -792,6 +792,19 @@ def ecs_deleted_task_definitions_stay_delete_in_progress(env: Env):
 
 
 @test
+def ecs_task_definitions_say_when_they_were_registered(env: Env):
+    before = time.time()
+    out = env.ecs.register_task_definition(
+        family="pre-server", containerDefinitions=[{"name": "a", "image": "a:1", "memory": 64}])
+    registered = out["taskDefinition"]["registeredAt"]
+    assert before - 1 <= registered.timestamp() <= time.time() + 1, registered
+    described = env.ecs.describe_task_definition(taskDefinition="pre-server")["taskDefinition"]
+    assert described["registeredAt"] == registered, described
+    assert env.m_ecs.describe_task_definition(taskDefinition="pre-server")["taskDefinition"] \
+        .get("registeredAt") is None, "moto says it now: the layer is no longer needed for it"
+
+
+@test
 def ecs_rollout_completes_and_not_found_window(env: Env):
     env.realism(table={"consistency": {"not_found_after_create": 100},  # 0.5 s
                        "ecs_service": {"create": [["deploying", 300]]}})  # 1.5 s

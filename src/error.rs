@@ -39,6 +39,8 @@ pub enum Error {
     #[error(transparent)]
     Destroy(#[from] DestroyError),
     #[error(transparent)]
+    Rollback(#[from] crate::engine::rollback::RollbackError),
+    #[error(transparent)]
     Graph(#[from] GraphError),
     #[error(transparent)]
     Import(Box<ImportError>),
@@ -180,6 +182,7 @@ impl Error {
             | Error::Plan(_)
             | Error::Provider(_)
             | Error::Destroy(_)
+            | Error::Rollback(_)
             | Error::Graph(_)
             | Error::Import(_)
             | Error::WriteSpec { .. }
@@ -211,6 +214,7 @@ impl Error {
             Error::Recheck(e) => e.hint().into_iter().collect(),
             Error::Provider(e) => e.hint().into_iter().collect(),
             Error::Destroy(e) => e.hint().into_iter().collect(),
+            Error::Rollback(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
             Error::Import(e) => e.hint().into_iter().collect(),
             Error::Snapshot(e) => e.hint().into_iter().collect(),

@@ -65,11 +65,15 @@ impl Run {
             .into_iter()
             .filter(|r| !r.is_going_away() && !doomed.contains(r.id.as_str()))
             .collect();
+        // Of the revisions kept at one address, the newest (see `plan::revisions`).
+        let live: BTreeMap<Address, LiveResource> = crate::plan::revisions::one_per_address(&live)
+            .into_iter()
+            .map(|(address, r)| (address, r.clone()))
+            .collect();
         let outputs = live
             .iter()
-            .map(|r| (r.address.clone(), r.attributes.clone()))
+            .map(|(address, r)| (address.clone(), r.attributes.clone()))
             .collect();
-        let live = live.into_iter().map(|r| (r.address.clone(), r)).collect();
         let built = plan
             .actions
             .iter()

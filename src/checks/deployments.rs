@@ -23,10 +23,9 @@ pub struct Deployment {
 /// holds the spec's attributes; references to other resources are resolved from `live`. A
 /// resource whose asked value refers to a source (known only to a plan) is left out.
 pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<Deployment> {
-    let outputs: BTreeMap<Address, Attributes> = live
-        .iter()
-        .filter(|r| !r.is_going_away())
-        .map(|r| (r.address.clone(), r.attributes.clone()))
+    let outputs: BTreeMap<Address, Attributes> = crate::plan::revisions::one_per_address(live)
+        .into_iter()
+        .map(|(address, r)| (address, r.attributes.clone()))
         .collect();
     let lookup = refs::from_resources(&outputs);
     desired

@@ -90,9 +90,9 @@ pub struct Retry<'a> {
 
 /// What each resource of the environment holds now, by address: the values checks refer to.
 pub fn outputs_of(live: &[LiveResource]) -> BTreeMap<Address, Attributes> {
-    live.iter()
-        .filter(|r| !r.is_going_away())
-        .map(|r| (r.address.clone(), r.attributes.clone()))
+    crate::plan::revisions::one_per_address(live)
+        .into_iter()
+        .map(|(address, r)| (address, r.attributes.clone()))
         .collect()
 }
 

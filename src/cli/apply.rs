@@ -67,6 +67,18 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         }
         (plan, Some(spec), provider)
     };
+    carry_out(plan, spec, provider, &args, style).await
+}
+
+/// Carry out a plan that was shown (and confirmed) or loaded: re-check it, run it, judge it,
+/// then run the spec's checks. `rehearsal rollback` carries out its plan here too.
+pub(super) async fn carry_out(
+    plan: crate::plan::Plan,
+    spec: Option<crate::spec::Spec>,
+    provider: std::sync::Arc<dyn crate::provider::Provider>,
+    args: &ApplyArgs,
+    style: Style,
+) -> Result<u8, Error> {
     // A destroy plan: re-checked like any plan, then carried out in passes, with the proof.
     if plan.is_destroy() {
         workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;

@@ -32,6 +32,8 @@ mod plan;
 mod provider;
 mod reap;
 mod report;
+mod revisions;
+mod rollback;
 mod settings;
 mod snapshot;
 mod status;
@@ -152,6 +154,17 @@ pub enum Command {
                             rehearsal status prerelease   # what one environment owns, resource by resource"
     )]
     Status(status::StatusArgs),
+    /// List the task-definition revisions an environment keeps, newest first, and which runs.
+    #[command(
+        after_help = "Examples:\n  rehearsal revisions staging\n  rehearsal revisions staging --json"
+    )]
+    Revisions(revisions::RevisionsArgs),
+    /// Take a service back to the revision that ran before the last deploy (a plan, shown,
+    /// then carried out).
+    #[command(after_help = "Examples:\n  rehearsal rollback staging\n  \
+                            rehearsal rollback staging server --auto-approve\n  \
+                            rehearsal rollback staging --out plans/staging.rollback.json   # review, then `rehearsal apply` it")]
+    Rollback(rollback::RollbackArgs),
     /// Delete everything an environment owns (found by its tags) and prove it is gone.
     #[command(after_help = "Examples:\n  rehearsal destroy prerelease --dry-run\n  \
                             rehearsal destroy prerelease --auto-approve\n  \
@@ -199,6 +212,8 @@ pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Check(args) => check::run(settings, args, style).await,
         Command::Graph(args) => graph::run(settings, args).await,
         Command::Status(args) => status::run(settings, args).await,
+        Command::Revisions(args) => revisions::run(settings, args).await,
+        Command::Rollback(args) => rollback::run(settings, args, style).await,
         Command::Destroy(args) => destroy::run(settings, args, style).await,
         Command::Snapshot(args) => snapshot::run(settings, args, style).await,
         Command::Reap(args) => reap::run(settings, args, style).await,

@@ -8,7 +8,8 @@
 //! - [`destroy`]: an environment's destroy plan, from its tags alone;
 //! - [`import`]: what rehearsal did not create, taken into a protected environment;
 //! - [`snapshot`]: safety snapshots of the databases an environment names, as a plan;
-//! - [`status`]: what runs where, every environment's row from one scan per region.
+//! - [`status`]: what runs where, every environment's row from one scan per region;
+//! - [`rollback`]: the revisions an environment keeps, and the plan back to the one before.
 //!
 //! The executor that carries plans out is `apply`; the plan itself is `plan`.
 
@@ -16,6 +17,7 @@ pub mod destroy;
 pub mod graph;
 pub mod import;
 pub mod ownership;
+pub mod rollback;
 pub mod snapshot;
 pub mod status;
 pub mod wait;

@@ -104,6 +104,11 @@ pub struct Spec {
     pub containers: Option<Vec<ContainerSpec>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// How many revisions a version bump keeps registered, newest first, so that there is
+    /// something to roll back to (default [`DEFAULT_KEEP_REVISIONS`]). Plan policy, not part of
+    /// the revision: the diff takes it out before comparing (see `plan::revisions`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_revisions: Option<i64>,
     #[serde(default, skip_serializing)]
     pub depends_on: Vec<String>,
     #[serde(default, skip_serializing)]
@@ -193,6 +198,16 @@ pub struct PortMapping {
     pub protocol: Option<String>,
 }
 
+/// The attribute that says how many revisions to keep.
+pub const KEEP_REVISIONS: &str = "keep_revisions";
+
+/// Revisions kept when the spec does not say: the one running and two to roll back to.
+pub const DEFAULT_KEEP_REVISIONS: u32 = 3;
+
+/// The most revisions a spec may ask to keep (ECS itself keeps up to 1,000,000 per family;
+/// more than this is a typo).
+pub const MAX_KEEP_REVISIONS: i64 = 100;
+
 /// The attribute a clone reads its source's definition from, until the plan resolves it.
 pub(crate) const SOURCE_DEFINITION: &str = "clone_source_definition";
 
@@ -200,6 +215,21 @@ pub(crate) const SOURCE_DEFINITION: &str = "clone_source_definition";
 /// reference, whose whole definition the plan reads.
 fn clone_rules(attrs: &mut Attributes, _: &SpecContext) -> Result<(), Rule> {
     super::isolation::check_spec(KIND.kind, attrs)?;
+    if let Some(keep) = attrs.get(KEEP_REVISIONS)
+        && !keep
+            .as_i64()
+            .is_some_and(|n| (1..=MAX_KEEP_REVISIONS).contains(&n))
+    {
+        return Err(Rule {
+            message: format!(
+                "keep_revisions = {keep}: keep between 1 and {MAX_KEEP_REVISIONS} revisions"
+            ),
+            hint: format!(
+                "the revision running counts: keep_revisions = {DEFAULT_KEEP_REVISIONS} (the \
+                 default) keeps it and two to roll back to"
+            ),
+        });
+    }
     let has_containers = attrs.contains_key("containers");
     let overrides = attrs.contains_key("containers_override");
     let Some(clone_of) = attrs.get("clone_of").cloned() else {

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{
     ActionKind, AttributeChange, FieldChange, Observed, PathStep, PlanError, PlannedAction, Reason,
+    revisions,
 };
 use crate::kinds::{self, Kind};
 use crate::model::{Address, Attributes, LiveResource, input_digest};
@@ -26,6 +27,8 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
     let mut planned: BTreeMap<Address, Attributes> = BTreeMap::new();
     // The live object that stands for each spec address.
     let mut chosen: BTreeMap<Address, &LiveResource> = BTreeMap::new();
+    // Kinds whose revisions are kept: how many, and whether the plan registers a new one.
+    let mut kept_revisions: BTreeMap<Address, (u32, bool)> = BTreeMap::new();
 
     for address in creation_order(spec) {
         let resource = &spec.resources[&address];
@@ -69,15 +72,30 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
         })?;
         resolve(resource, &mut desired)?;
         check_names(resource, &desired)?;
-        let current = live
-            .get(&address)
-            .and_then(|objects| stands_for(objects, &desired));
+        let keep = revisions::keep(address.kind, &mut desired);
+        let current = live.get(&address).and_then(|objects| match keep {
+            Some(_) => {
+                revisions::stands_for(objects, |o| compare(resource, desired.clone(), o).is_none())
+            }
+            None => stands_for(objects, &desired),
+        });
         if let Some(current) = current {
             chosen.insert(address.clone(), current);
         }
         let action = match current {
             None => Some(create(resource, desired, observed, &address)),
             Some(current) => compare(resource, desired, current),
+        };
+        let action = match keep {
+            Some(kept) => {
+                let action = action.map(|a| revisions::registered_beside(a, kept));
+                let registers = action
+                    .as_ref()
+                    .is_some_and(|a| a.action == ActionKind::Create);
+                kept_revisions.insert(address.clone(), (kept, registers));
+                action
+            }
+            None => action,
         };
         if let Some(mut action) = action {
             action.inherited = inherited;
@@ -90,8 +108,17 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
     }
 
     // What is live but not wanted: resources no longer in the spec, duplicates an interrupted
-    // apply left behind, and what an instance left behind when it ended.
+    // apply left behind, revisions beyond those kept, and what an instance left behind when it
+    // ended.
+    let in_use = revisions::in_use(observed);
     for (address, objects) in &live {
+        if let Some(&(kept, registers)) = kept_revisions.get(address) {
+            let chosen = chosen.get(address).map(|c| c.id.as_str());
+            for object in revisions::beyond_kept(objects, kept, registers, chosen, &in_use) {
+                actions.push(delete(address, object, Reason::OlderThanKept { kept }));
+            }
+            continue;
+        }
         if let Some(by_product) = kinds::describe(address.kind).by_product {
             // Attached, it is part of its maker, and goes (or is left) with it.
             let maker = Address::new(by_product.of, address.name.clone());

@@ -77,6 +77,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     if let Some(destroy) = &plan.destroy {
         parts.insert("destroy plan".into(), digest(destroy));
     }
+    if let Some(rollback) = &plan.rollback {
+        parts.insert("rollback plan".into(), digest(rollback));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

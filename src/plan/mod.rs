@@ -5,6 +5,7 @@ pub mod diff;
 pub mod egress;
 pub mod observe;
 pub mod render;
+pub mod revisions;
 
 pub mod integrity;
 
@@ -100,6 +101,17 @@ pub enum Reason {
     Changed { attribute: String },
     /// Replace: the live object is in a state it never recovers from.
     CannotRecover { status: String },
+    /// Create: a new revision of an immutable resource (a task definition), registered beside
+    /// `previous`, which stays among the `kept` newest (`keep_revisions`).
+    NewRevision {
+        attribute: String,
+        previous: String,
+        kept: u32,
+    },
+    /// Delete: a revision beyond the `kept` newest, which no service runs.
+    OlderThanKept { kept: u32 },
+    /// Update: `rehearsal rollback` takes a service back from one revision to an earlier one.
+    RolledBack { from: String, to: String },
     /// Delete: the spec no longer declares the address.
     NotInSpec,
     /// Delete: a second object carries the address (an interrupted apply's); `kept` stays.
@@ -195,6 +207,10 @@ pub struct Plan {
     /// environment owns, carried out in passes and proven by a final listing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destroy: Option<Destroy>,
+    /// `Some` for a rollback plan (`rehearsal rollback`): its one action takes a service back
+    /// to an earlier revision; this is what it undoes and what it leaves as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<crate::engine::rollback::Rollback>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -345,6 +361,7 @@ impl Plan {
             checks: spec.checks.clone(),
             spec: Some(spec.clone()),
             destroy: None,
+            rollback: None,
             fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };
@@ -388,6 +405,40 @@ impl Plan {
             checks: vec![],
             spec: spec.cloned(),
             destroy: Some(Destroy { kept }),
+            rollback: None,
+            fingerprints,
+            integrity: BTreeMap::new(),
+        };
+        plan.integrity = integrity::record(&plan);
+        plan
+    }
+
+    /// A rollback plan: `action` (an update of a service back to an earlier revision), with
+    /// what it decided. It reads no source: `fingerprints` are of the environment alone.
+    pub fn rollback(
+        spec: &Spec,
+        action: PlannedAction,
+        rollback: crate::engine::rollback::Rollback,
+        fingerprints: BTreeMap<String, String>,
+        created_at: String,
+    ) -> Plan {
+        let mut plan = Plan {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at,
+            env: spec.env.clone(),
+            protected: spec.is_protected(),
+            ttl_secs: spec.ttl.map(|d| d.as_secs()),
+            spec_path: spec.path.clone(),
+            spec_digest: spec.digest(),
+            variables: spec.variables.clone(),
+            sources: BTreeMap::new(),
+            actions: vec![action],
+            teardown: kinds::teardown_prerequisites(),
+            checks: spec.checks.clone(),
+            spec: Some(spec.clone()),
+            destroy: None,
+            rollback: Some(rollback),
             fingerprints,
             integrity: BTreeMap::new(),
         };
@@ -424,6 +475,7 @@ impl Plan {
             checks: vec![],
             spec: Some(spec.clone()),
             destroy: None,
+            rollback: None,
             fingerprints: observed.fingerprints(),
             integrity: BTreeMap::new(),
         };

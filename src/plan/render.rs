@@ -100,8 +100,13 @@ pub fn human(plan: &Plan, style: Style) -> String {
         {
             let _ = writeln!(out, "      note: {note}");
         }
-        for change in &action.changes {
-            if action.action != ActionKind::Create && !change.fields.is_empty() {
+        // A rollback's reason names both revisions; its ARNs are in the plan file.
+        let changes = match action.reason {
+            Reason::RolledBack { .. } => &[][..],
+            _ => &action.changes[..],
+        };
+        for change in changes {
+            if !change.fields.is_empty() {
                 for field in &change.fields {
                     let _ = writeln!(out, "        {}", field_line(&change.name, field));
                 }
@@ -116,8 +121,8 @@ pub fn human(plan: &Plan, style: Style) -> String {
                 _ if set_change(change, action).is_some() => {
                     set_change(change, action).unwrap_or_default()
                 }
-                (ActionKind::Create, _) => format!("{} = {after}", change.name),
                 (_, Some(before)) => format!("{}: {} → {after}", change.name, short(before)),
+                (ActionKind::Create, None) => format!("{} = {after}", change.name),
                 (_, None) => format!("{}: (unset) → {after}", change.name),
             };
             let marker = if change.forces_replacement && action.action == ActionKind::Replace {
@@ -137,8 +142,71 @@ pub fn human(plan: &Plan, style: Style) -> String {
         plan.count(ActionKind::Replace),
         plan.count(ActionKind::Delete)
     );
+    if let Some(rollback) = &plan.rollback {
+        rolled_back(&mut out, plan, rollback);
+    }
     checks(&mut out, plan);
     out
+}
+
+/// What a rollback plan undoes and what it leaves as it is: the two revisions' differences,
+/// the data, and what the spec still asks for.
+fn rolled_back(out: &mut String, plan: &Plan, rollback: &crate::engine::rollback::Rollback) {
+    let (from, to) = (
+        short_revision(&rollback.from.arn),
+        short_revision(&rollback.to.arn),
+    );
+    let _ = writeln!(out, "\nWhat differs, {from} → {to}:");
+    if rollback.differences.is_empty() {
+        let _ = writeln!(out, "  nothing but the revision number");
+    }
+    for change in &rollback.differences {
+        for field in &change.fields {
+            let _ = writeln!(out, "  {}", field_line(&change.name, field));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nThe data stays as it is: a rollback of code does not roll back the database, and the \
+         schema may have moved. If the release of {from} migrated it, {to} will meet the migrated \
+         schema."
+    );
+    match &rollback.snapshot {
+        Some(snapshot) => {
+            let _ = writeln!(
+                out,
+                "The newest snapshot of {}'s databases taken before {from} was registered: \
+                 {snapshot}.",
+                plan.env.name
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{} owns no database snapshot taken before {from} was registered.",
+                plan.env.name
+            );
+        }
+    }
+    let asks = rollback.spec_images.join(", ");
+    if rollback.spec_images == rollback.to.images {
+        let _ = writeln!(
+            out,
+            "The spec asks for {asks}, as {to} does: the next plan keeps it."
+        );
+    } else {
+        let stay = match &rollback.stay_with {
+            Some((name, value)) => format!("set {name} to {value} to stay"),
+            None => format!(
+                "change the spec to ask for {} to stay",
+                rollback.to.images.join(", ")
+            ),
+        };
+        let _ = writeln!(
+            out,
+            "The spec still asks for {asks}: the next plan rolls forward; {stay}."
+        );
+    }
 }
 
 /// A destroy plan's deletes, one line each in teardown order, with the final snapshot each
@@ -309,6 +377,33 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
         Reason::CannotRecover { status } => {
             format!("because it is in state `{status}` and cannot recover")
         }
+        Reason::NewRevision {
+            attribute,
+            previous,
+            kept,
+        } => {
+            let lead = action
+                .changes
+                .iter()
+                .find(|c| &c.name == attribute)
+                .map(|c| describe_change(c, action))
+                .unwrap_or_else(|| format!("{attribute} changed"));
+            format!(
+                "because {lead}: a new revision, registered beside {} (kept, with the newest \
+                 {kept}: keep_revisions = {kept})",
+                short_revision(previous)
+            )
+        }
+        Reason::OlderThanKept { kept } => format!(
+            "because it is older than the {kept} revisions kept (keep_revisions = {kept}) and no \
+             service runs it"
+        ),
+        Reason::RolledBack { from, to } => format!(
+            "because `rehearsal rollback` takes it back from {} to {}, the revision that ran \
+             before",
+            short_revision(from),
+            short_revision(to)
+        ),
         Reason::NotInSpec => format!("because it is not in {}", plan.spec_path.display()),
         Reason::Duplicate { kept } => format!(
             "because it duplicates {} ({kept}), left by an interrupted apply",
@@ -350,6 +445,11 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
             crate::english::count(*keep as usize, "safety snapshot")
         ),
     }
+}
+
+/// `staging-server:2` from a task definition's ARN.
+pub fn short_revision(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// A change of a list compared as a set (security group rules, say), as the items added and

@@ -37,7 +37,8 @@ fn a_version_bump_of_a_clone_is_one_line_naming_the_container_and_field() {
         .exits(2)
         .shows(
             "because containers[\"server\"].image changed example/openchs-server:3.1.0 → \
-             example/openchs-server:3.2.0, which forces a new ecs_task_definition",
+             example/openchs-server:3.2.0: a new revision, registered beside \
+             prerelease-server:1 (kept, with the newest 3: keep_revisions = 3)",
         );
     assert_eq!(
         container_lines(&bumped.show()),
@@ -499,6 +500,112 @@ mod against_the_emulator {
             prerelease_service(&em).await.task_definition(),
             Some(running.as_str()),
             "ECS runs the old revision, and rehearsal said so"
+        );
+    }
+
+    /// The staging service as ECS shows it through the realistic proxy rehearsal talks to.
+    async fn staging_service(em: &Emulator, proxy: &FaultProxy) -> aws_sdk_ecs::types::Service {
+        let ecs = aws_sdk_ecs::Client::new(&em.sdk_config_at(&proxy.endpoint).await);
+        ecs.describe_services()
+            .cluster("staging")
+            .services("server")
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .clone()
+    }
+
+    /// Staging at 3.1.0, bumped to 3.2.0, rolled back: the service's primary deployment runs
+    /// 3.1.0's revision again, its rollout COMPLETED, and rollback exits 0 only then.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_rollback_returns_staging_to_the_revision_before_and_exits_0_once_it_runs() {
+        let em = Emulator::start();
+        em.seed_production();
+        let (proxy, project) = realistic(&em);
+        project
+            .rehearsal(&["apply", "staging", "--auto-approve"])
+            .run()
+            .exits(0);
+        // One revision only: nothing to roll back to.
+        project
+            .rehearsal(&["rollback", "staging", "--auto-approve"])
+            .run()
+            .exits(1)
+            .stderr_has("nothing to roll back to: ecs_service.server runs staging-server:1");
+        project
+            .rehearsal(&[
+                "apply",
+                "staging",
+                "--var",
+                "server_version=3.2.0",
+                "--auto-approve",
+            ])
+            .run()
+            .exits(0)
+            .shows("a new revision, registered beside staging-server:1");
+        let bumped = staging_service(&em, &proxy).await;
+        let bumped = bumped.task_definition().unwrap();
+        assert!(bumped.ends_with("staging-server:2"), "{bumped}");
+        project
+            .rehearsal(&["revisions", "staging"])
+            .run()
+            .exits(0)
+            .shows("2 revisions kept (keep_revisions = 3)");
+        // Each with when ECS registered it (registeredAt, realism item 25).
+        let listed = project
+            .rehearsal(&["revisions", "staging", "--json"])
+            .run()
+            .exits(0)
+            .json();
+        for revision in listed[0]["revisions"].as_array().unwrap() {
+            let at = revision["registered_at"].as_str().unwrap_or_default();
+            assert!(at.starts_with("20") && at.ends_with('Z'), "{listed:#}");
+        }
+        assert_eq!(
+            listed[0]["revisions"][0]["runs_in"][0],
+            "ecs_service.server"
+        );
+
+        project
+            .rehearsal(&[
+                "rollback",
+                "staging",
+                "--var",
+                "server_version=3.2.0",
+                "--auto-approve",
+            ])
+            .run()
+            .exits(0)
+            .shows(
+                "containers[\"server\"].image: example/openchs-server:3.2.0 → \
+                 example/openchs-server:3.1.0",
+            )
+            .shows("the next plan rolls forward; set server_version to 3.1.0 to stay")
+            .shows("1 done, 0 failed, 0 skipped");
+        let service = staging_service(&em, &proxy).await;
+        let primary = service
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+            .expect("a primary deployment");
+        let arn = primary.task_definition().unwrap();
+        assert!(arn.ends_with("staging-server:1"), "{arn}");
+        assert_eq!(
+            primary.rollout_state(),
+            Some(&DeploymentRolloutState::Completed)
+        );
+        assert_eq!(service.running_count(), service.desired_count());
+        let ecs = aws_sdk_ecs::Client::new(&em.sdk_config().await);
+        let revision = ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            revision.task_definition().unwrap().container_definitions()[0].image(),
+            Some("example/openchs-server:3.1.0")
         );
     }
 }

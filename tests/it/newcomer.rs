@@ -94,8 +94,9 @@ fn a_version_bump_says_how_many_steps_its_changes_take_and_the_summary_counts_th
         .exits(0)
         .stdout_has("Applying 9 changes to prerelease (eu-west-1)...\n")
         .stdout_has("Summary: 9 done, 0 failed, 0 skipped.");
-    // The server (new user data) and the task definition (a new revision) are replaced, each a
-    // create and a delete; the service and the DNS record are updated: four changes, six steps.
+    // The server (new user data) is replaced, a create and a delete; the task definition gets a
+    // new revision (the previous one is kept to roll back to); the service and the DNS record
+    // are updated: four changes, five steps.
     project
         .rehearsal(&[
             "apply",
@@ -106,9 +107,9 @@ fn a_version_bump_says_how_many_steps_its_changes_take_and_the_summary_counts_th
         ])
         .run()
         .exits(0)
-        .stdout_has("Plan: 0 to create, 2 to update, 2 to replace, 0 to delete.")
-        .stdout_has("Applying 4 changes to prerelease (eu-west-1) in 6 steps...\n")
-        .stdout_has("Summary: 6 done, 0 failed, 0 skipped.");
+        .stdout_has("Plan: 1 to create, 2 to update, 1 to replace, 0 to delete.")
+        .stdout_has("Applying 4 changes to prerelease (eu-west-1) in 5 steps...\n")
+        .stdout_has("Summary: 5 done, 0 failed, 0 skipped.");
 }
 
 #[test]

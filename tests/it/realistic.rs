@@ -403,7 +403,9 @@ async fn a_safety_snapshot_is_taken_outlives_destroy_and_keep_prunes_only_ours()
     // pre-release never snapshotted production's.
     assert!(last.contains_key(id), "{last:#?}");
     assert!(
-        !last.keys().any(|k| k.starts_with("prerelease-production-db-")),
+        !last
+            .keys()
+            .any(|k| k.starts_with("prerelease-production-db-")),
         "{last:#?}"
     );
     w.assert_production_unchanged().await;

@@ -108,6 +108,14 @@ fn live(td: &TaskDefinition, address: Address, all: TagMap) -> LiveResource {
         .set("revision", td.revision())
         .opt(times::CREATED_AT, td.registered_at().and_then(rfc3339))
         .set("status", status.as_str());
+    // When ECS registered it (`registeredAt`), for `rehearsal revisions`.
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TaskDefinition.html
+    if let Some(at) = td
+        .registered_at()
+        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+    {
+        b.set("registered_at", at.as_str());
+    }
     LiveResource {
         address,
         id: arn,

@@ -36,6 +36,14 @@ fn live(snap: &DbSnapshot, address: Address, all: TagMap) -> LiveResource {
             snap.snapshot_create_time().and_then(rfc3339),
         )
         .set("status", status.as_str());
+    // When it was taken, for `rehearsal rollback` to name the one before a release.
+    // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBSnapshot.html
+    if let Some(at) = snap
+        .snapshot_create_time()
+        .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+    {
+        b.set("created_at", at.as_str());
+    }
     LiveResource {
         address,
         id,

@@ -96,6 +96,18 @@ pub(super) fn behaviour(kind: ResourceKind) -> &'static dyn FakeKind {
     }
 }
 
+/// Now, as ECS writes a revision's `registeredAt` and RDS a snapshot's `SnapshotCreateTime`.
+fn registered_at() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 fn str_attr<'a>(attrs: &'a Attributes, key: &str) -> &'a str {
     attrs.get(key).and_then(Value::as_str).unwrap_or_default()
 }
@@ -147,6 +159,7 @@ impl FakeKind for RdsSnapshot {
             "arn".into(),
             json!(format!("arn:aws:rds:{region}:{ACCOUNT}:snapshot:{id}")),
         );
+        attributes.insert("created_at".into(), json!(registered_at()));
         Ok(id)
     }
 
@@ -454,15 +467,23 @@ impl FakeKind for EcsTaskDefinition {
         attributes: &mut Attributes,
     ) -> Result<String, ProviderError> {
         let family = str_attr(attributes, "family").to_string();
-        let revision = cloud
-            .resources
-            .values()
-            .filter(|r| {
-                r.kind == ResourceKind::EcsTaskDefinition
-                    && str_attr(&r.attributes, "family") == family
-            })
-            .count()
-            + 1;
+        // ECS never reuses a revision number, even once the revision is deregistered and
+        // deleted: the family's next one is after every one it ever had.
+        let counter = format!("fake:revisions:{family}");
+        let revision = cloud.counters.get(&counter).copied().unwrap_or(0).max(
+            cloud
+                .resources
+                .values()
+                .filter(|r| {
+                    r.kind == ResourceKind::EcsTaskDefinition
+                        && str_attr(&r.attributes, "family") == family
+                })
+                .filter_map(|r| r.attributes.get("revision").and_then(Value::as_u64))
+                .max()
+                .unwrap_or(0),
+        ) + 1;
+        cloud.counters.insert(counter, revision);
+        attributes.insert("registered_at".into(), json!(registered_at()));
         let arn = format!("arn:aws:ecs:{region}:{ACCOUNT}:task-definition/{family}:{revision}");
         attributes.insert("revision".into(), json!(revision));
         attributes.insert("arn".into(), json!(arn));

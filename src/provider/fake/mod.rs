@@ -131,6 +131,9 @@ pub struct FakeCloud {
     /// gateway, as production's do.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub subnets_without_egress: std::collections::BTreeSet<String>,
+    /// Numbers AWS hands out and never reuses (a task-definition family's revisions).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, u64>,
 }
 
 /// One EBS volume of an image's block device mapping.

@@ -96,6 +96,7 @@ impl FakeCloud {
             client_tokens: BTreeMap::new(),
             images: BTreeMap::new(),
             subnets_without_egress: Default::default(),
+            counters: BTreeMap::new(),
         }
     }
 }

@@ -167,7 +167,7 @@ async fn restoring_from_another_snapshot_replaces_the_database_and_what_uses_it(
             "+ rds_snapshot.again",
             "-/+ rds_instance.db",
             "-/+ ec2_instance.server",
-            "-/+ ecs_task_definition.server",
+            "+ ecs_task_definition.server",
             "~ ecs_service.server",
             "~ dns_record.server",
         ]
@@ -211,8 +211,10 @@ async fn restoring_from_another_snapshot_replaces_the_database_and_what_uses_it(
         "{waves:?}"
     );
     assert!(
-        wave_of("~ ecs_service.server") < wave_of("- ecs_task_definition.server"),
-        "the old revision goes once the service moved: {waves:?}"
+        !waves
+            .concat()
+            .contains(&"- ecs_task_definition.server".to_string()),
+        "the old revision is kept, to roll back to: {waves:?}"
     );
 
     let summary = apply_plan(
@@ -229,8 +231,9 @@ async fn restoring_from_another_snapshot_replaces_the_database_and_what_uses_it(
     assert_eq!(new_db.attributes["snapshot"], "prerelease-from-prod-2");
     assert_ne!(live_one(&provider, "ec2_instance.server").id, old_server.id);
     assert!(
-        live_one(&provider, "ecs_task_definition.server")
-            .id
+        live_one(&provider, "ecs_service.server").attributes["task_definition"]
+            .as_str()
+            .unwrap()
             .ends_with("prerelease-server:2")
     );
     assert!(!plan_for(provider.as_ref(), &spec).await.has_changes());
