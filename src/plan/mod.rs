@@ -342,28 +342,9 @@ impl Plan {
             actions = first;
         }
         let mut plan = Plan {
-            format_version: FORMAT_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            created_at,
-            env: spec.env.clone(),
-            protected: spec.is_protected(),
-            ttl_secs: spec.ttl.map(|d| d.as_secs()),
-            spec_path: spec.path.clone(),
-            spec_digest: spec.digest(),
-            variables: spec.variables.clone(),
-            sources: spec
-                .sources
-                .iter()
-                .map(|(a, s)| (a.to_string(), s.query.clone()))
-                .collect(),
             actions,
-            teardown: kinds::teardown_prerequisites(),
-            checks: spec.checks.clone(),
-            spec: Some(spec.clone()),
-            destroy: None,
-            rollback: None,
             fingerprints: observed.fingerprints(),
-            integrity: BTreeMap::new(),
+            ..Plan::of(spec, created_at)
         };
         // What a delete leaves behind is decided now, by the choice recorded on the resource
         // when it was created, and applied as the plan says.
@@ -388,26 +369,21 @@ impl Plan {
         fingerprints: BTreeMap<String, String>,
         created_at: String,
     ) -> Plan {
+        let base = match spec {
+            Some(spec) => Plan::of(spec, created_at),
+            None => Plan::of_nothing(env, created_at),
+        };
         let mut plan = Plan {
-            format_version: FORMAT_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            created_at,
-            env: env.clone(),
+            // Destroy is refused for a protected environment before a plan is made.
             protected: false,
             ttl_secs: None,
-            spec_path: spec.map(|s| s.path.clone()).unwrap_or_default(),
-            spec_digest: spec.map(Spec::digest).unwrap_or_default(),
-            variables: spec.map(|s| s.variables.clone()).unwrap_or_default(),
             // A teardown reads no source: production is not looked at, let alone touched.
             sources: BTreeMap::new(),
             actions,
-            teardown: kinds::teardown_prerequisites(),
             checks: vec![],
-            spec: spec.cloned(),
             destroy: Some(Destroy { kept }),
-            rollback: None,
             fingerprints,
-            integrity: BTreeMap::new(),
+            ..base
         };
         plan.integrity = integrity::record(&plan);
         plan
@@ -423,24 +399,11 @@ impl Plan {
         created_at: String,
     ) -> Plan {
         let mut plan = Plan {
-            format_version: FORMAT_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            created_at,
-            env: spec.env.clone(),
-            protected: spec.is_protected(),
-            ttl_secs: spec.ttl.map(|d| d.as_secs()),
-            spec_path: spec.path.clone(),
-            spec_digest: spec.digest(),
-            variables: spec.variables.clone(),
             sources: BTreeMap::new(),
             actions: vec![action],
-            teardown: kinds::teardown_prerequisites(),
-            checks: spec.checks.clone(),
-            spec: Some(spec.clone()),
-            destroy: None,
             rollback: Some(rollback),
             fingerprints,
-            integrity: BTreeMap::new(),
+            ..Plan::of(spec, created_at)
         };
         plan.integrity = integrity::record(&plan);
         plan
@@ -455,13 +418,23 @@ impl Plan {
         created_at: String,
     ) -> Plan {
         let mut plan = Plan {
-            format_version: FORMAT_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            created_at,
-            env: spec.env.clone(),
-            protected: spec.is_protected(),
             // A safety snapshot is kept, not reaped with its environment.
             ttl_secs: None,
+            actions,
+            checks: vec![],
+            fingerprints: observed.fingerprints(),
+            ..Plan::of(spec, created_at)
+        };
+        plan.integrity = integrity::record(&plan);
+        plan
+    }
+
+    /// What every plan of `spec` carries: where it comes from and what it was made of, with no
+    /// action yet and no seal (each kind of plan adds its own, then seals it).
+    fn of(spec: &Spec, created_at: String) -> Plan {
+        Plan {
+            protected: spec.is_protected(),
+            ttl_secs: spec.ttl.map(|d| d.as_secs()),
             spec_path: spec.path.clone(),
             spec_digest: spec.digest(),
             variables: spec.variables.clone(),
@@ -470,17 +443,34 @@ impl Plan {
                 .iter()
                 .map(|(a, s)| (a.to_string(), s.query.clone()))
                 .collect(),
-            actions,
+            checks: spec.checks.clone(),
+            spec: Some(spec.clone()),
+            ..Plan::of_nothing(&spec.env, created_at)
+        }
+    }
+
+    /// A plan of `env` made without a spec (a teardown whose spec file is gone).
+    fn of_nothing(env: &EnvId, created_at: String) -> Plan {
+        Plan {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at,
+            env: env.clone(),
+            protected: false,
+            ttl_secs: None,
+            spec_path: PathBuf::new(),
+            spec_digest: String::new(),
+            variables: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            actions: vec![],
             teardown: kinds::teardown_prerequisites(),
             checks: vec![],
-            spec: Some(spec.clone()),
+            spec: None,
             destroy: None,
             rollback: None,
-            fingerprints: observed.fingerprints(),
+            fingerprints: BTreeMap::new(),
             integrity: BTreeMap::new(),
-        };
-        plan.integrity = integrity::record(&plan);
-        plan
+        }
     }
 
     pub fn is_destroy(&self) -> bool {
