@@ -7,6 +7,7 @@
 #   make create-prerelease-from-prod   applies exactly that saved plan
 #   make check-prerelease             runs the spec's checks again (the server started, migrations ran)
 #   make destroy-prerelease            tears pre-release down (AUTO_APPROVE=1 for CI)
+#   make status                        what runs where: every environment of the project, one table
 #   make fuzz                          libFuzzer on specs and plan files (FUZZ_TIME=600 seconds)
 #
 # AWS_PROFILE, AWS_ENDPOINT_URL and AWS_REGION are read by rehearsal itself; AWS_REGION, when set,
@@ -27,11 +28,11 @@ APPROVE_FLAG := $(if $(filter 1 yes true,$(AUTO_APPROVE)),--auto-approve)
 
 # rehearsal's hints name this Makefile's variables (AUTO_APPROVE=1, SERVER_VERSION=...) rather than
 # only the flags they become, when it knows which target runs it.
-plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease status-prerelease \
+plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease status-prerelease status \
 check-prerelease: export REHEARSAL_MAKE_TARGET = $@
 
 .PHONY: help build plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease \
-        status-prerelease check-prerelease demo test test-engine fuzz emulator-install emulator-up emulator-down lint \
+        status-prerelease status check-prerelease demo test test-engine fuzz emulator-install emulator-up emulator-down lint \
         bench check-iam-policy
 
 help:
@@ -52,6 +53,10 @@ destroy-prerelease: build
 
 status-prerelease: build
 	$(REHEARSAL) status prerelease
+
+# "There is a simple way to find out what code is running in any given environment."
+status: build
+	$(REHEARSAL) status
 
 # The checklist's "check the server logs ... all migrations have run": the spec's checks, again.
 check-prerelease: build

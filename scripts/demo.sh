@@ -89,6 +89,9 @@ make --no-print-directory create-prerelease-from-prod
 step "rehearsal status prerelease"
 make --no-print-directory status-prerelease
 
+step "rehearsal status: what runs where, every environment of the project"
+make --no-print-directory status
+
 step "The pre-release's name, as Route 53 answers it (the private zone example.com)"
 python3 - "$MOTO_URL" <<'PY'
 import sys, boto3
