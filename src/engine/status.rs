@@ -11,6 +11,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::kinds::ecs_task_definition::family_revision;
 use crate::model::{EnvId, LiveResource, ResourceKind, tags, times};
 
 /// An environment a spec declares (`[environment]` of `environments/NAME.toml`).
@@ -266,9 +267,9 @@ fn service(r: &LiveResource, definitions: &BTreeMap<&str, &LiveResource>) -> Ser
     let task_definition = match definition {
         Some(td) => match (text(td, "family"), td.attributes.get("revision")) {
             (Some(family), Some(revision)) => Some(format!("{family}:{revision}")),
-            _ => arn.as_deref().map(family_revision),
+            _ => arn.as_deref().map(|a| family_revision(a).to_owned()),
         },
-        None => arn.as_deref().map(family_revision),
+        None => arn.as_deref().map(|a| family_revision(a).to_owned()),
     };
     let containers = definition
         .and_then(|td| td.attributes.get("containers")?.as_array())
@@ -327,11 +328,6 @@ fn database(
         created_at: text(r, times::CREATED_AT),
         restored_from,
     }
-}
-
-/// `server:7` of `arn:aws:ecs:eu-west-1:123456789012:task-definition/server:7`.
-fn family_revision(arn: &str) -> String {
-    arn.rsplit('/').next().unwrap_or(arn).to_owned()
 }
 
 fn text(r: &LiveResource, key: &str) -> Option<String> {

@@ -151,15 +151,10 @@ pub fn runs_what_was_asked(desired: &Attributes, live: &LiveResource, since: Sin
     } else {
         Verdict::Pending(format!(
             "runs {}, waiting for {}",
-            revision(&shown(running)),
-            revision(&shown(Some(asked)))
+            super::ecs_task_definition::family_revision(&shown(running)),
+            super::ecs_task_definition::family_revision(&shown(Some(asked)))
         ))
     }
-}
-
-/// `server:7` from a task definition's ARN, for a progress line.
-fn revision(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// Where a service's images come from, as far as a plan can tell.

@@ -180,6 +180,12 @@ pub struct ContainerSpec {
     pub command: Option<Vec<String>>,
 }
 
+/// `server:7` of `arn:aws:ecs:eu-west-1:123456789012:task-definition/server:7`: a revision as a
+/// person names it.
+pub fn family_revision(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 fn yes() -> bool {
     true
 }
