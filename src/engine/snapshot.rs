@@ -174,15 +174,7 @@ pub fn identifier(
     } else {
         format!("{env}-{database}")
     };
-    let stamp = format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
+    let stamp = crate::kinds::final_snapshot::stamp(now, '-');
     let slug = reason.map(crate::spec::refs::slug).unwrap_or_default();
     let mut id = format!("{base}-{stamp}");
     if !slug.is_empty() {

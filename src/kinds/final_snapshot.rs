@@ -38,16 +38,21 @@ pub struct FinalSnapshot {
 
 /// `<identifier>-final-20261122t101500`: unique per plan, so a second destroy never clashes.
 pub fn identifier(id: &str, now: time::OffsetDateTime) -> String {
-    let stamp = format!(
-        "{:04}{:02}{:02}t{:02}{:02}{:02}",
+    format!("{id}-final-{}", stamp(now, 't'))
+}
+
+/// `20261122t101500`: a time to the second in the letters, digits and hyphens RDS identifiers
+/// take, date and time joined by `between`.
+pub fn stamp(now: time::OffsetDateTime, between: char) -> String {
+    format!(
+        "{:04}{:02}{:02}{between}{:02}{:02}{:02}",
         now.year(),
         u8::from(now.month()),
         now.day(),
         now.hour(),
         now.minute(),
         now.second()
-    );
-    format!("{id}-final-{stamp}")
+    )
 }
 
 /// The final snapshot deleting `target` takes: `asked` is the spec's choice when the spec is at
