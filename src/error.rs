@@ -155,6 +155,15 @@ impl From<RecheckError> for Error {
 }
 
 impl Error {
+    /// The outcome of an apply whose summary lists failed steps (already shown on stdout).
+    pub fn steps_failed(summary: &crate::apply::Summary) -> Error {
+        Error::StepsFailed {
+            failed: summary.failed.len(),
+            skipped: summary.skipped.len(),
+            total: summary.done.len() + summary.failed.len() + summary.skipped.len(),
+        }
+    }
+
     /// The exit code this error ends the command with (README.md, "Exit codes").
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -172,11 +172,7 @@ pub(super) async fn carry_out(
         }
         Ok(exit::SUCCESS)
     } else {
-        Err(Error::StepsFailed {
-            failed: summary.failed.len(),
-            skipped: summary.skipped.len(),
-            total: summary.done.len() + summary.failed.len() + summary.skipped.len(),
-        })
+        Err(Error::steps_failed(&summary))
     }
 }
 

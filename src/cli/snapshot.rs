@@ -110,10 +110,6 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
     if summary.succeeded() {
         Ok(exit::SUCCESS)
     } else {
-        Err(Error::StepsFailed {
-            failed: summary.failed.len(),
-            skipped: summary.skipped.len(),
-            total: summary.done.len() + summary.failed.len() + summary.skipped.len(),
-        })
+        Err(Error::steps_failed(&summary))
     }
 }
