@@ -41,6 +41,8 @@ pub enum Error {
     #[error(transparent)]
     Rollback(#[from] crate::engine::rollback::RollbackError),
     #[error(transparent)]
+    Refresh(Box<crate::engine::refresh::RefreshError>),
+    #[error(transparent)]
     Graph(#[from] GraphError),
     #[error(transparent)]
     Import(Box<ImportError>),
@@ -192,6 +194,7 @@ impl Error {
             | Error::Provider(_)
             | Error::Destroy(_)
             | Error::Rollback(_)
+            | Error::Refresh(_)
             | Error::Graph(_)
             | Error::Import(_)
             | Error::WriteSpec { .. }
@@ -224,6 +227,7 @@ impl Error {
             Error::Provider(e) => e.hint().into_iter().collect(),
             Error::Destroy(e) => e.hint().into_iter().collect(),
             Error::Rollback(e) => e.hint().into_iter().collect(),
+            Error::Refresh(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
             Error::Import(e) => e.hint().into_iter().collect(),
             Error::Snapshot(e) => e.hint().into_iter().collect(),
@@ -334,5 +338,11 @@ impl Error {
             Error::PlanFailed { error, .. } => error.snippet(),
             _ => None,
         }
+    }
+}
+
+impl From<crate::engine::refresh::RefreshError> for Error {
+    fn from(e: crate::engine::refresh::RefreshError) -> Error {
+        Error::Refresh(Box::new(e))
     }
 }

@@ -31,6 +31,7 @@ mod output;
 mod plan;
 mod provider;
 mod reap;
+mod refresh;
 mod report;
 mod revisions;
 mod rollback;
@@ -176,6 +177,12 @@ pub enum Command {
                             rehearsal snapshot prerelease --auto-approve   # for CI"
     )]
     Snapshot(snapshot::SnapshotArgs),
+    /// Replace a long-lived environment's database by a restore of a fresh snapshot of
+    /// production's, keeping a snapshot of the copy it replaces.
+    #[command(after_help = "Examples:\n  rehearsal refresh staging db\n  \
+                            rehearsal refresh staging rds_instance.db --latest --auto-approve\n  \
+                            rehearsal refresh staging db --out plans/staging.refresh.json   # review, then `rehearsal apply` it")]
+    Refresh(refresh::RefreshArgs),
     /// Destroy every expired ephemeral environment in a region (a dry run unless --execute).
     #[command(
         after_help = "Example (a scheduled CI job):\n  rehearsal reap --region eu-west-1 --execute --auto-approve"
@@ -216,6 +223,7 @@ pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Rollback(args) => rollback::run(settings, args, style).await,
         Command::Destroy(args) => destroy::run(settings, args, style).await,
         Command::Snapshot(args) => snapshot::run(settings, args, style).await,
+        Command::Refresh(args) => refresh::run(settings, args, style).await,
         Command::Reap(args) => reap::run(settings, args, style).await,
         Command::Import(args) => import::run(settings, args, style).await,
         Command::Init(args) => init::run(settings, args, style).await,

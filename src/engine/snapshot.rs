@@ -201,64 +201,10 @@ pub fn actions(
     if let Some(reason) = reason {
         check_reason(reason)?;
     }
-    let named = reason.unwrap_or(MANUAL);
-    let taken_at = now
-        .replace_nanosecond(0)
-        .unwrap_or(now)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
     let mut creates = vec![];
     let mut deletes = vec![];
     for db in databases(spec, observed) {
-        let identifier = identifier(&spec.env.name, &db.identifier, reason, now);
-        let address = address(&identifier);
-        for name in kinds::describe(ResourceKind::RdsSnapshot).names {
-            (name.check)(&identifier).map_err(|rule| SnapshotError::Identifier {
-                address: address.to_string(),
-                message: rule.message,
-                hint: rule.hint,
-            })?;
-        }
-        let mut desired = Attributes::new();
-        desired.insert("identifier".into(), Value::String(identifier.clone()));
-        desired.insert("source_db".into(), Value::String(db.identifier.clone()));
-        desired.insert("keep_after_destroy".into(), Value::Bool(true));
-        let tags = BTreeMap::from([
-            (OF.to_string(), db.identifier.clone()),
-            (REASON.to_string(), named.to_string()),
-            (TAKEN_AT.to_string(), taken_at.clone()),
-        ]);
-        creates.push(PlannedAction {
-            address,
-            action: ActionKind::Create,
-            reason: Reason::SafetySnapshot {
-                of: db.identifier.clone(),
-                named_as: db.named_as.clone(),
-                asked: named.to_string(),
-            },
-            replace_order: None,
-            changes: desired
-                .iter()
-                .map(|(k, v)| AttributeChange {
-                    name: k.clone(),
-                    before: None,
-                    after: Some(v.clone()),
-                    forces_replacement: false,
-                    fields: vec![],
-                })
-                .collect(),
-            desired: Some(desired),
-            live: None,
-            depends_on: vec![],
-            timeout_secs: DEFAULT_TIMEOUT.as_secs(),
-            inherited: vec![],
-            final_snapshot: None,
-            safety_snapshot: Some(SafetySnapshot {
-                of: db.identifier.clone(),
-                reason: named.to_string(),
-                tags,
-            }),
-        });
+        creates.push(take(&spec.env.name, &db, reason, now)?);
         if let Some(keep) = spec.snapshots.keep {
             for old in prunable(spec, observed, &db.identifier, keep) {
                 deletes.push(PlannedAction {
@@ -283,6 +229,71 @@ pub fn actions(
     }
     creates.extend(deletes);
     Ok(creates)
+}
+
+/// The create of a safety snapshot of `db` for the environment `env`, asked for `reason`
+/// (none is [`MANUAL`]), taken at `now`.
+pub fn take(
+    env: &str,
+    db: &Database,
+    reason: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Result<PlannedAction, SnapshotError> {
+    let named = reason.unwrap_or(MANUAL);
+    let taken_at = now
+        .replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let identifier = identifier(env, &db.identifier, reason, now);
+    let address = address(&identifier);
+    for name in kinds::describe(ResourceKind::RdsSnapshot).names {
+        (name.check)(&identifier).map_err(|rule| SnapshotError::Identifier {
+            address: address.to_string(),
+            message: rule.message,
+            hint: rule.hint,
+        })?;
+    }
+    let mut desired = Attributes::new();
+    desired.insert("identifier".into(), Value::String(identifier.clone()));
+    desired.insert("source_db".into(), Value::String(db.identifier.clone()));
+    desired.insert("keep_after_destroy".into(), Value::Bool(true));
+    let tags = BTreeMap::from([
+        (OF.to_string(), db.identifier.clone()),
+        (REASON.to_string(), named.to_string()),
+        (TAKEN_AT.to_string(), taken_at),
+    ]);
+    Ok(PlannedAction {
+        address,
+        action: ActionKind::Create,
+        reason: Reason::SafetySnapshot {
+            of: db.identifier.clone(),
+            named_as: db.named_as.clone(),
+            asked: named.to_string(),
+        },
+        replace_order: None,
+        changes: desired
+            .iter()
+            .map(|(k, v)| AttributeChange {
+                name: k.clone(),
+                before: None,
+                after: Some(v.clone()),
+                forces_replacement: false,
+                fields: vec![],
+            })
+            .collect(),
+        desired: Some(desired),
+        live: None,
+        depends_on: vec![],
+        timeout_secs: DEFAULT_TIMEOUT.as_secs(),
+        inherited: vec![],
+        final_snapshot: None,
+        safety_snapshot: Some(SafetySnapshot {
+            of: db.identifier.clone(),
+            reason: named.to_string(),
+            tags,
+        }),
+    })
 }
 
 /// Whether `live` is a safety snapshot rehearsal took for this environment: it proves it is

@@ -80,6 +80,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     if let Some(rollback) = &plan.rollback {
         parts.insert("rollback plan".into(), digest(rollback));
     }
+    if let Some(refresh) = &plan.refresh {
+        parts.insert("refresh plan".into(), digest(refresh));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

@@ -127,6 +127,12 @@ pub enum Reason {
         named_as: String,
         asked: String,
     },
+    /// Replace: `rehearsal refresh` restores the database from the newest snapshot of `from`,
+    /// `snapshot` when the refresh takes it first (none: `--latest`).
+    Refreshed {
+        from: String,
+        snapshot: Option<String>,
+    },
     /// Delete: `[snapshots] keep` keeps only the newest `keep` safety snapshots of `of`.
     Pruned { of: String, keep: u32 },
 }
@@ -211,6 +217,10 @@ pub struct Plan {
     /// to an earlier revision; this is what it undoes and what it leaves as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<crate::engine::rollback::Rollback>,
+    /// `Some` for a refresh plan (`rehearsal refresh`): a database replaced by a restore of
+    /// production's newest snapshot; what the plan says in words about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<crate::engine::refresh::Refresh>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -429,6 +439,25 @@ impl Plan {
         plan
     }
 
+    /// A refresh plan (`rehearsal refresh`, see `crate::engine::refresh`): a snapshot of
+    /// production's database (unless `--latest`), then the replace of the environment's copy.
+    pub fn refresh(
+        spec: &Spec,
+        observed: &Observed,
+        actions: Vec<PlannedAction>,
+        refresh: crate::engine::refresh::Refresh,
+        created_at: String,
+    ) -> Plan {
+        let mut plan = Plan {
+            actions,
+            refresh: Some(refresh),
+            fingerprints: observed.fingerprints(),
+            ..Plan::of(spec, created_at)
+        };
+        plan.integrity = integrity::record(&plan);
+        plan
+    }
+
     /// What every plan of `spec` carries: where it comes from and what it was made of, with no
     /// action yet and no seal (each kind of plan adds its own, then seals it).
     fn of(spec: &Spec, created_at: String) -> Plan {
@@ -468,6 +497,7 @@ impl Plan {
             spec: None,
             destroy: None,
             rollback: None,
+            refresh: None,
             fingerprints: BTreeMap::new(),
             integrity: BTreeMap::new(),
         }

@@ -145,8 +145,57 @@ pub fn human(plan: &Plan, style: Style) -> String {
     if let Some(rollback) = &plan.rollback {
         rolled_back(&mut out, plan, rollback);
     }
+    if let Some(refresh) = &plan.refresh {
+        refreshed(&mut out, refresh);
+    }
     checks(&mut out, plan);
     out
+}
+
+/// What a refresh plan does, in order and in words: the snapshot it takes of production's
+/// database, the old copy's data kept, the delete first, and the outage that means.
+fn refreshed(out: &mut String, refresh: &crate::engine::refresh::Refresh) {
+    let db = &refresh.database;
+    let _ = writeln!(out, "\nWhat this refresh does, in order:");
+    let mut step = 0;
+    let mut next = || {
+        step += 1;
+        step
+    };
+    let restored = match &refresh.fresh_snapshot {
+        Some(fresh) => {
+            let _ = writeln!(
+                out,
+                "  {}. snapshots {} as {fresh}, and waits until it is available ({db} is still up);",
+                next(),
+                refresh.from
+            );
+            format!("{fresh}, the newest snapshot of {}", refresh.from)
+        }
+        None => format!("the newest snapshot of {} there is then", refresh.from),
+    };
+    let _ = writeln!(
+        out,
+        "  {}. deletes {db}, first taking its final snapshot {}, which is kept (rehearsal:keep, \
+         no expiry): {db}'s data as it was stays there;",
+        next(),
+        refresh.kept_snapshot
+    );
+    let _ = writeln!(
+        out,
+        "  {}. restores {db} from {restored}, under the same identifier (clients keep their host \
+         name), with the spec's security groups, subnet group, public access and tags, and \
+         waits until it is available.",
+        next()
+    );
+    let minutes = refresh.outage_secs.div_ceil(60);
+    let _ = writeln!(
+        out,
+        "Expected outage: {db} is unavailable from the delete in step {} until the restore is \
+         available, about {minutes} minutes, longer for a large database. rehearsal deletes \
+         first and then restores: it does not restore beside {db} and swap the two.",
+        step - 1
+    );
 }
 
 /// What a rollback plan undoes and what it leaves as it is: the two revisions' differences,
@@ -440,6 +489,20 @@ pub fn reason(plan: &Plan, action: &PlannedAction) -> String {
         } => {
             format!("because a snapshot of {of} ({named_as}) was asked for: {asked}")
         }
+        Reason::Refreshed {
+            from,
+            snapshot: Some(snapshot),
+        } => format!(
+            "because `rehearsal refresh` replaces its data with a restore of {snapshot}, the \
+             snapshot of {from} taken first"
+        ),
+        Reason::Refreshed {
+            from,
+            snapshot: None,
+        } => format!(
+            "because `rehearsal refresh --latest` replaces its data with a restore of the newest \
+             snapshot of {from} there is when the restore starts"
+        ),
         Reason::Pruned { of, keep } => format!(
             "because [snapshots] keep = {keep} keeps only the newest {} rehearsal took of {of}",
             crate::english::count(*keep as usize, "safety snapshot")

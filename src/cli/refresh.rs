@@ -1,0 +1,71 @@
+//! `rehearsal refresh ENV ADDRESS`: a long-lived environment's database replaced by a restore of
+//! a fresh (or, with `--latest`, the newest) snapshot of production's, the replaced copy's data
+//! kept in a snapshot (see `crate::engine::refresh`). A plan, shown, confirmed, then carried out
+//! like any plan (or saved with `--out`).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::output::confirm;
+use super::{Error, Settings, VarArgs, exit};
+use crate::plan::render::{self, Style};
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Environment name (environments/NAME.toml) or path to a spec: a protected one.
+    pub env: String,
+    /// The database to refresh (`db` or `rds_instance.db`).
+    pub address: String,
+    /// Restore the newest snapshot of production's database there is, rather than take one.
+    #[arg(long)]
+    pub latest: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Save the refresh plan here for review instead of carrying it out; `rehearsal apply
+    /// PLAN` carries it out.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How long each step may take, e.g. 90m (overrides the spec's `timeout`).
+    #[arg(long, value_parser = crate::spec::duration::parse_timeout)]
+    pub timeout: Option<std::time::Duration>,
+    /// Do not run the spec's [checks] afterwards.
+    #[arg(long)]
+    pub skip_checks: bool,
+}
+
+pub async fn run(settings: &Settings, args: RefreshArgs, style: Style) -> Result<u8, Error> {
+    let spec = settings.load_spec(&args.env, &args.vars)?;
+    let provider = settings.connect(&spec.env.region).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let (plan, _) =
+        crate::engine::refresh::plan(provider.as_ref(), &spec, &args.address, args.latest, now)
+            .await?;
+    out!("{}", render::human(&plan, style));
+    if let Some(out) = &args.out {
+        plan.save(out)?;
+        outln!(
+            "\nSaved the refresh plan to {}. Carry out exactly this plan with:\n  rehearsal apply {}",
+            out.display(),
+            out.display()
+        );
+        return Ok(exit::SUCCESS);
+    }
+    let _ = std::io::stdout().flush();
+    if !args.auto_approve {
+        confirm(&format!("\nRefresh {}'s data?", plan.env.name), "refresh")?;
+    }
+    let apply = super::apply::ApplyArgs {
+        target: String::new(),
+        vars: VarArgs::default(),
+        auto_approve: true,
+        parallelism: 1,
+        timeout: args.timeout,
+        skip_checks: args.skip_checks,
+    };
+    super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
+}
