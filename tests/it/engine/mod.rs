@@ -95,7 +95,7 @@ mod network;
 mod order;
 mod ownership;
 mod plan_files;
-mod refresh;
+pub mod refresh;
 mod revisions;
 mod safety_snapshots;
 mod stale;
