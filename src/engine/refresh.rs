@@ -221,7 +221,7 @@ pub async fn plan(
     } else {
         let reason = format!("refresh of {}", current.id);
         let production = Database {
-            named_as: format!("latest_snapshot_of of {address}"),
+            named_as: format!("the database {address} is restored from"),
             identifier: from.clone(),
         };
         let take = snapshot::take(&env, &production, Some(&reason), now)?;

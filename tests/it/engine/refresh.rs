@@ -4,6 +4,7 @@
 //! first, and says so.
 
 use rehearsal::engine::refresh::{self, RefreshError};
+use rehearsal::engine::snapshot;
 use rehearsal::kinds::final_snapshot;
 
 use super::*;
@@ -122,8 +123,20 @@ async fn a_refresh_snapshots_production_then_replaces_the_copy_keeping_its_data(
     );
     assert_eq!(kept_snapshot.tags.get(tags::EXPIRES_AT), None);
     // Production's fresh snapshot, the environment's, kept.
+    assert_eq!(
+        kept_snapshot
+            .tags
+            .get(refresh::REFRESHED_AT)
+            .map(String::as_str),
+        Some(NOW)
+    );
     let taken = cloud.resources.get(fresh).expect("the fresh snapshot");
     assert_eq!(taken.attributes["source_db"], json!("production-db"));
+    assert_eq!(taken.tags.get(tags::KEEP).map(String::as_str), Some("true"));
+    assert_eq!(
+        taken.tags.get(snapshot::REASON).map(String::as_str),
+        Some("refresh of uat-db")
+    );
 
     // The new copy: the same identifier, with the spec's isolation and tags.
     let after = live_one(&provider, "rds_instance.db");
@@ -203,4 +216,38 @@ async fn a_database_not_yet_created_or_not_declared_is_refused() {
         panic!("{refused:?}")
     };
     assert!(e.hint().unwrap().contains("`rehearsal refresh uat db`"));
+}
+
+#[tokio::test]
+async fn a_database_restored_from_a_named_snapshot_is_refused_with_what_to_declare() {
+    let provider = production();
+    let text = edit(
+        UAT,
+        "latest_snapshot_of = \"${source.rds_instance.prod_db.identifier}\"",
+        "snapshot = \"uat-golden\"",
+    );
+    let spec = SpecFile::write("uat", &text).load();
+    let refused = refresh::plan(provider.as_ref(), &spec, "db", false, at(NOW)).await;
+    let Err(e @ RefreshError::NamedSnapshot { .. }) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(e.hint().unwrap().contains("latest_snapshot_of"));
+}
+
+#[tokio::test]
+async fn a_database_that_differs_from_the_spec_is_refused_until_the_spec_is_applied() {
+    let provider = production();
+    let spec = SpecFile::write("uat", UAT).load();
+    converge(provider.clone(), &spec).await;
+    let bigger = edit(UAT, "db.t3.medium", "db.t3.large");
+    let spec = SpecFile::write("uat", &bigger).load();
+    let refused = refresh::plan(provider.as_ref(), &spec, "db", false, at(NOW)).await;
+    let Err(e @ RefreshError::NotAsSpecified { .. }) = refused else {
+        panic!("{refused:?}")
+    };
+    assert!(
+        e.to_string()
+            .contains("`rehearsal plan uat` would update it"),
+        "{e}"
+    );
 }
