@@ -179,9 +179,9 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Replace a long-lived environment's database by a restore of a fresh snapshot of
     /// production's, keeping a snapshot of the copy it replaces.
-    #[command(after_help = "Examples:\n  rehearsal refresh staging db\n  \
-                            rehearsal refresh staging rds_instance.db --latest --auto-approve\n  \
-                            rehearsal refresh staging db --out plans/staging.refresh.json   # review, then `rehearsal apply` it")]
+    #[command(after_help = "Examples:\n  rehearsal refresh uat db\n  \
+                            rehearsal refresh uat rds_instance.db --latest --auto-approve\n  \
+                            rehearsal refresh uat db --out plans/uat.refresh.json   # review, then `rehearsal apply` it")]
     Refresh(refresh::RefreshArgs),
     /// Destroy every expired ephemeral environment in a region (a dry run unless --execute).
     #[command(
