@@ -80,6 +80,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     if let Some(rollback) = &plan.rollback {
         parts.insert("rollback plan".into(), digest(rollback));
     }
+    if let Some(targeting) = &plan.targeting {
+        parts.insert("targeting".into(), digest(targeting));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

@@ -8,6 +8,7 @@ pub mod render;
 pub mod revisions;
 
 pub mod integrity;
+pub mod targeting;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -211,6 +212,10 @@ pub struct Plan {
     /// to an earlier revision; this is what it undoes and what it leaves as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<crate::engine::rollback::Rollback>,
+    /// `Some` for a partial plan (`--target` / `--exclude`): what it considered and why; its
+    /// actions touch nothing else (see [`targeting`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targeting: Option<targeting::Targeting>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -271,6 +276,8 @@ pub enum PlanError {
         message: String,
         hint: String,
     },
+    #[error(transparent)]
+    Target(#[from] targeting::TargetError),
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -304,6 +311,7 @@ impl PlanError {
             PlanError::Name { hint, .. }
             | PlanError::Inherits { hint, .. }
             | PlanError::Egress { hint, .. } => Some(hint.clone()),
+            PlanError::Target(e) => e.hint(),
             PlanError::Write { .. } => Some(
                 "check that the plan's directory is writable and its disk has space, or save \
                  the plan elsewhere with --out"
@@ -314,15 +322,43 @@ impl PlanError {
 }
 
 impl Plan {
-    /// Diff `spec` against what was observed.
+    /// Diff `spec` against what was observed; of that, only what `request` targets (all of it
+    /// when it targets nothing).
     #[allow(clippy::result_large_err)]
-    pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Result<Plan, PlanError> {
+    pub fn new(
+        spec: &Spec,
+        observed: &Observed,
+        created_at: String,
+        request: &targeting::Request,
+    ) -> Result<Plan, PlanError> {
         let now = time::OffsetDateTime::parse(
             &created_at,
             &time::format_description::well_known::Rfc3339,
         )
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
         let mut actions = diff::diff(spec, observed)?;
+        let targeting = if request.is_empty() {
+            None
+        } else {
+            // Every address the environment has: declared, owned, or acted on.
+            let universe: BTreeSet<Address> = spec
+                .resources
+                .keys()
+                .chain(observed.resources.iter().map(|r| &r.address))
+                .chain(actions.iter().map(|a| &a.address))
+                .cloned()
+                .collect();
+            let needs = targeting::needs(Some(spec), &universe);
+            let chosen = targeting::select(
+                request,
+                &spec.env.name,
+                &universe,
+                &needs,
+                targeting::Direction::Plan,
+            )?;
+            actions.retain(|a| chosen.considers(&a.address));
+            Some(chosen)
+        };
         // `[snapshots] before_apply`: a plan that changes anything snapshots each database
         // first (every other step waits for it); one that changes nothing takes none.
         if spec.snapshots.before_apply && !actions.is_empty() {
@@ -343,6 +379,7 @@ impl Plan {
         }
         let mut plan = Plan {
             actions,
+            targeting,
             fingerprints: observed.fingerprints(),
             ..Plan::of(spec, created_at)
         };
@@ -366,6 +403,7 @@ impl Plan {
         spec: Option<&Spec>,
         actions: Vec<PlannedAction>,
         kept: Vec<LiveResource>,
+        targeting: Option<targeting::Targeting>,
         fingerprints: BTreeMap<String, String>,
         created_at: String,
     ) -> Plan {
@@ -382,6 +420,7 @@ impl Plan {
             actions,
             checks: vec![],
             destroy: Some(Destroy { kept }),
+            targeting,
             fingerprints,
             ..base
         };
@@ -468,9 +507,17 @@ impl Plan {
             spec: None,
             destroy: None,
             rollback: None,
+            targeting: None,
             fingerprints: BTreeMap::new(),
             integrity: BTreeMap::new(),
         }
+    }
+
+    /// `Some((considered, total))` for a partial plan (`--target` / `--exclude`).
+    pub fn partial(&self) -> Option<(usize, usize)> {
+        self.targeting
+            .as_ref()
+            .map(|t| (t.considered.len(), t.total))
     }
 
     pub fn is_destroy(&self) -> bool {

@@ -99,3 +99,4 @@ mod revisions;
 mod safety_snapshots;
 mod stale;
 mod status;
+mod targeting;
