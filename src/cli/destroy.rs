@@ -68,6 +68,7 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         out!("{}", render::teardown(&plan, style));
         return Ok(exit::SUCCESS);
     }
+    out!("{}", render::partial(&plan));
     outln!(
         "{} {} owned by {} ({}):",
         if args.dry_run {
@@ -81,7 +82,6 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         env.name,
         env.region
     );
-    out!("{}", render::partial(&plan));
     out!("{}", render::teardown(&plan, style));
     if args.dry_run {
         outln!("Dry run: nothing was changed.");
@@ -131,11 +131,11 @@ pub async fn carry_out(
             // The proof covers what was targeted, and says so: the rest is still there.
             Some(targeting) => {
                 outln!(
-                    "Proof: a final listing finds none of the {} targeted, of those tagged {}={} in {}.",
-                    crate::english::count(targeting.considered.len(), "resource"),
+                    "Proof: a final listing of what is tagged {}={} in {} finds none of the {} targeted.",
                     tags::ENV,
                     env.name,
-                    env.region
+                    env.region,
+                    crate::english::count(targeting.considered.len(), "resource"),
                 );
                 outln!(
                     "The rest of {} remains: {} not targeted, still standing.",
