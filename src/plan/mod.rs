@@ -682,6 +682,19 @@ impl Plan {
                 return Err(format!("-/+ {} has no `replace_order`", a.address));
             }
         }
+        // A partial plan acts on nothing it did not consider.
+        if let Some(targeting) = &self.targeting
+            && let Some(a) = self
+                .actions
+                .iter()
+                .find(|a| a.safety_snapshot.is_none() && !targeting.considers(&a.address))
+        {
+            return Err(format!(
+                "{} {} is outside what it was targeted to",
+                a.action.symbol(),
+                a.address
+            ));
+        }
         // One action per object: a duplicated one would run half the plan before failing.
         let mut seen = BTreeSet::new();
         for a in &self.actions {

@@ -293,7 +293,7 @@ pub fn partial(plan: &Plan) -> String {
             )
         };
     }
-    let rest = t.total - t.considered.len();
+    let rest = t.total.saturating_sub(t.considered.len());
     if rest > 0 {
         let _ = writeln!(
             out,

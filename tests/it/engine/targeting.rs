@@ -91,6 +91,29 @@ async fn a_targeted_apply_changes_only_that_and_a_second_one_finds_it_already_ap
 }
 
 #[tokio::test]
+async fn a_partial_plan_whose_world_moved_is_stale_like_any_plan() {
+    let provider = production();
+    let spec = shipped("prerelease");
+    let plan = targeted(provider.as_ref(), &["security_group.db"], &[]).await;
+    // Meanwhile another partial apply makes the cluster.
+    let cluster = targeted(provider.as_ref(), &["ecs_cluster.main"], &[]).await;
+    let summary = apply_plan(
+        provider.clone(),
+        cluster,
+        &spec,
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "{summary:#?}");
+    let again = workflow::recheck(provider.as_ref(), &plan, Some(&spec)).await;
+    assert!(
+        matches!(again, Err(RecheckError::Stale { .. })),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_exclude_leaves_out_what_depends_on_it_and_the_plan_says_so() {
     let provider = production();
     let plan = targeted(provider.as_ref(), &[], &["ec2_instance.server"]).await;
@@ -214,6 +237,19 @@ async fn the_targeting_is_sealed_in_the_plan_file() {
         }),
         ["the targeting was removed"]
     );
+
+    // Even with its record recomputed, a partial plan acts on nothing it did not consider.
+    let mut forged = plan.clone();
+    let targeting = forged.targeting.as_mut().unwrap();
+    targeting.considered.remove(&addr("security_group.server"));
+    forged.integrity = rehearsal::plan::integrity::record(&forged);
+    forged.save(&path).unwrap();
+    let err = Plan::load(&path).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("+ security_group.server is outside what it was targeted to"),
+        "{err}"
+    );
 }
 
 fn quick_destroy(request: Request) -> DestroyOptions {
@@ -289,15 +325,21 @@ async fn a_destroy_exclude_keeps_what_the_excluded_resource_needs_and_its_volume
     let provider = production();
     let spec = shipped("prerelease");
     converge(provider.clone(), &spec).await;
+    let env = env_id("prerelease");
+    // Targeted, the server takes its volume with it.
+    let options = quick_destroy(request(&["ec2_instance.server"], &[]));
+    let plan = destroy::plan(provider.as_ref(), &env, Some(&spec), &options)
+        .await
+        .unwrap();
+    assert!(
+        labels(&plan).contains(&"- ebs_volume.server".to_string()),
+        "{:?}",
+        labels(&plan)
+    );
     let options = quick_destroy(request(&[], &["ec2_instance.server"]));
-    let plan = destroy::plan(
-        provider.as_ref(),
-        &env_id("prerelease"),
-        Some(&spec),
-        &options,
-    )
-    .await
-    .unwrap();
+    let plan = destroy::plan(provider.as_ref(), &env, Some(&spec), &options)
+        .await
+        .unwrap();
     let doomed = labels(&plan);
     for stays in [
         "ec2_instance.server",
