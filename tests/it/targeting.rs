@@ -135,3 +135,54 @@ fn a_targeted_destroy_deletes_what_depends_on_the_target_and_says_the_rest_remai
     assert!(!cloud.contains("\"rehearsal:address\": \"ecs_cluster.main\""));
     assert!(!cloud.contains("\"rehearsal:address\": \"ecs_service.server\""));
 }
+
+/// Against the emulator: `destroy --target` deletes the target and what depends on it, and
+/// what moto holds afterwards is the rest of the environment, standing.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_targeted_destroy_leaves_the_rest_standing_in_the_emulator() {
+    use crate::against_emulator::tagged;
+    use crate::emulator::Emulator;
+
+    let em = Emulator::start();
+    em.seed_production();
+    let project = Project::against(em.endpoint());
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let before = tagged(&em, "prerelease").await;
+    assert_eq!(before.len(), PRERELEASE_OWNS, "{before:#?}");
+    assert!(
+        before.iter().any(|o| o == "cluster prerelease"),
+        "{before:#?}"
+    );
+
+    project
+        .rehearsal(&[
+            "destroy",
+            "prerelease",
+            "--target",
+            "ecs_cluster.main",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0)
+        .shows("ecs_cluster.main: ecs_service.server depends on it and must go first: included")
+        .shows("Deleted 2 resources")
+        .shows("finds none of the 2 resources targeted")
+        .shows("The rest of prerelease remains: 8 resources not targeted, still standing.");
+
+    let after = tagged(&em, "prerelease").await;
+    let gone: Vec<&String> = before.iter().filter(|o| !after.contains(o)).collect();
+    assert_eq!(gone.len(), 2, "{gone:#?}");
+    assert!(gone.iter().any(|o| *o == "cluster prerelease"), "{gone:#?}");
+    assert!(gone.iter().any(|o| o.starts_with("service ")), "{gone:#?}");
+    assert!(after.iter().any(|o| o == "rds prerelease-db"), "{after:#?}");
+    assert!(
+        after
+            .iter()
+            .any(|o| o.starts_with("ec2 ") && o.ends_with("running")),
+        "{after:#?}"
+    );
+}
