@@ -180,6 +180,9 @@ impl Error {
             | Error::NoSpecNoProject { .. }
             | Error::UnknownProvider { .. } => exit::USAGE,
             Error::UnusablePlan(_) => exit::REPLAN,
+            // An address the environment does not have, like a mistyped flag.
+            Error::Plan(e) if matches!(**e, PlanError::Target(_)) => exit::USAGE,
+            Error::Destroy(DestroyError::Target(_)) => exit::USAGE,
             Error::Recheck(e) => match **e {
                 RecheckError::Stale { .. } | RecheckError::AlreadyApplied { .. } => exit::REPLAN,
                 RecheckError::Observe(_) => exit::ERROR,

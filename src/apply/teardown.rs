@@ -79,6 +79,8 @@ pub struct DestroyReport {
     pub kept: Vec<LiveResource>,
     /// What the final listing still found. Empty means proven destroyed.
     pub leftovers: Vec<Leftover>,
+    /// A targeted destroy: what the environment owns that was not targeted, left standing.
+    pub rest: Vec<LiveResource>,
     pub passes: u32,
 }
 
@@ -113,8 +115,16 @@ pub async fn teardown(
 
     let final_listing = loop {
         let live = observe(provider.as_ref(), plan, &declared).await?;
-        let (remaining, kept) = owned(env, live)?;
+        let (mut remaining, kept) = owned(env, live)?;
         report.kept = kept;
+        // A targeted destroy deletes, retries and proves only what it targeted.
+        if let Some(targeting) = &plan.targeting {
+            let rest;
+            (remaining, rest) = remaining
+                .into_iter()
+                .partition(|r| targeting.considers(&r.address));
+            report.rest = rest;
+        }
         let out_of_time = tokio::time::Instant::now() >= deadline;
         if remaining.is_empty() || report.passes >= options.max_passes || out_of_time {
             break remaining;

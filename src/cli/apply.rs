@@ -14,6 +14,7 @@ use crate::engine::graph::ExecutionGraph;
 use crate::engine::workflow;
 use crate::english::count;
 use crate::plan::render::{self, Style};
+use crate::plan::targeting::TargetError;
 use crate::spec;
 
 #[derive(Debug, Args)]
@@ -22,6 +23,8 @@ pub struct ApplyArgs {
     pub target: String,
     #[command(flatten)]
     pub vars: VarArgs,
+    #[command(flatten)]
+    pub targeting: super::targeting::TargetArgs,
     /// Do not ask for confirmation (needed without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
@@ -46,6 +49,9 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         if !args.vars.vars.is_empty() {
             return Err(Error::VarsWithSavedPlan);
         }
+        if !args.targeting.request().is_empty() {
+            return Err(crate::plan::PlanError::from(TargetError::SavedPlan).into());
+        }
         let plan = super::plan::load_saved(Path::new(&args.target))?;
         settings.check_plan_region(&plan)?;
         // The spec it was made from travels in the plan: `environments/` is not read again,
@@ -56,7 +62,9 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
     } else {
         let spec = settings.load_spec(&args.target, &args.vars)?;
         let provider = settings.connect(&spec.env.region).await?;
-        let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
+        let plan =
+            workflow::make_targeted_plan(provider.as_ref(), &spec, &args.targeting.request())
+                .await?;
         out!("{}", render::human(&plan, style));
         let _ = std::io::stdout().flush();
         if plan.has_changes() && !args.auto_approve {

@@ -37,6 +37,8 @@ pub struct DestroyArgs {
     /// being created to become deletable, and for deletions to finish.
     #[arg(long, value_parser = spec::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub targeting: super::targeting::TargetArgs,
 }
 
 pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result<u8, Error> {
@@ -53,6 +55,7 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
     if let Some(t) = args.timeout {
         options.run.timeout = t;
     }
+    options.request = args.targeting.request();
     // What goes, what stays and which final snapshots are taken are decided here, in the
     // plan; the spec, when readable, adds its choices and travels in it.
     let plan = destroy::plan(provider.as_ref(), &env, spec.as_ref(), &options).await?;
@@ -65,6 +68,7 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         out!("{}", render::teardown(&plan, style));
         return Ok(exit::SUCCESS);
     }
+    out!("{}", render::partial(&plan));
     outln!(
         "{} {} owned by {} ({}):",
         if args.dry_run {
@@ -93,10 +97,15 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         return Ok(exit::SUCCESS);
     }
     if !args.auto_approve {
-        confirm(
-            &format!("\nDestroy everything {} owns?", env.name),
-            "destroy",
-        )?;
+        let question = match plan.partial() {
+            Some(_) => format!(
+                "\nDestroy these {} of {}?",
+                crate::english::count(plan.actions.len(), "resource"),
+                env.name
+            ),
+            None => format!("\nDestroy everything {} owns?", env.name),
+        };
+        confirm(&question, "destroy")?;
     }
     carry_out(&plan, provider, &options.run, style).await
 }
@@ -118,12 +127,29 @@ pub async fn carry_out(
     );
     list_kept(&report.kept);
     if report.leftovers.is_empty() {
-        outln!(
-            "Proof: a final listing finds nothing tagged {}={} in {}.",
-            tags::ENV,
-            env.name,
-            env.region
-        );
+        match &plan.targeting {
+            // The proof covers what was targeted, and says so: the rest is still there.
+            Some(targeting) => {
+                outln!(
+                    "Proof: a final listing of what is tagged {}={} in {} finds none of the {} targeted.",
+                    tags::ENV,
+                    env.name,
+                    env.region,
+                    crate::english::count(targeting.considered.len(), "resource"),
+                );
+                outln!(
+                    "The rest of {} remains: {} not targeted, still standing.",
+                    env.name,
+                    crate::english::count(report.rest.len(), "resource")
+                );
+            }
+            None => outln!(
+                "Proof: a final listing finds nothing tagged {}={} in {}.",
+                tags::ENV,
+                env.name,
+                env.region
+            ),
+        }
         return Ok(exit::SUCCESS);
     }
     outln!(

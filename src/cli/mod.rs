@@ -38,6 +38,7 @@ mod rollback;
 mod settings;
 mod snapshot;
 mod status;
+mod targeting;
 mod validate;
 
 use std::path::PathBuf;
@@ -119,7 +120,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
                             rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 2 changes, 1 error, 64 usage\n  \
-                            rehearsal plan prerelease --json | jq .summary"
+                            rehearsal plan prerelease --json | jq .summary\n  \
+                            rehearsal plan prerelease --target ecs_service.server   # it and what it needs"
     )]
     Plan(plan::PlanArgs),
     /// Render a saved plan.
@@ -135,7 +137,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  rehearsal apply plans/prerelease.plan.json\n  \
                             rehearsal apply prerelease                 # plans, shows, asks\n  \
-                            rehearsal apply prerelease --auto-approve  # for CI"
+                            rehearsal apply prerelease --auto-approve  # for CI\n  \
+                            rehearsal apply prerelease --exclude dns_record.server   # and what depends on it"
     )]
     Apply(apply::ApplyArgs),
     /// Run the spec's checks against the environment as it is now (apply runs them too).
@@ -169,7 +172,8 @@ pub enum Command {
     /// Delete everything an environment owns (found by its tags) and prove it is gone.
     #[command(after_help = "Examples:\n  rehearsal destroy prerelease --dry-run\n  \
                             rehearsal destroy prerelease --auto-approve\n  \
-                            rehearsal destroy prerelease --region eu-west-1   # spec file missing or broken")]
+                            rehearsal destroy prerelease --region eu-west-1   # spec file missing or broken\n  \
+                            rehearsal destroy prerelease --target ecs_cluster.main   # and what depends on it; the rest stays")]
     Destroy(destroy::DestroyArgs),
     /// Take a safety snapshot of each database an environment names, and wait until available.
     #[command(

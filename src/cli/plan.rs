@@ -15,6 +15,8 @@ pub struct PlanArgs {
     pub env: String,
     #[command(flatten)]
     pub vars: VarArgs,
+    #[command(flatten)]
+    pub targeting: super::targeting::TargetArgs,
     /// Where to save the plan [default: plans/ENV.plan.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -42,9 +44,11 @@ pub async fn run(settings: &Settings, args: PlanArgs, style: Style) -> Result<u8
         .out
         .unwrap_or_else(|| Plan::default_path(&spec.env.name));
     let planned = match settings.connect(&spec.env.region).await {
-        Ok(provider) => workflow::make_plan(provider.as_ref(), &spec)
-            .await
-            .map_err(Error::from),
+        Ok(provider) => {
+            workflow::make_targeted_plan(provider.as_ref(), &spec, &args.targeting.request())
+                .await
+                .map_err(Error::from)
+        }
         Err(e) => Err(e),
     };
     let plan = planned.map_err(|e| discard_previous_plan(&out, e))?;

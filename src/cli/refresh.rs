@@ -66,6 +66,7 @@ pub async fn run(settings: &Settings, args: RefreshArgs, style: Style) -> Result
         parallelism: 1,
         timeout: args.timeout,
         skip_checks: args.skip_checks,
+        targeting: Default::default(),
     };
     super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
 }

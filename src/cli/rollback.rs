@@ -57,6 +57,7 @@ pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Resul
         confirm(&format!("\nRoll {} back?", plan.env.name), "roll back")?;
     }
     let apply = super::apply::ApplyArgs {
+        targeting: Default::default(),
         target: String::new(),
         vars: VarArgs::default(),
         auto_approve: true,

@@ -15,6 +15,7 @@ use crate::apply::teardown::{TeardownOptions, teardown};
 use crate::engine::ownership;
 use crate::kinds;
 use crate::model::{Address, Declared, EnvId, LiveResource, tags};
+use crate::plan::targeting::{self, Request, TargetError, Targeting};
 use crate::plan::{ActionKind, Observed, Plan, PlannedAction, Reason};
 use crate::provider::{Provider, ProviderError};
 use crate::spec::Spec;
@@ -30,6 +31,9 @@ pub struct DestroyOptions {
     /// What is declared by name, besides what the spec declares: found by name as well as by
     /// tag.
     pub declared: Declared,
+    /// `--target` / `--exclude`: only these, with what depends on them (see
+    /// `crate::plan::targeting`).
+    pub request: Request,
 }
 
 #[derive(Debug, Error)]
@@ -38,6 +42,8 @@ pub enum DestroyError {
     Protected { env: String },
     #[error("cannot list what environment {env} owns: {error}")]
     Observe { env: String, error: ProviderError },
+    #[error(transparent)]
+    Target(#[from] TargetError),
 }
 
 impl DestroyError {
@@ -48,6 +54,7 @@ impl DestroyError {
                     .into(),
             ),
             DestroyError::Observe { error, .. } => error.hint(),
+            DestroyError::Target(e) => e.hint(),
         }
     }
 }
@@ -106,6 +113,10 @@ pub async fn plan(
     }
     .fingerprints();
     let (mut doomed, kept) = owned(env, live)?;
+    let targeting = target(env, spec, &doomed, &options.request)?;
+    if let Some(t) = &targeting {
+        doomed.retain(|r| t.considers(&r.address));
+    }
     doomed.sort_by_key(|r| (kinds::teardown_rank(r.address.kind), r.address.clone()));
     // The spec's choice, when it says; the resource's own recorded one otherwise.
     let asked = |address: &Address| {
@@ -143,9 +154,40 @@ pub async fn plan(
         spec,
         actions,
         kept,
+        targeting,
         fingerprints,
         created_at,
     ))
+}
+
+/// What a targeted destroy considers among `doomed`: each target with what depends on it,
+/// which must go first. What depends on what is the spec's: without it, targeting is refused
+/// rather than guessed.
+fn target(
+    env: &EnvId,
+    spec: Option<&Spec>,
+    doomed: &[LiveResource],
+    request: &Request,
+) -> Result<Option<Targeting>, DestroyError> {
+    if request.is_empty() {
+        return Ok(None);
+    }
+    let Some(spec) = spec else {
+        return Err(TargetError::NoSpec {
+            env: env.name.clone(),
+        }
+        .into());
+    };
+    let universe = doomed.iter().map(|r| r.address.clone()).collect();
+    let needs = targeting::needs(Some(spec), &universe);
+    let chosen = targeting::select(
+        request,
+        &env.name,
+        &universe,
+        &needs,
+        targeting::Direction::Destroy,
+    )?;
+    Ok(Some(chosen))
 }
 
 /// List what would be deleted, and what kept, changing nothing.

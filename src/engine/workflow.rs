@@ -7,12 +7,22 @@ use thiserror::Error;
 
 use crate::model::LiveResource;
 use crate::plan::observe::{lookup_source, observe_environment, source_fingerprint};
+use crate::plan::targeting::Request;
 use crate::plan::{Observed, Plan, PlanError, staleness};
 use crate::provider::Provider;
 use crate::spec::Spec;
 
 /// Observe the environment and diff it against `spec`.
 pub async fn make_plan(provider: &dyn Provider, spec: &Spec) -> Result<Plan, PlanError> {
+    make_targeted_plan(provider, spec, &Request::default()).await
+}
+
+/// [`make_plan`], of only what `request` targets (see `crate::plan::targeting`).
+pub async fn make_targeted_plan(
+    provider: &dyn Provider,
+    spec: &Spec,
+    request: &Request,
+) -> Result<Plan, PlanError> {
     let observed = Observed::read(provider, spec).await?;
     tracing::info!(
         env = %spec.env.name,
@@ -23,7 +33,7 @@ pub async fn make_plan(provider: &dyn Provider, spec: &Spec) -> Result<Plan, Pla
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formats");
-    let plan = Plan::new(spec, &observed, now)?;
+    let plan = Plan::new(spec, &observed, now, request)?;
     crate::plan::egress::check(provider, spec, &plan).await?;
     Ok(plan)
 }
@@ -80,8 +90,16 @@ pub async fn recheck(
     }
     // A destroy plan is done once nothing the environment owns is left to delete.
     if plan.is_destroy() {
-        let nothing_left = crate::engine::destroy::owned(&plan.env, observed.resources)
-            .is_ok_and(|(doomed, _)| doomed.is_empty());
+        // A targeted one, once nothing it targeted is left.
+        let nothing_left = crate::engine::destroy::owned(&plan.env, observed.resources).is_ok_and(
+            |(doomed, _)| {
+                !doomed.iter().any(|r| {
+                    plan.targeting
+                        .as_ref()
+                        .is_none_or(|t| t.considers(&r.address))
+                })
+            },
+        );
         if nothing_left {
             return Err(RecheckError::AlreadyApplied {
                 env: plan.env.name.clone(),
@@ -90,11 +108,21 @@ pub async fn recheck(
         return Err(RecheckError::Stale { changes });
     }
     if let Some(spec) = spec.filter(|s| s.digest() == plan.spec_digest)
-        && !make_plan(provider, spec).await?.has_changes()
+        && !make_targeted_plan(provider, spec, &request_of(plan))
+            .await?
+            .has_changes()
     {
         return Err(RecheckError::AlreadyApplied {
             env: plan.env.name.clone(),
         });
     }
     Err(RecheckError::Stale { changes })
+}
+
+/// What `plan` was targeted to (nothing: all of it), to plan it again the same way.
+fn request_of(plan: &Plan) -> Request {
+    plan.targeting
+        .as_ref()
+        .map(|t| t.request())
+        .unwrap_or_default()
 }

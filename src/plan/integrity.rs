@@ -83,6 +83,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     if let Some(refresh) = &plan.refresh {
         parts.insert("refresh plan".into(), digest(refresh));
     }
+    if let Some(targeting) = &plan.targeting {
+        parts.insert("targeting".into(), digest(targeting));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

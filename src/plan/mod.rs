@@ -8,6 +8,7 @@ pub mod render;
 pub mod revisions;
 
 pub mod integrity;
+pub mod targeting;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -221,6 +222,10 @@ pub struct Plan {
     /// production's newest snapshot; what the plan says in words about it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh: Option<crate::engine::refresh::Refresh>,
+    /// `Some` for a partial plan (`--target` / `--exclude`): what it considered and why; its
+    /// actions touch nothing else (see [`targeting`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targeting: Option<targeting::Targeting>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -281,6 +286,8 @@ pub enum PlanError {
         message: String,
         hint: String,
     },
+    #[error(transparent)]
+    Target(#[from] targeting::TargetError),
     #[error("cannot write plan {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -314,6 +321,7 @@ impl PlanError {
             PlanError::Name { hint, .. }
             | PlanError::Inherits { hint, .. }
             | PlanError::Egress { hint, .. } => Some(hint.clone()),
+            PlanError::Target(e) => e.hint(),
             PlanError::Write { .. } => Some(
                 "check that the plan's directory is writable and its disk has space, or save \
                  the plan elsewhere with --out"
@@ -324,15 +332,43 @@ impl PlanError {
 }
 
 impl Plan {
-    /// Diff `spec` against what was observed.
+    /// Diff `spec` against what was observed; of that, only what `request` targets (all of it
+    /// when it targets nothing).
     #[allow(clippy::result_large_err)]
-    pub fn new(spec: &Spec, observed: &Observed, created_at: String) -> Result<Plan, PlanError> {
+    pub fn new(
+        spec: &Spec,
+        observed: &Observed,
+        created_at: String,
+        request: &targeting::Request,
+    ) -> Result<Plan, PlanError> {
         let now = time::OffsetDateTime::parse(
             &created_at,
             &time::format_description::well_known::Rfc3339,
         )
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
         let mut actions = diff::diff(spec, observed)?;
+        let targeting = if request.is_empty() {
+            None
+        } else {
+            // Every address the environment has: declared, owned, or acted on.
+            let universe: BTreeSet<Address> = spec
+                .resources
+                .keys()
+                .chain(observed.resources.iter().map(|r| &r.address))
+                .chain(actions.iter().map(|a| &a.address))
+                .cloned()
+                .collect();
+            let needs = targeting::needs(Some(spec), &universe);
+            let chosen = targeting::select(
+                request,
+                &spec.env.name,
+                &universe,
+                &needs,
+                targeting::Direction::Plan,
+            )?;
+            actions.retain(|a| chosen.considers(&a.address));
+            Some(chosen)
+        };
         // `[snapshots] before_apply`: a plan that changes anything snapshots each database
         // first (every other step waits for it); one that changes nothing takes none.
         if spec.snapshots.before_apply && !actions.is_empty() {
@@ -353,6 +389,7 @@ impl Plan {
         }
         let mut plan = Plan {
             actions,
+            targeting,
             fingerprints: observed.fingerprints(),
             ..Plan::of(spec, created_at)
         };
@@ -376,6 +413,7 @@ impl Plan {
         spec: Option<&Spec>,
         actions: Vec<PlannedAction>,
         kept: Vec<LiveResource>,
+        targeting: Option<targeting::Targeting>,
         fingerprints: BTreeMap<String, String>,
         created_at: String,
     ) -> Plan {
@@ -392,6 +430,7 @@ impl Plan {
             actions,
             checks: vec![],
             destroy: Some(Destroy { kept }),
+            targeting,
             fingerprints,
             ..base
         };
@@ -498,9 +537,17 @@ impl Plan {
             destroy: None,
             rollback: None,
             refresh: None,
+            targeting: None,
             fingerprints: BTreeMap::new(),
             integrity: BTreeMap::new(),
         }
+    }
+
+    /// `Some((considered, total))` for a partial plan (`--target` / `--exclude`).
+    pub fn partial(&self) -> Option<(usize, usize)> {
+        self.targeting
+            .as_ref()
+            .map(|t| (t.considered.len(), t.total))
     }
 
     pub fn is_destroy(&self) -> bool {
@@ -664,6 +711,19 @@ impl Plan {
             if a.action == ActionKind::Replace && a.replace_order.is_none() {
                 return Err(format!("-/+ {} has no `replace_order`", a.address));
             }
+        }
+        // A partial plan acts on nothing it did not consider.
+        if let Some(targeting) = &self.targeting
+            && let Some(a) = self
+                .actions
+                .iter()
+                .find(|a| a.safety_snapshot.is_none() && !targeting.considers(&a.address))
+        {
+            return Err(format!(
+                "{} {} is outside what it was targeted to",
+                a.action.symbol(),
+                a.address
+            ));
         }
         // One action per object: a duplicated one would run half the plan before failing.
         let mut seen = BTreeSet::new();

@@ -45,6 +45,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
     let env = format!("{} ({})", plan.env.name, plan.env.region);
     if plan.is_destroy() {
         let _ = writeln!(out, "Destroy plan for {}:", style.bold(&env));
+        out.push_str(&partial(plan));
         if plan.has_changes() {
             let _ = writeln!(
                 out,
@@ -60,16 +61,31 @@ pub fn human(plan: &Plan, style: Style) -> String {
         }
         out.push_str(&teardown(plan, style));
         if plan.has_changes() {
-            let _ = writeln!(out, "\nPlan: {} to delete.", plan.actions.len());
+            let _ = writeln!(
+                out,
+                "\nPlan: {} to delete{}.",
+                plan.actions.len(),
+                partial_summary(plan)
+            );
         }
         return out;
     }
+    out.push_str(&partial(plan));
     if !plan.has_changes() {
-        let _ = writeln!(
-            out,
-            "No changes. {env} matches {}.",
-            plan.spec_path.display()
-        );
+        match plan.partial() {
+            Some((considered, _)) => writeln!(
+                out,
+                "No changes. {env} matches {} in the {} this partial plan considered.",
+                plan.spec_path.display(),
+                crate::english::count(considered, "resource")
+            ),
+            None => writeln!(
+                out,
+                "No changes. {env} matches {}.",
+                plan.spec_path.display()
+            ),
+        }
+        .expect("writes to a String");
         checks(&mut out, plan);
         return out;
     }
@@ -136,11 +152,12 @@ pub fn human(plan: &Plan, style: Style) -> String {
     }
     let _ = writeln!(
         out,
-        "\nPlan: {} to create, {} to update, {} to replace, {} to delete.",
+        "\nPlan: {} to create, {} to update, {} to replace, {} to delete{}.",
         plan.count(ActionKind::Create),
         plan.count(ActionKind::Update),
         plan.count(ActionKind::Replace),
-        plan.count(ActionKind::Delete)
+        plan.count(ActionKind::Delete),
+        partial_summary(plan)
     );
     if let Some(rollback) = &plan.rollback {
         rolled_back(&mut out, plan, rollback);
@@ -255,6 +272,102 @@ fn rolled_back(out: &mut String, plan: &Plan, rollback: &crate::engine::rollback
             out,
             "The spec still asks for {asks}: the next plan rolls forward; {stay}."
         );
+    }
+}
+
+/// A partial plan (`--target` / `--exclude`, see `crate::plan::targeting`): what was asked, what
+/// came in or stayed out with it and why, and that the rest is not touched. Empty otherwise.
+pub fn partial(plan: &Plan) -> String {
+    let Some(t) = &plan.targeting else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let list = |addresses: &[crate::model::Address]| {
+        addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "A partial plan: {} of {} considered.",
+        t.considered.len(),
+        crate::english::count(t.total, "resource")
+    );
+    for target in &t.targets {
+        let _ = writeln!(out, "  --target {target}");
+    }
+    for exclude in &t.excludes {
+        let _ = writeln!(out, "  --exclude {exclude}");
+    }
+    let destroy = plan.is_destroy();
+    for r in &t.pulled_in {
+        let _ = if destroy {
+            writeln!(
+                out,
+                "  {}: {} {} on it and must go first: included",
+                r.address,
+                list(&r.with),
+                if r.with.len() == 1 {
+                    "depends"
+                } else {
+                    "depend"
+                }
+            )
+        } else {
+            writeln!(out, "  {} needs {}: included", r.address, list(&r.with))
+        };
+    }
+    for r in &t.left_out {
+        let _ = if destroy {
+            writeln!(
+                out,
+                "  {} excluded: it needs {}, which {} too",
+                r.address,
+                list(&r.with),
+                if r.with.len() == 1 { "stays" } else { "stay" }
+            )
+        } else {
+            writeln!(
+                out,
+                "  {} excluded: {} {} on it, left out too",
+                r.address,
+                list(&r.with),
+                if r.with.len() == 1 {
+                    "depends"
+                } else {
+                    "depend"
+                }
+            )
+        };
+    }
+    let rest = t.total.saturating_sub(t.considered.len());
+    if rest > 0 {
+        let _ = writeln!(
+            out,
+            "The rest of {} ({}) is {}.",
+            plan.env.name,
+            crate::english::count(rest, "resource"),
+            if destroy {
+                "not destroyed and remains"
+            } else {
+                "not planned and not changed"
+            }
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// ` (a partial plan: 2 of 9 resources considered)` for the summary line of a partial plan.
+fn partial_summary(plan: &Plan) -> String {
+    match plan.partial() {
+        Some((considered, total)) => format!(
+            " (a partial plan: {considered} of {} considered)",
+            crate::english::count(total, "resource")
+        ),
+        None => String::new(),
     }
 }
 
@@ -396,6 +509,12 @@ pub fn json(plan: &Plan) -> Value {
         "delete": plan.count(ActionKind::Delete),
         "changes": plan.actions.len(),
     });
+    if let Some((considered, total)) = plan.partial() {
+        v["summary"]["partial"] = serde_json::json!({
+            "considered": considered,
+            "total": total,
+        });
+    }
     v
 }
 

@@ -17,6 +17,7 @@ mod revisions;
 mod snapshots;
 mod spec_errors;
 mod spec_table;
+mod targeting;
 mod teardown;
 
 // Against a private moto server per test (installed by `make emulator-install`).

@@ -100,3 +100,4 @@ mod revisions;
 mod safety_snapshots;
 mod stale;
 mod status;
+mod targeting;
