@@ -46,6 +46,12 @@ pub enum Error {
     Import(Box<ImportError>),
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// The spec's change window is closed (see `crate::rules`).
+    #[error(transparent)]
+    Window(#[from] crate::rules::WindowError),
+    /// A protected environment's plan deletes or replaces what no `--allow-destroy` named.
+    #[error(transparent)]
+    Consent(#[from] crate::rules::consent::ConsentNeeded),
     /// One step of an apply or a teardown, as listed under that step.
     #[error(transparent)]
     Step(#[from] StepError),
@@ -178,6 +184,7 @@ impl Error {
             | Error::NoSpecNoProject { .. }
             | Error::UnknownProvider { .. } => exit::USAGE,
             Error::UnusablePlan(_) => exit::REPLAN,
+            Error::Window(_) => exit::WINDOW_CLOSED,
             Error::Recheck(e) => match **e {
                 RecheckError::Stale { .. } | RecheckError::AlreadyApplied { .. } => exit::REPLAN,
                 RecheckError::Observe(_) => exit::ERROR,
@@ -196,6 +203,7 @@ impl Error {
             | Error::Import(_)
             | Error::WriteSpec { .. }
             | Error::Snapshot(_)
+            | Error::Consent(_)
             | Error::Cancelled { .. }
             | Error::Answer(_)
             | Error::NoAwsProvider
@@ -228,6 +236,8 @@ impl Error {
             Error::Import(e) => e.hint().into_iter().collect(),
             Error::Snapshot(e) => e.hint().into_iter().collect(),
             Error::Step(e) => e.hint().into_iter().collect(),
+            Error::Window(e) => vec![e.hint()],
+            Error::Consent(e) => vec![e.hint()],
             // clap's message carries its own tips.
             Error::Arguments(_) => vec![],
             Error::VarsWithSavedPlan => {

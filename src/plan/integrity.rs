@@ -80,6 +80,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     if let Some(rollback) = &plan.rollback {
         parts.insert("rollback plan".into(), digest(rollback));
     }
+    if !plan.consent.is_empty() {
+        parts.insert("consent".into(), digest(&plan.consent));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

@@ -211,6 +211,10 @@ pub struct Plan {
     /// to an earlier revision; this is what it undoes and what it leaves as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<crate::engine::rollback::Rollback>,
+    /// The deletes and replaces of a protected environment someone consented to with
+    /// `--allow-destroy` when the plan was made (see `crate::rules::consent`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consent: Vec<Address>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -468,9 +472,17 @@ impl Plan {
             spec: None,
             destroy: None,
             rollback: None,
+            consent: vec![],
             fingerprints: BTreeMap::new(),
             integrity: BTreeMap::new(),
         }
+    }
+
+    /// This plan with the consent given to its deletes and replaces, sealed again.
+    pub fn with_consent(mut self, consent: Vec<Address>) -> Plan {
+        self.consent = consent;
+        self.integrity = integrity::record(&self);
+        self
     }
 
     pub fn is_destroy(&self) -> bool {
