@@ -37,6 +37,8 @@ pub struct DestroyArgs {
     /// being created to become deletable, and for deletions to finish.
     #[arg(long, value_parser = spec::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub window: super::rules::WindowArgs,
 }
 
 pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result<u8, Error> {
@@ -47,6 +49,18 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         }
         .into());
     }
+    // A dry run or a saved plan changes nothing yet (`apply` asks the window of a saved one).
+    let _passage = if args.dry_run || args.out.is_some() {
+        None
+    } else {
+        let window = spec.as_ref().and_then(|s| s.window.as_ref());
+        Some(super::rules::pass_window(
+            settings,
+            &env.name,
+            window,
+            &args.window,
+        )?)
+    };
     let provider = settings.connect(&env.region).await?;
     let mut options = DestroyOptions::default();
     options.run.parallelism = usize::from(args.parallelism);

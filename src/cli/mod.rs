@@ -34,6 +34,7 @@ mod reap;
 mod report;
 mod revisions;
 mod rollback;
+mod rules;
 mod settings;
 mod snapshot;
 mod status;

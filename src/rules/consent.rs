@@ -121,7 +121,7 @@ impl ConsentNeeded {
             .map(|m| format!("--allow-destroy {}", m.address))
             .collect();
         format!(
-            "if that is meant, pass {}; if not, declare {} in the spec again",
+            "if that is meant, pass {}; if not, change the spec back so that the plan keeps {}",
             flags.join(" "),
             if self.missing.len() == 1 {
                 "it"
@@ -145,6 +145,14 @@ pub fn data_goes(action: &PlannedAction) -> Option<String> {
         .as_ref()
         .map(|l| l.id.clone())
         .unwrap_or_else(|| action.address.to_string());
+    if crate::kinds::describe(action.address.kind)
+        .final_snapshot
+        .is_none()
+    {
+        return Some(format!(
+            "the {noun} {name} and its data go, with no copy kept"
+        ));
+    }
     let impossible = action
         .live
         .as_ref()

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::project::{PRERELEASE_OWNS, Project};
+use crate::project::{IN_PRODUCTION_S_WINDOW, PRERELEASE_OWNS, Project};
 
 const PLAN_FILE: &str = "plans/prerelease.plan.json";
 
@@ -301,6 +301,7 @@ fn snapshot_takes_a_kept_snapshot_of_production_s_database_before_a_release() {
     let project = Project::new();
     project
         .rehearsal(&["snapshot", "production", "--reason", "before 3.2.0"])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .snapshot("snapshot-without-a-terminal");
     assert!(snapshots_in(&project).is_empty(), "nothing was taken");
@@ -313,6 +314,7 @@ fn snapshot_takes_a_kept_snapshot_of_production_s_database_before_a_release() {
             "before 3.2.0",
             "--auto-approve",
         ])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .snapshot("snapshot-auto-approve");
     let taken = snapshots_in(&project);
@@ -842,6 +844,7 @@ fn destroy_refuses_production() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "production", "--auto-approve"])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .exits(0);
     assert_eq!(project.owned_by("production"), 1, "the release snapshot");

@@ -13,6 +13,7 @@ mod iam_policy;
 mod isolation;
 mod newcomer;
 mod revisions;
+mod rules;
 mod snapshots;
 mod spec_errors;
 mod spec_table;
