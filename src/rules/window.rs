@@ -115,6 +115,10 @@ impl Window {
 
     /// Open or closed at `now`, and when it next opens.
     pub fn verdict(&self, now: Timestamp) -> Result<Verdict, String> {
+        // A window read back from a plan file was not validated as a spec's is.
+        if self.days.is_empty() || self.opens >= self.closes || self.closes > 24 * 60 {
+            return Err(format!("the window {self} never opens"));
+        }
         let zone = self.zone()?;
         let here = now.to_zoned_datetime(zone.clone());
         let today = here.date();
@@ -150,8 +154,8 @@ impl Window {
             date.to_zoned_datetime(zone.clone())
                 .and_then(|midnight| midnight.tomorrow())
         } else {
-            date.at((minutes / 60) as i8, (minutes % 60) as i8, 0, 0)
-                .to_zoned_datetime(zone.clone())
+            jiff::civil::Time::new((minutes / 60) as i8, (minutes % 60) as i8, 0, 0)
+                .and_then(|time| date.to_datetime(time).to_zoned_datetime(zone.clone()))
         };
         zoned.map_err(|e| e.to_string())
     }
@@ -248,6 +252,16 @@ mod tests {
             panic!("Monday 08:00 is closed");
         };
         assert_eq!(local(&next_opens), "Monday 2026-12-07 10:00");
+    }
+
+    #[test]
+    fn a_window_from_an_edited_plan_that_never_opens_is_an_error_not_a_panic() {
+        let mut w = window(WORKDAYS, "10:00-18:00", "UTC");
+        w.opens = 65000;
+        assert!(w.verdict(at("2026-12-03T11:00:00Z")).is_err());
+        w.opens = 600;
+        w.time_zone = "../../etc/passwd".into();
+        assert!(w.verdict(at("2026-12-03T11:00:00Z")).is_err());
     }
 
     #[test]

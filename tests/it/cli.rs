@@ -1204,6 +1204,7 @@ fn the_readme_documents_every_exit_code_and_no_other() {
             exit::STEPS_FAILED,
             exit::LEFTOVERS,
             exit::CHECKS_FAILED,
+            exit::WINDOW_CLOSED,
             exit::USAGE
         ]
     );
@@ -1360,6 +1361,17 @@ fn exit_6_a_check_failed() {
         .exits(6)
         .stdout_has("Summary: 9 done, 0 failed, 0 skipped.")
         .stdout_has("FAILED   check.ready: /bin/false: exited with status 1");
+}
+
+#[test]
+fn exit_7_the_window_is_closed() {
+    // Saturday 2026-12-05, noon in Maputo: "Do NOT release on Friday or weekend".
+    Project::new()
+        .rehearsal(&["apply", "production", "--auto-approve"])
+        .at("2026-12-05 10:00:00")
+        .run()
+        .exits(7)
+        .stderr_has("the change window of production is closed");
 }
 
 #[test]

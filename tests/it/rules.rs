@@ -193,6 +193,14 @@ fn deleting_a_protected_service_needs_consent_by_name() {
         .rehearsal(&["show", "plans/staging.plan.json"])
         .run()
         .stdout_has("Consent given (--allow-destroy): ecs_service.server.");
+    let json = project
+        .rehearsal(&["show", "plans/staging.plan.json", "--json"])
+        .run()
+        .exits(0);
+    let summary: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(summary["summary"]["deletes_and_replaces"], 1);
+    assert_eq!(summary["summary"]["holding_data"], 0);
+    assert_eq!(summary["summary"]["routine_retention"], 0);
     project
         .rehearsal(&["apply", "plans/staging.plan.json"])
         .run()
