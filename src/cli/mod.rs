@@ -119,7 +119,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
                             rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 2 changes, 1 error, 64 usage\n  \
-                            rehearsal plan prerelease --json | jq .summary"
+                            rehearsal plan prerelease --json | jq .summary\n  \
+                            rehearsal plan staging --allow-destroy ecs_service.server   # protected: consent to a delete"
     )]
     Plan(plan::PlanArgs),
     /// Render a saved plan.
@@ -135,7 +136,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  rehearsal apply plans/prerelease.plan.json\n  \
                             rehearsal apply prerelease                 # plans, shows, asks\n  \
-                            rehearsal apply prerelease --auto-approve  # for CI"
+                            rehearsal apply prerelease --auto-approve  # for CI\n  \
+                            rehearsal apply production --override-window \"restore the login fix\"   # outside [window]"
     )]
     Apply(apply::ApplyArgs),
     /// Run the spec's checks against the environment as it is now (apply runs them too).

@@ -20,7 +20,7 @@ pub struct WindowArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConsentArgs {
     /// In a protected environment, consent to the plan deleting or replacing ADDRESS
-    /// (repeatable); the consent is recorded in the saved plan.
+    /// (repeatable); `plan` records it in the plan it saves.
     #[arg(long = "allow-destroy", value_name = "ADDRESS", value_parser = parse_address)]
     pub allow_destroy: Vec<Address>,
 }

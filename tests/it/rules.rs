@@ -209,6 +209,28 @@ fn deleting_a_protected_service_needs_consent_by_name() {
 }
 
 #[test]
+fn apply_of_an_environment_takes_consent_too() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "staging", "--auto-approve"])
+        .run()
+        .exits(0);
+    project.edit("staging", STAGING_SERVICE, "");
+    project
+        .rehearsal(&[
+            "apply",
+            "staging",
+            "--auto-approve",
+            "--allow-destroy",
+            "ecs_service.server",
+        ])
+        .run()
+        .exits(0)
+        .stdout_has("Consent given (--allow-destroy): ecs_service.server.");
+    assert_eq!(services(&project), 0);
+}
+
+#[test]
 fn consent_edited_into_a_saved_plan_is_refused() {
     let project = Project::new();
     project
