@@ -101,3 +101,47 @@ pub fn parse_reason(text: &str) -> Result<String, String> {
         Ok(text.trim().to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mondays() -> Window {
+        Window {
+            days: vec![window::Day::Mon],
+            opens: 9 * 60,
+            closes: 10 * 60,
+            time_zone: "UTC".into(),
+        }
+    }
+
+    #[test]
+    fn an_override_passes_a_closed_window_and_hands_back_its_reason() {
+        // Friday 2026-12-04: closed.
+        let friday: jiff::Timestamp = "2026-12-04T09:00:00Z".parse().unwrap();
+        let w = mondays();
+        assert!(matches!(
+            gate("staging", Some(&w), friday, None),
+            Err(WindowError::Closed { .. })
+        ));
+        assert_eq!(
+            gate("staging", Some(&w), friday, Some("hotfix")),
+            Ok(Passage::Overridden {
+                reason: "hotfix".into()
+            })
+        );
+        // Open, the reason is not needed and not recorded.
+        let monday: jiff::Timestamp = "2026-12-07T09:30:00Z".parse().unwrap();
+        assert_eq!(
+            gate("staging", Some(&w), monday, Some("hotfix")),
+            Ok(Passage::Open)
+        );
+        assert_eq!(gate("staging", None, friday, None), Ok(Passage::NoWindow));
+    }
+
+    #[test]
+    fn a_reason_must_say_something() {
+        assert!(parse_reason("   ").is_err());
+        assert_eq!(parse_reason(" hotfix "), Ok("hotfix".into()));
+    }
+}

@@ -134,6 +134,42 @@ fn destroy_waits_for_the_window_and_a_dry_run_does_not() {
 }
 
 #[test]
+fn rollback_and_import_wait_for_the_window_and_a_saved_rollback_does_not() {
+    let project = Project::new();
+    let text = project.read("environments/staging.toml");
+    project.write(
+        "environments/staging.toml",
+        &format!(
+            "{text}\n[window]\ndays = [\"mon\"]\nhours = \"09:00-10:00\"\ntime_zone = \"UTC\"\n"
+        ),
+    );
+    for args in [
+        &["rollback", "staging", "--auto-approve"][..],
+        &[
+            "import",
+            "staging",
+            "ecs_service.server",
+            "staging/server",
+            "--auto-approve",
+        ],
+    ] {
+        project
+            .rehearsal(args)
+            .at(FRIDAY)
+            .run()
+            .exits(7)
+            .stderr_has("the change window of staging is closed");
+    }
+    // Saved for review, a rollback changes nothing yet: refused for its own reason (nothing
+    // deployed to roll back from), not the window's.
+    project
+        .rehearsal(&["rollback", "staging", "--out", "plans/rollback.json"])
+        .at(FRIDAY)
+        .run()
+        .exits(1);
+}
+
+#[test]
 fn a_window_that_cannot_be_read_points_at_its_line() {
     let project = Project::new();
     let text = project.read("environments/production.toml");
