@@ -32,7 +32,7 @@ plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease status-
 check-prerelease: export REHEARSAL_MAKE_TARGET = $@
 
 .PHONY: help build plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease \
-        status-prerelease status check-prerelease demo test test-engine fuzz emulator-install emulator-up emulator-down lint \
+        status-prerelease status check-prerelease demo test test-engine fuzz emulator-install faketime-install emulator-up emulator-down lint \
         bench check-iam-policy
 
 help:
@@ -67,13 +67,13 @@ demo:
 
 # Everything: the IAM policy's lint, engine, CLI and emulator tests in one binary, unit tests, the
 # scripts' self-check.
-test: emulator-install
+test: emulator-install faketime-install
 	$(MAKE) --no-print-directory check-iam-policy
 	cargo test --all-targets
 	bash scripts/test_scripts.sh
 
 # The SDK-free engine and CLI tests only: seconds, no emulator.
-test-engine:
+test-engine: faketime-install
 	cargo test --no-default-features --lib --test it
 
 # Coverage-guided fuzzing of everything rehearsal reads (rehearsal::fuzz::inputs) with libFuzzer,
@@ -108,6 +108,10 @@ bench: emulator-install
 
 emulator-install:
 	bash scripts/emulator.sh install
+
+# libfaketime: the change-window tests run the binary at a fixed date (tests/it/rules.rs).
+faketime-install:
+	bash scripts/faketime.sh install
 
 # docs/iam-policy.json (and the administrator's docs/iam-import-policy.json) against the Service Authorization Reference as parliament (pinned in
 # requirements-emulator.txt, installed by emulator-install) has it: unknown actions and condition

@@ -48,6 +48,12 @@ pub enum Error {
     Import(Box<ImportError>),
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// The spec's change window is closed (see `crate::rules`).
+    #[error(transparent)]
+    Window(#[from] crate::rules::WindowError),
+    /// A protected environment's plan deletes or replaces what no `--allow-destroy` named.
+    #[error(transparent)]
+    Consent(#[from] crate::rules::consent::ConsentNeeded),
     /// One step of an apply or a teardown, as listed under that step.
     #[error(transparent)]
     Step(#[from] StepError),
@@ -183,6 +189,7 @@ impl Error {
             // An address the environment does not have, like a mistyped flag.
             Error::Plan(e) if matches!(**e, PlanError::Target(_)) => exit::USAGE,
             Error::Destroy(DestroyError::Target(_)) => exit::USAGE,
+            Error::Window(_) => exit::WINDOW_CLOSED,
             Error::Recheck(e) => match **e {
                 RecheckError::Stale { .. } | RecheckError::AlreadyApplied { .. } => exit::REPLAN,
                 RecheckError::Observe(_) => exit::ERROR,
@@ -202,6 +209,7 @@ impl Error {
             | Error::Import(_)
             | Error::WriteSpec { .. }
             | Error::Snapshot(_)
+            | Error::Consent(_)
             | Error::Cancelled { .. }
             | Error::Answer(_)
             | Error::NoAwsProvider
@@ -235,6 +243,8 @@ impl Error {
             Error::Import(e) => e.hint().into_iter().collect(),
             Error::Snapshot(e) => e.hint().into_iter().collect(),
             Error::Step(e) => e.hint().into_iter().collect(),
+            Error::Window(e) => vec![e.hint()],
+            Error::Consent(e) => vec![e.hint()],
             // clap's message carries its own tips.
             Error::Arguments(_) => vec![],
             Error::VarsWithSavedPlan => {

@@ -19,6 +19,9 @@ pub const LEFTOVERS: u8 = 5;
 /// Everything was created (or already was), and a check of the spec's `[checks]` did not pass
 /// within its timeout; the environment is left as it is.
 pub const CHECKS_FAILED: u8 = 6;
+/// A command that changes the environment was refused: its spec's `[window]` is closed now,
+/// and no `--override-window REASON` was given. Try again when it opens (the message says when).
+pub const WINDOW_CLOSED: u8 = 7;
 /// The command line is wrong: an unknown flag, a missing argument or region, a bad value,
 /// `--var` with a saved plan, or no terminal to confirm on and no `--auto-approve`.
 pub const USAGE: u8 = 64;

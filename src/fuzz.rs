@@ -92,6 +92,16 @@ fn check_plan(plan: &Plan) {
         }
         Err(error) => check_error(error.into()),
     }
+    // What `plan` and `apply` ask of it: consent for what it deletes, its spec's window.
+    if let Err(error) = crate::rules::consent::check(plan, &[]) {
+        check_error(error.into());
+    }
+    let window = plan.spec.as_ref().and_then(|s| s.window.as_ref());
+    if let Err(error) =
+        crate::rules::gate(&plan.env.name, window, jiff::Timestamp::UNIX_EPOCH, None)
+    {
+        check_error(error.into());
+    }
     let path = scratch_file("planned.plan.json");
     plan.save(&path).expect("a plan saves");
     let loaded = Plan::load(&path).unwrap_or_else(|e| panic!("a saved plan loads back: {e}"));

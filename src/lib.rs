@@ -20,6 +20,7 @@ mod error;
 pub mod exit;
 pub mod fuzz;
 pub mod plan;
+pub mod rules;
 pub mod spec;
 
 pub use error::{Discarded, Error};

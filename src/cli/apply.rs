@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::check::{deployed_as_declared, run_checks};
 use super::output::{self, confirm, print_summary};
+use super::rules::pass_window;
 use super::{Error, Settings, VarArgs, exit};
 use crate::apply::teardown::{self, TeardownOptions};
 use crate::apply::{ApplyOptions, execute};
@@ -38,6 +39,10 @@ pub struct ApplyArgs {
     /// runs); `rehearsal check ENV` runs them later.
     #[arg(long)]
     pub skip_checks: bool,
+    #[command(flatten)]
+    pub window: super::rules::WindowArgs,
+    #[command(flatten)]
+    pub consent: super::rules::ConsentArgs,
 }
 
 fn is_plan_file(target: &str) -> bool {
@@ -54,6 +59,10 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         }
         let plan = super::plan::load_saved(Path::new(&args.target))?;
         settings.check_plan_region(&plan)?;
+        let window = plan.spec.as_ref().and_then(|s| s.window.as_ref());
+        let _passage = pass_window(settings, &plan.env.name, window, &args.window)?;
+        // The consent recorded when the plan was made, or given now.
+        crate::rules::consent::check(&plan, &args.consent.allow_destroy)?;
         // The spec it was made from travels in the plan: `environments/` is not read again,
         // so an edited or removed spec file changes nothing of what was reviewed.
         let spec = plan.spec.clone();
@@ -61,10 +70,13 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         (plan, spec, provider)
     } else {
         let spec = settings.load_spec(&args.target, &args.vars)?;
+        let _passage = pass_window(settings, &spec.env.name, spec.window.as_ref(), &args.window)?;
         let provider = settings.connect(&spec.env.region).await?;
         let plan =
             workflow::make_targeted_plan(provider.as_ref(), &spec, &args.targeting.request())
                 .await?;
+        let consent = crate::rules::consent::check(&plan, &args.consent.allow_destroy)?;
+        let plan = plan.with_consent(consent);
         out!("{}", render::human(&plan, style));
         let _ = std::io::stdout().flush();
         if plan.has_changes() && !args.auto_approve {

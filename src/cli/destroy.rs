@@ -39,6 +39,8 @@ pub struct DestroyArgs {
     pub timeout: Option<std::time::Duration>,
     #[command(flatten)]
     pub targeting: super::targeting::TargetArgs,
+    #[command(flatten)]
+    pub window: super::rules::WindowArgs,
 }
 
 pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result<u8, Error> {
@@ -49,6 +51,18 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         }
         .into());
     }
+    // A dry run or a saved plan changes nothing yet (`apply` asks the window of a saved one).
+    let _passage = if args.dry_run || args.out.is_some() {
+        None
+    } else {
+        let window = spec.as_ref().and_then(|s| s.window.as_ref());
+        Some(super::rules::pass_window(
+            settings,
+            &env.name,
+            window,
+            &args.window,
+        )?)
+    };
     let provider = settings.connect(&env.region).await?;
     let mut options = DestroyOptions::default();
     options.run.parallelism = usize::from(args.parallelism);

@@ -25,10 +25,14 @@ pub struct ImportArgs {
     /// Do not ask for confirmation (needed without a terminal).
     #[arg(long)]
     pub auto_approve: bool,
+    #[command(flatten)]
+    pub window: super::rules::WindowArgs,
 }
 
 pub async fn run(settings: &Settings, args: ImportArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
+    let _passage =
+        super::rules::pass_window(settings, &spec.env.name, spec.window.as_ref(), &args.window)?;
     let provider = settings.connect(&spec.env.region).await?;
     import_all(
         provider.as_ref(),

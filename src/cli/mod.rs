@@ -35,6 +35,7 @@ mod refresh;
 mod report;
 mod revisions;
 mod rollback;
+mod rules;
 mod settings;
 mod snapshot;
 mod status;
@@ -121,7 +122,8 @@ pub enum Command {
         after_help = "Examples:\n  rehearsal plan prerelease --var server_version=3.2.0\n  \
                             rehearsal plan prerelease --detailed-exitcode   # 0 no changes, 2 changes, 1 error, 64 usage\n  \
                             rehearsal plan prerelease --json | jq .summary\n  \
-                            rehearsal plan prerelease --target ecs_service.server   # it and what it needs"
+                            rehearsal plan prerelease --target ecs_service.server   # it and what it needs\n  \
+                            rehearsal plan staging --allow-destroy ecs_service.server   # protected: consent to a delete"
     )]
     Plan(plan::PlanArgs),
     /// Render a saved plan.
@@ -138,7 +140,8 @@ pub enum Command {
         after_help = "Examples:\n  rehearsal apply plans/prerelease.plan.json\n  \
                             rehearsal apply prerelease                 # plans, shows, asks\n  \
                             rehearsal apply prerelease --auto-approve  # for CI\n  \
-                            rehearsal apply prerelease --exclude dns_record.server   # and what depends on it"
+                            rehearsal apply prerelease --exclude dns_record.server   # and what depends on it\n  \
+                            rehearsal apply production --override-window \"restore the login fix\"   # outside [window]"
     )]
     Apply(apply::ApplyArgs),
     /// Run the spec's checks against the environment as it is now (apply runs them too).

@@ -26,6 +26,8 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes and 2 when there are (1 on an error, 64 on a usage error).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub consent: super::rules::ConsentArgs,
 }
 
 pub async fn run(settings: &Settings, args: PlanArgs, style: Style) -> Result<u8, Error> {
@@ -52,6 +54,19 @@ pub async fn run(settings: &Settings, args: PlanArgs, style: Style) -> Result<u8
         Err(e) => Err(e),
     };
     let plan = planned.map_err(|e| discard_previous_plan(&out, e))?;
+    // A protected environment's plan that deletes or replaces what no one consented to is
+    // refused here, before it is saved; the consent given travels in the plan.
+    let consent = crate::rules::consent::check(&plan, &args.consent.allow_destroy)
+        .map_err(|e| discard_previous_plan(&out, e.into()))?;
+    let plan = plan.with_consent(consent);
+    // `plan` changes nothing: a closed window is said, and the plan made all the same.
+    if let Some(closed) =
+        crate::rules::closed_note(&spec.env.name, spec.window.as_ref(), settings.now)
+    {
+        settings.note(&format!(
+            "{closed}; `apply` will refuse this plan until then"
+        ));
+    }
     // A plan that cannot be written (a full disk, a directory not writable) fails like any
     // other: the previous plan must not stay to be applied in its place.
     plan.save(&out)

@@ -36,15 +36,33 @@ pub struct RefreshArgs {
     /// Do not run the spec's [checks] afterwards.
     #[arg(long)]
     pub skip_checks: bool,
+    #[command(flatten)]
+    pub window: super::rules::WindowArgs,
 }
 
 pub async fn run(settings: &Settings, args: RefreshArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
+    // Saved with --out, it changes nothing yet: `apply` asks the window then.
+    let _passage = match args.out {
+        None => Some(super::rules::pass_window(
+            settings,
+            &spec.env.name,
+            spec.window.as_ref(),
+            &args.window,
+        )?),
+        Some(_) => None,
+    };
     let provider = settings.connect(&spec.env.region).await?;
     let now = time::OffsetDateTime::now_utc();
     let (plan, _) =
         crate::engine::refresh::plan(provider.as_ref(), &spec, &args.address, args.latest, now)
             .await?;
+    // Naming the database on the command line is the consent to replace it (what
+    // `--allow-destroy ADDRESS` gives a plan); the plan records it, so `apply` of a saved refresh
+    // plan needs no more.
+    let named: Vec<_> = plan.refresh.iter().map(|r| r.address.clone()).collect();
+    let consent = crate::rules::consent::check(&plan, &named)?;
+    let plan = plan.with_consent(consent);
     out!("{}", render::human(&plan, style));
     if let Some(out) = &args.out {
         plan.save(out)?;
@@ -67,6 +85,8 @@ pub async fn run(settings: &Settings, args: RefreshArgs, style: Style) -> Result
         timeout: args.timeout,
         skip_checks: args.skip_checks,
         targeting: Default::default(),
+        window: args.window.clone(),
+        consent: Default::default(),
     };
     super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
 }

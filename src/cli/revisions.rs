@@ -23,16 +23,17 @@ pub async fn run(settings: &Settings, args: RevisionsArgs) -> Result<u8, Error> 
     let live = provider.observe(&spec.env, &spec.declared()).await?;
     let families = families(&spec.env, &live, Some(&spec));
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&families).expect("serializes")
         );
         return Ok(exit::SUCCESS);
     }
     if families.is_empty() {
-        println!(
+        outln!(
             "{} ({}) owns no task-definition revision.",
-            spec.env.name, spec.env.region
+            spec.env.name,
+            spec.env.region
         );
     }
     for family in &families {
@@ -42,7 +43,7 @@ pub async fn run(settings: &Settings, args: RevisionsArgs) -> Result<u8, Error> 
 }
 
 fn print_family(env: &crate::model::EnvId, family: &Family) {
-    println!(
+    outln!(
         "{} ({}) in {} ({}): {} kept (keep_revisions = {}), newest first:",
         family.address,
         family.family,
@@ -51,9 +52,11 @@ fn print_family(env: &crate::model::EnvId, family: &Family) {
         crate::english::count(family.revisions.len(), "revision"),
         family.keep_revisions
     );
-    println!(
+    outln!(
         "  {:<9} {:<21} {:<40} RUNS NOW",
-        "REVISION", "REGISTERED", "IMAGES"
+        "REVISION",
+        "REGISTERED",
+        "IMAGES"
     );
     for r in &family.revisions {
         let runs = r
@@ -68,6 +71,6 @@ fn print_family(env: &crate::model::EnvId, family: &Family) {
             r.registered_at.as_deref().unwrap_or("-"),
             r.images.join(", "),
         );
-        println!("{}", line.trim_end());
+        outln!("{}", line.trim_end());
     }
 }

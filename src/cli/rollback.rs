@@ -32,20 +32,32 @@ pub struct RollbackArgs {
     /// Do not run the spec's [checks] afterwards.
     #[arg(long)]
     pub skip_checks: bool,
+    #[command(flatten)]
+    pub window: super::rules::WindowArgs,
 }
 
 pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
+    // Saved with --out, it changes nothing yet: `apply` asks the window then.
+    let _passage = match args.out {
+        None => Some(super::rules::pass_window(
+            settings,
+            &spec.env.name,
+            spec.window.as_ref(),
+            &args.window,
+        )?),
+        Some(_) => None,
+    };
     let provider = settings.connect(&spec.env.region).await?;
     let live = provider.observe(&spec.env, &spec.declared()).await?;
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formats");
     let plan = crate::engine::rollback::plan(&spec, live, args.service.as_deref(), now)?;
-    print!("{}", render::human(&plan, style));
+    out!("{}", render::human(&plan, style));
     if let Some(out) = &args.out {
         plan.save(out)?;
-        println!(
+        outln!(
             "\nSaved the rollback plan to {}. Carry out exactly this plan with:\n  rehearsal apply {}",
             out.display(),
             out.display()
@@ -64,6 +76,8 @@ pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Resul
         parallelism: 1,
         timeout: args.timeout,
         skip_checks: args.skip_checks,
+        window: args.window.clone(),
+        consent: Default::default(),
     };
     super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
 }

@@ -91,6 +91,8 @@ pub struct Settings {
     pub project: Option<String>,
     pub provider: ProviderChoice,
     pub colors: Colors,
+    /// "Now", read once: what the change window (`[window]`) is judged at.
+    pub now: jiff::Timestamp,
 }
 
 impl Settings {
@@ -129,6 +131,7 @@ impl Settings {
             project: global.project.clone(),
             provider,
             colors,
+            now: jiff::Timestamp::now(),
         })
     }
 

@@ -35,6 +35,8 @@ pub struct SnapshotArgs {
     /// How long each snapshot may take to become available, e.g. 90m [default: 30m].
     #[arg(long, value_parser = spec::duration::parse_timeout)]
     pub timeout: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub window: super::rules::WindowArgs,
 }
 
 /// A `--reason` RDS would refuse as a tag value is a bad value, refused before anything runs.
@@ -50,6 +52,10 @@ fn reason_arg(text: &str) -> Result<String, String> {
 
 pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
+    // A safety snapshot counts as a change: on a Single-AZ database it suspends I/O for a
+    // while, and `[snapshots] keep` deletes the oldest ones.
+    let _passage =
+        super::rules::pass_window(settings, &spec.env.name, spec.window.as_ref(), &args.window)?;
     let provider = settings.connect(&spec.env.region).await?;
     let now = time::OffsetDateTime::now_utc();
     let (plan, live) =

@@ -46,6 +46,7 @@ pub const KIND: Kind = Kind {
     // Route 53 scans list only the zones a spec names (five requests a second per account,
     // shared with production's own automation).
     found_by: Some("zone"),
+    holds_data: None,
 };
 
 /// `[resources.dns_record.NAME]`

@@ -41,4 +41,5 @@ pub const KIND: Kind = Kind {
     cycle_hint: None,
     final_snapshot: None,
     found_by: None,
+    holds_data: Some("volume"),
 };

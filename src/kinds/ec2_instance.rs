@@ -50,6 +50,7 @@ pub const KIND: Kind = Kind {
     cycle_hint: None,
     final_snapshot: None,
     found_by: None,
+    holds_data: None,
 };
 
 /// `[resources.ec2_instance.NAME]`

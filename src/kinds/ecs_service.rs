@@ -49,6 +49,7 @@ pub const KIND: Kind = Kind {
     cycle_hint: None,
     final_snapshot: None,
     found_by: None,
+    holds_data: None,
 };
 
 /// `[resources.ecs_service.NAME]`

@@ -56,6 +56,7 @@ pub const KIND: Kind = Kind {
     final_snapshot: None,
     // The Tagging API lists a new revision only after a delay: the family is also looked up.
     found_by: Some("family"),
+    holds_data: None,
 };
 
 const DOCUMENTS: Documents = Documents {

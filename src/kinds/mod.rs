@@ -112,6 +112,9 @@ pub struct Kind {
     /// The attribute a provider may look a declared resource of this kind up by, or list only
     /// by (see [`crate::model::Declared`]), or `None`.
     pub found_by: Option<&'static str>,
+    /// `Some(noun)` for a kind that holds data (a database, a snapshot, a volume): deleting or
+    /// replacing one loses that data unless a final snapshot keeps it, and a plan says so.
+    pub holds_data: Option<&'static str>,
 }
 
 /// How a kind judges whether a ready resource runs what was asked.

@@ -70,6 +70,7 @@ pub const KIND: Kind = Kind {
         kind: ResourceKind::RdsSnapshot,
     }),
     found_by: None,
+    holds_data: Some("database"),
 };
 
 /// `[resources.rds_instance.NAME]`

@@ -47,6 +47,7 @@ pub const KIND: Kind = Kind {
     cycle_hint: None,
     final_snapshot: None,
     found_by: None,
+    holds_data: Some("snapshot"),
 };
 
 /// `[resources.rds_snapshot.NAME]`

@@ -63,6 +63,7 @@ pub const KIND: Kind = Kind {
     ),
     final_snapshot: None,
     found_by: None,
+    holds_data: None,
 };
 
 /// `[resources.security_group.NAME]`

@@ -86,6 +86,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     if let Some(targeting) = &plan.targeting {
         parts.insert("targeting".into(), digest(targeting));
     }
+    if !plan.consent.is_empty() {
+        parts.insert("consent".into(), digest(&plan.consent));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

@@ -226,6 +226,10 @@ pub struct Plan {
     /// actions touch nothing else (see [`targeting`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targeting: Option<targeting::Targeting>,
+    /// The deletes and replaces of a protected environment someone consented to with
+    /// `--allow-destroy` when the plan was made (see `crate::rules::consent`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consent: Vec<Address>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -538,6 +542,7 @@ impl Plan {
             rollback: None,
             refresh: None,
             targeting: None,
+            consent: vec![],
             fingerprints: BTreeMap::new(),
             integrity: BTreeMap::new(),
         }
@@ -548,6 +553,13 @@ impl Plan {
         self.targeting
             .as_ref()
             .map(|t| (t.considered.len(), t.total))
+    }
+
+    /// This plan with the consent given to its deletes and replaces, sealed again.
+    pub fn with_consent(mut self, consent: Vec<Address>) -> Plan {
+        self.consent = consent;
+        self.integrity = integrity::record(&self);
+        self
     }
 
     pub fn is_destroy(&self) -> bool {

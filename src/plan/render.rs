@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::{ActionKind, AttributeChange, FieldChange, PathStep, Plan, PlannedAction, Reason};
 use crate::kinds::isolation::Decision;
 use crate::model::input_digest;
+use crate::rules::consent;
 use crate::spec::refs::{self, Reference};
 
 /// Colours, or none (`NO_COLOR`, no terminal).
@@ -67,6 +68,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
                 plan.actions.len(),
                 partial_summary(plan)
             );
+            destructions(&mut out, plan);
         }
         return out;
     }
@@ -104,6 +106,9 @@ pub fn human(plan: &Plan, style: Style) -> String {
         );
         let _ = writeln!(out, "      {}", reason(plan, action));
         final_snapshot(&mut out, action);
+        if let Some(data) = consent::data_goes(action) {
+            let _ = writeln!(out, "      data: {data}");
+        }
         if action.action == ActionKind::Delete {
             continue;
         }
@@ -159,6 +164,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
         plan.count(ActionKind::Delete),
         partial_summary(plan)
     );
+    destructions(&mut out, plan);
     if let Some(rollback) = &plan.rollback {
         rolled_back(&mut out, plan, rollback);
     }
@@ -213,6 +219,32 @@ fn refreshed(out: &mut String, refresh: &crate::engine::refresh::Refresh) {
          first and then restores: it does not restore beside {db} and swap the two.",
         step - 1
     );
+}
+
+/// How many of the changes delete or replace what exists, how many of those hold data, and how
+/// many are the spec's own retention; and the consent given to them.
+fn destructions(out: &mut String, plan: &Plan) {
+    let counted = consent::Destructions::of(plan);
+    if counted.total == 0 {
+        return;
+    }
+    let retention = match counted.retention {
+        0 => String::new(),
+        n => format!(", {n} routine retention (keep_revisions, [snapshots] keep)"),
+    };
+    let _ = writeln!(
+        out,
+        "Deletes and replaces: {} ({} holding data{retention}).",
+        counted.total, counted.holding_data
+    );
+    if !plan.consent.is_empty() {
+        let consented: Vec<String> = plan.consent.iter().map(|a| a.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "Consent given (--allow-destroy): {}.",
+            consented.join(", ")
+        );
+    }
 }
 
 /// What a rollback plan undoes and what it leaves as it is: the two revisions' differences,
@@ -502,12 +534,16 @@ pub fn json(plan: &Plan) -> Value {
             json["because"] = Value::String(reason(plan, action));
         }
     }
+    let counted = consent::Destructions::of(plan);
     v["summary"] = serde_json::json!({
         "create": plan.count(ActionKind::Create),
         "update": plan.count(ActionKind::Update),
         "replace": plan.count(ActionKind::Replace),
         "delete": plan.count(ActionKind::Delete),
         "changes": plan.actions.len(),
+        "deletes_and_replaces": counted.total,
+        "holding_data": counted.holding_data,
+        "routine_retention": counted.retention,
     });
     if let Some((considered, total)) = plan.partial() {
         v["summary"]["partial"] = serde_json::json!({

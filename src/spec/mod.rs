@@ -108,6 +108,9 @@ pub struct Spec {
     /// `[snapshots]`: the safety snapshots of its databases (see `crate::engine::snapshot`).
     #[serde(default, skip_serializing_if = "Snapshots::is_default")]
     pub snapshots: Snapshots,
+    /// `[window]`: when the environment may change (see `crate::rules::window`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::rules::Window>,
 }
 
 /// `[snapshots]` of a spec, validated.
@@ -146,6 +149,9 @@ impl Spec {
         // plans saved before it existed still load.
         if !self.snapshots.is_default() {
             digest.update(serde_json::to_vec(&self.snapshots).expect("serializes"));
+        }
+        if let Some(window) = &self.window {
+            digest.update(serde_json::to_vec(window).expect("serializes"));
         }
         hex::encode(digest.finalize())
     }

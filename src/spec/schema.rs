@@ -22,6 +22,18 @@ pub struct RawSpec {
     pub checks: BTreeMap<String, RawCheck>,
     /// `[snapshots]`: safety snapshots of the environment's databases (see `crate::engine::snapshot`).
     pub snapshots: Option<RawSnapshots>,
+    /// `[window]`: when the environment may change (see `crate::rules::window`).
+    pub window: Option<RawWindow>,
+}
+
+/// `[window]`: the days (`["mon", "tue"]`), the hours (`"10:00-18:00"`) and the IANA time zone
+/// (`"Asia/Kolkata"`) in which commands may change the environment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    pub days: Vec<String>,
+    pub hours: String,
+    pub time_zone: String,
 }
 
 /// `[snapshots]`: a snapshot of each database before any apply that changes something

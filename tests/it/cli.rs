@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::project::{PRERELEASE_OWNS, Project};
+use crate::project::{IN_PRODUCTION_S_WINDOW, PRERELEASE_OWNS, Project};
 
 const PLAN_FILE: &str = "plans/prerelease.plan.json";
 
@@ -301,6 +301,7 @@ fn snapshot_takes_a_kept_snapshot_of_production_s_database_before_a_release() {
     let project = Project::new();
     project
         .rehearsal(&["snapshot", "production", "--reason", "before 3.2.0"])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .snapshot("snapshot-without-a-terminal");
     assert!(snapshots_in(&project).is_empty(), "nothing was taken");
@@ -313,6 +314,7 @@ fn snapshot_takes_a_kept_snapshot_of_production_s_database_before_a_release() {
             "before 3.2.0",
             "--auto-approve",
         ])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .snapshot("snapshot-auto-approve");
     let taken = snapshots_in(&project);
@@ -842,6 +844,7 @@ fn destroy_refuses_production() {
     let project = Project::new();
     project
         .rehearsal(&["apply", "production", "--auto-approve"])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .exits(0);
     assert_eq!(project.owned_by("production"), 1, "the release snapshot");
@@ -1201,6 +1204,7 @@ fn the_readme_documents_every_exit_code_and_no_other() {
             exit::STEPS_FAILED,
             exit::LEFTOVERS,
             exit::CHECKS_FAILED,
+            exit::WINDOW_CLOSED,
             exit::USAGE
         ]
     );
@@ -1357,6 +1361,17 @@ fn exit_6_a_check_failed() {
         .exits(6)
         .stdout_has("Summary: 9 done, 0 failed, 0 skipped.")
         .stdout_has("FAILED   check.ready: /bin/false: exited with status 1");
+}
+
+#[test]
+fn exit_7_the_window_is_closed() {
+    // Saturday 2026-12-05, noon in Maputo: "Do NOT release on Friday or weekend".
+    Project::new()
+        .rehearsal(&["apply", "production", "--auto-approve"])
+        .at("2026-12-05 10:00:00")
+        .run()
+        .exits(7)
+        .stderr_has("the change window of production is closed");
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod isolation;
 mod newcomer;
 mod refresh;
 mod revisions;
+mod rules;
 mod snapshots;
 mod spec_errors;
 mod spec_table;

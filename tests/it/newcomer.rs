@@ -128,6 +128,7 @@ fn one_of_a_thing_is_counted_in_the_singular() {
             "release=3.2.0",
             "--auto-approve",
         ])
+        .at(crate::project::IN_PRODUCTION_S_WINDOW)
         .run()
         .exits(0)
         .stdout_has("Applying 1 change to production (eu-west-1)...")

@@ -88,6 +88,7 @@ impl Project {
             args: args.iter().map(|a| a.to_string()).collect(),
             env: vec![],
             file_size_limit: None,
+            at: None,
         }
     }
 
@@ -169,7 +170,20 @@ pub struct Run<'a> {
     env: Vec<(String, OsString)>,
     /// `ulimit -f`: no file may grow past this many blocks (512 bytes, or 1024 in bash).
     file_size_limit: Option<u32>,
+    /// The time the binary reads from the system clock (libfaketime), `YYYY-MM-DD HH:MM:SS` UTC.
+    at: Option<String>,
 }
+
+/// A time inside production's `[window]`: Thursday 2026-12-03, 11:00 in Maputo (CAT, UTC+2).
+pub const IN_PRODUCTION_S_WINDOW: &str = "2026-12-03 09:00:00";
+
+/// Where Debian's `faketime` package puts the preloaded library (`bash scripts/faketime.sh
+/// install` installs it); the multi-threaded build, for tokio's threads.
+const LIBFAKETIME: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+    "/usr/lib/faketime/libfaketimeMT.so.1",
+];
 
 impl Run<'_> {
     pub fn env(mut self, key: &str, value: &str) -> Self {
@@ -189,6 +203,14 @@ impl Run<'_> {
     /// past the end of a full disk does (ENOSPC). The plan of pre-release is about 10 KB.
     pub fn on_a_full_disk(mut self) -> Self {
         self.file_size_limit = Some(4);
+        self
+    }
+
+    /// Run it as if the system clock said `utc` (`2026-12-04 09:00:00`), through libfaketime:
+    /// the built binary reads its one "now" from the clock as in production, only the clock is
+    /// set. The clock runs on from there; monotonic time (tokio's timers) is left alone.
+    pub fn at(mut self, utc: &str) -> Self {
+        self.at = Some(utc.into());
         self
     }
 
@@ -227,6 +249,16 @@ impl Run<'_> {
                     .env("AWS_EC2_METADATA_DISABLED", "true");
             }
         }
+        if let Some(utc) = &self.at {
+            let library = LIBFAKETIME
+                .iter()
+                .find(|path| std::path::Path::new(path).exists())
+                .expect("libfaketime: install it with `bash scripts/faketime.sh install`");
+            cmd.env("LD_PRELOAD", library)
+                .env("FAKETIME", format!("@{utc}"))
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+                .env("TZ", "UTC");
+        }
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
@@ -257,7 +289,15 @@ impl Run<'_> {
             .map(|(k, v)| format!("{k}={} ", v.to_string_lossy()))
             .collect();
         Outcome {
-            command: format!("{}rehearsal {}", env.concat(), self.args.join(" ")),
+            command: format!(
+                "{}{}rehearsal {}",
+                self.at
+                    .as_ref()
+                    .map(|utc| format!("faketime '@{utc}' "))
+                    .unwrap_or_default(),
+                env.concat(),
+                self.args.join(" ")
+            ),
             project: self.project.dir.path().to_path_buf(),
             code: output.status.code().expect("exited, not killed"),
             stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),

@@ -8,7 +8,7 @@ use crate::against_emulator::{
     FaultProxy, Proxying, REALISTIC, assert_unchanged, production, tagged,
 };
 use crate::emulator::Emulator;
-use crate::project::{PRERELEASE_OWNS, Project};
+use crate::project::{IN_PRODUCTION_S_WINDOW, PRERELEASE_OWNS, Project};
 
 /// An emulator with a fake production, and a project talking to it in realistic mode.
 struct World {
@@ -376,9 +376,10 @@ async fn a_safety_snapshot_is_taken_outlives_destroy_and_keep_prunes_only_ours()
             "first",
             "--auto-approve",
         ])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .exits(0);
-    // Identifiers and the order of pruning go by the second.
+    // Identifiers and the order of pruning go by the second (of the clock rehearsal reads).
     std::thread::sleep(std::time::Duration::from_millis(1100));
     w.project
         .rehearsal(&[
@@ -388,6 +389,7 @@ async fn a_safety_snapshot_is_taken_outlives_destroy_and_keep_prunes_only_ours()
             "second",
             "--auto-approve",
         ])
+        .at("2026-12-03 09:00:05")
         .run()
         .exits(0)
         .stdout_has("- rds_snapshot.production_db_")

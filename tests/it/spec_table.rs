@@ -138,3 +138,44 @@ fn each_row_names_what_its_kind_takes_changes_in_place_and_outputs() {
         );
     }
 }
+
+/// The keys `[window]` accepts, as `validate` tells a user who wrote another.
+fn window_keys() -> BTreeSet<String> {
+    let text = "[environment]\nproject = \"p\"\nname = \"e\"\nregion = \"eu-west-1\"\n\
+                lifecycle = \"protected\"\n\n[window]\nqqqqqqqqqqqqqqqqqqqq = 1\n";
+    let Err(SpecError::Invalid(d)) = spec::parse(
+        std::path::Path::new("environments/e.toml"),
+        text,
+        &VariableInputs::default(),
+    ) else {
+        panic!("an unknown key is refused");
+    };
+    let hint = d.hint.expect("a hint");
+    hint.strip_prefix("remove it, or use one of: ")
+        .unwrap_or_else(|| panic!("the hint lists the keys: {hint}"))
+        .split(", ")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_spec_format_shows_every_key_of_a_window() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let example = readme
+        .split("## The spec format")
+        .nth(1)
+        .and_then(|s| s.split("```toml").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the spec format's example");
+    let shown: BTreeSet<String> = example
+        .split("[window]")
+        .nth(1)
+        .expect("the example has a [window]")
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with('['))
+        .filter_map(|l| l.split_once(" =").map(|(key, _)| key.trim().to_string()))
+        .collect();
+    assert_eq!(shown, window_keys());
+}

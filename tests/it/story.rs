@@ -4,7 +4,7 @@
 
 use crate::against_emulator::{assert_unchanged, production, tagged};
 use crate::emulator::Emulator;
-use crate::project::{PRERELEASE_OWNS, Project};
+use crate::project::{IN_PRODUCTION_S_WINDOW, PRERELEASE_OWNS, Project};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_prerelease_story_end_to_end() {
@@ -135,6 +135,7 @@ async fn production_is_protected_and_its_snapshot_outlives_teardown() {
             "release=r42",
             "--auto-approve",
         ])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .exits(0)
         .shows("+ rds_snapshot.before_release");
@@ -204,6 +205,7 @@ async fn reap_destroys_a_forgotten_prerelease_and_nothing_else() {
             "release=r7",
             "--auto-approve",
         ])
+        .at(IN_PRODUCTION_S_WINDOW)
         .run()
         .exits(0);
     project.edit("prerelease", "ttl = \"24h\"", "ttl = \"1s\"");

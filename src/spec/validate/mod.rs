@@ -9,6 +9,7 @@ mod references;
 mod resources;
 mod sources;
 mod variables;
+mod window;
 
 pub(super) use super::*;
 
@@ -147,6 +148,7 @@ impl<'a> Validator<'a> {
             env.lifecycle == Lifecycle::Protected,
             names_a_database,
         )?;
+        let window = self.window(&raw)?;
         Ok(Spec {
             path: path.to_path_buf(),
             env: env_id,
@@ -158,6 +160,7 @@ impl<'a> Validator<'a> {
             checks,
             warnings,
             snapshots,
+            window,
         })
     }
 

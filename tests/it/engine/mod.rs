@@ -88,6 +88,7 @@ fn duplicate_of(original: &FakeResource) -> FakeResource {
 
 mod aws_lifecycles;
 mod changes;
+mod consent;
 mod failure;
 mod first_plan;
 mod import;
