@@ -168,7 +168,15 @@ pub(super) async fn carry_out(
     if summary.succeeded() {
         say_checks_skipped(skipped_checks, &env.name);
         if !checks.is_empty() {
-            run_checks(provider.as_ref(), &env, &declared, &[], &checks, style).await?;
+            run_checks(
+                provider.as_ref(),
+                &env,
+                &declared,
+                &Default::default(),
+                &checks,
+                style,
+            )
+            .await?;
         }
         Ok(exit::SUCCESS)
     } else {

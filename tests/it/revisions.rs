@@ -155,3 +155,28 @@ fn check_judges_the_service_against_the_newest_revision_kept() {
         .exits(0)
         .stdout_has("passed   deployment of ecs_service.server: runs what the spec asks");
 }
+
+#[test]
+fn check_judges_a_service_sent_back_to_a_kept_revision_against_that_revision() {
+    let project = staging_bumped();
+    // The spec goes back to 3.1.0: its revision is still kept, so the service is sent back to
+    // it and nothing is registered.
+    project
+        .rehearsal(&["apply", "staging", "--auto-approve"])
+        .run()
+        .exits(0)
+        .stdout_has("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.");
+    assert_eq!(running(&project), "staging-server:1");
+    // Revision 2 is newer, but it is not what the spec asks for.
+    project
+        .rehearsal(&["check", "staging"])
+        .run()
+        .exits(0)
+        .stdout_has("passed   deployment of ecs_service.server: runs what the spec asks");
+    // Asked for 3.2.0 again, the same service running revision 1 is not what the spec asks.
+    project
+        .rehearsal(&["check", "staging", "--var", "server_version=3.2.0"])
+        .run()
+        .exits(6)
+        .stdout_has("FAILED   deployment of ecs_service.server");
+}
