@@ -180,3 +180,49 @@ fn check_judges_a_service_sent_back_to_a_kept_revision_against_that_revision() {
         .exits(6)
         .stdout_has("FAILED   deployment of ecs_service.server");
 }
+
+#[test]
+fn a_rollback_plan_applied_again_is_refused_as_already_applied_not_stale() {
+    let project = staging_bumped();
+    project
+        .rehearsal(&[
+            "rollback",
+            "staging",
+            "--var",
+            "server_version=3.2.0",
+            "--out",
+            "plans/staging.rollback.json",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["apply", "plans/staging.rollback.json"])
+        .run()
+        .exits(0);
+    assert_eq!(running(&project), "staging-server:1");
+    // The service already runs the revision the plan leads to: nothing is done again (the
+    // spec it carries still asks for 3.2.0, so re-planning it is no test of that).
+    let again = project
+        .rehearsal(&["apply", "plans/staging.rollback.json"])
+        .run()
+        .exits(3)
+        .stderr_has("this plan was already applied: staging already matches it");
+    assert!(!again.stdout.contains("Applying"), "{}", again.show());
+    assert_eq!(running(&project), "staging-server:1");
+    // Once staging moved on (3.3.0 deployed), the same plan is stale: it would undo that.
+    project
+        .rehearsal(&[
+            "apply",
+            "staging",
+            "--var",
+            "server_version=3.3.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["apply", "plans/staging.rollback.json"])
+        .run()
+        .exits(3)
+        .stderr_has("the plan is stale");
+}
