@@ -13,6 +13,7 @@ use crate::apply::{ApplyOptions, execute};
 use crate::engine::graph::ExecutionGraph;
 use crate::engine::workflow;
 use crate::english::count;
+use crate::plan::ActionKind;
 use crate::plan::render::{self, Style};
 use crate::spec;
 
@@ -71,7 +72,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
 }
 
 /// Carry out a plan that was shown (and confirmed) or loaded: re-check it, run it, judge it,
-/// then run the spec's checks. `rehearsal rollback` carries out its plan here too.
+/// then run the spec's checks. `rollback`, `refresh` and `snapshot` carry out their plans here too.
 pub(super) async fn carry_out(
     plan: crate::plan::Plan,
     spec: Option<crate::spec::Spec>,
@@ -137,17 +138,26 @@ pub(super) async fn carry_out(
     // The summary counts steps; a replacement is two (a delete and a create), so say how
     // many steps the changes take when they differ, and the summary's count agrees.
     let steps = graph.graph.node_count();
-    outln!(
-        "Applying {} to {} ({}){}...",
-        count(plan.actions.len(), "change"),
-        plan.env.name,
-        plan.env.region,
-        if steps == plan.actions.len() {
-            String::new()
-        } else {
-            format!(" in {}", count(steps, "step"))
-        }
-    );
+    if plan.is_snapshot() {
+        outln!(
+            "Snapshotting {} of {} ({})...",
+            count(plan.count(ActionKind::Create), "database"),
+            plan.env.name,
+            plan.env.region
+        );
+    } else {
+        outln!(
+            "Applying {} to {} ({}){}...",
+            count(plan.actions.len(), "change"),
+            plan.env.name,
+            plan.env.region,
+            if steps == plan.actions.len() {
+                String::new()
+            } else {
+                format!(" in {}", count(steps, "step"))
+            }
+        );
+    }
     // Progress goes to stderr from here on: what was printed before it comes first.
     let _ = std::io::stdout().flush();
     let options = ApplyOptions {

@@ -111,14 +111,9 @@ pub async fn recheck(
     Err(RecheckError::Stale { changes })
 }
 
-/// A rollback plan, or a snapshot plan (`rehearsal snapshot`: safety snapshots and the prunes
-/// `keep_snapshots` asks for, nothing else).
+/// A rollback plan, or a snapshot plan.
 fn judged_by_its_actions(plan: &Plan) -> bool {
-    let snapshots_only = plan.has_changes()
-        && plan.actions.iter().all(|a| {
-            a.safety_snapshot.is_some() || matches!(a.reason, crate::plan::Reason::Pruned { .. })
-        });
-    plan.rollback.is_some() || snapshots_only
+    plan.rollback.is_some() || plan.is_snapshot()
 }
 
 /// Whether `live` is already where every action of `plan` leads: what it deletes is gone,
