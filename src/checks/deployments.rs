@@ -20,10 +20,15 @@ pub struct Deployment {
 }
 
 /// Judge every resource of `desired` whose kind has a verdict against what runs. `desired`
-/// holds the spec's attributes; references to other resources are resolved from `live`. A
+/// holds the spec's attributes; references to other resources are resolved from `live`, from
+/// the object `chosen` names where the plan chose one (the kept revision the spec asks for). A
 /// resource whose asked value refers to a source (known only to a plan) is left out.
-pub fn judge(desired: &[(Address, Attributes)], live: &[LiveResource]) -> Vec<Deployment> {
-    let outputs: BTreeMap<Address, Attributes> = crate::plan::revisions::one_per_address(live)
+pub fn judge(
+    desired: &[(Address, Attributes)],
+    live: &[LiveResource],
+    chosen: &BTreeMap<Address, String>,
+) -> Vec<Deployment> {
+    let outputs: BTreeMap<Address, Attributes> = crate::plan::revisions::as_chosen(live, chosen)
         .into_iter()
         .map(|(address, r)| (address, r.attributes.clone()))
         .collect();

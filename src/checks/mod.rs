@@ -88,9 +88,13 @@ pub struct Retry<'a> {
     pub gives_up_in: Duration,
 }
 
-/// What each resource of the environment holds now, by address: the values checks refer to.
-pub fn outputs_of(live: &[LiveResource]) -> BTreeMap<Address, Attributes> {
-    crate::plan::revisions::one_per_address(live)
+/// What each resource of the environment holds now, by address: the values checks refer to
+/// (of kept revisions, the one `chosen` names, see `deployments::judge`).
+pub fn outputs_of(
+    live: &[LiveResource],
+    chosen: &BTreeMap<Address, String>,
+) -> BTreeMap<Address, Attributes> {
+    crate::plan::revisions::as_chosen(live, chosen)
         .into_iter()
         .map(|(address, r)| (address, r.attributes.clone()))
         .collect()

@@ -14,6 +14,7 @@ use crate::apply::{ApplyOptions, execute};
 use crate::engine::graph::ExecutionGraph;
 use crate::engine::workflow;
 use crate::english::count;
+use crate::plan::ActionKind;
 use crate::plan::render::{self, Style};
 use crate::plan::targeting::TargetError;
 use crate::spec;
@@ -43,6 +44,29 @@ pub struct ApplyArgs {
     pub window: super::rules::WindowArgs,
     #[command(flatten)]
     pub consent: super::rules::ConsentArgs,
+}
+
+impl ApplyArgs {
+    /// What a command that made, showed and confirmed its own plan (rollback, refresh,
+    /// snapshot) hands to [`carry_out`]: no variables, targeting or consent to read again.
+    pub(super) fn confirmed(
+        parallelism: u16,
+        timeout: Option<std::time::Duration>,
+        skip_checks: bool,
+        window: super::rules::WindowArgs,
+    ) -> ApplyArgs {
+        ApplyArgs {
+            target: String::new(),
+            vars: VarArgs::default(),
+            auto_approve: true,
+            parallelism,
+            timeout,
+            skip_checks,
+            targeting: Default::default(),
+            window,
+            consent: Default::default(),
+        }
+    }
 }
 
 fn is_plan_file(target: &str) -> bool {
@@ -91,7 +115,7 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
 }
 
 /// Carry out a plan that was shown (and confirmed) or loaded: re-check it, run it, judge it,
-/// then run the spec's checks. `rehearsal rollback` carries out its plan here too.
+/// then run the spec's checks. `rollback`, `refresh` and `snapshot` carry out their plans here too.
 pub(super) async fn carry_out(
     plan: crate::plan::Plan,
     spec: Option<crate::spec::Spec>,
@@ -157,17 +181,26 @@ pub(super) async fn carry_out(
     // The summary counts steps; a replacement is two (a delete and a create), so say how
     // many steps the changes take when they differ, and the summary's count agrees.
     let steps = graph.graph.node_count();
-    outln!(
-        "Applying {} to {} ({}){}...",
-        count(plan.actions.len(), "change"),
-        plan.env.name,
-        plan.env.region,
-        if steps == plan.actions.len() {
-            String::new()
-        } else {
-            format!(" in {}", count(steps, "step"))
-        }
-    );
+    if plan.is_snapshot() {
+        outln!(
+            "Snapshotting {} of {} ({})...",
+            count(plan.count(ActionKind::Create), "database"),
+            plan.env.name,
+            plan.env.region
+        );
+    } else {
+        outln!(
+            "Applying {} to {} ({}){}...",
+            count(plan.actions.len(), "change"),
+            plan.env.name,
+            plan.env.region,
+            if steps == plan.actions.len() {
+                String::new()
+            } else {
+                format!(" in {}", count(steps, "step"))
+            }
+        );
+    }
     // Progress goes to stderr from here on: what was printed before it comes first.
     let _ = std::io::stdout().flush();
     let options = ApplyOptions {
@@ -188,7 +221,15 @@ pub(super) async fn carry_out(
     if summary.succeeded() {
         say_checks_skipped(skipped_checks, &env.name);
         if !checks.is_empty() {
-            run_checks(provider.as_ref(), &env, &declared, &[], &checks, style).await?;
+            run_checks(
+                provider.as_ref(),
+                &env,
+                &declared,
+                &Default::default(),
+                &checks,
+                style,
+            )
+            .await?;
         }
         Ok(exit::SUCCESS)
     } else {

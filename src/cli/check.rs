@@ -11,8 +11,11 @@ use super::MAX_LINE;
 use crate::checks::{self, Check, Deployment, Outcome, Retry, SystemProber};
 use crate::english::count;
 use crate::kinds;
-use crate::model::{Address, Attributes, Declared, EnvId};
+use std::collections::BTreeMap;
+
+use crate::model::{Address, Attributes, Declared, EnvId, LiveResource};
 use crate::plan::render::Style;
+use crate::plan::{Observed, diff};
 use crate::provider::Provider;
 use crate::spec::Spec;
 use crate::spec::diagnostic::clip;
@@ -29,7 +32,7 @@ pub struct CheckArgs {
 pub async fn run(settings: &Settings, args: CheckArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
     let deployed = deployed_as_declared(&spec);
-    if spec.checks.is_empty() && deployed.is_empty() {
+    if spec.checks.is_empty() && deployed.resources.is_empty() {
         return Err(Error::NoChecks {
             env: spec.env.name.clone(),
             path: spec.path.clone(),
@@ -50,12 +53,40 @@ pub async fn run(settings: &Settings, args: CheckArgs, style: Style) -> Result<u
 
 /// The spec's resources whose kind judges a deployment (ECS services), with what the spec asks
 /// of them: `check` tells whether they run it before any probe is believed.
-pub fn deployed_as_declared(spec: &Spec) -> Vec<(Address, Attributes)> {
-    spec.resources
-        .values()
-        .filter(|r| kinds::describe(r.address.kind).verdict.is_some())
-        .map(|r| (r.address.clone(), r.attributes.clone()))
-        .collect()
+#[derive(Debug, Default)]
+pub struct Deployed<'a> {
+    /// The spec they are judged by: it decides which kept revision is the one asked for.
+    spec: Option<&'a Spec>,
+    resources: Vec<(Address, Attributes)>,
+}
+
+pub fn deployed_as_declared(spec: &Spec) -> Deployed<'_> {
+    Deployed {
+        spec: Some(spec),
+        resources: spec
+            .resources
+            .values()
+            .filter(|r| kinds::describe(r.address.kind).verdict.is_some())
+            .map(|r| (r.address.clone(), r.attributes.clone()))
+            .collect(),
+    }
+}
+
+/// What the environment holds now, and the object that stands for each address as a plan of
+/// the spec would choose it: a service the spec sent back to a kept revision is judged against
+/// that revision, not the newest kept (see `plan::revisions::stands_for`).
+async fn observe_as_chosen(
+    provider: &dyn Provider,
+    env: &EnvId,
+    declared: &Declared,
+    spec: Option<&Spec>,
+) -> Result<(Vec<LiveResource>, BTreeMap<Address, String>), Error> {
+    let Some(spec) = spec else {
+        return Ok((provider.observe(env, declared).await?, BTreeMap::new()));
+    };
+    let observed = Observed::read(provider, spec).await?;
+    let chosen = diff::chosen(spec, &observed)?;
+    Ok((observed.resources, chosen))
 }
 
 /// Read what the environment holds now, tell whether each of `deployed` runs what it asks,
@@ -65,12 +96,12 @@ pub async fn run_checks(
     provider: &dyn Provider,
     env: &EnvId,
     declared: &Declared,
-    deployed: &[(Address, Attributes)],
+    deployed: &Deployed<'_>,
     checks: &[Check],
     style: Style,
 ) -> Result<(), Error> {
-    let live = provider.observe(env, declared).await?;
-    let deployments = checks::judge_deployments(deployed, &live);
+    let (live, chosen) = observe_as_chosen(provider, env, declared, deployed.spec).await?;
+    let deployments = checks::judge_deployments(&deployed.resources, &live, &chosen);
     if !deployments.is_empty() {
         outln!("\nWhat runs in {}:", env.name);
         for deployment in &deployments {
@@ -85,7 +116,7 @@ pub async fn run_checks(
     if checks.is_empty() {
         return finish(env, failed, deployments.len());
     }
-    let outputs = checks::outputs_of(&live);
+    let outputs = checks::outputs_of(&live, &chosen);
     let longest = checks.iter().map(|c| c.timeout_secs).max().unwrap_or(0);
     outln!(
         "\nChecking {} ({}, each retried for up to {})...",

@@ -77,16 +77,7 @@ pub async fn run(settings: &Settings, args: RefreshArgs, style: Style) -> Result
     if !args.auto_approve {
         confirm(&format!("\nRefresh {}'s data?", plan.env.name), "refresh")?;
     }
-    let apply = super::apply::ApplyArgs {
-        target: String::new(),
-        vars: VarArgs::default(),
-        auto_approve: true,
-        parallelism: 1,
-        timeout: args.timeout,
-        skip_checks: args.skip_checks,
-        targeting: Default::default(),
-        window: args.window.clone(),
-        consent: Default::default(),
-    };
+    let apply =
+        super::apply::ApplyArgs::confirmed(1, args.timeout, args.skip_checks, args.window.clone());
     super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
 }

@@ -68,16 +68,7 @@ pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Resul
     if !args.auto_approve {
         confirm(&format!("\nRoll {} back?", plan.env.name), "roll back")?;
     }
-    let apply = super::apply::ApplyArgs {
-        targeting: Default::default(),
-        target: String::new(),
-        vars: VarArgs::default(),
-        auto_approve: true,
-        parallelism: 1,
-        timeout: args.timeout,
-        skip_checks: args.skip_checks,
-        window: args.window.clone(),
-        consent: Default::default(),
-    };
+    let apply =
+        super::apply::ApplyArgs::confirmed(1, args.timeout, args.skip_checks, args.window.clone());
     super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
 }

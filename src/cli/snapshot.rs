@@ -5,13 +5,9 @@ use std::io::Write;
 
 use clap::Args;
 
-use super::output::{self, confirm, print_summary};
-use super::{Error, Settings, VarArgs, exit};
-use crate::apply::{ApplyOptions, execute};
-use crate::engine::graph::ExecutionGraph;
+use super::output::confirm;
+use super::{Error, Settings, VarArgs};
 use crate::engine::snapshot;
-use crate::english::count;
-use crate::plan::ActionKind;
 use crate::plan::observe::observe_environment;
 use crate::plan::render::{self, Style};
 use crate::spec;
@@ -58,8 +54,7 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
         super::rules::pass_window(settings, &spec.env.name, spec.window.as_ref(), &args.window)?;
     let provider = settings.connect(&spec.env.region).await?;
     let now = time::OffsetDateTime::now_utc();
-    let (plan, live) =
-        snapshot::plan(provider.as_ref(), &spec, args.reason.as_deref(), now).await?;
+    let (plan, _) = snapshot::plan(provider.as_ref(), &spec, args.reason.as_deref(), now).await?;
     out!("{}", render::human(&plan, style));
     let _ = std::io::stdout().flush();
     if !args.auto_approve {
@@ -68,39 +63,29 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
             "snapshot",
         )?;
     }
-    let graph = ExecutionGraph::build(&plan)?;
-    outln!(
-        "Snapshotting {} of {} ({})...",
-        count(plan.count(ActionKind::Create), "database"),
-        plan.env.name,
-        plan.env.region
-    );
-    let _ = std::io::stdout().flush();
-    let options = ApplyOptions {
-        parallelism: usize::from(args.parallelism),
-        timeout: args.timeout,
-        now,
-    };
-    let summary = execute(
-        plan.clone(),
-        &graph,
-        live,
-        provider.clone(),
-        output::reporter(),
-        options,
-    )
-    .await;
-    print_summary(&summary, style);
-    // What the snapshots are now, as AWS describes them: identifier, state and ARN.
-    let taken: Vec<&str> = plan
+    // What the snapshots will be called, to describe them once taken.
+    let taken: Vec<String> = plan
         .actions
         .iter()
         .filter_map(|a| a.safety_snapshot.as_ref().and(a.desired.as_ref()))
-        .filter_map(|d| d.get("identifier")?.as_str())
+        .filter_map(|d| Some(d.get("identifier")?.as_str()?.to_string()))
         .collect();
+    let apply = super::apply::ApplyArgs::confirmed(
+        args.parallelism,
+        args.timeout,
+        false,
+        args.window.clone(),
+    );
+    let carried_out =
+        super::apply::carry_out(plan, Some(spec.clone()), provider.clone(), &apply, style).await;
+    // A plan refused before it ran took nothing to describe.
+    if !matches!(carried_out, Ok(_) | Err(Error::StepsFailed { .. })) {
+        return carried_out;
+    }
+    // What the snapshots are now, as AWS describes them: identifier, state and ARN.
     let live = observe_environment(provider.as_ref(), &spec.env, &spec.declared()).await?;
     let mut found = false;
-    for r in live.iter().filter(|r| taken.contains(&r.id.as_str())) {
+    for r in live.iter().filter(|r| taken.contains(&r.id)) {
         if !found {
             outln!();
             found = true;
@@ -113,9 +98,5 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
             .unwrap_or("(no ARN yet)");
         outln!("Snapshot {} of {of}: {}\n  {arn}", r.id, r.status);
     }
-    if summary.succeeded() {
-        Ok(exit::SUCCESS)
-    } else {
-        Err(Error::steps_failed(&summary))
-    }
+    carried_out
 }

@@ -8,7 +8,7 @@ use thiserror::Error;
 use crate::model::LiveResource;
 use crate::plan::observe::{lookup_source, observe_environment, source_fingerprint};
 use crate::plan::targeting::Request;
-use crate::plan::{Observed, Plan, PlanError, staleness};
+use crate::plan::{ActionKind, Observed, Plan, PlanError, staleness};
 use crate::provider::Provider;
 use crate::spec::Spec;
 
@@ -63,7 +63,9 @@ impl RecheckError {
 }
 
 /// Re-observe what `plan` was made from. Returns the live resources if nothing moved; a plan
-/// whose world moved is stale, or already applied when the spec now plans no changes.
+/// whose world moved is stale, or already applied when the world is where the plan leads: a
+/// destroy plan's environment owns nothing, a rollback's or a snapshot plan's actions hold
+/// (`where_the_actions_lead`), an apply plan's spec now plans no changes.
 pub async fn recheck(
     provider: &dyn Provider,
     plan: &Plan,
@@ -107,6 +109,16 @@ pub async fn recheck(
         }
         return Err(RecheckError::Stale { changes });
     }
+    // A rollback or a snapshot plan leads somewhere the spec does not ask for (an earlier
+    // revision, a snapshot): its own actions tell whether the world is there already.
+    if judged_by_its_actions(plan) {
+        if where_the_actions_lead(plan, &observed.resources) {
+            return Err(RecheckError::AlreadyApplied {
+                env: plan.env.name.clone(),
+            });
+        }
+        return Err(RecheckError::Stale { changes });
+    }
     if let Some(spec) = spec.filter(|s| s.digest() == plan.spec_digest)
         && !make_targeted_plan(provider, spec, &request_of(plan))
             .await?
@@ -125,4 +137,43 @@ fn request_of(plan: &Plan) -> Request {
         .as_ref()
         .map(|t| t.request())
         .unwrap_or_default()
+}
+
+/// A rollback plan, or a snapshot plan.
+fn judged_by_its_actions(plan: &Plan) -> bool {
+    plan.rollback.is_some() || plan.is_snapshot()
+}
+
+/// Whether `live` is already where every action of `plan` leads: what it deletes is gone,
+/// what it updates holds each changed attribute's new value, the snapshots it takes exist (not
+/// failed). A create or replace of anything else cannot be told apart from a look-alike here,
+/// so it never counts as reached.
+fn where_the_actions_lead(plan: &Plan, live: &[LiveResource]) -> bool {
+    let exists = |id: &str| live.iter().find(|r| r.id == id && !r.is_going_away());
+    let present = |id: &str| exists(id).filter(|r| !r.has_failed());
+    plan.actions.iter().all(|action| match action.action {
+        ActionKind::Delete => action
+            .live
+            .as_ref()
+            .is_some_and(|l| exists(&l.id).is_none()),
+        ActionKind::Update => action
+            .live
+            .as_ref()
+            .and_then(|l| present(&l.id))
+            .is_some_and(|now| {
+                action.changes.iter().all(|change| {
+                    change.after.is_some()
+                        && now.attributes.get(&change.name) == change.after.as_ref()
+                })
+            }),
+        ActionKind::Create => {
+            action.safety_snapshot.is_some()
+                && action
+                    .desired
+                    .as_ref()
+                    .and_then(|d| d.get("identifier")?.as_str())
+                    .is_some_and(|id| present(id).is_some_and(|r| r.address == action.address))
+        }
+        ActionKind::Replace => false,
+    })
 }

@@ -18,6 +18,22 @@ use crate::spec::{DEFAULT_TIMEOUT, ResourceSpec, Spec};
 /// error.
 #[allow(clippy::result_large_err)]
 pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, PlanError> {
+    decide(spec, observed).map(|(actions, _)| actions)
+}
+
+/// The id of the live object that stands for each spec address, as the plan decides it: of a
+/// task definition's kept revisions, the one the spec asks for (a version the spec went back
+/// to), not merely the newest. A deployment's verdict judges a service against that one.
+#[allow(clippy::result_large_err)]
+pub fn chosen(spec: &Spec, observed: &Observed) -> Result<BTreeMap<Address, String>, PlanError> {
+    decide(spec, observed).map(|(_, chosen)| chosen)
+}
+
+#[allow(clippy::result_large_err)]
+fn decide(
+    spec: &Spec,
+    observed: &Observed,
+) -> Result<(Vec<PlannedAction>, BTreeMap<Address, String>), PlanError> {
     let live = observed.by_address();
     let mut actions = vec![];
     // Resources whose attributes will be new after apply (created or replaced): references to
@@ -150,7 +166,11 @@ pub fn diff(spec: &Spec, observed: &Observed) -> Result<Vec<PlannedAction>, Plan
             actions.push(delete(address, object, reason));
         }
     }
-    Ok(actions)
+    let chosen = chosen
+        .into_iter()
+        .map(|(address, object)| (address, object.id.clone()))
+        .collect();
+    Ok((actions, chosen))
 }
 
 /// A resource may not take from a source what AWS can no longer use (the image production's

@@ -566,6 +566,16 @@ impl Plan {
         self.destroy.is_some()
     }
 
+    /// A snapshot plan (`rehearsal snapshot`): safety snapshots, and the prunes `keep_snapshots`
+    /// asks for, nothing else.
+    pub fn is_snapshot(&self) -> bool {
+        self.has_changes()
+            && self
+                .actions
+                .iter()
+                .all(|a| a.safety_snapshot.is_some() || matches!(a.reason, Reason::Pruned { .. }))
+    }
+
     pub fn has_changes(&self) -> bool {
         !self.actions.is_empty()
     }

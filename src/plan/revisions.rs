@@ -139,3 +139,18 @@ pub fn one_per_address(
     }
     out
 }
+
+/// One object per address as the plan chose it (`diff::chosen`): a kept revision the spec went
+/// back to stands for its address although a newer one is kept; elsewhere as `one_per_address`.
+pub fn as_chosen<'a>(
+    live: &'a [LiveResource],
+    chosen: &std::collections::BTreeMap<crate::model::Address, String>,
+) -> std::collections::BTreeMap<crate::model::Address, &'a LiveResource> {
+    let mut out = one_per_address(live);
+    for r in live.iter().filter(|r| !r.is_going_away()) {
+        if chosen.get(&r.address) == Some(&r.id) {
+            out.insert(r.address.clone(), r);
+        }
+    }
+    out
+}

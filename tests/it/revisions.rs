@@ -155,3 +155,74 @@ fn check_judges_the_service_against_the_newest_revision_kept() {
         .exits(0)
         .stdout_has("passed   deployment of ecs_service.server: runs what the spec asks");
 }
+
+#[test]
+fn check_judges_a_service_sent_back_to_a_kept_revision_against_that_revision() {
+    let project = staging_bumped();
+    // The spec goes back to 3.1.0: its revision is still kept, so the service is sent back to
+    // it and nothing is registered.
+    project
+        .rehearsal(&["apply", "staging", "--auto-approve"])
+        .run()
+        .exits(0)
+        .stdout_has("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.");
+    assert_eq!(running(&project), "staging-server:1");
+    // Revision 2 is newer, but it is not what the spec asks for.
+    project
+        .rehearsal(&["check", "staging"])
+        .run()
+        .exits(0)
+        .stdout_has("passed   deployment of ecs_service.server: runs what the spec asks");
+    // Asked for 3.2.0 again, the same service running revision 1 is not what the spec asks.
+    project
+        .rehearsal(&["check", "staging", "--var", "server_version=3.2.0"])
+        .run()
+        .exits(6)
+        .stdout_has("FAILED   deployment of ecs_service.server");
+}
+
+#[test]
+fn a_rollback_plan_applied_again_is_refused_as_already_applied_not_stale() {
+    let project = staging_bumped();
+    project
+        .rehearsal(&[
+            "rollback",
+            "staging",
+            "--var",
+            "server_version=3.2.0",
+            "--out",
+            "plans/staging.rollback.json",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["apply", "plans/staging.rollback.json"])
+        .run()
+        .exits(0);
+    assert_eq!(running(&project), "staging-server:1");
+    // The service already runs the revision the plan leads to: nothing is done again (the
+    // spec it carries still asks for 3.2.0, so re-planning it is no test of that).
+    let again = project
+        .rehearsal(&["apply", "plans/staging.rollback.json"])
+        .run()
+        .exits(3)
+        .stderr_has("this plan was already applied: staging already matches it");
+    assert!(!again.stdout.contains("Applying"), "{}", again.show());
+    assert_eq!(running(&project), "staging-server:1");
+    // Once staging moved on (3.3.0 deployed), the same plan is stale: it would undo that.
+    project
+        .rehearsal(&[
+            "apply",
+            "staging",
+            "--var",
+            "server_version=3.3.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["apply", "plans/staging.rollback.json"])
+        .run()
+        .exits(3)
+        .stderr_has("the plan is stale");
+}

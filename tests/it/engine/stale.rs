@@ -217,3 +217,50 @@ async fn a_plan_made_before_production_moved_is_stale() {
     };
     assert_eq!(changes, ["source source.rds_instance.prod_db changed"]);
 }
+
+#[tokio::test]
+async fn a_snapshot_plan_carried_out_twice_is_refused_as_already_applied() {
+    let provider = production();
+    let spec = shipped("production");
+    let now = time::OffsetDateTime::now_utc();
+    let (plan, live) = rehearsal::engine::snapshot::plan(provider.as_ref(), &spec, None, now)
+        .await
+        .unwrap();
+    let graph = ExecutionGraph::build(&plan).unwrap();
+    let summary = rehearsal::apply::execute(
+        plan.clone(),
+        &graph,
+        live,
+        provider.clone(),
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "{summary:#?}");
+    let creates = provider.calls(FakeOp::Create);
+
+    // The snapshot it takes exists: that is where the plan leads.
+    let err = workflow::recheck(provider.as_ref(), &plan, Some(&spec))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RecheckError::AlreadyApplied { env } if env == "production"),
+        "{err}"
+    );
+    assert_eq!(
+        provider.calls(FakeOp::Create),
+        creates,
+        "nothing taken twice"
+    );
+
+    // A snapshot RDS failed to take is not where the plan leads: the world moved, stale.
+    let taken = plan.actions[0].desired.as_ref().unwrap()["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    provider.force_state(&taken, "failed");
+    let err = workflow::recheck(provider.as_ref(), &plan, Some(&spec))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RecheckError::Stale { .. }), "{err}");
+}
