@@ -41,6 +41,8 @@ pub enum Error {
     #[error(transparent)]
     Rollback(#[from] crate::engine::rollback::RollbackError),
     #[error(transparent)]
+    Promote(Box<crate::engine::promote::PromoteError>),
+    #[error(transparent)]
     Graph(#[from] GraphError),
     #[error(transparent)]
     Import(Box<ImportError>),
@@ -148,6 +150,12 @@ impl From<ImportError> for Error {
     }
 }
 
+impl From<crate::engine::promote::PromoteError> for Error {
+    fn from(e: crate::engine::promote::PromoteError) -> Self {
+        Error::Promote(Box::new(e))
+    }
+}
+
 impl From<RecheckError> for Error {
     fn from(e: RecheckError) -> Self {
         Error::Recheck(Box::new(e))
@@ -192,6 +200,7 @@ impl Error {
             | Error::Provider(_)
             | Error::Destroy(_)
             | Error::Rollback(_)
+            | Error::Promote(_)
             | Error::Graph(_)
             | Error::Import(_)
             | Error::WriteSpec { .. }
@@ -224,6 +233,7 @@ impl Error {
             Error::Provider(e) => e.hint().into_iter().collect(),
             Error::Destroy(e) => e.hint().into_iter().collect(),
             Error::Rollback(e) => e.hint().into_iter().collect(),
+            Error::Promote(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
             Error::Import(e) => e.hint().into_iter().collect(),
             Error::Snapshot(e) => e.hint().into_iter().collect(),

@@ -80,6 +80,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     if let Some(rollback) = &plan.rollback {
         parts.insert("rollback plan".into(), digest(rollback));
     }
+    if let Some(promote) = &plan.promote {
+        parts.insert("promote plan".into(), digest(promote));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

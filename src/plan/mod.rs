@@ -211,6 +211,10 @@ pub struct Plan {
     /// to an earlier revision; this is what it undoes and what it leaves as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<crate::engine::rollback::Rollback>,
+    /// `Some` for a promote plan (`rehearsal promote`): its actions give the environment
+    /// another's images; this is where they come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promote: Option<crate::engine::promote::Promote>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -409,6 +413,21 @@ impl Plan {
         plan
     }
 
+    /// A promote plan: `spec` is the environment's spec with the promoted images, diffed
+    /// against what was observed like any plan, with where the images come from.
+    #[allow(clippy::result_large_err)]
+    pub fn promote(
+        spec: &Spec,
+        observed: &Observed,
+        promote: crate::engine::promote::Promote,
+        created_at: String,
+    ) -> Result<Plan, PlanError> {
+        let mut plan = Plan::new(spec, observed, created_at)?;
+        plan.promote = Some(promote);
+        plan.integrity = integrity::record(&plan);
+        Ok(plan)
+    }
+
     /// A snapshot plan (`rehearsal snapshot ENV`): the safety snapshots of `actions` (see
     /// `crate::engine::snapshot`), made from `spec` and what was observed.
     pub fn snapshot(
@@ -468,6 +487,7 @@ impl Plan {
             spec: None,
             destroy: None,
             rollback: None,
+            promote: None,
             fingerprints: BTreeMap::new(),
             integrity: BTreeMap::new(),
         }

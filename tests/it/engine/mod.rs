@@ -95,6 +95,7 @@ mod network;
 mod order;
 mod ownership;
 mod plan_files;
+mod promote;
 mod revisions;
 mod safety_snapshots;
 mod stale;
