@@ -12,6 +12,7 @@ mod engine;
 mod iam_policy;
 mod isolation;
 mod newcomer;
+mod promote;
 mod revisions;
 mod snapshots;
 mod spec_errors;

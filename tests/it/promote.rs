@@ -1,0 +1,186 @@
+//! `rehearsal promote` at the command line, against the fake cloud: production (managed, its
+//! image a variable) at 3.0.0; staging at 3.1.0, bumped to 3.2.0; production promoted to what
+//! staging ran before the bump, through a saved plan like any other.
+
+use crate::project::Project;
+
+/// Production's service and family, managed (on AWS: imported; on the fake: made by this spec).
+const PRODUCTION: &str = r#"
+[environment]
+project = "openchs"
+name = "production"
+region = "eu-west-1"
+lifecycle = "protected"
+
+[variables.server_version]
+description = "The server version production runs"
+default = "3.0.0"
+
+[resources.ecs_cluster.main]
+name = "production"
+
+[resources.ecs_task_definition.server]
+family = "server"
+memory = "1024"
+cpu = "512"
+
+[[resources.ecs_task_definition.server.containers]]
+name = "server"
+image = "example/openchs-server:${var.server_version}"
+memory = 1024
+cpu = 512
+port_mappings = [{ container_port = 8080 }]
+
+[resources.ecs_service.server]
+name = "server"
+cluster = "${ecs_cluster.main.name}"
+task_definition = "${ecs_task_definition.server.arn}"
+desired_count = 2
+launch_type = "EC2"
+"#;
+
+/// Production at 3.0.0, staging at 3.1.0 then bumped to 3.2.0.
+fn released() -> Project {
+    let project = Project::new();
+    project.write("environments/production.toml", PRODUCTION);
+    for args in [
+        &["apply", "production", "--auto-approve"][..],
+        &["apply", "staging", "--auto-approve"],
+        &[
+            "apply",
+            "staging",
+            "--var",
+            "server_version=3.2.0",
+            "--auto-approve",
+        ],
+    ] {
+        project.rehearsal(args).run().exits(0);
+    }
+    project
+}
+
+/// The image production's service runs, read from the fake cloud.
+fn production_runs(project: &Project) -> String {
+    let cloud = project.cloud();
+    let owned_by_production = |r: &&rehearsal::provider::fake::FakeResource| {
+        r.tags.get("rehearsal:env").map(String::as_str) == Some("production")
+    };
+    let service = cloud
+        .resources
+        .values()
+        .filter(owned_by_production)
+        .find(|r| r.tags.get("rehearsal:address").map(String::as_str) == Some("ecs_service.server"))
+        .expect("production's service");
+    let arn = service.attributes["task_definition"].as_str().unwrap();
+    let revision = cloud
+        .resources
+        .values()
+        .find(|r| r.id == arn || r.attributes["arn"] == arn)
+        .expect("the revision it runs");
+    revision.attributes["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn production_is_promoted_to_what_staging_ran_before_its_bump_through_a_saved_plan() {
+    let project = released();
+    project
+        .rehearsal(&[
+            "promote",
+            "--from",
+            "staging",
+            "--to",
+            "production",
+            "--out",
+            "plans/production.promote.json",
+        ])
+        .run()
+        .snapshot("promote-plan");
+    assert_eq!(
+        production_runs(&project),
+        "example/openchs-server:3.0.0",
+        "only planned"
+    );
+    project
+        .rehearsal(&["apply", "plans/production.promote.json"])
+        .run()
+        .exits(0)
+        .stdout_has("Summary: 2 done, 0 failed, 0 skipped.");
+    assert_eq!(production_runs(&project), "example/openchs-server:3.1.0");
+
+    // As the plan said: the variable at the promoted version stays, the default goes back.
+    project
+        .rehearsal(&[
+            "plan",
+            "production",
+            "--var",
+            "server_version=3.1.0",
+            "--detailed-exitcode",
+        ])
+        .run()
+        .exits(0)
+        .stdout_has("No changes.");
+    project
+        .rehearsal(&["plan", "production", "--detailed-exitcode"])
+        .run()
+        .exits(2);
+}
+
+#[test]
+fn promoting_staging_s_current_revision_at_once_exits_0_once_it_runs() {
+    let project = released();
+    project
+        .rehearsal(&[
+            "promote",
+            "--from",
+            "staging",
+            "--to",
+            "production",
+            "--pick",
+            "current",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0)
+        .stdout_has("server: example/openchs-server:3.0.0 → example/openchs-server:3.2.0")
+        .stdout_has("Summary: 2 done, 0 failed, 0 skipped.");
+    assert_eq!(production_runs(&project), "example/openchs-server:3.2.0");
+}
+
+#[test]
+fn a_production_that_only_looks_its_service_up_is_refused_with_the_way_in() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "staging", "--auto-approve"])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&[
+            "apply",
+            "staging",
+            "--var",
+            "server_version=3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["promote", "--from", "staging", "--to", "production"])
+        .run()
+        .snapshot("promote-into-an-unmanaged-production");
+    project
+        .rehearsal(&[
+            "promote",
+            "--from",
+            "staging",
+            "--to",
+            "production",
+            "--pick",
+            "latest",
+        ])
+        .run()
+        .exits(64)
+        .stderr_has("`latest` is not `previous`, `current` or a revision number");
+}
