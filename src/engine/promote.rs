@@ -213,6 +213,7 @@ impl PromoteError {
 /// The promote plan of the `to` environment: `from` and `from_live` are the environment the
 /// images come from and what it owns; `to_observed` is what the `to` environment owns and its
 /// sources, as a plan reads them.
+#[allow(clippy::result_large_err)]
 pub fn plan(
     from: &Spec,
     from_live: &[LiveResource],
@@ -357,6 +358,7 @@ fn refers_to(service: &crate::spec::ResourceSpec, task_definition: &Address) -> 
 }
 
 /// The revision of `from`'s family that `pick` names.
+#[allow(clippy::result_large_err)]
 fn pick_revision(
     from: &Spec,
     address: &Address,

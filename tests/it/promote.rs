@@ -184,3 +184,138 @@ fn a_production_that_only_looks_its_service_up_is_refused_with_the_way_in() {
         .exits(64)
         .stderr_has("`latest` is not `previous`, `current` or a revision number");
 }
+
+#[cfg(feature = "aws")]
+mod against_the_emulator {
+    use aws_sdk_ecs::types::DeploymentRolloutState;
+
+    use crate::against_emulator::{FaultProxy, Proxying, REALISTIC};
+    use crate::emulator::Emulator;
+    use crate::project::Project;
+
+    /// Production's service as ECS shows it through the realistic proxy rehearsal talks to.
+    async fn production_service(em: &Emulator, proxy: &FaultProxy) -> aws_sdk_ecs::types::Service {
+        let ecs = aws_sdk_ecs::Client::new(&em.sdk_config_at(&proxy.endpoint).await);
+        ecs.describe_services()
+            .cluster("production")
+            .services("server")
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .clone()
+    }
+
+    /// Production taken under management once (`init --from-live`, as an administrator does);
+    /// staging at 3.1.0, bumped to 3.2.0; production promoted to 3.1.0: its service's primary
+    /// deployment runs a new revision of its own family holding 3.1.0's image, its rollout
+    /// COMPLETED, and promote exits 0 only then. Its spec copies its family's newest revision,
+    /// so the next plan of production keeps what was promoted.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn production_is_promoted_to_what_staging_ran_before_its_bump() {
+        let em = Emulator::start();
+        em.seed_production();
+        let proxy = FaultProxy::start(
+            &em.moto_endpoint(),
+            Proxying {
+                realism: Some(REALISTIC),
+                ..Proxying::default()
+            },
+        );
+        let project = Project::against(&proxy.endpoint);
+        std::fs::remove_file(project.path("environments/production.toml")).unwrap();
+        project
+            .rehearsal(&[
+                "init",
+                "production",
+                "--from-live",
+                "--project",
+                "openchs",
+                "--region",
+                "eu-west-1",
+                "--service",
+                "production/server",
+                "--task-definition",
+                "server",
+                "--auto-approve",
+            ])
+            .run()
+            .exits(0);
+        project
+            .rehearsal(&["apply", "staging", "--auto-approve"])
+            .run()
+            .exits(0);
+        // Staging keeps one revision only: there is no previous release to promote.
+        project
+            .rehearsal(&["promote", "--from", "staging", "--to", "production"])
+            .run()
+            .exits(1)
+            .stderr_has("staging keeps no revision of staging-server before staging-server:1");
+        project
+            .rehearsal(&[
+                "apply",
+                "staging",
+                "--var",
+                "server_version=3.2.0",
+                "--auto-approve",
+            ])
+            .run()
+            .exits(0);
+
+        project
+            .rehearsal(&[
+                "promote",
+                "--from",
+                "staging",
+                "--to",
+                "production",
+                "--auto-approve",
+            ])
+            .run()
+            .exits(0)
+            .shows("ecs_task_definition.server ← staging's staging-server:1")
+            .shows("server: example/openchs-server:3.0.0 → example/openchs-server:3.1.0")
+            .shows("the next plan of production keeps it")
+            .shows("2 done, 0 failed, 0 skipped");
+
+        let service = production_service(&em, &proxy).await;
+        let primary = service
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"))
+            .expect("a primary deployment");
+        let arn = primary.task_definition().unwrap();
+        assert!(arn.ends_with("task-definition/server:2"), "{arn}");
+        assert_eq!(
+            primary.rollout_state(),
+            Some(&DeploymentRolloutState::Completed)
+        );
+        assert_eq!(service.running_count(), service.desired_count());
+        let ecs = aws_sdk_ecs::Client::new(&em.sdk_config().await);
+        let revision = ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .unwrap();
+        let td = revision.task_definition().unwrap();
+        assert_eq!(
+            td.container_definitions()[0].image(),
+            Some("example/openchs-server:3.1.0")
+        );
+        // Production's own definition otherwise: its environment, not staging's.
+        let env = td.container_definitions()[0].environment();
+        assert!(
+            env.iter()
+                .any(|e| e.name() == Some("JAVA_OPTS") && e.value() == Some("-Xmx768m")),
+            "{env:?}"
+        );
+
+        // The next plan does not silently undo the promote.
+        project
+            .rehearsal(&["plan", "production", "--detailed-exitcode"])
+            .run()
+            .exits(0)
+            .shows("No changes.");
+    }
+}
