@@ -192,6 +192,17 @@ fn rolled_back(out: &mut String, plan: &Plan, rollback: &crate::engine::rollback
         }
     }
     let asks = rollback.spec_images.join(", ");
+    // A clone that overrides no image (`init --from-live` writes production so) names none:
+    // it copies its source's newest revision, whatever that holds.
+    if rollback.spec_images.is_empty() {
+        let _ = writeln!(
+            out,
+            "The spec names no image (it copies a source's newest revision, clone_of): the next \
+             plan deploys what that revision holds; to stay, ask for {} in containers_override.",
+            rollback.to.images.join(", ")
+        );
+        return;
+    }
     if rollback.spec_images == rollback.to.images {
         let _ = writeln!(
             out,

@@ -210,7 +210,8 @@ mod against_the_emulator {
     /// staging at 3.1.0, bumped to 3.2.0; production promoted to 3.1.0: its service's primary
     /// deployment runs a new revision of its own family holding 3.1.0's image, its rollout
     /// COMPLETED, and promote exits 0 only then. Its spec copies its family's newest revision,
-    /// so the next plan of production keeps what was promoted.
+    /// so the next plan of production keeps what was promoted; a rollback then takes it back to
+    /// the revision before, and says that the next plan would deploy the newest one again.
     #[tokio::test(flavor = "multi_thread")]
     async fn production_is_promoted_to_what_staging_ran_before_its_bump() {
         let em = Emulator::start();
@@ -317,5 +318,29 @@ mod against_the_emulator {
             .run()
             .exits(0)
             .shows("No changes.");
+
+        // Production down after it: rolled back to the revision before, as any deploy. Its
+        // spec names no image, and the rollback plan says what the next plan does.
+        project
+            .rehearsal(&["rollback", "production", "--auto-approve"])
+            .run()
+            .exits(0)
+            .shows("takes it back from server:2 to server:1")
+            .shows(
+                "The spec names no image (it copies a source's newest revision, clone_of): the \
+                 next plan deploys what that revision holds; to stay, ask for \
+                 example/openchs-server:3.0.0 in containers_override.",
+            );
+        let arn = production_service(&em, &proxy)
+            .await
+            .task_definition()
+            .unwrap()
+            .to_string();
+        assert!(arn.ends_with("task-definition/server:1"), "{arn}");
+        project
+            .rehearsal(&["plan", "production", "--detailed-exitcode"])
+            .run()
+            .exits(2)
+            .shows("~ ecs_service.server");
     }
 }
