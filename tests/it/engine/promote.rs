@@ -143,6 +143,27 @@ async fn production_gets_the_image_staging_ran_before_its_latest_bump() {
     )
     .await;
     assert!(!stay.has_changes(), "{}", human(&stay, PLAIN));
+
+    // Promoting an image production keeps a revision of deploys that revision again.
+    let back = promote(&provider, &spec, Pick::Current).await.unwrap();
+    converge_plan(&provider, back, &spec).await;
+    assert_eq!(production_runs(&provider), "example/openchs-server:3.2.0");
+    let again = promote(&provider, &spec, Pick::Previous).await.unwrap();
+    assert_eq!(labels(&again), ["~ ecs_service.server"]);
+    converge_plan(&provider, again, &spec).await;
+    assert_eq!(production_runs(&provider), "example/openchs-server:3.1.0");
+}
+
+async fn converge_plan(provider: &Arc<FakeProvider>, plan: Plan, spec: &rehearsal::spec::Spec) {
+    let summary = apply_plan(
+        provider.clone(),
+        plan,
+        spec,
+        Arc::new(Silent),
+        ApplyOptions::default(),
+    )
+    .await;
+    assert!(summary.succeeded(), "{summary:#?}");
 }
 
 #[tokio::test]
