@@ -2,6 +2,7 @@
 # checklist's targets, which wrap the CLI and fail with its exit code.
 #
 #   make demo                          the whole pre-release story against a local emulator
+#   make demo-release                  a whole release, checklist line by line, against a local emulator
 #   make test                          every test (starts its own emulators)
 #   make plan-prerelease-from-prod     SERVER_VERSION=3.2.0 → plans/prerelease.plan.json
 #   make create-prerelease-from-prod   applies exactly that saved plan
@@ -32,7 +33,8 @@ plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease status-
 check-prerelease: export REHEARSAL_MAKE_TARGET = $@
 
 .PHONY: help build plan-prerelease-from-prod create-prerelease-from-prod destroy-prerelease \
-        status-prerelease status check-prerelease demo test test-engine fuzz emulator-install faketime-install emulator-up emulator-down lint \
+        status-prerelease status check-prerelease demo demo-release test test-engine fuzz emulator-install faketime-install \
+        emulator-up emulator-down lint \
         bench check-iam-policy
 
 help:
@@ -64,6 +66,9 @@ check-prerelease: build
 
 demo:
 	bash scripts/demo.sh
+
+demo-release:
+	bash scripts/demo_release.sh
 
 # Everything: the IAM policy's lint, engine, CLI and emulator tests in one binary, unit tests, the
 # scripts' self-check.

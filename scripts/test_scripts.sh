@@ -314,3 +314,9 @@ check "emulator.sh down again is a no-op" scripts/emulator.sh down
 
 check "emulator.sh endpoint fails clearly when nothing runs" bash -c "
     out=\$(scripts/emulator.sh endpoint 2>&1) && exit 1; printf '%s' \"\$out\" | grep -q 'run .* up'"
+
+# --- the release demo ---------------------------------------------------------------------------
+
+check "demo_release.sh runs the whole release end to end (its own emulator)" bash -c "
+    NO_COLOR=1 bash scripts/demo_release.sh >'$WORK/demo-release.log' 2>&1 ||
+    { tail -n 40 '$WORK/demo-release.log'; exit 1; }"

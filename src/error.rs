@@ -43,6 +43,8 @@ pub enum Error {
     #[error(transparent)]
     Refresh(Box<crate::engine::refresh::RefreshError>),
     #[error(transparent)]
+    Promote(Box<crate::engine::promote::PromoteError>),
+    #[error(transparent)]
     Graph(#[from] GraphError),
     #[error(transparent)]
     Import(Box<ImportError>),
@@ -156,6 +158,12 @@ impl From<ImportError> for Error {
     }
 }
 
+impl From<crate::engine::promote::PromoteError> for Error {
+    fn from(e: crate::engine::promote::PromoteError) -> Self {
+        Error::Promote(Box::new(e))
+    }
+}
+
 impl From<RecheckError> for Error {
     fn from(e: RecheckError) -> Self {
         Error::Recheck(Box::new(e))
@@ -205,6 +213,7 @@ impl Error {
             | Error::Destroy(_)
             | Error::Rollback(_)
             | Error::Refresh(_)
+            | Error::Promote(_)
             | Error::Graph(_)
             | Error::Import(_)
             | Error::WriteSpec { .. }
@@ -239,6 +248,7 @@ impl Error {
             Error::Destroy(e) => e.hint().into_iter().collect(),
             Error::Rollback(e) => e.hint().into_iter().collect(),
             Error::Refresh(e) => e.hint().into_iter().collect(),
+            Error::Promote(e) => e.hint().into_iter().collect(),
             Error::Graph(e) => e.hint().into_iter().collect(),
             Error::Import(e) => e.hint().into_iter().collect(),
             Error::Snapshot(e) => e.hint().into_iter().collect(),

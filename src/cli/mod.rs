@@ -29,6 +29,7 @@ mod init;
 mod make;
 mod output;
 mod plan;
+mod promote;
 mod provider;
 mod reap;
 mod refresh;
@@ -172,6 +173,14 @@ pub enum Command {
                             rehearsal rollback staging server --auto-approve\n  \
                             rehearsal rollback staging --out plans/staging.rollback.json   # review, then `rehearsal apply` it")]
     Rollback(rollback::RollbackArgs),
+    /// Give a protected environment's services the images another ran before its latest bump
+    /// (a plan, shown, then carried out).
+    #[command(
+        after_help = "Examples:\n  rehearsal promote --from staging --to production\n  \
+                            rehearsal promote --from staging --to production --pick current --auto-approve\n  \
+                            rehearsal promote --from staging --to production --pick 4 --out plans/production.promote.json"
+    )]
+    Promote(promote::PromoteArgs),
     /// Delete everything an environment owns (found by its tags) and prove it is gone.
     #[command(after_help = "Examples:\n  rehearsal destroy prerelease --dry-run\n  \
                             rehearsal destroy prerelease --auto-approve\n  \
@@ -228,6 +237,7 @@ pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Status(args) => status::run(settings, args).await,
         Command::Revisions(args) => revisions::run(settings, args).await,
         Command::Rollback(args) => rollback::run(settings, args, style).await,
+        Command::Promote(args) => promote::run(settings, args, style).await,
         Command::Destroy(args) => destroy::run(settings, args, style).await,
         Command::Snapshot(args) => snapshot::run(settings, args, style).await,
         Command::Refresh(args) => refresh::run(settings, args, style).await,

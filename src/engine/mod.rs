@@ -17,6 +17,7 @@ pub mod destroy;
 pub mod graph;
 pub mod import;
 pub mod ownership;
+pub mod promote;
 pub mod refresh;
 pub mod rollback;
 pub mod snapshot;

@@ -433,7 +433,7 @@ fn snapshot_before(owned: &[LiveResource], registered_at: Option<&str>) -> Optio
 
 /// The images the spec asks for the task definition's containers (written out, or a clone's
 /// overrides).
-fn spec_images(spec: &Spec, task_definition: &Address) -> Vec<String> {
+pub(crate) fn spec_images(spec: &Spec, task_definition: &Address) -> Vec<String> {
     let Some(resource) = spec.resources.get(task_definition) else {
         return vec![];
     };
@@ -456,7 +456,7 @@ fn spec_images(spec: &Spec, task_definition: &Address) -> Vec<String> {
 /// The variable whose value makes the spec's image the rolled-back-to one: for
 /// `example/openchs-server:${var.server_version}` at 3.2.0, going back to
 /// `example/openchs-server:3.1.0`, `server_version=3.1.0`.
-fn stay_with(spec: &Spec, asked: &[String], to: &[String]) -> Option<(String, String)> {
+pub(crate) fn stay_with(spec: &Spec, asked: &[String], to: &[String]) -> Option<(String, String)> {
     for (name, value) in &spec.variables {
         if value.is_empty() {
             continue;

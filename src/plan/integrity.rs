@@ -89,6 +89,9 @@ fn parts(plan: &Plan) -> BTreeMap<String, String> {
     if !plan.consent.is_empty() {
         parts.insert("consent".into(), digest(&plan.consent));
     }
+    if let Some(promote) = &plan.promote {
+        parts.insert("promote plan".into(), digest(promote));
+    }
     if !plan.checks.is_empty() {
         parts.insert("checks".into(), digest(&plan.checks));
     }

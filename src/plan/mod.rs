@@ -230,6 +230,10 @@ pub struct Plan {
     /// `--allow-destroy` when the plan was made (see `crate::rules::consent`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub consent: Vec<Address>,
+    /// `Some` for a promote plan (`rehearsal promote`): its actions give the environment
+    /// another's images; this is where they come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promote: Option<crate::engine::promote::Promote>,
     /// `resource <address> <id>` or `source <address>` → digest of what was observed.
     pub fingerprints: BTreeMap<String, String>,
     /// A digest of each part of the plan, so that an edited file is refused and the edit named
@@ -462,6 +466,21 @@ impl Plan {
         plan
     }
 
+    /// A promote plan: `spec` is the environment's spec with the promoted images, diffed
+    /// against what was observed like any plan, with where the images come from.
+    #[allow(clippy::result_large_err)]
+    pub fn promote(
+        spec: &Spec,
+        observed: &Observed,
+        promote: crate::engine::promote::Promote,
+        created_at: String,
+    ) -> Result<Plan, PlanError> {
+        let mut plan = Plan::new(spec, observed, created_at, &targeting::Request::default())?;
+        plan.promote = Some(promote);
+        plan.integrity = integrity::record(&plan);
+        Ok(plan)
+    }
+
     /// A snapshot plan (`rehearsal snapshot ENV`): the safety snapshots of `actions` (see
     /// `crate::engine::snapshot`), made from `spec` and what was observed.
     pub fn snapshot(
@@ -543,6 +562,7 @@ impl Plan {
             refresh: None,
             targeting: None,
             consent: vec![],
+            promote: None,
             fingerprints: BTreeMap::new(),
             integrity: BTreeMap::new(),
         }

@@ -171,6 +171,9 @@ pub fn human(plan: &Plan, style: Style) -> String {
     if let Some(refresh) = &plan.refresh {
         refreshed(&mut out, refresh);
     }
+    if let Some(promote) = &plan.promote {
+        promoted(&mut out, plan, promote);
+    }
     checks(&mut out, plan);
     out
 }
@@ -287,6 +290,17 @@ fn rolled_back(out: &mut String, plan: &Plan, rollback: &crate::engine::rollback
         }
     }
     let asks = rollback.spec_images.join(", ");
+    // A clone that overrides no image (`init --from-live` writes production so) names none:
+    // it copies its source's newest revision, whatever that holds.
+    if rollback.spec_images.is_empty() {
+        let _ = writeln!(
+            out,
+            "The spec names no image (it copies a source's newest revision, clone_of): the next \
+             plan deploys what that revision holds; to stay, ask for {} in containers_override.",
+            rollback.to.images.join(", ")
+        );
+        return;
+    }
     if rollback.spec_images == rollback.to.images {
         let _ = writeln!(
             out,
@@ -400,6 +414,63 @@ fn partial_summary(plan: &Plan) -> String {
             crate::english::count(total, "resource")
         ),
         None => String::new(),
+    }
+}
+
+/// Where a promote plan's images come from, container by container, and what the spec file
+/// still asks for.
+fn promoted(out: &mut String, plan: &Plan, promote: &crate::engine::promote::Promote) {
+    let _ = writeln!(out, "\nPromoted from {}, {}:", promote.from, promote.pick);
+    for family in &promote.families {
+        let _ = writeln!(
+            out,
+            "  {} ← {}'s {}",
+            family.task_definition,
+            promote.from,
+            short_revision(&family.source.arn)
+        );
+        for c in &family.containers {
+            let now = c.now.as_deref().unwrap_or("(nothing runs it)");
+            let _ = writeln!(out, "    {}: {now} → {}", c.name, c.promoted);
+        }
+        let promoted: Vec<&str> = family
+            .containers
+            .iter()
+            .map(|c| c.promoted.as_str())
+            .collect();
+        if family.follows_family {
+            let _ = writeln!(
+                out,
+                "  The spec copies the newest revision of its family (clone_of), which the \
+                 promoted one becomes: the next plan of {} keeps it.",
+                plan.env.name
+            );
+            continue;
+        }
+        let asks = family.spec_images.join(", ");
+        if family
+            .spec_images
+            .iter()
+            .map(String::as_str)
+            .eq(promoted.iter().copied())
+        {
+            let _ = writeln!(
+                out,
+                "  The spec asks for {asks} too: the next plan of {} keeps it.",
+                plan.env.name
+            );
+            continue;
+        }
+        let stay = match &family.stay_with {
+            Some((name, value)) => format!("set {name} to {value} to stay"),
+            None => format!("change the spec to ask for {} to stay", promoted.join(", ")),
+        };
+        let _ = writeln!(
+            out,
+            "  The spec file still asks for {asks}: the next `rehearsal plan {}` goes back to \
+             it; {stay}.",
+            plan.env.name
+        );
     }
 }
 

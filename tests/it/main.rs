@@ -12,6 +12,7 @@ pub mod engine;
 mod iam_policy;
 mod isolation;
 mod newcomer;
+mod promote;
 mod refresh;
 mod revisions;
 mod rules;

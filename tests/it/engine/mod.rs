@@ -96,6 +96,7 @@ mod network;
 mod order;
 mod ownership;
 mod plan_files;
+mod promote;
 pub mod refresh;
 mod revisions;
 mod safety_snapshots;
