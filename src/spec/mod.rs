@@ -97,6 +97,10 @@ pub struct Spec {
     pub lifecycle: Lifecycle,
     pub ttl: Option<Duration>,
     pub variables: BTreeMap<String, String>,
+    /// Where each variable's value came from (`--var server_version`, `REHEARSAL_VAR_...`, a
+    /// file, `default`): a plan says so, and the saved plan keeps it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variable_origins: BTreeMap<String, String>,
     pub sources: BTreeMap<SourceAddress, SourceSpec>,
     pub resources: BTreeMap<Address, ResourceSpec>,
     /// `[checks.NAME]`, by name: what must be true once the environment exists.
@@ -211,6 +215,9 @@ pub struct VariableInputs {
     pub cli: Vec<(String, String)>,
     /// `REHEARSAL_VAR_name=value` from the process environment.
     pub env: BTreeMap<String, String>,
+    /// The directory a variable's `from_file` is relative to: the project root, where
+    /// rehearsal runs. `None` reads no file (the fuzzer): such a variable has no value.
+    pub project_root: Option<PathBuf>,
 }
 
 impl VariableInputs {
@@ -228,7 +235,11 @@ impl VariableInputs {
             })?;
             env.insert(name.to_string(), value);
         }
-        Ok(VariableInputs { cli, env })
+        Ok(VariableInputs {
+            cli,
+            env,
+            project_root: Some(PathBuf::new()),
+        })
     }
 }
 
