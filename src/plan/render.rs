@@ -64,6 +64,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
         }
         return out;
     }
+    variables(&mut out, plan);
     if !plan.has_changes() {
         let _ = writeln!(
             out,
@@ -147,6 +148,19 @@ pub fn human(plan: &Plan, style: Style) -> String {
     }
     checks(&mut out, plan);
     out
+}
+
+/// The variables given from outside the spec, each with where its value came from: the
+/// release version a plan runs is read before anything else. Defaults are in the spec itself.
+fn variables(out: &mut String, plan: &Plan) {
+    let Some(spec) = &plan.spec else { return };
+    for (name, origin) in &spec.variable_origins {
+        if origin == crate::spec::DEFAULT_ORIGIN {
+            continue;
+        }
+        let value = plan.variables.get(name).map(String::as_str).unwrap_or("");
+        let _ = writeln!(out, "Using {name} = {value} (from {origin}).");
+    }
 }
 
 /// What a rollback plan undoes and what it leaves as it is: the two revisions' differences,

@@ -32,6 +32,9 @@ use crate::model::{
 /// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
 pub const VAR_ENV_PREFIX: &str = "REHEARSAL_VAR_";
 
+/// The origin of a variable's value that the spec itself gives (`Spec::variable_origins`).
+pub const DEFAULT_ORIGIN: &str = "default";
+
 /// The longest an ephemeral environment may live.
 pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 

@@ -206,9 +206,9 @@ fn under_make_the_hint_names_the_make_variable_not_only_the_flag() {
             "variable `server_version` has no value: server/version/minor_version does not exist",
         )
         .stderr_has(
-            "hint: write the value in server/version/minor_version (one line), pass \
-             SERVER_VERSION=VALUE (`make plan-prerelease-from-prod SERVER_VERSION=VALUE`), or \
-             set REHEARSAL_VAR_server_version",
+            "hint: write it in server/version/minor_version (one line, relative to where \
+             rehearsal runs), pass SERVER_VERSION=VALUE (`make plan-prerelease-from-prod \
+             SERVER_VERSION=VALUE`), or set REHEARSAL_VAR_server_version",
         );
 }
 

@@ -1473,6 +1473,143 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
     assert_eq!(version_tag(&repeated, None), "last", "the last --var wins");
 }
 
+/// The versioned spec with its version in `server/version/minor_version`.
+fn from_file() -> String {
+    VERSIONED.replace("DEFAULT", "from_file = \"server/version/minor_version\"")
+}
+
+/// A project root holding `server/version/minor_version` with `text`, or no such file.
+fn project_with_version_file(text: Option<&str>) -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("tempdir");
+    if let Some(text) = text {
+        std::fs::create_dir_all(root.path().join("server/version")).unwrap();
+        std::fs::write(root.path().join("server/version/minor_version"), text).unwrap();
+    }
+    root
+}
+
+fn in_project(root: &tempfile::TempDir) -> VariableInputs {
+    VariableInputs {
+        project_root: Some(root.path().to_path_buf()),
+        ..VariableInputs::default()
+    }
+}
+
+#[test]
+fn a_release_version_is_read_from_its_file_trimmed_and_the_origin_recorded() {
+    let root = project_with_version_file(Some("3.2.0\n"));
+    let spec = spec::parse(Path::new(FILE), &from_file(), &in_project(&root)).expect("valid");
+    assert_eq!(spec.variables["server_version"], "3.2.0");
+    assert_eq!(
+        spec.variable_origins["server_version"],
+        "server/version/minor_version"
+    );
+}
+
+#[test]
+fn var_flags_beat_the_environment_which_beats_the_file() {
+    let root = project_with_version_file(Some("3.2.0-file"));
+    let env: BTreeMap<String, String> =
+        [("server_version".to_string(), "3.2.0-env".to_string())].into();
+    let cli = vec![("server_version".to_string(), "3.2.0-flag".to_string())];
+    let tag = |inputs: VariableInputs| {
+        let spec = spec::parse(Path::new(FILE), &from_file(), &inputs).expect("valid");
+        let origin = spec.variable_origins["server_version"].clone();
+        (spec.variables["server_version"].clone(), origin)
+    };
+    assert_eq!(
+        tag(in_project(&root)),
+        ("3.2.0-file".into(), "server/version/minor_version".into())
+    );
+    assert_eq!(
+        tag(VariableInputs {
+            env: env.clone(),
+            ..in_project(&root)
+        }),
+        ("3.2.0-env".into(), "REHEARSAL_VAR_server_version".into())
+    );
+    assert_eq!(
+        tag(VariableInputs {
+            cli,
+            env,
+            ..in_project(&root)
+        }),
+        ("3.2.0-flag".into(), "--var server_version".into())
+    );
+    // A flag is enough: a missing file is not read at all.
+    let empty = project_with_version_file(None);
+    let given = VariableInputs {
+        cli: vec![("server_version".into(), "3.3.0".into())],
+        ..in_project(&empty)
+    };
+    assert_eq!(tag(given).0, "3.3.0");
+}
+
+#[test]
+fn a_missing_version_file_is_refused_at_the_variable_never_defaulted() {
+    let root = project_with_version_file(None);
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a missing version file must be refused");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:9:13: variable `server_version` has no value: server/version/minor_version does not exist
+      |
+    9 | from_file = "server/version/minor_version"
+      |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: write it in server/version/minor_version (one line, relative to where rehearsal runs), pass --var server_version=VALUE, or set REHEARSAL_VAR_server_version
+    "#);
+}
+
+#[test]
+fn an_empty_version_file_is_refused() {
+    let root = project_with_version_file(Some(" \n"));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("an empty version file must be refused");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:9:13: variable `server_version` has no value: server/version/minor_version is empty
+      |
+    9 | from_file = "server/version/minor_version"
+      |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: write it in server/version/minor_version (one line, relative to where rehearsal runs), pass --var server_version=VALUE, or set REHEARSAL_VAR_server_version
+    "#);
+}
+
+#[test]
+fn a_version_file_of_two_lines_is_refused() {
+    let root = project_with_version_file(Some("3.2.0\n3.1.0\n"));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a version file of two lines must be refused");
+    };
+    assert!(
+        d.message.ends_with("holds more than one line"),
+        "{}",
+        d.message
+    );
+}
+
+#[test]
+fn a_variable_read_from_a_file_takes_no_default() {
+    let spec = VERSIONED.replace(
+        "DEFAULT",
+        "from_file = \"server/version/minor_version\"\ndefault = \"3.1.0\"",
+    );
+    let root = project_with_version_file(Some("3.2.0"));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &spec, &in_project(&root)) else {
+        panic!("from_file with a default must be refused");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:10:11: variable `server_version` has both `from_file` and a `default`
+       |
+    10 | default = "3.1.0"
+       |           ^^^^^^^
+    hint: a value read from a file has no fallback: a missing file would silently plan the default (a downgrade, for a release version); remove `default`
+    "#);
+}
+
 #[test]
 fn var_arguments_are_name_equals_value() {
     assert_eq!(
@@ -1594,7 +1731,11 @@ fn no_damaged_spec_makes_validation_panic() {
     let (mut accepted, mut rejected) = (0, 0);
     for (i, text) in damaged.iter().enumerate() {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            spec::parse(Path::new(FILE), text, &crate::support::release_inputs(vec![]))
+            spec::parse(
+                Path::new(FILE),
+                text,
+                &crate::support::release_inputs(vec![]),
+            )
         }));
         match outcome {
             Ok(Ok(_)) => accepted += 1,

@@ -109,7 +109,7 @@ impl<'a> Validator<'a> {
                 Origin::Flag => format!("--var {name}"),
                 Origin::Env => format!("{VAR_ENV_PREFIX}{name}"),
                 Origin::File => var.from_file.clone().unwrap_or_default(),
-                Origin::Default => "default".into(),
+                Origin::Default => DEFAULT_ORIGIN.into(),
             };
             if holds_reference(&value) {
                 let hint = "variables hold plain text: put the reference in the spec where the \
@@ -166,8 +166,8 @@ impl Validator<'_> {
             self.span(&["variables", name, "from_file"]),
             format!("variable `{name}` has no value: {file} {problem}"),
             Some(format!(
-                "write the value in {file} (one line), pass --var {name}=VALUE, or set \
-                 {VAR_ENV_PREFIX}{name}; {file} is relative to the directory rehearsal runs in"
+                "write it in {file} (one line, relative to where rehearsal runs), pass \
+                 --var {name}=VALUE, or set {VAR_ENV_PREFIX}{name}"
             )),
         ))
     }
