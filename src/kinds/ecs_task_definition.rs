@@ -186,6 +186,39 @@ pub fn family_revision(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// Each container's name and image (`repository:tag`), in the definition's order: what a
+/// revision runs. `None` for an image that still holds a reference the apply resolves.
+pub fn images(containers: Option<&Value>) -> Vec<(String, Option<String>)> {
+    containers
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let name = c.get("name")?.as_str()?.to_owned();
+            let image = c
+                .get("image")
+                .and_then(Value::as_str)
+                .filter(|i| !i.contains("${"))
+                .map(str::to_owned);
+            Some((name, image))
+        })
+        .collect()
+}
+
+/// What a revision runs, in one phrase: its one container's image, else `name=image` of each.
+pub fn runs(images: &[(String, Option<String>)]) -> String {
+    let image = |i: &Option<String>| i.clone().unwrap_or_else(|| "(known after apply)".into());
+    match images {
+        [] => "no container".into(),
+        [(_, one)] => image(one),
+        many => many
+            .iter()
+            .map(|(name, i)| format!("{name}={}", image(i)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 fn yes() -> bool {
     true
 }

@@ -88,6 +88,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
             style.bold(&action.label())
         );
         let _ = writeln!(out, "      {}", reason(plan, action));
+        registers(&mut out, action);
         final_snapshot(&mut out, action);
         if action.action == ActionKind::Delete {
             continue;
@@ -113,16 +114,17 @@ pub fn human(plan: &Plan, style: Style) -> String {
                 }
                 continue;
             }
-            let after = change
-                .after
-                .as_ref()
-                .map(short)
-                .unwrap_or_else(|| "(known after apply)".into());
+            let after = match &change.after {
+                Some(after) => revision_or_short(after),
+                None => pending(action, &change.name),
+            };
             let line = match (&action.action, &change.before) {
                 _ if set_change(change, action).is_some() => {
                     set_change(change, action).unwrap_or_default()
                 }
-                (_, Some(before)) => format!("{}: {} → {after}", change.name, short(before)),
+                (_, Some(before)) => {
+                    format!("{}: {} → {after}", change.name, revision_or_short(before))
+                }
                 (ActionKind::Create, None) => format!("{} = {after}", change.name),
                 (_, None) => format!("{}: (unset) → {after}", change.name),
             };
@@ -160,6 +162,90 @@ fn variables(out: &mut String, plan: &Plan) {
         }
         let value = plan.variables.get(name).map(String::as_str).unwrap_or("");
         let _ = writeln!(out, "Using {name} = {value} (from {origin}).");
+    }
+}
+
+/// A task definition the plan registers: the revision it follows and what each container
+/// runs, with the image it ran before where a revision stood. ECS numbers a family's revisions
+/// in order and never reuses a number, a deregistered revision's included
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html):
+/// the plan knows the revision it follows, not the number the new one gets, which a revision
+/// deregistered long ago, or registered by another hand before the apply, may have taken.
+fn registers(out: &mut String, action: &PlannedAction) {
+    use crate::kinds::ecs_task_definition::images;
+    if action.address.kind != crate::model::ResourceKind::EcsTaskDefinition
+        || !matches!(action.action, ActionKind::Create | ActionKind::Replace)
+    {
+        return;
+    }
+    let Some(desired) = &action.desired else {
+        return;
+    };
+    let family = desired.get("family").and_then(Value::as_str).unwrap_or("?");
+    let previous = match &action.reason {
+        Reason::NewRevision { previous, .. } => Some(short_revision(previous)),
+        Reason::PreviousGoingAway { id, .. } => Some(short_revision(id)),
+        _ => action.live.as_ref().map(|live| short_revision(&live.id)),
+    };
+    let _ = match previous {
+        Some(previous) => writeln!(
+            out,
+            "      registers: the next revision of {family}, after {previous}"
+        ),
+        None => writeln!(
+            out,
+            "      registers: the next revision of {family} (its number is known after apply)"
+        ),
+    };
+    for (name, image) in images(desired.get("containers")) {
+        let image = image.unwrap_or_else(|| "(known after apply)".into());
+        let _ = match image_before(action, &name) {
+            Some(before) if before != image => {
+                writeln!(out, "      runs: {name} = {image} (was {before})")
+            }
+            _ => writeln!(out, "      runs: {name} = {image}"),
+        };
+    }
+}
+
+/// The image container `name` ran in the revision a plan follows, where the plan changes it.
+fn image_before(action: &PlannedAction, name: &str) -> Option<String> {
+    let containers = action.changes.iter().find(|c| c.name == "containers")?;
+    containers
+        .fields
+        .iter()
+        .find_map(|field| match field.path.as_slice() {
+            [PathStep::Named(n), PathStep::Field(f)] if n == name && f == "image" => {
+                field.before.as_ref()?.as_str().map(str::to_owned)
+            }
+            _ => None,
+        })
+}
+
+/// A value for one line, where a task definition's ARN is its revision (`staging-server:2`):
+/// shortened at the end, an ARN would lose the revision, the part that differs.
+fn revision_or_short(value: &Value) -> String {
+    match value.as_str() {
+        Some(arn) if arn.starts_with("arn:") && arn.contains(":task-definition/") => {
+            short_revision(arn).to_string()
+        }
+        _ => short(value),
+    }
+}
+
+/// A value the apply resolves: which task definition's revision, when it is one.
+fn pending(action: &PlannedAction, attribute: &str) -> String {
+    let desired = action.desired.as_ref().and_then(|d| d.get(attribute));
+    let revision_of = desired
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("${ecs_task_definition."))
+        .and_then(|r| r.strip_suffix(".arn}"))
+        .filter(|name| !name.contains(['$', '{', '}']));
+    match revision_of {
+        Some(name) => {
+            format!("(the revision ecs_task_definition.{name} registers, known after apply)")
+        }
+        None => "(known after apply)".into(),
     }
 }
 
