@@ -219,6 +219,23 @@ pub fn runs(images: &[(String, Option<String>)]) -> String {
     }
 }
 
+/// What a new revision is, for the apply's summary: `registered staging-server:3, which runs
+/// example/openchs-server:3.2.0`. `None` for any other kind.
+pub fn registered(live: &crate::model::LiveResource) -> Option<String> {
+    if live.address.kind != ResourceKind::EcsTaskDefinition {
+        return None;
+    }
+    let revision = match (
+        live.attributes.get("family").and_then(Value::as_str),
+        live.attributes.get("revision").and_then(Value::as_u64),
+    ) {
+        (Some(family), Some(revision)) => format!("{family}:{revision}"),
+        _ => family_revision(&live.id).to_owned(),
+    };
+    let runs = runs(&images(live.attributes.get("containers")));
+    Some(format!("registered {revision}, which runs {runs}"))
+}
+
 fn yes() -> bool {
     true
 }
