@@ -172,22 +172,11 @@ fn variables(out: &mut String, plan: &Plan) {
 /// the plan knows the revision it follows, not the number the new one gets, which a revision
 /// deregistered long ago, or registered by another hand before the apply, may have taken.
 fn registers(out: &mut String, action: &PlannedAction) {
-    use crate::kinds::ecs_task_definition::images;
-    if action.address.kind != crate::model::ResourceKind::EcsTaskDefinition
-        || !matches!(action.action, ActionKind::Create | ActionKind::Replace)
-    {
-        return;
-    }
-    let Some(desired) = &action.desired else {
+    let Some(registration) = registration(action) else {
         return;
     };
-    let family = desired.get("family").and_then(Value::as_str).unwrap_or("?");
-    let previous = match &action.reason {
-        Reason::NewRevision { previous, .. } => Some(short_revision(previous)),
-        Reason::PreviousGoingAway { id, .. } => Some(short_revision(id)),
-        _ => action.live.as_ref().map(|live| short_revision(&live.id)),
-    };
-    let _ = match previous {
+    let family = &registration.family;
+    let _ = match &registration.after {
         Some(previous) => writeln!(
             out,
             "      registers: the next revision of {family}, after {previous}"
@@ -197,15 +186,71 @@ fn registers(out: &mut String, action: &PlannedAction) {
             "      registers: the next revision of {family} (its number is known after apply)"
         ),
     };
-    for (name, image) in images(desired.get("containers")) {
-        let image = image.unwrap_or_else(|| "(known after apply)".into());
-        let _ = match image_before(action, &name) {
-            Some(before) if before != image => {
-                writeln!(out, "      runs: {name} = {image} (was {before})")
-            }
-            _ => writeln!(out, "      runs: {name} = {image}"),
+    for run in &registration.runs {
+        let image = run.image.as_deref().unwrap_or("(known after apply)");
+        let _ = match &run.was {
+            Some(before) => writeln!(
+                out,
+                "      runs: {} = {image} (was {before})",
+                run.container
+            ),
+            None => writeln!(out, "      runs: {} = {image}", run.container),
         };
     }
+}
+
+/// A task definition a plan registers: its family, the revision it follows, what it runs.
+#[derive(serde::Serialize)]
+struct Registration {
+    family: String,
+    /// The revision it follows (`staging-server:2`), where one stands.
+    after: Option<String>,
+    runs: Vec<Runs>,
+}
+
+/// One container of a revision a plan registers: its image (`None` until the apply resolves
+/// it) and the one it ran before, where the plan changes it.
+#[derive(serde::Serialize)]
+struct Runs {
+    container: String,
+    image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    was: Option<String>,
+}
+
+fn registration(action: &PlannedAction) -> Option<Registration> {
+    use crate::kinds::ecs_task_definition::images;
+    if action.address.kind != crate::model::ResourceKind::EcsTaskDefinition
+        || !matches!(action.action, ActionKind::Create | ActionKind::Replace)
+    {
+        return None;
+    }
+    let desired = action.desired.as_ref()?;
+    let after = match &action.reason {
+        Reason::NewRevision { previous, .. } => Some(short_revision(previous)),
+        Reason::PreviousGoingAway { id, .. } => Some(short_revision(id)),
+        _ => action.live.as_ref().map(|live| short_revision(&live.id)),
+    };
+    let runs = images(desired.get("containers"))
+        .into_iter()
+        .map(|(container, image)| {
+            let was = image_before(action, &container).filter(|was| Some(was) != image.as_ref());
+            Runs {
+                container,
+                image,
+                was,
+            }
+        })
+        .collect();
+    Some(Registration {
+        family: desired
+            .get("family")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned(),
+        after: after.map(str::to_owned),
+        runs,
+    })
 }
 
 /// The image container `name` ran in the revision a plan follows, where the plan changes it.
@@ -438,6 +483,9 @@ pub fn json(plan: &Plan) -> Value {
     if let Some(actions) = v["actions"].as_array_mut() {
         for (json, action) in actions.iter_mut().zip(&plan.actions) {
             json["because"] = Value::String(reason(plan, action));
+            if let Some(registration) = registration(action) {
+                json["registers"] = serde_json::to_value(registration).expect("serializes");
+            }
         }
     }
     v["summary"] = serde_json::json!({

@@ -17,6 +17,7 @@ mod snapshots;
 mod spec_errors;
 mod spec_table;
 mod teardown;
+mod versions;
 
 // Against a private moto server per test (installed by `make emulator-install`).
 #[cfg(feature = "aws")]

@@ -1592,6 +1592,33 @@ fn a_version_file_of_two_lines_is_refused() {
 }
 
 #[test]
+fn a_version_file_that_is_a_directory_or_too_long_is_refused_unread() {
+    // A directory (or a FIFO, or a device) holds no value; a long file is not a version.
+    let root = project_with_version_file(None);
+    std::fs::create_dir_all(root.path().join("server/version/minor_version")).unwrap();
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a directory must be refused");
+    };
+    assert!(
+        d.message.ends_with("is not a regular file"),
+        "{}",
+        d.message
+    );
+
+    let root = project_with_version_file(Some(&"3".repeat(5000)));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a 5000-byte version must be refused");
+    };
+    assert!(
+        d.message.ends_with("is longer than 4096 bytes"),
+        "{}",
+        d.message
+    );
+}
+
+#[test]
 fn a_variable_read_from_a_file_takes_no_default() {
     let spec = VERSIONED.replace(
         "DEFAULT",
