@@ -1589,6 +1589,18 @@ fn a_version_file_of_two_lines_is_refused() {
         "{}",
         d.message
     );
+
+    // A file's value is plain text, as a flag's is.
+    let root = project_with_version_file(Some("${rds_instance.db.endpoint}"));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a reference in a version file must be refused");
+    };
+    assert_eq!(
+        d.message,
+        "server/version/minor_version (the value of `server_version`) holds a reference: \
+         `${rds_instance.db.endpoint}`"
+    );
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The variables pass: declared variables, their values from `--var`, the environment and
-//! defaults, checked before anything refers to them.
+//! The variables pass: declared variables, their values from `--var`, the environment, a file
+//! (`from_file`) or defaults, checked before anything refers to them.
 
 use std::io::Read;
 
