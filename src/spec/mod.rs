@@ -221,7 +221,14 @@ pub struct VariableInputs {
     /// The directory a variable's `from_file` is relative to: the project root, where
     /// rehearsal runs. `None` reads no file (the fuzzer): such a variable has no value.
     pub project_root: Option<PathBuf>,
+    /// The command acts on what the environment owns (`destroy`, `status`), not on a release:
+    /// a `from_file` that cannot be read leaves its variable [`UNREAD`] rather than refusing
+    /// the spec, whose lifecycle (protected or not) still counts.
+    pub release_not_needed: bool,
 }
+
+/// The value of a variable whose file was not read, where no release needs it.
+pub const UNREAD: &str = "unread";
 
 impl VariableInputs {
     /// `--var` values and the process's `REHEARSAL_VAR_<name>` variables. Other variables are
@@ -242,6 +249,7 @@ impl VariableInputs {
             cli,
             env,
             project_root: Some(PathBuf::new()),
+            release_not_needed: false,
         })
     }
 }

@@ -1082,7 +1082,7 @@ keep_after_destroy = true
     let inputs = VariableInputs {
         cli: vec![("release".into(), "3.2.0".into())],
         env: BTreeMap::new(),
-        project_root: None,
+        ..Default::default()
     };
     spec::parse(Path::new("environments/production.toml"), &spec, &inputs)
 }
@@ -1291,7 +1291,7 @@ fn a_var_flag_for_an_undeclared_variable_is_refused() {
     let inputs = VariableInputs {
         cli: vec![("server_verison".into(), "3.2.0".into())],
         env: BTreeMap::new(),
-        project_root: None,
+        ..Default::default()
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
     assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
@@ -1306,7 +1306,7 @@ fn a_var_flag_with_nothing_close_lists_the_declared_variables() {
     let inputs = VariableInputs {
         cli: vec![("region".into(), "us-east-1".into())],
         env: BTreeMap::new(),
-        project_root: None,
+        ..Default::default()
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
     assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
@@ -1325,7 +1325,7 @@ fn a_var_flag_holding_a_reference_is_refused() {
             "${rds_instance.db.endpoint}".into(),
         )],
         env: BTreeMap::new(),
-        project_root: None,
+        ..Default::default()
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
     insta::assert_snapshot!(report(err), @r"
@@ -1339,7 +1339,7 @@ fn an_environment_variable_holding_a_reference_is_refused() {
     let inputs = VariableInputs {
         cli: vec![],
         env: [("server_version".to_string(), "3.2.0-${var.x".to_string())].into(),
-        project_root: None,
+        ..Default::default()
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
     insta::assert_snapshot!(report(err), @r"
@@ -1382,7 +1382,7 @@ tags = { Whole = "${var.start}", Inside = "run: ${var.start}" }
     let inputs = VariableInputs {
         cli: vec![("start".into(), "echo $${HOME}".into())],
         env: BTreeMap::new(),
-        project_root: None,
+        ..Default::default()
     };
     let spec = spec::parse(Path::new(FILE), spec, &inputs).expect("valid");
     let tags = &spec.resources.values().next().unwrap().attributes["tags"];
@@ -1399,7 +1399,7 @@ fn a_typo_in_an_environment_variable_is_refused_with_the_name_meant() {
         let inputs = VariableInputs {
             cli: vec![],
             env: [(name.to_string(), "3.2.0".to_string())].into(),
-            project_root: None,
+            ..Default::default()
         };
         let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
         assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
@@ -1422,7 +1422,7 @@ fn an_environment_variable_for_another_spec_is_noted_and_ignored() {
     let inputs = VariableInputs {
         cli: vec![],
         env: [("release".to_string(), "3.2.0".to_string())].into(),
-        project_root: None,
+        ..Default::default()
     };
     let spec = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).expect("valid");
     assert_eq!(
@@ -1446,7 +1446,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
     let from_env = VariableInputs {
         cli: vec![],
         env: env.clone(),
-        project_root: None,
+        ..Default::default()
     };
     assert_eq!(version_tag(&from_env, Some("3.1.0")), "3.2.0-env");
     assert_eq!(
@@ -1458,7 +1458,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
     let flag_and_env = VariableInputs {
         cli: cli.clone(),
         env,
-        project_root: None,
+        ..Default::default()
     };
     assert_eq!(version_tag(&flag_and_env, Some("3.1.0")), "3.2.0-flag");
 
@@ -1468,7 +1468,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
             ("server_version".into(), "last".into()),
         ],
         env: BTreeMap::new(),
-        project_root: None,
+        ..Default::default()
     };
     assert_eq!(version_tag(&repeated, None), "last", "the last --var wins");
 }
@@ -1716,7 +1716,7 @@ fn the_shipped_specs_are_valid() {
     let inputs = VariableInputs {
         cli: vec![("release".into(), "3.2.0".into())],
         env: BTreeMap::new(),
-        project_root: None,
+        ..Default::default()
     };
     let release = spec::load(&dir.join("production.toml"), &inputs).expect("a version");
     assert_eq!(

@@ -87,3 +87,36 @@ fn a_new_task_definition_shows_its_image_though_its_environment_waits_for_the_ap
         serde_json::json!([{"container": "server", "image": "example/openchs-server:3.1.0"}])
     );
 }
+
+#[test]
+fn without_the_release_file_what_an_environment_owns_is_still_listed_destroyed_and_protected() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    // A checkout without server/version/minor_version: no release is planned, and none is
+    // needed to see or tear down what pre-release owns.
+    std::fs::remove_file(project.path(RELEASE_FILE)).unwrap();
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(1)
+        .stderr_has("server/version/minor_version does not exist");
+    project
+        .rehearsal(&["status", "prerelease"])
+        .run()
+        .exits(0)
+        .stdout_has("runs example/openchs-server:3.1.0");
+    // Staging's spec still says it is protected.
+    project
+        .rehearsal(&["destroy", "staging", "--auto-approve"])
+        .run()
+        .exits(1)
+        .stderr_has("protected");
+    project
+        .rehearsal(&["destroy", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    assert_eq!(project.owned_by("prerelease"), 0);
+}

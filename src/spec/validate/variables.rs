@@ -162,6 +162,9 @@ impl Validator<'_> {
             Ok(text) => return Ok(text.trim().to_string()),
             Err(problem) => problem,
         };
+        if inputs.release_not_needed {
+            return Ok(UNREAD.to_string());
+        }
         Err(self.error(
             self.span(&["variables", name, "from_file"]),
             format!("variable `{name}` has no value: {file} {problem}"),

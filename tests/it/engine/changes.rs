@@ -395,7 +395,7 @@ async fn each_release_gets_its_own_kept_snapshot_and_the_last_one_stays() {
         let inputs = rehearsal::spec::VariableInputs {
             cli: vec![("release".into(), release.into())],
             env: Default::default(),
-            project_root: None,
+            ..Default::default()
         };
         rehearsal::spec::load(
             &crate::support::environments_dir().join("production.toml"),
