@@ -60,7 +60,7 @@ status: build
 
 # The checklist's "check the server logs ... all migrations have run": the spec's checks, again.
 check-prerelease: build
-	$(REHEARSAL) check prerelease
+	$(REHEARSAL) check prerelease $(VAR_FLAGS)
 
 demo:
 	bash scripts/demo.sh
