@@ -4,7 +4,7 @@
 #   make demo                          the whole pre-release story against a local emulator
 #   make demo-release                  a whole release, checklist line by line, against a local emulator
 #   make test                          every test (starts its own emulators)
-#   make plan-prerelease-from-prod     SERVER_VERSION=3.2.0 → plans/prerelease.plan.json
+#   make plan-prerelease-from-prod     → plans/prerelease.plan.json (server/version/minor_version, or SERVER_VERSION=3.2.0)
 #   make create-prerelease-from-prod   applies exactly that saved plan
 #   make check-prerelease             runs the spec's checks again (the server started, migrations ran)
 #   make destroy-prerelease            tears pre-release down (AUTO_APPROVE=1 for CI)
@@ -21,8 +21,8 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/rehearsal-target
 REHEARSAL := $(CARGO_TARGET_DIR)/debug/rehearsal
 
-# The checklist keeps the release version in server/version/minor_version; SERVER_VERSION wins.
-SERVER_VERSION ?= $(shell cat server/version/minor_version 2>/dev/null)
+# The checklist keeps the release version in server/version/minor_version, which the specs read
+# themselves (`from_file`): SERVER_VERSION, when given, becomes --var and wins over the file.
 PLAN_FILE := plans/prerelease.plan.json
 VAR_FLAGS := $(if $(SERVER_VERSION),--var server_version=$(SERVER_VERSION))
 APPROVE_FLAG := $(if $(filter 1 yes true,$(AUTO_APPROVE)),--auto-approve)
@@ -62,7 +62,7 @@ status: build
 
 # The checklist's "check the server logs ... all migrations have run": the spec's checks, again.
 check-prerelease: build
-	$(REHEARSAL) check prerelease
+	$(REHEARSAL) check prerelease $(VAR_FLAGS)
 
 demo:
 	bash scripts/demo.sh

@@ -158,6 +158,9 @@ impl Project {
         let dir = tempfile::tempdir().expect("a project directory");
         std::fs::create_dir_all(dir.path().join("environments")).unwrap();
         std::fs::create_dir_all(dir.path().join("plans")).unwrap();
+        // The release version where the spec reads it (`from_file`).
+        std::fs::create_dir_all(dir.path().join("server/version")).unwrap();
+        std::fs::write(dir.path().join("server/version/minor_version"), "3.1.0\n").unwrap();
         std::fs::write(
             dir.path().join("environments/prerelease.toml"),
             spec_with_servers(servers),

@@ -276,6 +276,7 @@ const WORDS: &[&str] = &[
     "lifecycle",
     "ttl",
     "default",
+    "from_file",
     "actions",
     "desired",
     "live",

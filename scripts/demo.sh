@@ -103,8 +103,8 @@ for s in r53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordS
         print(f"{s['Name'].rstrip('.')}  {s['Type']}  {values}")
 PY
 
-step "rehearsal check prerelease (apply ran it too)"
-make --no-print-directory check-prerelease
+step "make check-prerelease SERVER_VERSION=3.2.0 (apply ran it too)"
+make --no-print-directory check-prerelease SERVER_VERSION=3.2.0
 
 step "Planning again: the environment matches its spec"
 make --no-print-directory plan-prerelease-from-prod SERVER_VERSION=3.2.0

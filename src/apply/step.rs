@@ -143,6 +143,9 @@ pub(super) async fn run_step(run: &Run, action_index: usize, op: StepOp) -> Resu
             let attributes = resolve(run, desired(action)?)?;
             let request = create_request(run, action, attributes, &operation.idempotency_token);
             let ready = create_ready(run.provider.as_ref(), &operation, &request).await?;
+            if let Some(registered) = crate::kinds::ecs_task_definition::registered(&ready) {
+                run.note(&label, registered);
+            }
             run.remember(ready);
         }
         StepOp::Update => {

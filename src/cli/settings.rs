@@ -179,7 +179,12 @@ impl Settings {
     /// else from the name alone (what it owns is found by its tags) in the region given.
     pub fn environment(&self, name: &str) -> Result<(EnvId, Option<Spec>), Error> {
         let path = self.spec_path(name);
-        match VariableInputs::from_process(vec![]).and_then(|inputs| spec::load(&path, &inputs)) {
+        // What it owns is found by its tags: no release version is needed to destroy or list it.
+        let inputs = VariableInputs::from_process(vec![]).map(|inputs| VariableInputs {
+            release_not_needed: true,
+            ..inputs
+        });
+        match inputs.and_then(|inputs| spec::load(&path, &inputs)) {
             Ok(spec) => {
                 let spec = self.in_region(self.noted(spec));
                 Ok((spec.env.clone(), Some(spec)))

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{Error, Settings, exit};
 use crate::engine::status::{self, Overview, SpecEnvironment};
-use crate::model::{EnvId, tags};
+use crate::model::{EnvId, LiveResource, ResourceKind, tags};
 use crate::spec::Spec;
 use crate::spec::schema::{Lifecycle, RawEnvironment};
 
@@ -184,7 +184,36 @@ fn header(path: &Path) -> Result<RawEnvironment, String> {
         })
 }
 
-pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
+/// What a task definition or a service runs, beside its ARN: `runs example/openchs-server:3.2.0`,
+/// and for a service the revision too (`runs staging-server:2: ...`).
+fn what_runs(r: &LiveResource, live: &[LiveResource]) -> Option<String> {
+    use crate::kinds::ecs_task_definition::{family_revision, images, runs};
+    match r.address.kind {
+        ResourceKind::EcsTaskDefinition => Some(format!(
+            "runs {}",
+            runs(&images(r.attributes.get("containers")))
+        )),
+        ResourceKind::EcsService => {
+            let arn = r.attributes.get("task_definition")?.as_str()?;
+            let definition = live.iter().find(|d| {
+                d.address.kind == ResourceKind::EcsTaskDefinition
+                    && (d.id == arn
+                        || d.attributes.get("arn").and_then(|a| a.as_str()) == Some(arn))
+            });
+            Some(match definition {
+                Some(d) => format!(
+                    "runs {}: {}",
+                    family_revision(arn),
+                    runs(&images(d.attributes.get("containers")))
+                ),
+                None => format!("runs {}", family_revision(arn)),
+            })
+        }
+        _ => None,
+    }
+}
+
+pub fn print_owned(env: &EnvId, live: &[LiveResource]) {
     if live.is_empty() {
         outln!("{} ({}) owns nothing.", env.name, env.region);
         return;
@@ -203,6 +232,7 @@ pub fn print_owned(env: &EnvId, live: &[crate::model::LiveResource]) {
         if r.keep_after_destroy() {
             notes.push("kept after destroy".into());
         }
+        notes.extend(what_runs(r, live));
         let notes = if notes.is_empty() {
             String::new()
         } else {

@@ -187,6 +187,56 @@ pub fn family_revision(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// Each container's name and image (`repository:tag`), in the definition's order: what a
+/// revision runs. `None` for an image that still holds a reference the apply resolves.
+pub fn images(containers: Option<&Value>) -> Vec<(String, Option<String>)> {
+    containers
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let name = c.get("name")?.as_str()?.to_owned();
+            let image = c
+                .get("image")
+                .and_then(Value::as_str)
+                .filter(|i| !i.contains("${"))
+                .map(str::to_owned);
+            Some((name, image))
+        })
+        .collect()
+}
+
+/// What a revision runs, in one phrase: its one container's image, else `name=image` of each.
+pub fn runs(images: &[(String, Option<String>)]) -> String {
+    let image = |i: &Option<String>| i.clone().unwrap_or_else(|| "(known after apply)".into());
+    match images {
+        [] => "no container".into(),
+        [(_, one)] => image(one),
+        many => many
+            .iter()
+            .map(|(name, i)| format!("{name}={}", image(i)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// What a new revision is, for the apply's summary: `registered staging-server:3, which runs
+/// example/openchs-server:3.2.0`. `None` for any other kind.
+pub fn registered(live: &crate::model::LiveResource) -> Option<String> {
+    if live.address.kind != ResourceKind::EcsTaskDefinition {
+        return None;
+    }
+    let revision = match (
+        live.attributes.get("family").and_then(Value::as_str),
+        live.attributes.get("revision").and_then(Value::as_u64),
+    ) {
+        (Some(family), Some(revision)) => format!("{family}:{revision}"),
+        _ => family_revision(&live.id).to_owned(),
+    };
+    let runs = runs(&images(live.attributes.get("containers")));
+    Some(format!("registered {revision}, which runs {runs}"))
+}
+
 fn yes() -> bool {
     true
 }

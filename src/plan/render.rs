@@ -73,6 +73,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
         return out;
     }
     out.push_str(&partial(plan));
+    variables(&mut out, plan);
     if !plan.has_changes() {
         match plan.partial() {
             Some((considered, _)) => writeln!(
@@ -105,6 +106,7 @@ pub fn human(plan: &Plan, style: Style) -> String {
             style.bold(&action.label())
         );
         let _ = writeln!(out, "      {}", reason(plan, action));
+        registers(&mut out, action);
         final_snapshot(&mut out, action);
         if let Some(data) = consent::data_goes(action) {
             let _ = writeln!(out, "      data: {data}");
@@ -133,16 +135,17 @@ pub fn human(plan: &Plan, style: Style) -> String {
                 }
                 continue;
             }
-            let after = change
-                .after
-                .as_ref()
-                .map(short)
-                .unwrap_or_else(|| "(known after apply)".into());
+            let after = match &change.after {
+                Some(after) => revision_or_short(after),
+                None => pending(action, &change.name),
+            };
             let line = match (&action.action, &change.before) {
                 _ if set_change(change, action).is_some() => {
                     set_change(change, action).unwrap_or_default()
                 }
-                (_, Some(before)) => format!("{}: {} → {after}", change.name, short(before)),
+                (_, Some(before)) => {
+                    format!("{}: {} → {after}", change.name, revision_or_short(before))
+                }
                 (ActionKind::Create, None) => format!("{} = {after}", change.name),
                 (_, None) => format!("{}: (unset) → {after}", change.name),
             };
@@ -247,6 +250,148 @@ fn destructions(out: &mut String, plan: &Plan) {
             "Consent given (--allow-destroy): {}.",
             consented.join(", ")
         );
+    }
+}
+
+/// The variables given from outside the spec, each with where its value came from: the
+/// release version a plan runs is read before anything else. Defaults are in the spec itself.
+fn variables(out: &mut String, plan: &Plan) {
+    let Some(spec) = &plan.spec else { return };
+    for (name, origin) in &spec.variable_origins {
+        if origin == crate::spec::DEFAULT_ORIGIN {
+            continue;
+        }
+        let value = plan.variables.get(name).map(String::as_str).unwrap_or("");
+        let _ = writeln!(out, "Using {name} = {value} (from {origin}).");
+    }
+}
+
+/// A task definition the plan registers: the revision it follows and what each container
+/// runs, with the image it ran before where a revision stood. ECS numbers a family's revisions
+/// in order and never reuses a number, a deregistered revision's included
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html):
+/// the plan knows the revision it follows, not the number the new one gets, which a revision
+/// deregistered long ago, or registered by another hand before the apply, may have taken.
+fn registers(out: &mut String, action: &PlannedAction) {
+    let Some(registration) = registration(action) else {
+        return;
+    };
+    let family = &registration.family;
+    let _ = match &registration.after {
+        Some(previous) => writeln!(
+            out,
+            "      registers: the next revision of {family}, after {previous}"
+        ),
+        None => writeln!(
+            out,
+            "      registers: the next revision of {family} (its number is known after apply)"
+        ),
+    };
+    for run in &registration.runs {
+        let image = run.image.as_deref().unwrap_or("(known after apply)");
+        let _ = match &run.was {
+            Some(before) => writeln!(
+                out,
+                "      runs: {} = {image} (was {before})",
+                run.container
+            ),
+            None => writeln!(out, "      runs: {} = {image}", run.container),
+        };
+    }
+}
+
+/// A task definition a plan registers: its family, the revision it follows, what it runs.
+#[derive(serde::Serialize)]
+struct Registration {
+    family: String,
+    /// The revision it follows (`staging-server:2`), where one stands.
+    after: Option<String>,
+    runs: Vec<Runs>,
+}
+
+/// One container of a revision a plan registers: its image (`None` until the apply resolves
+/// it) and the one it ran before, where the plan changes it.
+#[derive(serde::Serialize)]
+struct Runs {
+    container: String,
+    image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    was: Option<String>,
+}
+
+fn registration(action: &PlannedAction) -> Option<Registration> {
+    use crate::kinds::ecs_task_definition::images;
+    if action.address.kind != crate::model::ResourceKind::EcsTaskDefinition
+        || !matches!(action.action, ActionKind::Create | ActionKind::Replace)
+    {
+        return None;
+    }
+    let desired = action.desired.as_ref()?;
+    let after = match &action.reason {
+        Reason::NewRevision { previous, .. } => Some(short_revision(previous)),
+        Reason::PreviousGoingAway { id, .. } => Some(short_revision(id)),
+        _ => action.live.as_ref().map(|live| short_revision(&live.id)),
+    };
+    let runs = images(desired.get("containers"))
+        .into_iter()
+        .map(|(container, image)| {
+            let was = image_before(action, &container).filter(|was| Some(was) != image.as_ref());
+            Runs {
+                container,
+                image,
+                was,
+            }
+        })
+        .collect();
+    Some(Registration {
+        family: desired
+            .get("family")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned(),
+        after: after.map(str::to_owned),
+        runs,
+    })
+}
+
+/// The image container `name` ran in the revision a plan follows, where the plan changes it.
+fn image_before(action: &PlannedAction, name: &str) -> Option<String> {
+    let containers = action.changes.iter().find(|c| c.name == "containers")?;
+    containers
+        .fields
+        .iter()
+        .find_map(|field| match field.path.as_slice() {
+            [PathStep::Named(n), PathStep::Field(f)] if n == name && f == "image" => {
+                field.before.as_ref()?.as_str().map(str::to_owned)
+            }
+            _ => None,
+        })
+}
+
+/// A value for one line, where a task definition's ARN is its revision (`staging-server:2`):
+/// shortened at the end, an ARN would lose the revision, the part that differs.
+fn revision_or_short(value: &Value) -> String {
+    match value.as_str() {
+        Some(arn) if arn.starts_with("arn:") && arn.contains(":task-definition/") => {
+            short_revision(arn).to_string()
+        }
+        _ => short(value),
+    }
+}
+
+/// A value the apply resolves: which task definition's revision, when it is one.
+fn pending(action: &PlannedAction, attribute: &str) -> String {
+    let desired = action.desired.as_ref().and_then(|d| d.get(attribute));
+    let revision_of = desired
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("${ecs_task_definition."))
+        .and_then(|r| r.strip_suffix(".arn}"))
+        .filter(|name| !name.contains(['$', '{', '}']));
+    match revision_of {
+        Some(name) => {
+            format!("(the revision ecs_task_definition.{name} registers, known after apply)")
+        }
+        None => "(known after apply)".into(),
     }
 }
 
@@ -603,6 +748,9 @@ pub fn json(plan: &Plan) -> Value {
     if let Some(actions) = v["actions"].as_array_mut() {
         for (json, action) in actions.iter_mut().zip(&plan.actions) {
             json["because"] = Value::String(reason(plan, action));
+            if let Some(registration) = registration(action) {
+                json["registers"] = serde_json::to_value(registration).expect("serializes");
+            }
         }
     }
     let counted = consent::Destructions::of(plan);

@@ -32,6 +32,9 @@ use crate::model::{
 /// Environment variables named `REHEARSAL_VAR_<name>` set spec variables (below `--var`).
 pub const VAR_ENV_PREFIX: &str = "REHEARSAL_VAR_";
 
+/// The origin of a variable's value that the spec itself gives (`Spec::variable_origins`).
+pub const DEFAULT_ORIGIN: &str = "default";
+
 /// The longest an ephemeral environment may live.
 pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -97,6 +100,10 @@ pub struct Spec {
     pub lifecycle: Lifecycle,
     pub ttl: Option<Duration>,
     pub variables: BTreeMap<String, String>,
+    /// Where each variable's value came from (`--var server_version`, `REHEARSAL_VAR_...`, a
+    /// file, `default`): a plan says so, and the saved plan keeps it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variable_origins: BTreeMap<String, String>,
     pub sources: BTreeMap<SourceAddress, SourceSpec>,
     pub resources: BTreeMap<Address, ResourceSpec>,
     /// `[checks.NAME]`, by name: what must be true once the environment exists.
@@ -217,7 +224,17 @@ pub struct VariableInputs {
     pub cli: Vec<(String, String)>,
     /// `REHEARSAL_VAR_name=value` from the process environment.
     pub env: BTreeMap<String, String>,
+    /// The directory a variable's `from_file` is relative to: the project root, where
+    /// rehearsal runs. `None` reads no file (the fuzzer): such a variable has no value.
+    pub project_root: Option<PathBuf>,
+    /// The command acts on what the environment owns (`destroy`, `status`), not on a release:
+    /// a `from_file` that cannot be read leaves its variable [`UNREAD`] rather than refusing
+    /// the spec, whose lifecycle (protected or not) still counts.
+    pub release_not_needed: bool,
 }
+
+/// The value of a variable whose file was not read, where no release needs it.
+pub const UNREAD: &str = "unread";
 
 impl VariableInputs {
     /// `--var` values and the process's `REHEARSAL_VAR_<name>` variables. Other variables are
@@ -234,7 +251,12 @@ impl VariableInputs {
             })?;
             env.insert(name.to_string(), value);
         }
-        Ok(VariableInputs { cli, env })
+        Ok(VariableInputs {
+            cli,
+            env,
+            project_root: Some(PathBuf::new()),
+            release_not_needed: false,
+        })
     }
 }
 

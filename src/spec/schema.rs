@@ -86,6 +86,9 @@ pub struct RawEnvironment {
 pub struct RawVariable {
     pub description: Option<String>,
     pub default: Option<String>,
+    /// A file holding the value (a release version), relative to the project root: read when
+    /// neither `--var` nor `REHEARSAL_VAR_<name>` gives one. A variable has this or a default.
+    pub from_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::project::{IN_PRODUCTION_S_WINDOW, PRERELEASE_OWNS, Project};
+use crate::project::{IN_PRODUCTION_S_WINDOW, PRERELEASE_OWNS, Project, RELEASE_FILE};
 
 const PLAN_FILE: &str = "plans/prerelease.plan.json";
 
@@ -128,6 +128,52 @@ fn plan_with_a_var_plans_that_version() {
         .run()
         .json();
     assert_eq!(plan["variables"]["server_version"], "3.3.0");
+}
+
+#[test]
+fn plan_without_a_var_plans_the_version_in_the_projects_release_file() {
+    let project = Project::new();
+    project.write(RELEASE_FILE, "3.2.0\n");
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .exits(0)
+        .stdout_has("Using server_version = 3.2.0 (from server/version/minor_version).\n");
+    let plan: Value = serde_json::from_str(&project.read(PLAN_FILE)).unwrap();
+    assert_eq!(plan["variables"]["server_version"], "3.2.0");
+    assert_eq!(
+        plan["spec"]["variable_origins"]["server_version"],
+        "server/version/minor_version"
+    );
+
+    // --var beats the file, and the plan says so.
+    project
+        .rehearsal(&["plan", "prerelease", "--var", "server_version=3.3.0"])
+        .run()
+        .exits(0)
+        .stdout_has("Using server_version = 3.3.0 (from --var server_version).\n");
+    let plan: Value = serde_json::from_str(&project.read(PLAN_FILE)).unwrap();
+    assert_eq!(plan["variables"]["server_version"], "3.3.0");
+}
+
+#[test]
+fn plan_with_no_release_file_and_no_var_is_refused_never_a_downgrade() {
+    let project = Project::new();
+    std::fs::remove_file(project.path(RELEASE_FILE)).unwrap();
+    project
+        .rehearsal(&["plan", "prerelease"])
+        .run()
+        .snapshot("plan-without-a-release-version");
+    assert!(
+        !project.path(PLAN_FILE).exists(),
+        "no plan is saved without a version"
+    );
+    // staging reads the same file, and is refused the same way.
+    project
+        .rehearsal(&["plan", "staging"])
+        .run()
+        .exits(1)
+        .stderr_has("variable `server_version` has no value");
 }
 
 #[test]

@@ -21,6 +21,7 @@ mod spec_errors;
 mod spec_table;
 mod targeting;
 mod teardown;
+mod versions;
 
 // Against a private moto server per test (installed by `make emulator-install`).
 #[cfg(feature = "aws")]

@@ -4,7 +4,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::project::{PRERELEASE_OWNS, Project};
+use crate::project::{PRERELEASE_OWNS, Project, RELEASE_FILE};
 
 /// The first ```sh block after `heading` in README.md.
 fn readme_snippet(heading: &str) -> String {
@@ -196,17 +196,20 @@ fn under_make_the_hint_names_the_make_variable_not_only_the_flag() {
         .exits(64)
         .stderr_has("or in CI pass --auto-approve\n");
 
-    // `make plan-prerelease-from-prod` of a spec whose server_version has no default.
-    project.edit("prerelease", "default = \"3.1.0\"\n", "");
+    // `make plan-prerelease-from-prod` in a project with no release version file.
+    std::fs::remove_file(project.path(RELEASE_FILE)).unwrap();
     project
         .rehearsal(&["plan", "prerelease"])
         .env("REHEARSAL_MAKE_TARGET", "plan-prerelease-from-prod")
         .run()
         .exits(1)
-        .stderr_has("variable `server_version` has no value")
         .stderr_has(
-            "hint: pass SERVER_VERSION=VALUE (`make plan-prerelease-from-prod \
-             SERVER_VERSION=VALUE`), set REHEARSAL_VAR_server_version, or give it a default",
+            "variable `server_version` has no value: server/version/minor_version does not exist",
+        )
+        .stderr_has(
+            "hint: write it in server/version/minor_version (one line, relative to where \
+             rehearsal runs), pass SERVER_VERSION=VALUE (`make plan-prerelease-from-prod \
+             SERVER_VERSION=VALUE`), or set REHEARSAL_VAR_server_version",
         );
 }
 

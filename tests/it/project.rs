@@ -34,6 +34,9 @@ pub const PRERELEASE_OWNS: usize = 10;
 
 /// A project directory: a copy of `environments/`, `plans/` once something is planned, and
 /// the cloud it talks to.
+/// Where the project keeps its release version (the shipped specs' `from_file`).
+pub const RELEASE_FILE: &str = "server/version/minor_version";
+
 pub struct Project {
     dir: TempDir,
     cloud: Cloud,
@@ -74,6 +77,9 @@ impl Project {
                 .unwrap();
             }
         }
+        // The release version where the checklist keeps it, which the shipped specs read.
+        std::fs::create_dir_all(dir.path().join("server/version")).unwrap();
+        std::fs::write(dir.path().join(RELEASE_FILE), "3.1.0\n").unwrap();
         Project { dir, cloud }
     }
 

@@ -1082,6 +1082,7 @@ keep_after_destroy = true
     let inputs = VariableInputs {
         cli: vec![("release".into(), "3.2.0".into())],
         env: BTreeMap::new(),
+        ..Default::default()
     };
     spec::parse(Path::new("environments/production.toml"), &spec, &inputs)
 }
@@ -1290,6 +1291,7 @@ fn a_var_flag_for_an_undeclared_variable_is_refused() {
     let inputs = VariableInputs {
         cli: vec![("server_verison".into(), "3.2.0".into())],
         env: BTreeMap::new(),
+        ..Default::default()
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
     assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
@@ -1304,6 +1306,7 @@ fn a_var_flag_with_nothing_close_lists_the_declared_variables() {
     let inputs = VariableInputs {
         cli: vec![("region".into(), "us-east-1".into())],
         env: BTreeMap::new(),
+        ..Default::default()
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
     assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
@@ -1322,6 +1325,7 @@ fn a_var_flag_holding_a_reference_is_refused() {
             "${rds_instance.db.endpoint}".into(),
         )],
         env: BTreeMap::new(),
+        ..Default::default()
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
     insta::assert_snapshot!(report(err), @r"
@@ -1335,6 +1339,7 @@ fn an_environment_variable_holding_a_reference_is_refused() {
     let inputs = VariableInputs {
         cli: vec![],
         env: [("server_version".to_string(), "3.2.0-${var.x".to_string())].into(),
+        ..Default::default()
     };
     let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
     insta::assert_snapshot!(report(err), @r"
@@ -1377,6 +1382,7 @@ tags = { Whole = "${var.start}", Inside = "run: ${var.start}" }
     let inputs = VariableInputs {
         cli: vec![("start".into(), "echo $${HOME}".into())],
         env: BTreeMap::new(),
+        ..Default::default()
     };
     let spec = spec::parse(Path::new(FILE), spec, &inputs).expect("valid");
     let tags = &spec.resources.values().next().unwrap().attributes["tags"];
@@ -1393,6 +1399,7 @@ fn a_typo_in_an_environment_variable_is_refused_with_the_name_meant() {
         let inputs = VariableInputs {
             cli: vec![],
             env: [(name.to_string(), "3.2.0".to_string())].into(),
+            ..Default::default()
         };
         let err = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).unwrap_err();
         assert!(matches!(err, SpecError::Variables { .. }), "{err:?}");
@@ -1415,6 +1422,7 @@ fn an_environment_variable_for_another_spec_is_noted_and_ignored() {
     let inputs = VariableInputs {
         cli: vec![],
         env: [("release".to_string(), "3.2.0".to_string())].into(),
+        ..Default::default()
     };
     let spec = spec::parse(Path::new(FILE), &versioned(Some("3.1.0")), &inputs).expect("valid");
     assert_eq!(
@@ -1438,6 +1446,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
     let from_env = VariableInputs {
         cli: vec![],
         env: env.clone(),
+        ..Default::default()
     };
     assert_eq!(version_tag(&from_env, Some("3.1.0")), "3.2.0-env");
     assert_eq!(
@@ -1449,6 +1458,7 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
     let flag_and_env = VariableInputs {
         cli: cli.clone(),
         env,
+        ..Default::default()
     };
     assert_eq!(version_tag(&flag_and_env, Some("3.1.0")), "3.2.0-flag");
 
@@ -1458,8 +1468,185 @@ fn var_flags_beat_the_environment_which_beats_the_default() {
             ("server_version".into(), "last".into()),
         ],
         env: BTreeMap::new(),
+        ..Default::default()
     };
     assert_eq!(version_tag(&repeated, None), "last", "the last --var wins");
+}
+
+/// The versioned spec with its version in `server/version/minor_version`.
+fn from_file() -> String {
+    VERSIONED.replace("DEFAULT", "from_file = \"server/version/minor_version\"")
+}
+
+/// A project root holding `server/version/minor_version` with `text`, or no such file.
+fn project_with_version_file(text: Option<&str>) -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("tempdir");
+    if let Some(text) = text {
+        std::fs::create_dir_all(root.path().join("server/version")).unwrap();
+        std::fs::write(root.path().join("server/version/minor_version"), text).unwrap();
+    }
+    root
+}
+
+fn in_project(root: &tempfile::TempDir) -> VariableInputs {
+    VariableInputs {
+        project_root: Some(root.path().to_path_buf()),
+        ..VariableInputs::default()
+    }
+}
+
+#[test]
+fn a_release_version_is_read_from_its_file_trimmed_and_the_origin_recorded() {
+    let root = project_with_version_file(Some("3.2.0\n"));
+    let spec = spec::parse(Path::new(FILE), &from_file(), &in_project(&root)).expect("valid");
+    assert_eq!(spec.variables["server_version"], "3.2.0");
+    assert_eq!(
+        spec.variable_origins["server_version"],
+        "server/version/minor_version"
+    );
+}
+
+#[test]
+fn var_flags_beat_the_environment_which_beats_the_file() {
+    let root = project_with_version_file(Some("3.2.0-file"));
+    let env: BTreeMap<String, String> =
+        [("server_version".to_string(), "3.2.0-env".to_string())].into();
+    let cli = vec![("server_version".to_string(), "3.2.0-flag".to_string())];
+    let tag = |inputs: VariableInputs| {
+        let spec = spec::parse(Path::new(FILE), &from_file(), &inputs).expect("valid");
+        let origin = spec.variable_origins["server_version"].clone();
+        (spec.variables["server_version"].clone(), origin)
+    };
+    assert_eq!(
+        tag(in_project(&root)),
+        ("3.2.0-file".into(), "server/version/minor_version".into())
+    );
+    assert_eq!(
+        tag(VariableInputs {
+            env: env.clone(),
+            ..in_project(&root)
+        }),
+        ("3.2.0-env".into(), "REHEARSAL_VAR_server_version".into())
+    );
+    assert_eq!(
+        tag(VariableInputs {
+            cli,
+            env,
+            ..in_project(&root)
+        }),
+        ("3.2.0-flag".into(), "--var server_version".into())
+    );
+    // A flag is enough: a missing file is not read at all.
+    let empty = project_with_version_file(None);
+    let given = VariableInputs {
+        cli: vec![("server_version".into(), "3.3.0".into())],
+        ..in_project(&empty)
+    };
+    assert_eq!(tag(given).0, "3.3.0");
+}
+
+#[test]
+fn a_missing_version_file_is_refused_at_the_variable_never_defaulted() {
+    let root = project_with_version_file(None);
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a missing version file must be refused");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:9:13: variable `server_version` has no value: server/version/minor_version does not exist
+      |
+    9 | from_file = "server/version/minor_version"
+      |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: write it in server/version/minor_version (one line, relative to where rehearsal runs), pass --var server_version=VALUE, or set REHEARSAL_VAR_server_version
+    "#);
+}
+
+#[test]
+fn an_empty_version_file_is_refused() {
+    let root = project_with_version_file(Some(" \n"));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("an empty version file must be refused");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:9:13: variable `server_version` has no value: server/version/minor_version is empty
+      |
+    9 | from_file = "server/version/minor_version"
+      |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+    hint: write it in server/version/minor_version (one line, relative to where rehearsal runs), pass --var server_version=VALUE, or set REHEARSAL_VAR_server_version
+    "#);
+}
+
+#[test]
+fn a_version_file_of_two_lines_is_refused() {
+    let root = project_with_version_file(Some("3.2.0\n3.1.0\n"));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a version file of two lines must be refused");
+    };
+    assert!(
+        d.message.ends_with("holds more than one line"),
+        "{}",
+        d.message
+    );
+
+    // A file's value is plain text, as a flag's is.
+    let root = project_with_version_file(Some("${rds_instance.db.endpoint}"));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a reference in a version file must be refused");
+    };
+    assert_eq!(
+        d.message,
+        "server/version/minor_version (the value of `server_version`) holds a reference: \
+         `${rds_instance.db.endpoint}`"
+    );
+}
+
+#[test]
+fn a_version_file_that_is_a_directory_or_too_long_is_refused_unread() {
+    // A directory (or a FIFO, or a device) holds no value; a long file is not a version.
+    let root = project_with_version_file(None);
+    std::fs::create_dir_all(root.path().join("server/version/minor_version")).unwrap();
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a directory must be refused");
+    };
+    assert!(
+        d.message.ends_with("is not a regular file"),
+        "{}",
+        d.message
+    );
+
+    let root = project_with_version_file(Some(&"3".repeat(5000)));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &from_file(), &in_project(&root))
+    else {
+        panic!("a 5000-byte version must be refused");
+    };
+    assert!(
+        d.message.ends_with("is longer than 4096 bytes"),
+        "{}",
+        d.message
+    );
+}
+
+#[test]
+fn a_variable_read_from_a_file_takes_no_default() {
+    let spec = VERSIONED.replace(
+        "DEFAULT",
+        "from_file = \"server/version/minor_version\"\ndefault = \"3.1.0\"",
+    );
+    let root = project_with_version_file(Some("3.2.0"));
+    let Err(SpecError::Invalid(d)) = spec::parse(Path::new(FILE), &spec, &in_project(&root)) else {
+        panic!("from_file with a default must be refused");
+    };
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:10:11: variable `server_version` has both `from_file` and a `default`
+       |
+    10 | default = "3.1.0"
+       |           ^^^^^^^
+    hint: a value read from a file has no fallback: a missing file would silently plan the default (a downgrade, for a release version); remove `default`
+    "#);
 }
 
 #[test]
@@ -1485,7 +1672,7 @@ fn the_shipped_specs_are_valid() {
     let load = |name: &str| {
         spec::load(
             &dir.join(format!("{name}.toml")),
-            &VariableInputs::default(),
+            &crate::support::release_inputs(vec![]),
         )
         .unwrap_or_else(|e| panic!("{name}.toml: {}", report(e)))
     };
@@ -1529,6 +1716,7 @@ fn the_shipped_specs_are_valid() {
     let inputs = VariableInputs {
         cli: vec![("release".into(), "3.2.0".into())],
         env: BTreeMap::new(),
+        ..Default::default()
     };
     let release = spec::load(&dir.join("production.toml"), &inputs).expect("a version");
     assert_eq!(
@@ -1582,7 +1770,11 @@ fn no_damaged_spec_makes_validation_panic() {
     let (mut accepted, mut rejected) = (0, 0);
     for (i, text) in damaged.iter().enumerate() {
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            spec::parse(Path::new(FILE), text, &VariableInputs::default())
+            spec::parse(
+                Path::new(FILE),
+                text,
+                &crate::support::release_inputs(vec![]),
+            )
         }));
         match outcome {
             Ok(Ok(_)) => accepted += 1,

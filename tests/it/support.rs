@@ -50,7 +50,18 @@ pub fn shipped(name: &str) -> Spec {
 }
 
 pub fn load(path: &Path) -> Spec {
-    spec::load(path, &VariableInputs::default()).unwrap_or_else(|e| panic!("{}", report(e)))
+    spec::load(path, &release_inputs(vec![])).unwrap_or_else(|e| panic!("{}", report(e)))
+}
+
+/// Variables as a project gives them: `--var`s, and the release version in the project's
+/// `server/version/minor_version` (3.1.0, in `tests/it/release/`), which the shipped specs
+/// read; no default stands in for it.
+pub fn release_inputs(cli: Vec<(String, String)>) -> VariableInputs {
+    VariableInputs {
+        cli,
+        project_root: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/release")),
+        ..VariableInputs::default()
+    }
 }
 
 /// An error as the CLI shows it on stderr (without colour): `error: ...`, a spec diagnostic's
@@ -91,13 +102,11 @@ impl SpecFile {
     }
 
     pub fn load_with(&self, vars: &[(&str, &str)]) -> Spec {
-        let inputs = VariableInputs {
-            cli: vars
-                .iter()
+        let inputs = release_inputs(
+            vars.iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            env: Default::default(),
-        };
+        );
         spec::load(&self.path, &inputs).unwrap_or_else(|e| panic!("{}", report(e)))
     }
 }

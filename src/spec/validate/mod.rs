@@ -129,7 +129,11 @@ impl<'a> Validator<'a> {
             name: env.name.clone(),
             region: env.region.clone(),
         };
-        let (variables, warnings) = self.variables(&raw, inputs)?;
+        let variables::Variables {
+            values: variables,
+            origins: variable_origins,
+            notes: warnings,
+        } = self.variables(&raw, inputs)?;
 
         let sources = self.sources(&raw, &variables, &env_id)?;
         let mut resources = self.resources(&raw, &variables, &env_id, &sources)?;
@@ -155,6 +159,7 @@ impl<'a> Validator<'a> {
             lifecycle: env.lifecycle,
             ttl,
             variables,
+            variable_origins,
             sources,
             resources,
             checks,

@@ -14,7 +14,8 @@ async fn after_apply_the_same_spec_plans_no_changes() {
     assert_eq!(
         human(&again, PLAIN),
         format!(
-            "No changes. prerelease (eu-west-1) matches {}.\n\
+            "Using server_version = 3.1.0 (from server/version/minor_version).\n\
+             No changes. prerelease (eu-west-1) matches {}.\n\
              Then these checks must pass, each retried until its timeout:\n  \
              check.server_started: GET http://prerelease.example.com:8080/ping (within 900s)\n",
             spec.path.display()
@@ -394,6 +395,7 @@ async fn each_release_gets_its_own_kept_snapshot_and_the_last_one_stays() {
         let inputs = rehearsal::spec::VariableInputs {
             cli: vec![("release".into(), release.into())],
             env: Default::default(),
+            ..Default::default()
         };
         rehearsal::spec::load(
             &crate::support::environments_dir().join("production.toml"),

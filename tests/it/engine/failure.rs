@@ -234,15 +234,9 @@ async fn a_failed_rollout_ends_the_wait_with_the_services_events_and_the_next_re
     // A failed rollout is not a lost service: no replacement is planned for it, and the next
     // release's deployment brings it back.
     assert!(!plan_for(provider.as_ref(), &spec).await.has_changes());
-    let file = SpecFile::write(
-        "prerelease",
-        &edit(
-            &shipped_text("prerelease"),
-            "default = \"3.1.0\"",
-            "default = \"3.2.0\"",
-        ),
-    );
-    let bumped = file.load();
+    // The next release: version 3.2.0, given as `--var` over the project's file (3.1.0).
+    let bumped = SpecFile::write("prerelease", &shipped_text("prerelease"))
+        .load_with(&[("server_version", "3.2.0")]);
     let plan = plan_for(provider.as_ref(), &bumped).await;
     let service_action = plan
         .actions

@@ -86,7 +86,10 @@ async fn a_new_environment_plans_nine_creates_each_with_a_reason() {
 
     let shown = human(&plan, PLAIN);
     assert!(
-        shown.starts_with("rehearsal will make these changes to prerelease (eu-west-1):"),
+        shown.starts_with(
+            "Using server_version = 3.1.0 (from server/version/minor_version).\n\
+             rehearsal will make these changes to prerelease (eu-west-1):"
+        ),
         "{shown}"
     );
     assert!(
