@@ -19,6 +19,11 @@ pub const LEFTOVERS: u8 = 5;
 /// Everything was created (or already was), and a check of the spec's `[checks]` did not pass
 /// within its timeout; the environment is left as it is.
 pub const CHECKS_FAILED: u8 = 6;
+/// Another command holds the environment's lock (its holder, since when and what for are
+/// shown); `--lock-timeout` waits for it.
+pub const LOCKED: u8 = 7;
+/// The environment is paused (`rehearsal pause`): nothing changes it until `rehearsal resume`.
+pub const PAUSED: u8 = 8;
 /// The command line is wrong: an unknown flag, a missing argument or region, a bad value,
 /// `--var` with a saved plan, or no terminal to confirm on and no `--auto-approve`.
 pub const USAGE: u8 = 64;

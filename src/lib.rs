@@ -21,5 +21,6 @@ pub mod exit;
 pub mod fuzz;
 pub mod plan;
 pub mod spec;
+pub mod team;
 
 pub use error::{Discarded, Error};

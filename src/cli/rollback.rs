@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::output::confirm;
-use super::{Error, Settings, VarArgs, exit};
+use super::{Error, Settings, VarArgs, exit, team};
 use crate::plan::render::{self, Style};
 
 #[derive(Debug, Args)]
@@ -53,6 +53,23 @@ pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Resul
         return Ok(exit::SUCCESS);
     }
     let _ = std::io::stdout().flush();
+    // Planned without the lock (as `rehearsal plan` is): carry_out re-checks it under the lock.
+    let (env, region) = (plan.env.name.clone(), plan.env.region.clone());
+    let command = format!("rollback {env}");
+    let table = spec.team_table.clone();
+    let mut guard = team::guard(settings, &env, &region, table.as_deref(), &command).await?;
+    let outcome = confirm_and_carry_out(plan, spec, provider, &args, style, &mut guard).await;
+    team::finish(settings, guard, outcome).await
+}
+
+async fn confirm_and_carry_out(
+    plan: crate::plan::Plan,
+    spec: crate::spec::Spec,
+    provider: std::sync::Arc<dyn crate::provider::Provider>,
+    args: &RollbackArgs,
+    style: Style,
+    guard: &mut crate::team::Guard,
+) -> Result<u8, Error> {
     if !args.auto_approve {
         confirm(&format!("\nRoll {} back?", plan.env.name), "roll back")?;
     }
@@ -64,5 +81,5 @@ pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Resul
         timeout: args.timeout,
         skip_checks: args.skip_checks,
     };
-    super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
+    super::apply::carry_out(plan, Some(spec), provider, &apply, style, guard).await
 }

@@ -91,6 +91,10 @@ pub struct Settings {
     pub project: Option<String>,
     pub provider: ProviderChoice,
     pub colors: Colors,
+    /// `--lock-timeout`: how long to wait for an environment's lock.
+    pub lock_timeout: std::time::Duration,
+    /// `REHEARSAL_TEAM_TABLE`: the team's table where no spec names one.
+    pub team_table: Option<String>,
 }
 
 impl Settings {
@@ -123,12 +127,19 @@ impl Settings {
                 _ => return Err(Error::UnknownProvider { value }),
             },
         };
+        let team_table = var(crate::team::TABLE_ENV);
+        if let Some(table) = &team_table {
+            crate::team::check_table_name(table)
+                .map_err(|message| Error::TeamTableEnv { message })?;
+        }
         Ok(Settings {
             environments: global.environments.clone(),
             region,
             project: global.project.clone(),
             provider,
             colors,
+            lock_timeout: global.lock_timeout.unwrap_or_default(),
+            team_table,
         })
     }
 
@@ -261,6 +272,7 @@ mod tests {
             environments: PathBuf::from("environments"),
             region: flag.map(str::to_string),
             project: None,
+            lock_timeout: None,
         };
         let env: BTreeMap<String, String> = env
             .iter()

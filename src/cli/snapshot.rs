@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::Args;
 
 use super::output::{self, confirm, print_summary};
-use super::{Error, Settings, VarArgs, exit};
+use super::{Error, Settings, VarArgs, exit, team};
 use crate::apply::{ApplyOptions, execute};
 use crate::engine::graph::ExecutionGraph;
 use crate::engine::snapshot;
@@ -50,6 +50,25 @@ fn reason_arg(text: &str) -> Result<String, String> {
 
 pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
+    let (env, region) = (spec.env.name.clone(), spec.env.region.clone());
+    let table = spec.team_table.clone();
+    let command = format!("snapshot {env}");
+    let mut guard = team::guard(settings, &env, &region, table.as_deref(), &command).await?;
+    if let Some(reason) = &args.reason {
+        guard.reason(reason.clone());
+    }
+    let outcome = take(settings, &args, spec, style, &mut guard).await;
+    team::finish(settings, guard, outcome).await
+}
+
+/// Plan the snapshots, show them, ask, take them under `guard`, and say what AWS has.
+async fn take(
+    settings: &Settings,
+    args: &SnapshotArgs,
+    spec: crate::spec::Spec,
+    style: Style,
+    guard: &mut crate::team::Guard,
+) -> Result<u8, Error> {
     let provider = settings.connect(&spec.env.region).await?;
     let now = time::OffsetDateTime::now_utc();
     let (plan, live) =
@@ -62,6 +81,7 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
             "snapshot",
         )?;
     }
+    guard.plan(&plan);
     let graph = ExecutionGraph::build(&plan)?;
     outln!(
         "Snapshotting {} of {} ({})...",

@@ -108,6 +108,10 @@ pub struct Spec {
     /// `[snapshots]`: the safety snapshots of its databases (see `crate::engine::snapshot`).
     #[serde(default, skip_serializing_if = "Snapshots::is_default")]
     pub snapshots: Snapshots,
+    /// `[environment] team_table`: the DynamoDB table this environment's locks, journal and
+    /// pause switch are kept in; `.rehearsal/` when none is named (see `crate::team`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_table: Option<String>,
 }
 
 /// `[snapshots]` of a spec, validated.

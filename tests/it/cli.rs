@@ -1201,6 +1201,8 @@ fn the_readme_documents_every_exit_code_and_no_other() {
             exit::STEPS_FAILED,
             exit::LEFTOVERS,
             exit::CHECKS_FAILED,
+            exit::LOCKED,
+            exit::PAUSED,
             exit::USAGE
         ]
     );
