@@ -16,6 +16,7 @@ mod revisions;
 mod snapshots;
 mod spec_errors;
 mod spec_table;
+mod team;
 mod teardown;
 
 // Against a private moto server per test (installed by `make emulator-install`).
