@@ -54,8 +54,11 @@ impl LocalStore {
     }
 
     /// Make `.rehearsal/SUB`, and `.rehearsal/.gitignore` so that git leaves it all alone.
-    fn dir_for(&self, sub: &str) -> Result<PathBuf, TeamError> {
-        let dir = self.dir.join(sub);
+    fn dir_for(&self, sub: Option<&str>) -> Result<PathBuf, TeamError> {
+        let dir = match sub {
+            Some(sub) => self.dir.join(sub),
+            None => self.dir.clone(),
+        };
         std::fs::create_dir_all(&dir).map_err(self.io("the directory", &dir))?;
         let ignore = self.dir.join(".gitignore");
         if !ignore.exists() {
@@ -136,7 +139,7 @@ impl TeamStore for LocalStore {
     }
 
     async fn try_lock(&self, lock: &LockRecord) -> Result<Result<(), LockRecord>, TeamError> {
-        self.dir_for("locks")?;
+        self.dir_for(Some("locks"))?;
         let path = self.path("locks", &lock.env, "lock");
         let file = OpenOptions::new()
             .create(true)
@@ -210,7 +213,7 @@ impl TeamStore for LocalStore {
     }
 
     async fn append(&self, record: &JournalRecord) -> Result<(), TeamError> {
-        self.dir_for(".")?;
+        self.dir_for(None)?;
         let path = self.journal();
         let mut line = serde_json::to_vec(record).expect("records serialize");
         line.push(b'\n');
@@ -245,7 +248,7 @@ impl TeamStore for LocalStore {
     }
 
     async fn claim(&self, claim: &Claim) -> Result<Option<Claim>, TeamError> {
-        let dir = self.dir_for("applied")?;
+        let dir = self.dir_for(Some("applied"))?;
         let path = self.path("applied", &claim.digest, "json");
         let text = serde_json::to_vec_pretty(claim).expect("records serialize");
         let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(self.io("the claim", &path))?;
@@ -270,7 +273,7 @@ impl TeamStore for LocalStore {
     }
 
     async fn pause(&self, pause: &Pause) -> Result<(), TeamError> {
-        self.dir_for("paused")?;
+        self.dir_for(Some("paused"))?;
         self.write_json(&self.path("paused", &pause.env, "json"), pause)
     }
 
@@ -332,6 +335,33 @@ mod tests {
             store.claim(&claim("bob")).await.unwrap(),
             Some(claim("alice"))
         );
+    }
+
+    #[tokio::test]
+    async fn the_first_record_of_a_fresh_directory_makes_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path().join(DIR));
+        let pause = Pause {
+            env: "staging".into(),
+            by: alice(),
+            since: "2026-12-06T10:00:00Z".into(),
+            reason: "incident".into(),
+        };
+        let record = JournalRecord {
+            id: "r1".into(),
+            env: "staging".into(),
+            who: alice(),
+            at: pause.since.clone(),
+            command: "pause staging".into(),
+            plan_digest: None,
+            actions: vec![],
+            result: "succeeded".into(),
+            exit_code: 0,
+            duration_secs: 0.0,
+            reasons: vec![pause.reason.clone()],
+        };
+        store.append(&record).await.unwrap();
+        assert_eq!(store.history(None).await.unwrap().records, vec![record]);
     }
 
     #[test]

@@ -42,4 +42,6 @@ mod servers;
 #[cfg(feature = "aws")]
 mod story;
 #[cfg(feature = "aws")]
+mod team_table;
+#[cfg(feature = "aws")]
 mod what_runs_where;
