@@ -34,6 +34,9 @@ pub const LEASE: Duration = Duration::from_secs(60);
 
 type Item = HashMap<String, AttributeValue>;
 
+/// The call that says who is acting.
+const WHO_AM_I: &str = "sts:GetCallerIdentity";
+
 pub struct DynamoStore {
     client: Client,
     table: String,
@@ -58,7 +61,9 @@ pub async fn identity(region: &str) -> Result<Identity, TeamError> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| TeamError::Identity(DisplayErrorContext(&e).to_string()))?;
+        .map_err(|e| {
+            TeamError::Identity(format!("{WHO_AM_I} failed: {}", DisplayErrorContext(&e)))
+        })?;
     Ok(Identity {
         who: found.arn().unwrap_or("an unnamed caller").to_string(),
         account: found.account().map(str::to_string),
@@ -116,7 +121,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(self.refused("a read"))?;
+            .map_err(self.refused("dynamodb:GetItem"))?;
         Ok(Self::record(found.item()))
     }
 
@@ -146,7 +151,7 @@ impl DynamoStore {
             {
                 Ok(Err(()))
             }
-            Err(e) => Err(self.refused("a delete")(e)),
+            Err(e) => Err(self.refused("dynamodb:DeleteItem")(e)),
         }
     }
 
@@ -199,7 +204,7 @@ impl TeamStore for DynamoStore {
                 // Released between the two calls: say so as held a moment ago; the next try wins.
                 Ok(Err(holder.unwrap_or(record)))
             }
-            Err(e) => Err(self.refused("a lock")(e)),
+            Err(e) => Err(self.refused("dynamodb:PutItem")(e)),
         }
     }
 
@@ -234,7 +239,7 @@ impl TeamStore for DynamoStore {
                     why: "its lease ran out and another command took it".into(),
                 })
             }
-            Err(e) => Err(self.refused("a lease renewal")(e)),
+            Err(e) => Err(self.refused("dynamodb:UpdateItem")(e)),
         }
     }
 
@@ -273,7 +278,7 @@ impl TeamStore for DynamoStore {
             )))
             .send()
             .await
-            .map_err(self.refused("a journal record"))?;
+            .map_err(self.refused("dynamodb:PutItem"))?;
         Ok(())
     }
 
@@ -296,7 +301,7 @@ impl TeamStore for DynamoStore {
                         .set_exclusive_start_key(start.take())
                         .send()
                         .await
-                        .map_err(self.refused("a journal query"))?;
+                        .map_err(self.refused("dynamodb:Query"))?;
                     (out.items.unwrap_or_default(), out.last_evaluated_key)
                 }
                 None => {
@@ -309,7 +314,7 @@ impl TeamStore for DynamoStore {
                         .set_exclusive_start_key(start.take())
                         .send()
                         .await
-                        .map_err(self.refused("a journal scan"))?;
+                        .map_err(self.refused("dynamodb:Scan"))?;
                     (out.items.unwrap_or_default(), out.last_evaluated_key)
                 }
             };
@@ -360,7 +365,7 @@ impl TeamStore for DynamoStore {
                     }
                 })))
             }
-            Err(e) => Err(self.refused("a claim")(e)),
+            Err(e) => Err(self.refused("dynamodb:PutItem")(e)),
         }
     }
 
@@ -375,7 +380,7 @@ impl TeamStore for DynamoStore {
             )))
             .send()
             .await
-            .map_err(self.refused("a pause"))?;
+            .map_err(self.refused("dynamodb:PutItem"))?;
         Ok(())
     }
 

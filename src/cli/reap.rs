@@ -119,7 +119,7 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
                     lead: &lead,
                     indent: 2,
                 };
-                outln!("{}", super::render(&e.into(), at, style));
+                outln!("{}", super::render(&e, at, style));
                 failed.push(name);
             }
         }

@@ -181,3 +181,162 @@ async fn refuse_if_paused(team: &Team, env: &str) -> Result<(), TeamError> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::team::{History, Identity, Pause, TeamStore};
+
+    /// A shared store in memory, with a lease like the table's.
+    #[derive(Default)]
+    struct Shared {
+        lock: Mutex<Option<LockRecord>>,
+        renewals: Mutex<usize>,
+        /// Another command took the lock over: renewals are refused.
+        taken_over: Mutex<bool>,
+        journal: Mutex<Vec<JournalRecord>>,
+        pause: Mutex<Option<Pause>>,
+    }
+
+    #[async_trait]
+    impl TeamStore for Shared {
+        fn name(&self) -> String {
+            "memory".into()
+        }
+        fn lease(&self) -> Option<Duration> {
+            Some(Duration::from_secs(60))
+        }
+        async fn try_lock(&self, lock: &LockRecord) -> Result<Result<(), LockRecord>, TeamError> {
+            let mut held = self.lock.lock().unwrap();
+            match &*held {
+                Some(holder) => Ok(Err(holder.clone())),
+                None => {
+                    *held = Some(lock.clone());
+                    Ok(Ok(()))
+                }
+            }
+        }
+        async fn renew(&self, lock: &LockRecord) -> Result<(), TeamError> {
+            if *self.taken_over.lock().unwrap() {
+                return Err(TeamError::LockLost {
+                    env: lock.env.clone(),
+                    purpose: lock.purpose.clone(),
+                    why: "taken over".into(),
+                });
+            }
+            *self.renewals.lock().unwrap() += 1;
+            Ok(())
+        }
+        async fn release(&self, _lock: &LockRecord) -> Result<(), TeamError> {
+            *self.lock.lock().unwrap() = None;
+            Ok(())
+        }
+        async fn force_unlock(&self, env: &str, _id: &str) -> Result<LockRecord, TeamError> {
+            Err(TeamError::NotLocked { env: env.into() })
+        }
+        async fn append(&self, record: &JournalRecord) -> Result<(), TeamError> {
+            self.journal.lock().unwrap().push(record.clone());
+            Ok(())
+        }
+        async fn history(&self, _env: Option<&str>) -> Result<History, TeamError> {
+            Ok(History::default())
+        }
+        async fn claim(&self, _claim: &Claim) -> Result<Option<Claim>, TeamError> {
+            Ok(None)
+        }
+        async fn pause(&self, pause: &Pause) -> Result<(), TeamError> {
+            *self.pause.lock().unwrap() = Some(pause.clone());
+            Ok(())
+        }
+        async fn resume(&self, _env: &str) -> Result<Option<Pause>, TeamError> {
+            Ok(self.pause.lock().unwrap().take())
+        }
+        async fn paused(&self, _env: &str) -> Result<Option<Pause>, TeamError> {
+            Ok(self.pause.lock().unwrap().clone())
+        }
+    }
+
+    fn team(store: &Arc<Shared>) -> Team {
+        Team {
+            identity: Identity {
+                who: "arn:aws:iam::1:user/ci".into(),
+                account: None,
+            },
+            store: store.clone(),
+            local: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_leased_lock_is_renewed_every_third_of_its_lease_until_finished() {
+        let store = Arc::new(Shared::default());
+        let guard = Guard::acquire(team(&store), "staging", "apply", Duration::ZERO)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(*store.renewals.lock().unwrap(), 3, "at 20 s, 40 s and 60 s");
+        guard.finish("succeeded", 0).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert_eq!(
+            *store.renewals.lock().unwrap(),
+            3,
+            "no renewal once released"
+        );
+        assert_eq!(*store.lock.lock().unwrap(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lease_taken_over_is_reported_and_journaled() {
+        let store = Arc::new(Shared::default());
+        let guard = Guard::acquire(team(&store), "staging", "apply", Duration::ZERO)
+            .await
+            .unwrap();
+        *store.taken_over.lock().unwrap() = true;
+        tokio::time::sleep(Duration::from_secs(21)).await;
+        let finished = guard.finish("succeeded", 0).await;
+        assert!(
+            matches!(finished, Err(TeamError::LockLost { .. })),
+            "{finished:?}"
+        );
+        let journal = store.journal.lock().unwrap();
+        assert!(
+            journal[0].result.contains("the lock was lost"),
+            "{}",
+            journal[0].result
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_set_while_waiting_for_the_lock_wins() {
+        let store = Arc::new(Shared::default());
+        let holder = Guard::acquire(team(&store), "staging", "destroy", Duration::ZERO)
+            .await
+            .unwrap();
+        let waiting = tokio::spawn({
+            let team = team(&store);
+            async move { Guard::acquire(team, "staging", "apply", Duration::from_secs(30)).await }
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        store
+            .pause(&Pause {
+                env: "staging".into(),
+                by: team(&store).identity,
+                since: now(),
+                reason: "incident".into(),
+            })
+            .await
+            .unwrap();
+        holder.finish("succeeded", 0).await.unwrap();
+        let waited = waiting.await.unwrap();
+        assert!(matches!(waited, Err(TeamError::Paused { .. })));
+        assert_eq!(
+            *store.lock.lock().unwrap(),
+            None,
+            "it let the lock go again"
+        );
+    }
+}

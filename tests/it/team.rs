@@ -360,3 +360,63 @@ fn the_store_is_kept_out_of_git() {
         .exits(0);
     assert_eq!(project.read(".rehearsal/.gitignore"), "*\n");
 }
+
+#[test]
+fn a_snapshot_is_journaled_with_its_reason() {
+    let project = Project::new();
+    project
+        .rehearsal(&[
+            "snapshot",
+            "production",
+            "--reason",
+            "before 3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0);
+    let journal = history(&project, "production");
+    assert_eq!(journal[0]["command"], "snapshot production");
+    assert_eq!(journal[0]["reasons"][0], "before 3.2.0");
+    assert_eq!(journal[0]["actions"][0]["action"], "create");
+}
+
+#[test]
+fn reap_leaves_an_expired_environment_whose_lock_is_held_until_it_is_released() {
+    let project = Project::new();
+    project
+        .rehearsal(&["apply", "prerelease", "--auto-approve"])
+        .run()
+        .exits(0);
+    let mut cloud = project.cloud();
+    for r in cloud.resources.values_mut() {
+        if let Some(at) = r.tags.get_mut("rehearsal:expires-at") {
+            *at = "2000-01-01T00:00:00Z".into();
+        }
+    }
+    project.set_cloud(&cloud);
+    let reap = [
+        "reap",
+        "--region",
+        "eu-west-1",
+        "--execute",
+        "--auto-approve",
+    ];
+    let (store, lock) = alices_lock(&project, "prerelease");
+    project
+        .rehearsal(&reap)
+        .run()
+        .exits(5)
+        .stdout_has("openchs/prerelease: prerelease is locked by alice@laptop");
+    assert_eq!(project.owned_by("prerelease"), PRERELEASE_OWNS);
+    block_on(store.release(&lock)).unwrap();
+    project
+        .rehearsal(&reap)
+        .run()
+        .exits(0)
+        .stdout_has("openchs/prerelease destroyed.");
+    assert_eq!(project.owned_by("prerelease"), 0);
+    assert_eq!(
+        history(&project, "prerelease")[0]["command"],
+        "reap prerelease"
+    );
+}
