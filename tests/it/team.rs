@@ -420,3 +420,54 @@ fn reap_leaves_an_expired_environment_whose_lock_is_held_until_it_is_released() 
         "reap prerelease"
     );
 }
+
+#[test]
+fn every_command_that_changes_aws_refuses_while_its_environment_is_locked() {
+    let project = Project::new();
+    project.write(
+        "environments/production-live.toml",
+        &project
+            .read("environments/production.toml")
+            .replace("name = \"production\"", "name = \"production-live\""),
+    );
+    let _locks: Vec<_> = [
+        "prerelease",
+        "production",
+        "production-live",
+        "production-new",
+    ]
+    .iter()
+    .map(|env| alices_lock(&project, env))
+    .collect();
+    let commands: [&[&str]; 5] = [
+        &["apply", "prerelease", "--auto-approve"],
+        &["destroy", "prerelease", "--auto-approve"],
+        &["snapshot", "production", "--auto-approve"],
+        &[
+            "import",
+            "production-live",
+            "ecs_service.server",
+            "production/server",
+            "--auto-approve",
+        ],
+        &[
+            "init",
+            "production-new",
+            "--from-live",
+            "--project",
+            "openchs",
+            "--region",
+            "eu-west-1",
+            "--service",
+            "production/server",
+            "--auto-approve",
+        ],
+    ];
+    for command in commands {
+        project
+            .rehearsal(command)
+            .run()
+            .exits(7)
+            .stderr_has("is locked by alice@laptop");
+    }
+}
