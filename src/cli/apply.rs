@@ -78,19 +78,16 @@ async fn plan_and_carry_out(
     style: Style,
     guard: &mut Guard,
 ) -> Result<u8, Error> {
-    let (plan, spec, provider) = {
-        let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
-        out!("{}", render::human(&plan, style));
-        let _ = std::io::stdout().flush();
-        if plan.has_changes() && !args.auto_approve {
-            confirm(
-                &format!("\nApply these changes to {}?", plan.env.name),
-                "apply",
-            )?;
-        }
-        (plan, Some(spec), provider)
-    };
-    carry_out(plan, spec, provider, args, style, guard).await
+    let plan = workflow::make_plan(provider.as_ref(), &spec).await?;
+    out!("{}", render::human(&plan, style));
+    let _ = std::io::stdout().flush();
+    if plan.has_changes() && !args.auto_approve {
+        confirm(
+            &format!("\nApply these changes to {}?", plan.env.name),
+            "apply",
+        )?;
+    }
+    carry_out(plan, Some(spec), provider, args, style, guard).await
 }
 
 /// Carry out a plan that was shown (and confirmed) or loaded: re-check it, run it, judge it,
