@@ -124,6 +124,7 @@ faketime-install:
 check-iam-policy:
 	$${EMULATOR_PYTHON:-python3} scripts/check_iam_policy.py
 	$${EMULATOR_PYTHON:-python3} scripts/check_iam_policy.py docs/iam-import-policy.json
+	$${EMULATOR_PYTHON:-python3} scripts/check_iam_policy.py docs/iam-team-policy.json
 
 emulator-up:
 	@bash scripts/emulator.sh up

@@ -19,6 +19,7 @@ use crate::exit;
 use crate::plan::PlanError;
 use crate::provider::ProviderError;
 use crate::spec::SpecError;
+use crate::team::TeamError;
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -59,6 +60,9 @@ pub enum Error {
     /// One step of an apply or a teardown, as listed under that step.
     #[error(transparent)]
     Step(#[from] StepError),
+    /// A team's rule: a held lock, a pause, a plan already applied (see `crate::team`).
+    #[error(transparent)]
+    Team(#[from] crate::team::TeamError),
 
     // --- The command line.
     /// What clap refused: an unknown flag, a missing argument, a bad value. Its message is
@@ -92,6 +96,8 @@ pub enum Error {
     NoSpecNoProject { env: String, error: SpecError },
     #[error("{}={value} is not a provider", crate::cli::PROVIDER_ENV)]
     UnknownProvider { value: String },
+    #[error("{}: {message}", crate::team::TABLE_ENV)]
+    TeamTableEnv { message: String },
     #[error("this rehearsal was built without the AWS provider")]
     NoAwsProvider,
     /// The fake cloud's state file (`REHEARSAL_PROVIDER=fake:PATH`) cannot be used.
@@ -192,7 +198,8 @@ impl Error {
             | Error::SpecExists { .. }
             | Error::NoSpecNoRegion { .. }
             | Error::NoSpecNoProject { .. }
-            | Error::UnknownProvider { .. } => exit::USAGE,
+            | Error::UnknownProvider { .. }
+            | Error::TeamTableEnv { .. } => exit::USAGE,
             Error::UnusablePlan(_) => exit::REPLAN,
             // An address the environment does not have, like a mistyped flag.
             Error::Plan(e) if matches!(**e, PlanError::Target(_)) => exit::USAGE,
@@ -203,6 +210,12 @@ impl Error {
                 RecheckError::Observe(_) => exit::ERROR,
             },
             Error::StepsFailed { .. } | Error::Step(_) => exit::STEPS_FAILED,
+            Error::Team(e) => match e {
+                TeamError::Locked { .. } => exit::LOCKED,
+                TeamError::Paused { .. } => exit::PAUSED,
+                TeamError::AlreadyApplied { .. } => exit::REPLAN,
+                _ => exit::ERROR,
+            },
             Error::NotDestroyed { .. } | Error::NotReaped { .. } => exit::LEFTOVERS,
             Error::ChecksFailed { .. } => exit::CHECKS_FAILED,
             Error::PlanFailed { error, .. } => error.exit_code(),
@@ -255,6 +268,7 @@ impl Error {
             Error::Step(e) => e.hint().into_iter().collect(),
             Error::Window(e) => vec![e.hint()],
             Error::Consent(e) => vec![e.hint()],
+            Error::Team(e) => e.hint().into_iter().collect(),
             // clap's message carries its own tips.
             Error::Arguments(_) => vec![],
             Error::VarsWithSavedPlan => {
@@ -293,6 +307,10 @@ impl Error {
             Error::UnknownProvider { .. } => vec![format!(
                 "use {var}=aws (the default) or {var}=fake:STATE.json",
                 var = crate::cli::PROVIDER_ENV
+            )],
+            Error::TeamTableEnv { .. } => vec![format!(
+                "set {} to your team's DynamoDB table, or unset it",
+                crate::team::TABLE_ENV
             )],
             Error::NoAwsProvider => vec![format!(
                 "build with the default `aws` feature, or set {}=fake:STATE.json",

@@ -22,6 +22,11 @@ pub const CHECKS_FAILED: u8 = 6;
 /// A command that changes the environment was refused: its spec's `[window]` is closed now,
 /// and no `--override-window REASON` was given. Try again when it opens (the message says when).
 pub const WINDOW_CLOSED: u8 = 7;
+/// Another command holds the environment's lock (its holder, since when and what for are
+/// shown); `--lock-timeout` waits for it.
+pub const LOCKED: u8 = 8;
+/// The environment is paused (`rehearsal pause`): nothing changes it until `rehearsal resume`.
+pub const PAUSED: u8 = 9;
 /// The command line is wrong: an unknown flag, a missing argument or region, a bad value,
 /// `--var` with a saved plan, or no terminal to confirm on and no `--auto-approve`.
 pub const USAGE: u8 = 64;

@@ -22,5 +22,6 @@ pub mod fuzz;
 pub mod plan;
 pub mod rules;
 pub mod spec;
+pub mod team;
 
 pub use error::{Discarded, Error};

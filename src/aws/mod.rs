@@ -23,6 +23,7 @@ mod kind;
 mod rds;
 mod route53;
 mod tags;
+pub mod team;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

@@ -8,7 +8,7 @@ use clap::Args;
 use super::check::{deployed_as_declared, run_checks};
 use super::output::{self, confirm, print_summary};
 use super::rules::pass_window;
-use super::{Error, Settings, VarArgs, exit};
+use super::{Error, Settings, VarArgs, exit, team};
 use crate::apply::teardown::{self, TeardownOptions};
 use crate::apply::{ApplyOptions, execute};
 use crate::engine::graph::ExecutionGraph;
@@ -18,6 +18,7 @@ use crate::plan::ActionKind;
 use crate::plan::render::{self, Style};
 use crate::plan::targeting::TargetError;
 use crate::spec;
+use crate::team::Guard;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -74,7 +75,8 @@ fn is_plan_file(target: &str) -> bool {
 }
 
 pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u8, Error> {
-    let (plan, spec, provider) = if is_plan_file(&args.target) {
+    let command = format!("apply {}", args.target);
+    if is_plan_file(&args.target) {
         if !args.vars.vars.is_empty() {
             return Err(Error::VarsWithSavedPlan);
         }
@@ -84,34 +86,82 @@ pub async fn run(settings: &Settings, args: ApplyArgs, style: Style) -> Result<u
         let plan = super::plan::load_saved(Path::new(&args.target))?;
         settings.check_plan_region(&plan)?;
         let window = plan.spec.as_ref().and_then(|s| s.window.as_ref());
-        let _passage = pass_window(settings, &plan.env.name, window, &args.window)?;
+        let passage = pass_window(settings, &plan.env.name, window, &args.window)?;
         // The consent recorded when the plan was made, or given now.
         crate::rules::consent::check(&plan, &args.consent.allow_destroy)?;
         // The spec it was made from travels in the plan: `environments/` is not read again,
         // so an edited or removed spec file changes nothing of what was reviewed.
         let spec = plan.spec.clone();
+        let table = spec.as_ref().and_then(|s| s.team_table.clone());
         let provider = settings.connect(&plan.env.region).await?;
-        (plan, spec, provider)
-    } else {
-        let spec = settings.load_spec(&args.target, &args.vars)?;
-        let _passage = pass_window(settings, &spec.env.name, spec.window.as_ref(), &args.window)?;
-        let provider = settings.connect(&spec.env.region).await?;
-        let plan =
-            workflow::make_targeted_plan(provider.as_ref(), &spec, &args.targeting.request())
-                .await?;
-        let consent = crate::rules::consent::check(&plan, &args.consent.allow_destroy)?;
-        let plan = plan.with_consent(consent);
-        out!("{}", render::human(&plan, style));
-        let _ = std::io::stdout().flush();
-        if plan.has_changes() && !args.auto_approve {
-            confirm(
-                &format!("\nApply these changes to {}?", plan.env.name),
-                "apply",
-            )?;
+        let (env, region) = (plan.env.name.clone(), plan.env.region.clone());
+        let mut guard = team::guard(settings, &env, &region, table.as_deref(), &command).await?;
+        guard.passed(&passage);
+        let outcome = carry_out(plan, spec, provider, &args, style, &mut guard).await;
+        return team::finish(settings, guard, outcome).await;
+    }
+    let spec = settings.load_spec(&args.target, &args.vars)?;
+    let passage = pass_window(settings, &spec.env.name, spec.window.as_ref(), &args.window)?;
+    let provider = settings.connect(&spec.env.region).await?;
+    let (env, region) = (spec.env.name.clone(), spec.env.region.clone());
+    let table = spec.team_table.clone();
+    // Planned under the lock: what is shown is what no one else is changing meanwhile.
+    let mut guard = team::guard(settings, &env, &region, table.as_deref(), &command).await?;
+    guard.passed(&passage);
+    let outcome = plan_and_carry_out(spec, provider, &args, style, &mut guard).await;
+    team::finish(settings, guard, outcome).await
+}
+
+/// `apply ENV`: plan (targeted as asked), refuse what no one consented to, show, ask, carry out.
+async fn plan_and_carry_out(
+    spec: crate::spec::Spec,
+    provider: std::sync::Arc<dyn crate::provider::Provider>,
+    args: &ApplyArgs,
+    style: Style,
+    guard: &mut Guard,
+) -> Result<u8, Error> {
+    let plan =
+        workflow::make_targeted_plan(provider.as_ref(), &spec, &args.targeting.request()).await?;
+    let consent = crate::rules::consent::check(&plan, &args.consent.allow_destroy)?;
+    let plan = plan.with_consent(consent);
+    out!("{}", render::human(&plan, style));
+    let _ = std::io::stdout().flush();
+    if plan.has_changes() && !args.auto_approve {
+        confirm(
+            &format!("\nApply these changes to {}?", plan.env.name),
+            "apply",
+        )?;
+    }
+    carry_out(plan, Some(spec), provider, args, style, guard).await
+}
+
+/// For a command that made and showed its own plan (rollback, refresh, promote): take the
+/// environment's lock, ask `question` (unless `--auto-approve`), then carry the plan out under
+/// the lock, journaled with how it passed the window.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn carry_out_locked(
+    settings: &Settings,
+    plan: crate::plan::Plan,
+    spec: Option<crate::spec::Spec>,
+    provider: std::sync::Arc<dyn crate::provider::Provider>,
+    args: &ApplyArgs,
+    style: Style,
+    command: &str,
+    passage: &crate::rules::Passage,
+    question: Option<(String, &'static str)>,
+) -> Result<u8, Error> {
+    let table = spec.as_ref().and_then(|s| s.team_table.clone());
+    let (env, region) = (plan.env.name.clone(), plan.env.region.clone());
+    let mut guard = team::guard(settings, &env, &region, table.as_deref(), command).await?;
+    guard.passed(passage);
+    let outcome = async {
+        if let Some((question, verb)) = question {
+            confirm(&question, verb)?;
         }
-        (plan, Some(spec), provider)
-    };
-    carry_out(plan, spec, provider, &args, style).await
+        carry_out(plan, spec, provider, args, style, &mut guard).await
+    }
+    .await;
+    team::finish(settings, guard, outcome).await
 }
 
 /// Carry out a plan that was shown (and confirmed) or loaded: re-check it, run it, judge it,
@@ -122,10 +172,12 @@ pub(super) async fn carry_out(
     provider: std::sync::Arc<dyn crate::provider::Provider>,
     args: &ApplyArgs,
     style: Style,
+    guard: &mut Guard,
 ) -> Result<u8, Error> {
     // A destroy plan: re-checked like any plan, then carried out in passes, with the proof.
     if plan.is_destroy() {
         workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
+        guard.claim(&plan).await?;
         let options = TeardownOptions {
             parallelism: usize::from(args.parallelism),
             timeout: args.timeout.unwrap_or(teardown::DEFAULT_TIMEOUT),
@@ -177,6 +229,9 @@ pub(super) async fn carry_out(
         return Ok(exit::SUCCESS);
     }
     let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
+    // Under the lock, after the re-check: of two applies of one plan, from any machine
+    // sharing the team's store, the first claims it and every later one is refused.
+    guard.claim(&plan).await?;
     let graph = ExecutionGraph::build(&plan)?;
     // The summary counts steps; a replacement is two (a delete and a create), so say how
     // many steps the changes take when they differ, and the summary's count agrees.

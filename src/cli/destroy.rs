@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::output::{self, confirm};
-use super::{Error, Settings, exit};
+use super::{Error, Settings, exit, team};
 use crate::apply::teardown::{TeardownOptions, teardown};
 use crate::engine::destroy::{self, DestroyError, DestroyOptions, Leftover};
 use crate::model::tags;
@@ -51,18 +51,32 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
         }
         .into());
     }
-    // A dry run or a saved plan changes nothing yet (`apply` asks the window of a saved one).
-    let _passage = if args.dry_run || args.out.is_some() {
-        None
-    } else {
-        let window = spec.as_ref().and_then(|s| s.window.as_ref());
-        Some(super::rules::pass_window(
-            settings,
-            &env.name,
-            window,
-            &args.window,
-        )?)
-    };
+    // A dry run or a saved plan changes nothing yet: no window (`apply` asks the window of a
+    // saved one) and no lock.
+    if args.dry_run || args.out.is_some() {
+        return destroy_env(settings, &args, env, spec, style, None).await;
+    }
+    let window = spec.as_ref().and_then(|s| s.window.as_ref());
+    let passage = super::rules::pass_window(settings, &env.name, window, &args.window)?;
+    let table = spec.as_ref().and_then(|s| s.team_table.clone());
+    let command = format!("destroy {}", env.name);
+    let mut guard =
+        team::guard(settings, &env.name, &env.region, table.as_deref(), &command).await?;
+    guard.passed(&passage);
+    let outcome = destroy_env(settings, &args, env, spec, style, Some(&mut guard)).await;
+    team::finish(settings, guard, outcome).await
+}
+
+/// Plan the teardown and show it; carry it out unless it is a dry run or saved (`--out`),
+/// which change nothing and so run without the lock (`guard`).
+async fn destroy_env(
+    settings: &Settings,
+    args: &DestroyArgs,
+    env: crate::model::EnvId,
+    spec: Option<Spec>,
+    style: Style,
+    guard: Option<&mut crate::team::Guard>,
+) -> Result<u8, Error> {
     let provider = settings.connect(&env.region).await?;
     let mut options = DestroyOptions::default();
     options.run.parallelism = usize::from(args.parallelism);
@@ -120,6 +134,9 @@ pub async fn run(settings: &Settings, args: DestroyArgs, style: Style) -> Result
             None => format!("\nDestroy everything {} owns?", env.name),
         };
         confirm(&question, "destroy")?;
+    }
+    if let Some(guard) = guard {
+        guard.plan(&plan);
     }
     carry_out(&plan, provider, &options.run, style).await
 }

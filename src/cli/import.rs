@@ -4,7 +4,7 @@
 use clap::Args;
 
 use super::output::confirm;
-use super::{Error, Settings, VarArgs, exit};
+use super::{Error, Settings, VarArgs, exit, team};
 use crate::engine::import::{self, Prepared};
 use crate::model::Address;
 use crate::plan::render::{self, Style};
@@ -31,17 +31,26 @@ pub struct ImportArgs {
 
 pub async fn run(settings: &Settings, args: ImportArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
-    let _passage =
+    let passage =
         super::rules::pass_window(settings, &spec.env.name, spec.window.as_ref(), &args.window)?;
-    let provider = settings.connect(&spec.env.region).await?;
-    import_all(
-        provider.as_ref(),
-        &spec,
-        &[(args.address, args.id)],
-        args.auto_approve,
-    )
-    .await?;
-    show_plan_after(provider.as_ref(), &spec, style).await
+    let (env, region) = (spec.env.name.clone(), spec.env.region.clone());
+    let command = format!("import {env} {} {}", args.address, args.id);
+    let table = spec.team_table.clone();
+    let mut guard = team::guard(settings, &env, &region, table.as_deref(), &command).await?;
+    guard.passed(&passage);
+    let outcome = async {
+        let provider = settings.connect(&spec.env.region).await?;
+        import_all(
+            provider.as_ref(),
+            &spec,
+            &[(args.address, args.id)],
+            args.auto_approve,
+        )
+        .await?;
+        show_plan_after(provider.as_ref(), &spec, style).await
+    }
+    .await;
+    team::finish(settings, guard, outcome).await
 }
 
 /// Prepare every import, show them all, ask once, then tag each.

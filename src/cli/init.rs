@@ -11,7 +11,7 @@ use clap::Args;
 use serde_json::Value;
 use toml::{Table, Value as Toml};
 
-use super::{Error, Settings, VarArgs, exit};
+use super::{Error, Settings, VarArgs, exit, team};
 use crate::kinds::isolation;
 use crate::model::{Address, Attributes, EnvId, LiveResource, ResourceKind};
 use crate::plan::render::Style;
@@ -139,9 +139,26 @@ pub async fn run(settings: &Settings, args: InitArgs, style: Style) -> Result<u8
         region,
     };
     let wanted = wanted(&args)?;
+    // No spec names a team table yet: REHEARSAL_TEAM_TABLE, or .rehearsal/.
+    let command = format!("init {} --from-live", env.name);
+    let guard = team::guard(settings, &env.name, &env.region, None, &command).await?;
+    let outcome = write_and_import(settings, &args, &path, env, &wanted, style).await;
+    team::finish(settings, guard, outcome).await
+}
+
+/// Read what is live, write the spec, import it all.
+async fn write_and_import(
+    settings: &Settings,
+    args: &InitArgs,
+    path: &Path,
+    env: EnvId,
+    wanted: &[Wanted],
+    style: Style,
+) -> Result<u8, Error> {
+    let path = path.to_path_buf();
     let provider = settings.connect(&env.region).await?;
     let mut found = vec![];
-    for w in &wanted {
+    for w in wanted {
         found.push(read(provider.as_ref(), &env, w).await?);
     }
     let text = write_spec(&env, &found);

@@ -41,6 +41,7 @@ mod settings;
 mod snapshot;
 mod status;
 mod targeting;
+mod team;
 mod validate;
 
 use std::path::PathBuf;
@@ -98,6 +99,10 @@ pub struct GlobalArgs {
     /// this project's environments) [default: the spec's `project`].
     #[arg(long, global = true)]
     pub project: Option<String>,
+    /// How long a command that changes AWS waits for the environment's lock, e.g. 5m
+    /// [default: 0, refuse at once and say who holds it].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = team::parse_lock_timeout)]
+    pub lock_timeout: Option<std::time::Duration>,
 }
 
 /// Spec variables, shared by the commands that read a spec.
@@ -217,6 +222,23 @@ pub enum Command {
                             rehearsal init production-live --from-live --project openchs --region eu-west-1 \\\n    \
                             --service production/server --task-definition server --db production-db")]
     Init(init::InitArgs),
+    /// Remove an environment's lock whose holder is gone (its id is in the refusal).
+    #[command(
+        after_help = "Example:\n  rehearsal force-unlock production 3f9c2a1b7d4e --auto-approve"
+    )]
+    ForceUnlock(team::ForceUnlockArgs),
+    /// Show the journal: who changed what, when, with which plan, and how it ended.
+    #[command(after_help = "Examples:\n  rehearsal history production\n  \
+                            rehearsal history --json | jq '.[0]'")]
+    History(team::HistoryArgs),
+    /// Stop every change of an environment until it is resumed (CI's scheduled deploys too).
+    #[command(
+        after_help = "Example:\n  rehearsal pause production --reason \"incident 42: no deploys\""
+    )]
+    Pause(team::PauseArgs),
+    /// Allow changes of a paused environment again.
+    #[command(after_help = "Example:\n  rehearsal resume production")]
+    Resume(team::ResumeArgs),
     /// Print shell completions.
     #[command(
         after_help = "Example:\n  rehearsal completions bash > /etc/bash_completion.d/rehearsal"
@@ -244,6 +266,10 @@ pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Reap(args) => reap::run(settings, args, style).await,
         Command::Import(args) => import::run(settings, args, style).await,
         Command::Init(args) => init::run(settings, args, style).await,
+        Command::ForceUnlock(args) => team::force_unlock(settings, args).await,
+        Command::History(args) => team::history(settings, args, style).await,
+        Command::Pause(args) => team::pause(settings, args).await,
+        Command::Resume(args) => team::resume(settings, args).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::output::confirm;
 use super::{Error, Settings, VarArgs, exit};
 use crate::engine::promote::{self, Pick};
 use crate::plan::Observed;
@@ -51,7 +50,7 @@ pub async fn run(settings: &Settings, args: PromoteArgs, style: Style) -> Result
     let from = settings.load_spec(&args.from, &VarArgs::default())?;
     let to = settings.load_spec(&args.to, &args.vars)?;
     // Saved with --out, it changes nothing yet: `apply` asks the window then.
-    let _passage = match args.out {
+    let passage = match args.out {
         None => Some(super::rules::pass_window(
             settings,
             &to.env.name,
@@ -84,15 +83,27 @@ pub async fn run(settings: &Settings, args: PromoteArgs, style: Style) -> Result
         return Ok(exit::SUCCESS);
     }
     let _ = std::io::stdout().flush();
-    if plan.has_changes() && !args.auto_approve {
-        confirm(
-            &format!("\nPromote {}'s images to {}?", from.env.name, plan.env.name),
+    let question = (plan.has_changes() && !args.auto_approve).then(|| {
+        (
+            format!("\nPromote {}'s images to {}?", from.env.name, plan.env.name),
             "promote",
-        )?;
-    }
+        )
+    });
     let apply =
         super::apply::ApplyArgs::confirmed(10, args.timeout, args.skip_checks, args.window.clone());
+    let command = format!("promote --from {} --to {}", from.env.name, plan.env.name);
     // The promoted spec travels in the plan: what runs afterwards is judged against it.
     let spec = plan.spec.clone();
-    super::apply::carry_out(plan, spec, provider, &apply, style).await
+    super::apply::carry_out_locked(
+        settings,
+        plan,
+        spec,
+        provider,
+        &apply,
+        style,
+        &command,
+        &passage.unwrap_or(crate::rules::Passage::NoWindow),
+        question,
+    )
+    .await
 }

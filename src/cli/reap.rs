@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::output::{self, confirm};
-use super::{Error, Settings, exit};
+use super::{Error, Settings, exit, team};
 use crate::engine::destroy::{DestroyOptions, destroy};
 use crate::model::EnvId;
 use crate::plan::render::Style;
@@ -69,14 +69,38 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
     }
     let mut failed = vec![];
     for (env, name) in expired.into_iter().zip(names) {
-        match destroy(
-            provider.clone(),
-            &env,
-            output::reporter(),
-            &DestroyOptions::default(),
-        )
-        .await
-        {
+        // Each environment under its own lock (no spec here: REHEARSAL_TEAM_TABLE, or
+        // .rehearsal/): one whose lock is held is listed as not reaped, the others go on.
+        let reaped = async {
+            let command = format!("reap {}", env.name);
+            let guard = team::guard(settings, &env.name, &env.region, None, &command).await?;
+            let outcome = destroy(
+                provider.clone(),
+                &env,
+                output::reporter(),
+                &DestroyOptions::default(),
+            )
+            .await;
+            match outcome {
+                Ok(report) => {
+                    let result = if report.leftovers.is_empty() {
+                        Ok(exit::SUCCESS)
+                    } else {
+                        Err(Error::NotDestroyed {
+                            env: env.name.clone(),
+                        })
+                    };
+                    // Its leftovers are listed below, whatever the journal says.
+                    match team::finish(settings, guard, result).await {
+                        Ok(_) | Err(Error::NotDestroyed { .. }) => Ok(report),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(team::finish_failed(settings, guard, e.into()).await),
+            }
+        }
+        .await;
+        match reaped {
             Ok(report) if report.leftovers.is_empty() => {
                 outln!("{} destroyed.", style.bold(&name))
             }
@@ -95,7 +119,7 @@ pub async fn run(settings: &Settings, args: ReapArgs, style: Style) -> Result<u8
                     lead: &lead,
                     indent: 2,
                 };
-                outln!("{}", super::render(&e.into(), at, style));
+                outln!("{}", super::render(&e, at, style));
                 failed.push(name);
             }
         }

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::output::confirm;
 use super::{Error, Settings, VarArgs, exit};
 use crate::plan::render::{self, Style};
 
@@ -43,7 +42,7 @@ pub struct RefreshArgs {
 pub async fn run(settings: &Settings, args: RefreshArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
     // Saved with --out, it changes nothing yet: `apply` asks the window then.
-    let _passage = match args.out {
+    let passage = match args.out {
         None => Some(super::rules::pass_window(
             settings,
             &spec.env.name,
@@ -74,10 +73,21 @@ pub async fn run(settings: &Settings, args: RefreshArgs, style: Style) -> Result
         return Ok(exit::SUCCESS);
     }
     let _ = std::io::stdout().flush();
-    if !args.auto_approve {
-        confirm(&format!("\nRefresh {}'s data?", plan.env.name), "refresh")?;
-    }
+    let question =
+        (!args.auto_approve).then(|| (format!("\nRefresh {}'s data?", plan.env.name), "refresh"));
     let apply =
         super::apply::ApplyArgs::confirmed(1, args.timeout, args.skip_checks, args.window.clone());
-    super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
+    let command = format!("refresh {} {}", plan.env.name, args.address);
+    super::apply::carry_out_locked(
+        settings,
+        plan,
+        Some(spec),
+        provider,
+        &apply,
+        style,
+        &command,
+        &passage.unwrap_or(crate::rules::Passage::NoWindow),
+        question,
+    )
+    .await
 }

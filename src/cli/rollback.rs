@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::output::confirm;
 use super::{Error, Settings, VarArgs, exit};
 use crate::plan::render::{self, Style};
 
@@ -39,7 +38,7 @@ pub struct RollbackArgs {
 pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Result<u8, Error> {
     let spec = settings.load_spec(&args.env, &args.vars)?;
     // Saved with --out, it changes nothing yet: `apply` asks the window then.
-    let _passage = match args.out {
+    let passage = match args.out {
         None => Some(super::rules::pass_window(
             settings,
             &spec.env.name,
@@ -65,10 +64,22 @@ pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Resul
         return Ok(exit::SUCCESS);
     }
     let _ = std::io::stdout().flush();
-    if !args.auto_approve {
-        confirm(&format!("\nRoll {} back?", plan.env.name), "roll back")?;
-    }
+    // Planned without the lock (as `rehearsal plan` is): carry_out re-checks it under the lock.
+    let question =
+        (!args.auto_approve).then(|| (format!("\nRoll {} back?", plan.env.name), "roll back"));
     let apply =
         super::apply::ApplyArgs::confirmed(1, args.timeout, args.skip_checks, args.window.clone());
-    super::apply::carry_out(plan, Some(spec), provider, &apply, style).await
+    let command = format!("rollback {}", plan.env.name);
+    super::apply::carry_out_locked(
+        settings,
+        plan,
+        Some(spec),
+        provider,
+        &apply,
+        style,
+        &command,
+        &passage.unwrap_or(crate::rules::Passage::NoWindow),
+        question,
+    )
+    .await
 }

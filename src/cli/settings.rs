@@ -93,6 +93,10 @@ pub struct Settings {
     pub colors: Colors,
     /// "Now", read once: what the change window (`[window]`) is judged at.
     pub now: jiff::Timestamp,
+    /// `--lock-timeout`: how long to wait for an environment's lock.
+    pub lock_timeout: std::time::Duration,
+    /// `REHEARSAL_TEAM_TABLE`: the team's table where no spec names one.
+    pub team_table: Option<String>,
 }
 
 impl Settings {
@@ -125,6 +129,11 @@ impl Settings {
                 _ => return Err(Error::UnknownProvider { value }),
             },
         };
+        let team_table = var(crate::team::TABLE_ENV);
+        if let Some(table) = &team_table {
+            crate::team::check_table_name(table)
+                .map_err(|message| Error::TeamTableEnv { message })?;
+        }
         Ok(Settings {
             environments: global.environments.clone(),
             region,
@@ -132,6 +141,8 @@ impl Settings {
             provider,
             colors,
             now: jiff::Timestamp::now(),
+            lock_timeout: global.lock_timeout.unwrap_or_default(),
+            team_table,
         })
     }
 
@@ -269,6 +280,7 @@ mod tests {
             environments: PathBuf::from("environments"),
             region: flag.map(str::to_string),
             project: None,
+            lock_timeout: None,
         };
         let env: BTreeMap<String, String> = env
             .iter()

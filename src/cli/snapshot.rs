@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::Args;
 
 use super::output::confirm;
-use super::{Error, Settings, VarArgs};
+use super::{Error, Settings, VarArgs, team};
 use crate::engine::snapshot;
 use crate::plan::observe::observe_environment;
 use crate::plan::render::{self, Style};
@@ -50,8 +50,28 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
     let spec = settings.load_spec(&args.env, &args.vars)?;
     // A safety snapshot counts as a change: on a Single-AZ database it suspends I/O for a
     // while, and `[snapshots] keep` deletes the oldest ones.
-    let _passage =
+    let passage =
         super::rules::pass_window(settings, &spec.env.name, spec.window.as_ref(), &args.window)?;
+    let (env, region) = (spec.env.name.clone(), spec.env.region.clone());
+    let table = spec.team_table.clone();
+    let command = format!("snapshot {env}");
+    let mut guard = team::guard(settings, &env, &region, table.as_deref(), &command).await?;
+    guard.passed(&passage);
+    if let Some(reason) = &args.reason {
+        guard.reason(reason.clone());
+    }
+    let outcome = take(settings, &args, spec, style, &mut guard).await;
+    team::finish(settings, guard, outcome).await
+}
+
+/// Plan the snapshots, show them, ask, take them under `guard`, and say what AWS has.
+async fn take(
+    settings: &Settings,
+    args: &SnapshotArgs,
+    spec: crate::spec::Spec,
+    style: Style,
+    guard: &mut crate::team::Guard,
+) -> Result<u8, Error> {
     let provider = settings.connect(&spec.env.region).await?;
     let now = time::OffsetDateTime::now_utc();
     let (plan, _) = snapshot::plan(provider.as_ref(), &spec, args.reason.as_deref(), now).await?;
@@ -76,8 +96,15 @@ pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Resul
         false,
         args.window.clone(),
     );
-    let carried_out =
-        super::apply::carry_out(plan, Some(spec.clone()), provider.clone(), &apply, style).await;
+    let carried_out = super::apply::carry_out(
+        plan,
+        Some(spec.clone()),
+        provider.clone(),
+        &apply,
+        style,
+        guard,
+    )
+    .await;
     // A plan refused before it ran took nothing to describe.
     if !matches!(carried_out, Ok(_) | Err(Error::StepsFailed { .. })) {
         return carried_out;

@@ -22,6 +22,16 @@ pub enum Passage {
     },
 }
 
+impl Passage {
+    /// What the journal records of it: the reason given to go ahead outside the window.
+    pub fn journaled(&self) -> Option<String> {
+        match self {
+            Passage::Overridden { reason } => Some(format!("--override-window: {reason}")),
+            Passage::NoWindow | Passage::Open => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum WindowError {
     #[error(

@@ -118,6 +118,10 @@ pub struct Spec {
     /// `[window]`: when the environment may change (see `crate::rules::window`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<crate::rules::Window>,
+    /// `[environment] team_table`: the DynamoDB table this environment's locks, journal and
+    /// pause switch are kept in; `.rehearsal/` when none is named (see `crate::team`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_table: Option<String>,
 }
 
 /// `[snapshots]` of a spec, validated.

@@ -79,6 +79,8 @@ pub struct RawEnvironment {
     pub lifecycle: Lifecycle,
     /// Time to live of an ephemeral environment, e.g. `"24h"`, `"90m"`, `"7d"`.
     pub ttl: Option<String>,
+    /// The DynamoDB table a team shares its locks, journal and pauses in (see `crate::team`).
+    pub team_table: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1251,6 +1251,8 @@ fn the_readme_documents_every_exit_code_and_no_other() {
             exit::LEFTOVERS,
             exit::CHECKS_FAILED,
             exit::WINDOW_CLOSED,
+            exit::LOCKED,
+            exit::PAUSED,
             exit::USAGE
         ]
     );

@@ -11,8 +11,25 @@ use serde_json::Value;
 const CHECKED_BY_AWS: &[&str] = &["iam:PassRole", "kms:"];
 
 fn policy() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/iam-policy.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("the policy")).expect("JSON")
+    let read = |name: &str| -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the policy")).expect("JSON")
+    };
+    // A team that shares a table attaches its policy beside the main one (a managed policy
+    // holds at most 6,144 characters): together they are what rehearsal needs.
+    let mut policy = read("iam-policy.json");
+    let team = read("iam-team-policy.json");
+    let statements = policy["Statement"].as_array_mut().expect("statements");
+    statements.extend(
+        team["Statement"]
+            .as_array()
+            .expect("statements")
+            .iter()
+            .cloned(),
+    );
+    policy
 }
 
 fn policy_actions() -> BTreeSet<String> {
@@ -56,7 +73,9 @@ fn called_actions() -> BTreeSet<String> {
 /// The `"service:Action"` string literals in `text`: every quote followed by a service, a colon,
 /// an action name and a closing quote.
 fn quoted_actions(text: &str) -> Vec<String> {
-    const SERVICES: &[&str] = &["ec2", "rds", "ecs", "tag", "iam", "route53"];
+    const SERVICES: &[&str] = &[
+        "ec2", "rds", "ecs", "tag", "iam", "route53", "dynamodb", "sts",
+    ];
     text.match_indices('"')
         .filter_map(|(at, _)| {
             let rest = &text[at + 1..];
@@ -172,6 +191,9 @@ fn every_destructive_action_is_limited_to_resources_carrying_the_projects_tags()
             continue;
         }
         if actions.iter().any(|a| destructive(a)) {
+            if on_the_team_table_only(&actions, &statement["Resource"]) {
+                continue;
+            }
             if let [only] = actions[..]
                 && ONLY_ON_EVERY_RESOURCE.iter().any(|(a, _)| *a == only)
             {
@@ -192,6 +214,23 @@ fn every_destructive_action_is_limited_to_resources_carrying_the_projects_tags()
         LIMITED_WITHOUT_TAGS.len(),
         "every documented exception is in the policy"
     );
+}
+
+/// A team's DynamoDB table holds only rehearsal's own locks, journal and pauses, and its items
+/// carry no tags: its item writes are limited to the table named, never to a wildcard.
+fn on_the_team_table_only(actions: &[&str], resource: &Value) -> bool {
+    let resources: Vec<&str> = match resource {
+        Value::String(one) => vec![one],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    actions.iter().all(|a| a.starts_with("dynamodb:"))
+        && !resources.is_empty()
+        && resources.iter().all(|r| {
+            r.starts_with("arn:aws:dynamodb:")
+                && r.split_once(":table/")
+                    .is_some_and(|(_, name)| !name.is_empty() && !name.contains(['*', '?', '/']))
+        })
 }
 
 // --- Tags: the one thing that makes a resource rehearsal's ---------------------------------------

@@ -20,6 +20,7 @@ mod snapshots;
 mod spec_errors;
 mod spec_table;
 mod targeting;
+mod team;
 mod teardown;
 mod versions;
 
@@ -45,5 +46,7 @@ mod safety;
 mod servers;
 #[cfg(feature = "aws")]
 mod story;
+#[cfg(feature = "aws")]
+mod team_table;
 #[cfg(feature = "aws")]
 mod what_runs_where;

@@ -286,6 +286,21 @@ impl Run<'_> {
         )
     }
 
+    /// Start it, to run beside others; [`Started::wait`] ends it.
+    pub fn start(self) -> Started {
+        let child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the rehearsal binary runs");
+        Started {
+            command: format!("rehearsal {}", self.args.join(" ")),
+            project: self.project.dir.path().to_path_buf(),
+            child,
+        }
+    }
+
     /// Run it to the end.
     pub fn run(self) -> Outcome {
         let output = self.command().output().expect("the rehearsal binary runs");
@@ -342,6 +357,26 @@ impl Run<'_> {
             );
         }
         killed
+    }
+}
+
+/// A command line running.
+pub struct Started {
+    command: String,
+    project: PathBuf,
+    child: Child,
+}
+
+impl Started {
+    pub fn wait(self) -> Outcome {
+        let output = self.child.wait_with_output().expect("it ends");
+        Outcome {
+            command: self.command,
+            project: self.project,
+            code: output.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+            stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+        }
     }
 }
 

@@ -129,6 +129,25 @@ fn production_is_promoted_to_what_staging_ran_before_its_bump_through_a_saved_pl
 }
 
 #[test]
+fn a_promote_waits_for_no_one_while_production_is_locked_and_changes_nothing() {
+    let project = released();
+    let _alice = crate::team::alices_lock(&project, "production");
+    project
+        .rehearsal(&[
+            "promote",
+            "--from",
+            "staging",
+            "--to",
+            "production",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(8)
+        .stderr_has("is locked by alice@laptop");
+    assert_eq!(production_runs(&project), "example/openchs-server:3.0.0");
+}
+
+#[test]
 fn promoting_staging_s_current_revision_at_once_exits_0_once_it_runs() {
     let project = released();
     project

@@ -103,11 +103,11 @@ owner = "release-team"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:6:1: unknown field `owner`, expected one of `project`, `name`, `region`, `lifecycle`, `ttl`
+    error: environments/prerelease.toml:6:1: unknown field `owner`, expected one of `project`, `name`, `region`, `lifecycle`, `ttl`, `team_table`
       |
     6 | owner = "release-team"
       | ^^^^^
-    hint: remove it, or use one of: project, name, region, lifecycle, ttl
+    hint: remove it, or use one of: project, name, region, lifecycle, ttl, team_table
     "#);
 }
 
@@ -290,7 +290,7 @@ fn an_unknown_key_megabytes_long_is_refused_at_once_and_briefly() {
     assert!(d.message.starts_with("unknown field `kkk"), "{}", d.message);
     assert_eq!(
         d.hint.as_deref(),
-        Some("remove it, or use one of: project, name, region, lifecycle, ttl")
+        Some("remove it, or use one of: project, name, region, lifecycle, ttl, team_table")
     );
     assert!(shown(&d).len() < 1_000);
 }

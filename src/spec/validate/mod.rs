@@ -124,6 +124,17 @@ impl<'a> Validator<'a> {
                 Some(d)
             }
         };
+        if let Some(table) = &env.team_table
+            && let Err(message) = crate::team::check_table_name(table)
+        {
+            return Err(self.error(
+                self.span(&["environment", "team_table"]),
+                message,
+                Some(
+                    "name your team's DynamoDB table, e.g. team_table = \"rehearsal-team\"".into(),
+                ),
+            ));
+        }
         let env_id = EnvId {
             project: env.project.clone(),
             name: env.name.clone(),
@@ -166,6 +177,7 @@ impl<'a> Validator<'a> {
             warnings,
             snapshots,
             window,
+            team_table: env.team_table.clone(),
         })
     }
 
