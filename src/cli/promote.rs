@@ -47,7 +47,8 @@ pub struct PromoteArgs {
 }
 
 pub async fn run(settings: &Settings, args: PromoteArgs, style: Style) -> Result<u8, Error> {
-    let from = settings.load_spec(&args.from, &VarArgs::default())?;
+    // Staging is read for the revisions it keeps, not for a release: no version is needed.
+    let from = settings.load_spec_for_what_it_owns(&args.from, &VarArgs::default())?;
     let to = settings.load_spec(&args.to, &args.vars)?;
     // Saved with --out, it changes nothing yet: `apply` asks the window then.
     let passage = match args.out {

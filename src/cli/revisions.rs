@@ -18,7 +18,7 @@ pub struct RevisionsArgs {
 }
 
 pub async fn run(settings: &Settings, args: RevisionsArgs) -> Result<u8, Error> {
-    let spec = settings.load_spec(&args.env, &args.vars)?;
+    let spec = settings.load_spec_for_what_it_owns(&args.env, &args.vars)?;
     let provider = settings.connect(&spec.env.region).await?;
     let live = provider.observe(&spec.env, &spec.declared()).await?;
     let families = families(&spec.env, &live, Some(&spec));

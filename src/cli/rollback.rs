@@ -36,7 +36,7 @@ pub struct RollbackArgs {
 }
 
 pub async fn run(settings: &Settings, args: RollbackArgs, style: Style) -> Result<u8, Error> {
-    let spec = settings.load_spec(&args.env, &args.vars)?;
+    let spec = settings.load_spec_for_what_it_owns(&args.env, &args.vars)?;
     // Saved with --out, it changes nothing yet: `apply` asks the window then.
     let passage = match args.out {
         None => Some(super::rules::pass_window(

@@ -159,6 +159,19 @@ impl Settings {
         Ok(self.in_region(self.noted(spec::load(&path, &inputs)?)))
     }
 
+    /// The spec of an environment read for what it owns, not for a release (`revisions`,
+    /// `snapshot`, `rollback`, `refresh`, and the environment `promote` takes images from): a
+    /// release version from a file that is not there leaves its variable `unread` instead of
+    /// refusing; one given with --var or REHEARSAL_VAR_ counts as usual.
+    pub fn load_spec_for_what_it_owns(&self, env: &str, vars: &VarArgs) -> Result<Spec, Error> {
+        let path = self.spec_path(env);
+        let inputs = VariableInputs {
+            release_not_needed: true,
+            ..VariableInputs::from_process(vars.vars.clone())?
+        };
+        Ok(self.in_region(self.noted(spec::load(&path, &inputs)?)))
+    }
+
     /// The spec, after printing what loading it noted.
     fn noted(&self, spec: Spec) -> Spec {
         for warning in &spec.warnings {

@@ -47,7 +47,7 @@ fn reason_arg(text: &str) -> Result<String, String> {
 }
 
 pub async fn run(settings: &Settings, args: SnapshotArgs, style: Style) -> Result<u8, Error> {
-    let spec = settings.load_spec(&args.env, &args.vars)?;
+    let spec = settings.load_spec_for_what_it_owns(&args.env, &args.vars)?;
     // A safety snapshot counts as a change: on a Single-AZ database it suspends I/O for a
     // while, and `[snapshots] keep` deletes the oldest ones.
     let passage =

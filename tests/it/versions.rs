@@ -108,6 +108,37 @@ fn without_the_release_file_what_an_environment_owns_is_still_listed_destroyed_a
         .run()
         .exits(0)
         .stdout_has("runs example/openchs-server:3.1.0");
+    // Nor to list what staging keeps, or to roll it back: a rollback in an emergency does not
+    // wait for a version file.
+    project
+        .rehearsal(&[
+            "apply",
+            "staging",
+            "--var",
+            "server_version=3.1.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&[
+            "apply",
+            "staging",
+            "--var",
+            "server_version=3.2.0",
+            "--auto-approve",
+        ])
+        .run()
+        .exits(0);
+    project
+        .rehearsal(&["revisions", "staging"])
+        .run()
+        .exits(0)
+        .stdout_has("example/openchs-server:3.2.0");
+    project
+        .rehearsal(&["rollback", "staging", "--auto-approve"])
+        .run()
+        .exits(0);
     // Staging's spec still says it is protected.
     project
         .rehearsal(&["destroy", "staging", "--auto-approve"])
