@@ -33,6 +33,7 @@ mod promote;
 mod provider;
 mod reap;
 mod refresh;
+mod release_op;
 mod report;
 mod revisions;
 mod rollback;

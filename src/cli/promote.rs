@@ -2,12 +2,10 @@
 //! services the images the `from` environment ran before its latest bump (or `--pick`), shown,
 //! then carried out like any plan (or saved with `--out`).
 
-use std::io::Write;
-use std::path::PathBuf;
-
 use clap::Args;
 
-use super::{Error, Settings, VarArgs, exit};
+use super::release_op::Operation;
+use super::{Error, Settings, VarArgs};
 use crate::engine::promote::{self, Pick};
 use crate::plan::Observed;
 use crate::plan::render::{self, Style};
@@ -27,21 +25,8 @@ pub struct PromoteArgs {
     /// Variables of the `to` environment's spec.
     #[command(flatten)]
     pub vars: VarArgs,
-    /// Save the promote plan here for review instead of carrying it out; `rehearsal apply
-    /// PLAN` carries it out.
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Do not ask for confirmation (needed without a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// How long each wait for AWS may take, e.g. 45m (overrides the spec's `timeout`).
-    #[arg(long, value_parser = crate::spec::duration::parse_timeout)]
-    pub timeout: Option<std::time::Duration>,
-    /// Do not run the `to` spec's [checks] afterwards.
-    #[arg(long)]
-    pub skip_checks: bool,
     #[command(flatten)]
-    pub window: super::rules::WindowArgs,
+    pub op: super::release_op::ReleaseOpArgs,
     #[command(flatten)]
     pub consent: super::rules::ConsentArgs,
 }
@@ -50,16 +35,7 @@ pub async fn run(settings: &Settings, args: PromoteArgs, style: Style) -> Result
     // Staging is read for the revisions it keeps, not for a release: no version is needed.
     let from = settings.load_spec_for_what_it_owns(&args.from, &VarArgs::default())?;
     let to = settings.load_spec(&args.to, &args.vars)?;
-    // Saved with --out, it changes nothing yet: `apply` asks the window then.
-    let passage = match args.out {
-        None => Some(super::rules::pass_window(
-            settings,
-            &to.env.name,
-            to.window.as_ref(),
-            &args.window,
-        )?),
-        Some(_) => None,
-    };
+    let passage = args.op.pass_window(settings, &to)?;
     let from_provider = settings.connect(&from.env.region).await?;
     let from_live = from_provider.observe(&from.env, &from.declared()).await?;
     let provider = settings.connect(&to.env.region).await?;
@@ -74,37 +50,24 @@ pub async fn run(settings: &Settings, args: PromoteArgs, style: Style) -> Result
     let plan = plan.with_consent(consent);
     crate::plan::egress::check(provider.as_ref(), plan.spec.as_ref().unwrap_or(&to), &plan).await?;
     out!("{}", render::human(&plan, style));
-    if let Some(out) = &args.out {
-        plan.save(out)?;
-        outln!(
-            "\nSaved the promote plan to {}. Carry out exactly this plan with:\n  rehearsal apply {}",
-            out.display(),
-            out.display()
-        );
-        return Ok(exit::SUCCESS);
-    }
-    let _ = std::io::stdout().flush();
-    let question = (plan.has_changes() && !args.auto_approve).then(|| {
-        (
-            format!("\nPromote {}'s images to {}?", from.env.name, plan.env.name),
-            "promote",
-        )
-    });
-    let apply =
-        super::apply::ApplyArgs::confirmed(10, args.timeout, args.skip_checks, args.window.clone());
     let command = format!("promote --from {} --to {}", from.env.name, plan.env.name);
+    let question = format!("Promote {}'s images to {}?", from.env.name, plan.env.name);
     // The promoted spec travels in the plan: what runs afterwards is judged against it.
     let spec = plan.spec.clone();
-    super::apply::carry_out_locked(
-        settings,
-        plan,
-        spec,
-        provider,
-        &apply,
-        style,
-        &command,
-        &passage.unwrap_or(crate::rules::Passage::NoWindow),
-        question,
-    )
-    .await
+    args.op
+        .save_or_carry_out(
+            settings,
+            plan,
+            spec,
+            provider,
+            style,
+            &passage,
+            Operation {
+                verb: "promote",
+                command: &command,
+                question,
+                parallelism: 10,
+            },
+        )
+        .await
 }
