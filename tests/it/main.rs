@@ -4,6 +4,7 @@
 mod project;
 mod support;
 
+mod approvals;
 mod checks;
 mod cli;
 mod count;
