@@ -1203,6 +1203,7 @@ fn the_readme_documents_every_exit_code_and_no_other() {
             exit::CHECKS_FAILED,
             exit::LOCKED,
             exit::PAUSED,
+            exit::NOT_APPROVED,
             exit::USAGE
         ]
     );
