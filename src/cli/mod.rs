@@ -145,8 +145,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Sign a saved plan off: an environment whose spec says `approvals = N` applies it only
     /// once N people other than the one applying it approved it.
-    #[command(after_help = "Examples:\n  rehearsal approve plans/production.plan.json --comment \"reviewed 3.2.0\"\n  \
-                            rehearsal approve plans/production.plan.json --auto-approve   # CI, as the reviewer")]
+    #[command(
+        after_help = "Examples:\n  rehearsal approve plans/production.plan.json --comment \"reviewed 3.2.0\"\n  \
+                            rehearsal approve plans/production.plan.json --auto-approve   # CI, as the reviewer"
+    )]
     Approve(approve::ApproveArgs),
     /// Run the spec's checks against the environment as it is now (apply runs them too).
     #[command(

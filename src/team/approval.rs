@@ -79,13 +79,7 @@ pub async fn require_for(
     spec: Option<&crate::spec::Spec>,
 ) -> Result<(), Error> {
     let required = spec.or(plan.spec.as_ref()).map_or(0, |s| s.approvals);
-    require(
-        guard.team(),
-        &plan.env.name,
-        &super::digest(plan),
-        required,
-    )
-    .await
+    require(guard.team(), &plan.env.name, &super::digest(plan), required).await
 }
 
 /// Refuse `digest` unless `required` people other than the team's identity approved it.
@@ -207,7 +201,13 @@ mod tests {
     fn each_person_counts_once_and_only_for_the_digest_they_approved() {
         let mut first = record("production", &person("bob"), "approve p", "d1", None);
         first.at = "2026-12-06T10:00:00Z".into();
-        let mut again = record("production", &person("bob"), "approve p", "d1", Some("again"));
+        let mut again = record(
+            "production",
+            &person("bob"),
+            "approve p",
+            "d1",
+            Some("again"),
+        );
         again.at = "2026-12-06T11:00:00Z".into();
         let other = record("production", &person("carol"), "approve p", "d2", None);
         let approvals = approvals_of(&history(vec![first.clone(), again, other]), "d1");

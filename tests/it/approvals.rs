@@ -54,7 +54,10 @@ fn a_plan_is_applied_once_two_others_approved_it_and_ones_own_approval_never_cou
         .stdout_has("+ ecs_cluster.main")
         .stdout_has("Plan digest: ")
         .stdout_has("Approved by bob@");
-    assert!(bob.stdout.contains("(1 of 2 required; whoever applies it does not count)"));
+    assert!(
+        bob.stdout
+            .contains("(1 of 2 required; whoever applies it does not count)")
+    );
     // Twice is once.
     approve(&project, "bob")
         .exits(0)
@@ -76,7 +79,13 @@ fn a_plan_is_applied_once_two_others_approved_it_and_ones_own_approval_never_cou
     as_user(
         &project,
         "carol",
-        &["approve", PLAN, "--comment", "images checked", "--auto-approve"],
+        &[
+            "approve",
+            PLAN,
+            "--comment",
+            "images checked",
+            "--auto-approve",
+        ],
     )
     .exits(0)
     .stdout_has("(3 of 2 required");
@@ -95,9 +104,18 @@ fn a_plan_is_applied_once_two_others_approved_it_and_ones_own_approval_never_cou
         .filter(|r| r["result"] == "approved")
         .collect();
     assert_eq!(approvals.len(), 3, "{history:#}");
-    assert!(approvals.iter().all(|r| r["plan_digest"] == records[0]["plan_digest"]));
+    assert!(
+        approvals
+            .iter()
+            .all(|r| r["plan_digest"] == records[0]["plan_digest"])
+    );
     assert_eq!(approvals[0]["reasons"][0], "images checked");
-    assert!(approvals[0]["who"]["who"].as_str().unwrap().starts_with("carol@"));
+    assert!(
+        approvals[0]["who"]["who"]
+            .as_str()
+            .unwrap()
+            .starts_with("carol@")
+    );
     assert_eq!(records[0]["result"], "succeeded");
     project
         .rehearsal(&["history", "staging"])
@@ -121,7 +139,9 @@ fn a_plan_made_again_needs_approvals_of_its_own() {
     apply(&project, "alice")
         .exits(9)
         .stderr_has("no one approved it: 1 more needed");
-    approve(&project, "bob").exits(0).stdout_has("Approved by bob@");
+    approve(&project, "bob")
+        .exits(0)
+        .stdout_has("Approved by bob@");
     apply(&project, "alice").exits(0);
 }
 
@@ -143,16 +163,26 @@ fn a_rollback_made_now_is_refused_and_one_saved_and_approved_is_carried_out() {
         .rehearsal(&["apply", "staging", "--auto-approve"])
         .run()
         .exits(0);
-    let bump = ["apply", "staging", "--var", "server_version=3.2.0", "--auto-approve"];
+    let bump = [
+        "apply",
+        "staging",
+        "--var",
+        "server_version=3.2.0",
+        "--auto-approve",
+    ];
     project.rehearsal(&bump).run().exits(0);
     project.edit(
         "staging",
         "lifecycle = \"protected\"",
         "lifecycle = \"protected\"\napprovals = 1",
     );
-    as_user(&project, "alice", &["rollback", "staging", "--auto-approve"])
-        .exits(9)
-        .stderr_has("no one approved it");
+    as_user(
+        &project,
+        "alice",
+        &["rollback", "staging", "--auto-approve"],
+    )
+    .exits(9)
+    .stderr_has("no one approved it");
     let saved = "plans/staging.rollback.json";
     as_user(&project, "alice", &["rollback", "staging", "--out", saved]).exits(0);
     as_user(&project, "bob", &["approve", saved, "--auto-approve"]).exits(0);
@@ -164,7 +194,10 @@ fn a_plan_whose_seal_is_broken_cannot_be_approved() {
     let project = staging_requiring(1);
     let plan = project.read(PLAN);
     assert!(plan.contains("\"desired_count\": 1"));
-    project.write(PLAN, &plan.replacen("\"desired_count\": 1", "\"desired_count\": 9", 1));
+    project.write(
+        PLAN,
+        &plan.replacen("\"desired_count\": 1", "\"desired_count\": 9", 1),
+    );
     approve(&project, "bob").exits(3);
     let history = project
         .rehearsal(&["history", "staging", "--json"])

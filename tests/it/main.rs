@@ -24,6 +24,8 @@ mod teardown;
 #[cfg(feature = "aws")]
 mod against_emulator;
 #[cfg(feature = "aws")]
+mod approvals_table;
+#[cfg(feature = "aws")]
 mod aws;
 #[cfg(feature = "aws")]
 mod emulator;

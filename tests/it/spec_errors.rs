@@ -290,7 +290,9 @@ fn an_unknown_key_megabytes_long_is_refused_at_once_and_briefly() {
     assert!(d.message.starts_with("unknown field `kkk"), "{}", d.message);
     assert_eq!(
         d.hint.as_deref(),
-        Some("remove it, or use one of: project, name, region, lifecycle, ttl, team_table, approvals")
+        Some(
+            "remove it, or use one of: project, name, region, lifecycle, ttl, team_table, approvals"
+        )
     );
     assert!(shown(&d).len() < 1_000);
 }
