@@ -82,13 +82,23 @@ pub async fn require_for(
     require(guard.team(), &plan.env.name, &super::digest(plan), required).await
 }
 
-/// Refuse `digest` unless `required` people other than the team's identity approved it.
+/// Refuse `digest` unless `required` people other than the team's identity approved it. People
+/// are told apart by their identity's ARN; an assumed role's ends in a session name the caller
+/// chooses, which the role's trust policy binds to the person (README.md, "Sign-off").
 pub async fn require(team: &Team, env: &str, digest: &str, required: u32) -> Result<(), Error> {
     if required == 0 {
         return Ok(());
     }
     let history = team.store.history(Some(env)).await?;
     let approvals = approvals_of(&history, digest);
+    // Approvals STS vouched for are weighed only against an applier it vouched for too: one
+    // journaled as the local user (STS unreachable) might be any of the approvers.
+    if team.identity.account.is_none() && approvals.iter().any(|a| a.who.account.is_some()) {
+        return Err(Error::Unverified(format!(
+            "{} is not an identity from STS, so its own approval cannot be told apart",
+            team.identity
+        )));
+    }
     let counted = approvals
         .iter()
         .filter(|a| a.who.who != team.identity.who)

@@ -105,7 +105,7 @@ async fn an_approval_given_from_one_working_copy_counts_for_an_apply_from_anothe
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_approval_against_aws_is_refused_when_sts_cannot_say_who_gives_it() {
+async fn an_approval_or_an_apply_weighing_approvals_is_refused_when_sts_cannot_say_who() {
     let em = Emulator::start();
     let project = Project::against(em.endpoint());
     project.write(
@@ -124,10 +124,40 @@ async fn an_approval_against_aws_is_refused_when_sts_cannot_say_who_gives_it() {
         .exits(1)
         .stderr_has("error: an approval must say who gives it, and AWS could not: mallory@")
         .stderr_has("aws sts get-caller-identity");
+    // Nor is an apply counted against approvals when STS cannot say who applies.
+    let bob = person(&em, "bob").await;
+    run_as(&project, &bob, &["approve", PLAN, "--auto-approve"]).exits(0);
+    project
+        .rehearsal(&["apply", PLAN, "--auto-approve"])
+        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .run()
+        .exits(1)
+        .stderr_has("is not an identity from STS, so its own approval cannot be told apart");
     let history = project
         .rehearsal(&["history", "signed", "--json"])
         .run()
         .exits(0)
         .json();
-    assert_eq!(history, serde_json::json!([]));
+    let results: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results.len(), 2, "{history:#}");
+    assert!(
+        results[0].starts_with("an approval must say who gives it"),
+        "{history:#}"
+    );
+    assert_eq!(results[1], "approved", "bob's only: mallory's was refused");
+    let ecs = aws_sdk_ecs::Client::new(&em.sdk_config().await);
+    let clusters = ecs.list_clusters().send().await.unwrap();
+    assert!(
+        !clusters
+            .cluster_arns()
+            .iter()
+            .any(|a| a.ends_with("/signed")),
+        "nothing was created: {clusters:?}"
+    );
 }
