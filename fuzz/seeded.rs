@@ -275,6 +275,7 @@ const WORDS: &[&str] = &[
     "region",
     "lifecycle",
     "ttl",
+    "approvals",
     "default",
     "from_file",
     "actions",

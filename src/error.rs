@@ -63,6 +63,9 @@ pub enum Error {
     /// A team's rule: a held lock, a pause, a plan already applied (see `crate::team`).
     #[error(transparent)]
     Team(#[from] crate::team::TeamError),
+    /// Sign-off: too few approvals, or a plan already carried out (see `crate::team::approval`).
+    #[error(transparent)]
+    Approval(#[from] crate::team::approval::Error),
 
     // --- The command line.
     /// What clap refused: an unknown flag, a missing argument, a bad value. Its message is
@@ -210,6 +213,7 @@ impl Error {
                 RecheckError::Observe(_) => exit::ERROR,
             },
             Error::StepsFailed { .. } | Error::Step(_) => exit::STEPS_FAILED,
+            Error::Approval(e) => e.exit_code(),
             Error::Team(e) => match e {
                 TeamError::Locked { .. } => exit::LOCKED,
                 TeamError::Paused { .. } => exit::PAUSED,
@@ -269,6 +273,7 @@ impl Error {
             Error::Window(e) => vec![e.hint()],
             Error::Consent(e) => vec![e.hint()],
             Error::Team(e) => e.hint().into_iter().collect(),
+            Error::Approval(e) => e.hint().into_iter().collect(),
             // clap's message carries its own tips.
             Error::Arguments(_) => vec![],
             Error::VarsWithSavedPlan => {

@@ -27,6 +27,9 @@ pub const WINDOW_CLOSED: u8 = 7;
 pub const LOCKED: u8 = 8;
 /// The environment is paused (`rehearsal pause`): nothing changes it until `rehearsal resume`.
 pub const PAUSED: u8 = 9;
+/// The environment's spec requires approvals (`approvals = N`) and this plan has too few from
+/// people other than the one applying it (who approved it and how many more are needed are shown).
+pub const NOT_APPROVED: u8 = 10;
 /// The command line is wrong: an unknown flag, a missing argument or region, a bad value,
 /// `--var` with a saved plan, or no terminal to confirm on and no `--auto-approve`.
 pub const USAGE: u8 = 64;

@@ -18,7 +18,7 @@ use crate::plan::ActionKind;
 use crate::plan::render::{self, Style};
 use crate::plan::targeting::TargetError;
 use crate::spec;
-use crate::team::Guard;
+use crate::team::{Guard, approval};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -126,6 +126,10 @@ async fn plan_and_carry_out(
     let plan = plan.with_consent(consent);
     out!("{}", render::human(&plan, style));
     let _ = std::io::stdout().flush();
+    // A plan made just now has no approvals: refused before anyone is asked.
+    if plan.has_changes() {
+        approval::require_for(guard, &plan, Some(&spec)).await?;
+    }
     if plan.has_changes() && !args.auto_approve {
         confirm(
             &format!("\nApply these changes to {}?", plan.env.name),
@@ -177,6 +181,7 @@ pub(super) async fn carry_out(
     // A destroy plan: re-checked like any plan, then carried out in passes, with the proof.
     if plan.is_destroy() {
         workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
+        approval::require_for(guard, &plan, spec.as_ref()).await?;
         guard.claim(&plan).await?;
         let options = TeardownOptions {
             parallelism: usize::from(args.parallelism),
@@ -230,7 +235,9 @@ pub(super) async fn carry_out(
     }
     let live = workflow::recheck(provider.as_ref(), &plan, spec.as_ref()).await?;
     // Under the lock, after the re-check: of two applies of one plan, from any machine
-    // sharing the team's store, the first claims it and every later one is refused.
+    // sharing the team's store, the first claims it and every later one is refused. A plan
+    // the spec wants signed off is claimed only once enough others approved it.
+    approval::require_for(guard, &plan, spec.as_ref()).await?;
     guard.claim(&plan).await?;
     let graph = ExecutionGraph::build(&plan)?;
     // The summary counts steps; a replacement is two (a delete and a create), so say how

@@ -21,6 +21,7 @@ macro_rules! out {
 }
 
 mod apply;
+mod approve;
 mod check;
 mod destroy;
 mod graph;
@@ -151,6 +152,13 @@ pub enum Command {
                             rehearsal apply production --override-window \"restore the login fix\"   # outside [window]"
     )]
     Apply(apply::ApplyArgs),
+    /// Sign a saved plan off: an environment whose spec says `approvals = N` applies it only
+    /// once N people other than the one applying it approved it.
+    #[command(
+        after_help = "Examples:\n  rehearsal approve plans/production.plan.json --comment \"reviewed 3.2.0\"\n  \
+                            rehearsal approve plans/production.plan.json --auto-approve   # CI, as the reviewer"
+    )]
+    Approve(approve::ApproveArgs),
     /// Run the spec's checks against the environment as it is now (apply runs them too).
     #[command(
         after_help = "Example:\n  rehearsal check prerelease   # 0 all passed, 6 a check failed"
@@ -255,6 +263,7 @@ pub async fn run(command: Command, settings: &Settings) -> Result<u8, Error> {
         Command::Plan(args) => plan::run(settings, args, style).await,
         Command::Show { plan, json } => plan::show(&plan, json, style),
         Command::Apply(args) => apply::run(settings, args, style).await,
+        Command::Approve(args) => approve::run(settings, args, style).await,
         Command::Check(args) => check::run(settings, args, style).await,
         Command::Graph(args) => graph::run(settings, args).await,
         Command::Status(args) => status::run(settings, args).await,

@@ -122,6 +122,15 @@ pub struct Spec {
     /// pause switch are kept in; `.rehearsal/` when none is named (see `crate::team`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team_table: Option<String>,
+    /// `[environment] approvals`: how many people other than the one applying must approve a
+    /// plan before it changes this (protected) environment; 0 when none (see
+    /// `crate::team::approval`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub approvals: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// `[snapshots]` of a spec, validated.

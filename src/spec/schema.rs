@@ -81,6 +81,8 @@ pub struct RawEnvironment {
     pub ttl: Option<String>,
     /// The DynamoDB table a team shares its locks, journal and pauses in (see `crate::team`).
     pub team_table: Option<String>,
+    /// How many people other than the one applying must approve a plan (protected only).
+    pub approvals: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -93,6 +93,11 @@ impl Guard {
         })
     }
 
+    /// Who acts, and where their team's state is kept.
+    pub fn team(&self) -> &Team {
+        &self.team
+    }
+
     /// The lock held.
     pub fn lock(&self) -> &LockRecord {
         &self.lock

@@ -7,6 +7,7 @@
 //! [`TeamStore`]: files under `.rehearsal/` by default ([`local::LocalStore`]), or a DynamoDB
 //! table a team shares (`src/aws/team.rs`, behind the `aws` feature: this module names no SDK).
 
+pub mod approval;
 mod guard;
 pub mod local;
 mod record;

@@ -1253,6 +1253,7 @@ fn the_readme_documents_every_exit_code_and_no_other() {
             exit::WINDOW_CLOSED,
             exit::LOCKED,
             exit::PAUSED,
+            exit::NOT_APPROVED,
             exit::USAGE
         ]
     );

@@ -4,6 +4,7 @@
 mod project;
 mod support;
 
+mod approvals;
 mod checks;
 mod cli;
 mod count;
@@ -27,6 +28,8 @@ mod versions;
 // Against a private moto server per test (installed by `make emulator-install`).
 #[cfg(feature = "aws")]
 mod against_emulator;
+#[cfg(feature = "aws")]
+mod approvals_table;
 #[cfg(feature = "aws")]
 mod aws;
 #[cfg(feature = "aws")]

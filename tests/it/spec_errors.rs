@@ -103,11 +103,11 @@ owner = "release-team"
     );
     let d = rejected(spec);
     insta::assert_snapshot!(shown(&d), @r#"
-    error: environments/prerelease.toml:6:1: unknown field `owner`, expected one of `project`, `name`, `region`, `lifecycle`, `ttl`, `team_table`
+    error: environments/prerelease.toml:6:1: unknown field `owner`, expected one of `project`, `name`, `region`, `lifecycle`, `ttl`, `team_table`, `approvals`
       |
     6 | owner = "release-team"
       | ^^^^^
-    hint: remove it, or use one of: project, name, region, lifecycle, ttl, team_table
+    hint: remove it, or use one of: project, name, region, lifecycle, ttl, team_table, approvals
     "#);
 }
 
@@ -290,7 +290,9 @@ fn an_unknown_key_megabytes_long_is_refused_at_once_and_briefly() {
     assert!(d.message.starts_with("unknown field `kkk"), "{}", d.message);
     assert_eq!(
         d.hint.as_deref(),
-        Some("remove it, or use one of: project, name, region, lifecycle, ttl, team_table")
+        Some(
+            "remove it, or use one of: project, name, region, lifecycle, ttl, team_table, approvals"
+        )
     );
     assert!(shown(&d).len() < 1_000);
 }
@@ -860,6 +862,49 @@ ttl = "24h"
       |       ^^^^^
     hint: remove `ttl`, or set lifecycle = "ephemeral"
     "#);
+}
+
+#[test]
+fn only_a_protected_environment_requires_approvals() {
+    let spec = text(
+        r#"
+[environment]
+project = "openchs"
+name = "prerelease"
+region = "eu-west-1"
+lifecycle = "ephemeral"
+approvals = 2
+"#,
+    );
+    let d = rejected(spec);
+    insta::assert_snapshot!(shown(&d), @r#"
+    error: environments/prerelease.toml:6:13: only a protected environment requires approvals
+      |
+    6 | approvals = 2
+      |             ^
+    hint: remove `approvals`, or set lifecycle = "protected"
+    "#);
+}
+
+#[test]
+fn approvals_of_no_one_or_fewer_are_refused() {
+    let protected = |n: &str| {
+        format!(
+            "[environment]\nproject = \"openchs\"\nname = \"prerelease\"\nregion = \"eu-west-1\"\n\
+             lifecycle = \"protected\"\napprovals = {n}\n"
+        )
+    };
+    let d = rejected(&protected("0"));
+    insta::assert_snapshot!(shown(&d), @r"
+    error: environments/prerelease.toml:6:13: approvals = 0 asks for no one
+      |
+    6 | approvals = 0
+      |             ^
+    hint: remove `approvals`, or ask for at least 1
+    ");
+    let d = rejected(&protected("-1"));
+    assert_eq!(d.line, 6, "{}", shown(&d));
+    assert_eq!(parse(&protected("2")).unwrap().approvals, 2);
 }
 
 #[test]

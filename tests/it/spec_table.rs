@@ -179,3 +179,44 @@ fn the_spec_format_shows_every_key_of_a_window() {
         .collect();
     assert_eq!(shown, window_keys());
 }
+
+/// The keys of `[environment]` in the README's spec example ("The spec format"), commented out
+/// or not.
+fn documented_environment_keys() -> BTreeSet<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let example = readme
+        .split("## The spec format")
+        .nth(1)
+        .expect("README.md has a spec format section");
+    example
+        .lines()
+        .skip_while(|l| *l != "[environment]")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let key = l.trim_start_matches("# ").split(" = ").next()?;
+            Some(key.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_example_shows_every_key_an_environment_takes() {
+    let text = "[environment]\nqqqqqqqqqqqqqqqqqqqq = 1\n";
+    let Err(SpecError::Invalid(d)) = spec::parse(
+        std::path::Path::new("environments/e.toml"),
+        text,
+        &VariableInputs::default(),
+    ) else {
+        panic!("an unknown key is refused");
+    };
+    let hint = d.hint.expect("a hint");
+    let accepted: BTreeSet<String> = hint
+        .strip_prefix("remove it, or use one of: ")
+        .unwrap_or_else(|| panic!("the hint lists the keys: {hint}"))
+        .split(", ")
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(documented_environment_keys(), accepted);
+}

@@ -15,10 +15,10 @@ use serde_json::Value;
 use crate::emulator::Emulator;
 use crate::project::Project;
 
-const TABLE: &str = "rehearsal-team";
+pub(crate) const TABLE: &str = "rehearsal-team";
 
 /// The table as the README's `aws dynamodb create-table` makes it.
-async fn create_table(em: &Emulator) -> aws_sdk_dynamodb::Client {
+pub(crate) async fn create_table(em: &Emulator) -> aws_sdk_dynamodb::Client {
     let db = aws_sdk_dynamodb::Client::new(&em.sdk_config().await);
     let key = |name: &str, kind| {
         KeySchemaElement::builder()
@@ -115,7 +115,7 @@ async fn lock_item(db: &aws_sdk_dynamodb::Client, env: &str) -> Option<String> {
 }
 
 /// The journal records of `env` in the table itself.
-async fn journal_in_table(db: &aws_sdk_dynamodb::Client, env: &str) -> Vec<Value> {
+pub(crate) async fn journal_in_table(db: &aws_sdk_dynamodb::Client, env: &str) -> Vec<Value> {
     let out = db
         .query()
         .table_name(TABLE)

@@ -135,6 +135,7 @@ impl<'a> Validator<'a> {
                 ),
             ));
         }
+        let approvals = self.approvals(env)?;
         let env_id = EnvId {
             project: env.project.clone(),
             name: env.name.clone(),
@@ -178,7 +179,32 @@ impl<'a> Validator<'a> {
             snapshots,
             window,
             team_table: env.team_table.clone(),
+            approvals,
         })
+    }
+
+    /// `approvals`: sign-off is a protected environment's rule (an ephemeral one is a copy
+    /// anyone may remake), and asks for at least one person.
+    fn approvals(&self, env: &super::schema::RawEnvironment) -> Result<u32, SpecError> {
+        let Some(n) = env.approvals else {
+            return Ok(0);
+        };
+        let at = self.span(&["environment", "approvals"]);
+        if env.lifecycle != Lifecycle::Protected {
+            return Err(self.error(
+                at,
+                "only a protected environment requires approvals".into(),
+                Some("remove `approvals`, or set lifecycle = \"protected\"".into()),
+            ));
+        }
+        if n == 0 {
+            return Err(self.error(
+                at,
+                "approvals = 0 asks for no one".into(),
+                Some("remove `approvals`, or ask for at least 1".into()),
+            ));
+        }
+        Ok(n)
     }
 
     /// `[snapshots]`: `before_apply` only where the environment is protected (an ephemeral
