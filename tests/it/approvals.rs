@@ -215,3 +215,21 @@ fn approving_a_plan_of_an_environment_that_requires_none_says_so() {
         .exits(0)
         .stderr_has("staging's spec requires no approvals");
 }
+
+#[test]
+fn a_safety_snapshot_needs_no_approvals() {
+    let project = Project::new();
+    project.edit(
+        "production",
+        "lifecycle = \"protected\"",
+        "lifecycle = \"protected\"\napprovals = 2",
+    );
+    // "Create a DB snapshot in AWS RDS (just to be safe)": before a release is even planned,
+    // and with no one else around to approve it.
+    project
+        .rehearsal(&["snapshot", "production", "--auto-approve"])
+        .at(crate::project::IN_PRODUCTION_S_WINDOW)
+        .env("USER", "alice")
+        .run()
+        .exits(0);
+}
