@@ -209,3 +209,42 @@ mod against_the_emulator {
             .exits(0);
     }
 }
+
+#[test]
+fn a_refresh_waits_for_uat_s_window_and_an_override_goes_ahead() {
+    let project = Project::new();
+    project.write(
+        "environments/uat.toml",
+        &UAT.replacen(
+            "lifecycle = \"protected\"",
+            "lifecycle = \"protected\"\n\n[window]\ndays = [\"mon\", \"tue\", \"wed\", \"thu\"]\nhours = \"10:00-17:00\"\ntime_zone = \"UTC\"",
+            1,
+        ),
+    );
+    project
+        .rehearsal(&["apply", "uat", "--auto-approve"])
+        .at("2026-12-03 11:00:00")
+        .run()
+        .exits(0);
+    // Saturday: closed; nothing is deleted.
+    project
+        .rehearsal(&["refresh", "uat", "db", "--auto-approve"])
+        .at("2026-12-05 11:00:00")
+        .run()
+        .exits(7)
+        .stderr_has("the change window of uat is closed");
+    assert!(kept_of(&project, "uat-db").is_empty());
+    project
+        .rehearsal(&[
+            "refresh",
+            "uat",
+            "db",
+            "--auto-approve",
+            "--override-window",
+            "testers need Friday's data",
+        ])
+        .at("2026-12-05 11:00:00")
+        .run()
+        .exits(0);
+    assert_eq!(kept_of(&project, "uat-db").len(), 1);
+}
