@@ -8,46 +8,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-[ -n "${NO_COLOR:-}" ] && step() { printf '\n==> %s\n' "$*"; }
-
-SCALE=0
-if [ -n "${REALISTIC:-}" ] && [ "${REALISTIC}" != 0 ]; then
-    SCALE="${REALISTIC_SCALE:-0.02}"
-fi
-
-# An emulator of our own, in a state dir of our own, stopped however the script ends.
-export EMULATOR_STATE_DIR="$(mktemp -d)"
-PROXY_PID=""
-cleanup() {
-    if [ -n "$PROXY_PID" ]; then
-        kill "$PROXY_PID" 2>/dev/null || true
-        wait "$PROXY_PID" 2>/dev/null || true
-    fi
-    bash scripts/emulator.sh down >/dev/null 2>&1 || true
-    rm -rf "$EMULATOR_STATE_DIR"
-}
-trap cleanup EXIT
+# step, SCALE, EMULATOR_STATE_DIR, cleanup on exit, start_emulator.
+source scripts/demo_emulator.sh
 
 step "Building rehearsal"
 make --no-print-directory build
 REHEARSAL="${CARGO_TARGET_DIR:-$HOME/.cache/rehearsal-target}/debug/rehearsal"
 rehearsal() { printf '$ rehearsal'; printf ' %q' "$@"; printf '\n'; "$REHEARSAL" "$@"; }
 
-step "Starting a local AWS emulator (moto), behind AWS's lifecycles (time scale $SCALE)"
-MOTO_URL="$(bash scripts/emulator.sh up)"
-export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
-unset AWS_PROFILE AWS_REGION AWS_DEFAULT_REGION
-python3 scripts/fault_proxy.py --upstream "$MOTO_URL" --port 0 --fault-rate 0 \
-    --realism --time-scale "$SCALE" >"$EMULATOR_STATE_DIR/proxy.url" 2>"$EMULATOR_STATE_DIR/proxy.log" &
-PROXY_PID=$!
-for _ in $(seq 1 100); do
-    [ -s "$EMULATOR_STATE_DIR/proxy.url" ] && break
-    kill -0 "$PROXY_PID" 2>/dev/null || { cat "$EMULATOR_STATE_DIR/proxy.log" >&2; exit 1; }
-    sleep 0.1
-done
-export AWS_ENDPOINT_URL="$(head -n 1 "$EMULATOR_STATE_DIR/proxy.url")"
-echo "emulator at $MOTO_URL, rehearsal talks to it through $AWS_ENDPOINT_URL"
+start_emulator
 
 step "Seeding a fake production: server, database, ECS cluster, service and family (3.0.0)"
 python3 scripts/seed_production.py --endpoint "$MOTO_URL" --region eu-west-1 >/dev/null

@@ -60,7 +60,8 @@ abort() { fail "$1" "${2:-}"; exit 1; }
 # --- static checks ----------------------------------------------------------------------------
 
 check "scripts parse (bash -n, py_compile)" bash -c "
-    bash -n scripts/emulator.sh && bash -n scripts/test_scripts.sh &&
+    bash -n scripts/emulator.sh && bash -n scripts/test_scripts.sh && bash -n scripts/demo.sh &&
+    bash -n scripts/demo_release.sh && bash -n scripts/demo_emulator.sh &&
     '$PYTHON' -c 'import ast, sys
 for f in sys.argv[1:]:
     ast.parse(open(f).read(), f)' scripts/seed_production.py scripts/fault_proxy.py \
