@@ -165,10 +165,7 @@ impl Settings {
     /// refusing; one given with --var or REHEARSAL_VAR_ counts as usual.
     pub fn load_spec_for_what_it_owns(&self, env: &str, vars: &VarArgs) -> Result<Spec, Error> {
         let path = self.spec_path(env);
-        let inputs = VariableInputs {
-            release_not_needed: true,
-            ..VariableInputs::from_process(vars.vars.clone())?
-        };
+        let inputs = VariableInputs::for_what_it_owns(vars.vars.clone())?;
         Ok(self.in_region(self.noted(spec::load(&path, &inputs)?)))
     }
 
@@ -204,10 +201,7 @@ impl Settings {
     pub fn environment(&self, name: &str) -> Result<(EnvId, Option<Spec>), Error> {
         let path = self.spec_path(name);
         // What it owns is found by its tags: no release version is needed to destroy or list it.
-        let inputs = VariableInputs::from_process(vec![]).map(|inputs| VariableInputs {
-            release_not_needed: true,
-            ..inputs
-        });
+        let inputs = VariableInputs::for_what_it_owns(vec![]);
         match inputs.and_then(|inputs| spec::load(&path, &inputs)) {
             Ok(spec) => {
                 let spec = self.in_region(self.noted(spec));

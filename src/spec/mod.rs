@@ -250,6 +250,15 @@ pub struct VariableInputs {
 pub const UNREAD: &str = "unread";
 
 impl VariableInputs {
+    /// As [`VariableInputs::from_process`], for a command that acts on what an environment owns
+    /// rather than on a release (see `release_not_needed`).
+    pub fn for_what_it_owns(cli: Vec<(String, String)>) -> Result<Self, SpecError> {
+        Ok(VariableInputs {
+            release_not_needed: true,
+            ..VariableInputs::from_process(cli)?
+        })
+    }
+
     /// `--var` values and the process's `REHEARSAL_VAR_<name>` variables. Other variables are
     /// not read, whatever they hold; a `REHEARSAL_VAR_` value that is not UTF-8 is refused.
     pub fn from_process(cli: Vec<(String, String)>) -> Result<Self, SpecError> {
